@@ -1,0 +1,203 @@
+package dev.tandem.protocol;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * A frame a client sends to the server. Every frame may carry an {@code id} (a positive
+ * integer chosen by the client); a frame with an id gets exactly one {@code reply} or
+ * {@code error} carrying the same id. {@link #id()} is 0 when the frame had none.
+ *
+ * <p>Channel names are written without a tenant ({@code location:wh-7}); the server scopes
+ * them to the caller's tenant.
+ */
+public sealed interface ClientFrame extends Frame {
+
+    /** The request id, or 0 when the client wants no reply on success. */
+    long id();
+
+    /** Authenticates a connection whose upgrade request carried no token. */
+    record Connect(long id, String token) implements ClientFrame {
+        /** Validates the fields. */
+        public Connect {
+            Objects.requireNonNull(token, "token");
+        }
+
+        @Override
+        public String op() {
+            return "connect";
+        }
+
+        @Override
+        public String toString() {
+            return "Connect[id=" + id + ", token=<redacted>]";
+        }
+    }
+
+    /** Replaces the connection's token before it expires; the user and tenant must not change. */
+    record Refresh(long id, String token) implements ClientFrame {
+        /** Validates the fields. */
+        public Refresh {
+            Objects.requireNonNull(token, "token");
+        }
+
+        @Override
+        public String op() {
+            return "refresh";
+        }
+
+        @Override
+        public String toString() {
+            return "Refresh[id=" + id + ", token=<redacted>]";
+        }
+    }
+
+    /**
+     * Subscribes to a channel; with {@code since}, first replays what was published after
+     * that position. With {@code presence}, the reply carries a presence snapshot.
+     */
+    record Subscribe(long id, String channel, Optional<Position> since, boolean presence) implements ClientFrame {
+        /** Validates the fields. */
+        public Subscribe {
+            Objects.requireNonNull(channel, "channel");
+            Objects.requireNonNull(since, "since");
+        }
+
+        @Override
+        public String op() {
+            return "subscribe";
+        }
+    }
+
+    /** Stops receiving a channel's events. */
+    record Unsubscribe(long id, String channel) implements ClientFrame {
+        /** Validates the fields. */
+        public Unsubscribe {
+            Objects.requireNonNull(channel, "channel");
+        }
+
+        @Override
+        public String op() {
+            return "unsubscribe";
+        }
+    }
+
+    /**
+     * Publishes to a channel whose namespace allows client publications. Ephemeral
+     * publications (typing, cursor) get no offset and are not kept in history.
+     */
+    record Publish(long id, String channel, String type, JsonNode data, boolean ephemeral) implements ClientFrame {
+        /** Validates the fields. */
+        public Publish {
+            Objects.requireNonNull(channel, "channel");
+            Objects.requireNonNull(type, "type");
+            Objects.requireNonNull(data, "data");
+        }
+
+        @Override
+        public String op() {
+            return "publish";
+        }
+    }
+
+    /** Sets the caller's presence state on a channel when {@code state} is present, else queries it. */
+    record Presence(long id, String channel, Optional<JsonNode> state) implements ClientFrame {
+        /** Validates the fields. */
+        public Presence {
+            Objects.requireNonNull(channel, "channel");
+            Objects.requireNonNull(state, "state");
+        }
+
+        @Override
+        public String op() {
+            return "presence";
+        }
+    }
+
+    /** Reads a document. */
+    record DocGet(long id, String docType, String docId) implements ClientFrame {
+        /** Validates the fields. */
+        public DocGet {
+            Objects.requireNonNull(docType, "docType");
+            Objects.requireNonNull(docId, "docId");
+        }
+
+        @Override
+        public String op() {
+            return "doc.get";
+        }
+    }
+
+    /**
+     * Changes a document based on {@code baseVersion}; carries either whole {@code data} or a
+     * {@code patch}. {@code opId} makes the operation idempotent.
+     */
+    record DocUpdate(long id, String docType, String docId, long baseVersion, String opId,
+                     Optional<JsonNode> data, Optional<JsonNode> patch) implements ClientFrame {
+        /** Validates the fields. */
+        public DocUpdate {
+            Objects.requireNonNull(docType, "docType");
+            Objects.requireNonNull(docId, "docId");
+            Objects.requireNonNull(opId, "opId");
+            Objects.requireNonNull(data, "data");
+            Objects.requireNonNull(patch, "patch");
+        }
+
+        @Override
+        public String op() {
+            return "doc.update";
+        }
+    }
+
+    /** A batch of operations queued while offline, applied in order, one result per op. */
+    record Sync(long id, List<DocUpdate> ops) implements ClientFrame {
+        /** Validates the fields. */
+        public Sync {
+            ops = List.copyOf(ops);
+        }
+
+        @Override
+        public String op() {
+            return "sync";
+        }
+    }
+
+    /** Resolves a manual conflict: {@code accept_local}, {@code accept_server} or {@code merge} (with data). */
+    record ConflictResolve(long id, String conflictId, String resolution, Optional<JsonNode> data) implements ClientFrame {
+        /** Validates the fields. */
+        public ConflictResolve {
+            Objects.requireNonNull(conflictId, "conflictId");
+            Objects.requireNonNull(resolution, "resolution");
+            Objects.requireNonNull(data, "data");
+        }
+
+        @Override
+        public String op() {
+            return "conflict.resolve";
+        }
+    }
+
+    /** Acknowledges inbox messages up to and including {@code offset} on a {@code user:} channel. */
+    record Ack(long id, String channel, long offset) implements ClientFrame {
+        /** Validates the fields. */
+        public Ack {
+            Objects.requireNonNull(channel, "channel");
+        }
+
+        @Override
+        public String op() {
+            return "ack";
+        }
+    }
+
+    /** An application-level ping; answered with a reply when it has an id. */
+    record Ping(long id) implements ClientFrame {
+        @Override
+        public String op() {
+            return "ping";
+        }
+    }
+}

@@ -1,0 +1,464 @@
+package dev.tandem.protocol;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * The JSON codec of {@code tandem.v1}: client and server frames to and from text.
+ *
+ * <p>Decoding is strict about what the contract defines and lenient about the rest: a
+ * missing or wrongly typed field, an unknown {@code op}, or text that is not one JSON object
+ * throws a {@link ProtocolException} with {@link ErrorCode#BAD_REQUEST} and a message naming
+ * the field; fields the contract does not know are ignored, so newer clients can talk to
+ * older servers. When the frame's {@code id} could be read, the exception carries it.
+ *
+ * <p>Instances are immutable and thread-safe; share one.
+ */
+public final class FrameCodec {
+    /** The WebSocket subprotocol name of this contract. */
+    public static final String SUBPROTOCOL = "tandem.v1";
+
+    /** Deepest JSON nesting accepted in a frame; deeper input is refused, not recursed into. */
+    static final int MAX_NESTING_DEPTH = 64;
+    /** Largest id accepted: the largest integer a JavaScript number represents exactly. */
+    static final long MAX_ID = (1L << 53) - 1;
+
+    private final ObjectMapper mapper;
+
+    private FrameCodec(ObjectMapper mapper) {
+        this.mapper = mapper;
+    }
+
+    /** A codec with the contract's limits. */
+    public static FrameCodec create() {
+        JsonMapper mapper = JsonMapper.builder().build();
+        mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
+                .maxNestingDepth(MAX_NESTING_DEPTH)
+                .build());
+        return new FrameCodec(mapper);
+    }
+
+    /** The Jackson mapper the codec uses, for building {@code data} payloads. */
+    public ObjectMapper mapper() {
+        return mapper;
+    }
+
+    /** A new empty JSON object, e.g. for a {@link ServerFrame.Reply} body. */
+    public ObjectNode object() {
+        return mapper.createObjectNode();
+    }
+
+    /**
+     * Parses arbitrary JSON (a payload, not a frame).
+     *
+     * @throws ProtocolException with {@link ErrorCode#BAD_REQUEST} if it is not valid JSON
+     */
+    public JsonNode parse(String json) {
+        try {
+            JsonNode node = mapper.readTree(json);
+            if (node == null || node.isMissingNode()) {
+                throw new ProtocolException(ErrorCode.BAD_REQUEST, "empty JSON");
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "malformed JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    /** Serializes arbitrary JSON. */
+    public String write(JsonNode node) {
+        try {
+            return mapper.writeValueAsString(node);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    // ---------------------------------------------------------------- client frames
+
+    /**
+     * Decodes a frame received from a client.
+     *
+     * @throws ProtocolException with {@link ErrorCode#BAD_REQUEST} for anything malformed
+     */
+    public ClientFrame decodeClient(String text) {
+        ObjectNode obj = parseObject(text);
+        long id = readId(obj);
+        Fields f = new Fields(obj, id);
+        String op = f.requiredString("op");
+        return switch (op) {
+            case "connect" -> new ClientFrame.Connect(id, f.requiredString("token"));
+            case "refresh" -> new ClientFrame.Refresh(id, f.requiredString("token"));
+            case "subscribe" -> new ClientFrame.Subscribe(id, f.requiredString("channel"), f.optionalPosition("since"),
+                    f.optionalBoolean("presence").orElse(false));
+            case "unsubscribe" -> new ClientFrame.Unsubscribe(id, f.requiredString("channel"));
+            case "publish" -> new ClientFrame.Publish(id, f.requiredString("channel"), f.requiredString("type"),
+                    f.required("data"), f.optionalBoolean("ephemeral").orElse(false));
+            case "presence" -> new ClientFrame.Presence(id, f.requiredString("channel"), f.optionalAny("state"));
+            case "doc.get" -> new ClientFrame.DocGet(id, f.requiredString("docType"), f.requiredString("docId"));
+            case "doc.update" -> docUpdate(f, id, id);
+            case "sync" -> new ClientFrame.Sync(id, syncOps(f, id));
+            case "conflict.resolve" -> new ClientFrame.ConflictResolve(id, f.requiredString("conflictId"),
+                    f.requiredString("resolution"), f.optionalAny("data"));
+            case "ack" -> new ClientFrame.Ack(id, f.requiredString("channel"), f.requiredNonNegativeLong("offset"));
+            case "ping" -> new ClientFrame.Ping(id);
+            default -> throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "unknown op '" + truncate(op) + "'");
+        };
+    }
+
+    private static ClientFrame.DocUpdate docUpdate(Fields f, long id, long frameId) {
+        Optional<JsonNode> data = f.optionalObject("data");
+        Optional<JsonNode> patch = f.optionalObject("patch");
+        if (data.isPresent() == patch.isPresent()) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "doc.update needs exactly one of 'data' or 'patch'");
+        }
+        return new ClientFrame.DocUpdate(frameId, f.requiredString("docType"), f.requiredString("docId"),
+                f.requiredNonNegativeLong("baseVersion"), f.requiredString("opId"), data, patch);
+    }
+
+    private List<ClientFrame.DocUpdate> syncOps(Fields f, long id) {
+        JsonNode ops = f.required("ops");
+        if (!ops.isArray()) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "field 'ops' must be an array");
+        }
+        List<ClientFrame.DocUpdate> result = new ArrayList<>(ops.size());
+        int i = 0;
+        for (JsonNode op : ops) {
+            if (!op.isObject()) {
+                throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "ops[" + i + "] must be an object");
+            }
+            try {
+                result.add(docUpdate(new Fields((ObjectNode) op, id), id, 0));
+            } catch (ProtocolException e) {
+                throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "ops[" + i + "]: " + e.getMessage());
+            }
+            i++;
+        }
+        return result;
+    }
+
+    /** Encodes a client frame (used by the Java client and by tests). */
+    public String encode(ClientFrame frame) {
+        ObjectNode o = mapper.createObjectNode();
+        o.put("op", frame.op());
+        if (frame.id() > 0) {
+            o.put("id", frame.id());
+        }
+        switch (frame) {
+            case ClientFrame.Connect c -> o.put("token", c.token());
+            case ClientFrame.Refresh r -> o.put("token", r.token());
+            case ClientFrame.Subscribe s -> {
+                o.put("channel", s.channel());
+                s.since().ifPresent(p -> o.set("since", position(p)));
+                if (s.presence()) {
+                    o.put("presence", true);
+                }
+            }
+            case ClientFrame.Unsubscribe u -> o.put("channel", u.channel());
+            case ClientFrame.Publish p -> {
+                o.put("channel", p.channel());
+                o.put("type", p.type());
+                o.set("data", p.data());
+                if (p.ephemeral()) {
+                    o.put("ephemeral", true);
+                }
+            }
+            case ClientFrame.Presence p -> {
+                o.put("channel", p.channel());
+                p.state().ifPresent(s -> o.set("state", s));
+            }
+            case ClientFrame.DocGet g -> {
+                o.put("docType", g.docType());
+                o.put("docId", g.docId());
+            }
+            case ClientFrame.DocUpdate u -> docUpdateFields(o, u);
+            case ClientFrame.Sync s -> {
+                var ops = o.putArray("ops");
+                for (ClientFrame.DocUpdate u : s.ops()) {
+                    docUpdateFields(ops.addObject(), u);
+                }
+            }
+            case ClientFrame.ConflictResolve r -> {
+                o.put("conflictId", r.conflictId());
+                o.put("resolution", r.resolution());
+                r.data().ifPresent(d -> o.set("data", d));
+            }
+            case ClientFrame.Ack a -> {
+                o.put("channel", a.channel());
+                o.put("offset", a.offset());
+            }
+            case ClientFrame.Ping p -> {
+                // op and id only
+            }
+        }
+        return write(o);
+    }
+
+    private static void docUpdateFields(ObjectNode o, ClientFrame.DocUpdate u) {
+        o.put("docType", u.docType());
+        o.put("docId", u.docId());
+        o.put("baseVersion", u.baseVersion());
+        o.put("opId", u.opId());
+        u.data().ifPresent(d -> o.set("data", d));
+        u.patch().ifPresent(p -> o.set("patch", p));
+    }
+
+    // ---------------------------------------------------------------- server frames
+
+    /** Encodes a server frame. */
+    public String encode(ServerFrame frame) {
+        ObjectNode o = mapper.createObjectNode();
+        o.put("op", frame.op());
+        switch (frame) {
+            case ServerFrame.Welcome w -> {
+                o.put("session", w.session());
+                o.put("node", w.node());
+                o.put("user", w.user());
+                o.put("tenant", w.tenant());
+                o.put("heartbeatMs", w.heartbeatMs());
+                w.expiresAt().ifPresent(t -> o.put("expiresAt", t.toString()));
+                ObjectNode l = o.putObject("limits");
+                l.put("maxFrameBytes", w.limits().maxFrameBytes());
+                l.put("messagesPerSecond", w.limits().messagesPerSecond());
+                l.put("burst", w.limits().burst());
+                l.put("maxSubscriptions", w.limits().maxSubscriptions());
+            }
+            case ServerFrame.Event e -> {
+                o.put("channel", e.channel());
+                e.position().ifPresentOrElse(p -> {
+                    o.put("epoch", p.epoch());
+                    o.put("offset", p.offset());
+                }, () -> o.put("ephemeral", true));
+                o.put("type", e.type());
+                o.put("eventId", e.eventId());
+                o.put("time", e.time().toString());
+                o.set("data", e.data());
+            }
+            case ServerFrame.Presence p -> {
+                o.put("channel", p.channel());
+                o.put("kind", p.kind());
+                o.set("data", p.data());
+            }
+            case ServerFrame.Conflict c -> {
+                o.put("conflictId", c.conflictId());
+                o.set("data", c.data());
+            }
+            case ServerFrame.Reply r -> {
+                o.put("id", r.id());
+                for (Map.Entry<String, JsonNode> field : r.body().properties()) {
+                    if (!field.getKey().equals("op") && !field.getKey().equals("id")) {
+                        o.set(field.getKey(), field.getValue());
+                    }
+                }
+            }
+            case ServerFrame.Error e -> {
+                if (e.id() > 0) {
+                    o.put("id", e.id());
+                }
+                o.put("code", e.code().wire());
+                o.put("message", e.message());
+            }
+            case ServerFrame.Disconnect d -> {
+                o.put("code", d.code());
+                o.put("reason", d.reason());
+                o.put("reconnect", d.reconnect());
+            }
+        }
+        return write(o);
+    }
+
+    /**
+     * Decodes a frame received from a server (used by the Java client).
+     *
+     * @throws ProtocolException with {@link ErrorCode#BAD_REQUEST} for anything malformed
+     */
+    public ServerFrame decodeServer(String text) {
+        ObjectNode obj = parseObject(text);
+        long id = readId(obj);
+        Fields f = new Fields(obj, id);
+        String op = f.requiredString("op");
+        return switch (op) {
+            case "welcome" -> {
+                Fields l = new Fields(f.requiredObject("limits"), id);
+                yield new ServerFrame.Welcome(f.requiredString("session"), f.requiredString("node"),
+                        f.requiredString("user"), f.requiredString("tenant"), f.requiredNonNegativeLong("heartbeatMs"),
+                        f.optionalInstant("expiresAt"),
+                        new ServerFrame.Limits((int) l.requiredNonNegativeLong("maxFrameBytes"),
+                                (int) l.requiredNonNegativeLong("messagesPerSecond"),
+                                (int) l.requiredNonNegativeLong("burst"),
+                                (int) l.requiredNonNegativeLong("maxSubscriptions")));
+            }
+            case "event" -> {
+                Optional<Position> position = f.optionalBoolean("ephemeral").orElse(false)
+                        ? Optional.empty()
+                        : Optional.of(new Position(f.requiredString("epoch"), f.requiredNonNegativeLong("offset")));
+                yield new ServerFrame.Event(f.requiredString("channel"), position, f.requiredString("type"),
+                        f.requiredString("eventId"), f.requiredInstant("time"), f.required("data"));
+            }
+            case "presence" -> new ServerFrame.Presence(f.requiredString("channel"), f.requiredString("kind"),
+                    f.required("data"));
+            case "conflict" -> new ServerFrame.Conflict(f.requiredString("conflictId"), f.required("data"));
+            case "reply" -> {
+                ObjectNode body = obj.deepCopy();
+                body.remove("op");
+                body.remove("id");
+                yield new ServerFrame.Reply(id, body);
+            }
+            case "error" -> {
+                String code = f.requiredString("code");
+                yield new ServerFrame.Error(id, ErrorCode.fromWire(code).orElse(ErrorCode.INTERNAL),
+                        f.requiredString("message"));
+            }
+            case "disconnect" -> new ServerFrame.Disconnect((int) f.requiredNonNegativeLong("code"),
+                    f.requiredString("reason"), f.optionalBoolean("reconnect").orElse(false));
+            default -> throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "unknown op '" + truncate(op) + "'");
+        };
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private ObjectNode position(Position p) {
+        ObjectNode o = mapper.createObjectNode();
+        o.put("epoch", p.epoch());
+        o.put("offset", p.offset());
+        return o;
+    }
+
+    private ObjectNode parseObject(String text) {
+        JsonNode node;
+        try {
+            node = mapper.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "malformed JSON: " + truncate(e.getOriginalMessage()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (node == null || !node.isObject()) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "a frame must be one JSON object");
+        }
+        return (ObjectNode) node;
+    }
+
+    private static long readId(ObjectNode obj) {
+        JsonNode id = obj.get("id");
+        if (id == null || id.isNull()) {
+            return 0;
+        }
+        if (!id.isIntegralNumber() || !id.canConvertToLong() || id.asLong() < 1 || id.asLong() > MAX_ID) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "field 'id' must be a positive integer up to 2^53-1");
+        }
+        return id.asLong();
+    }
+
+    static String truncate(String s) {
+        if (s == null) {
+            return "";
+        }
+        return s.length() <= 64 ? s : s.substring(0, 64) + "…";
+    }
+
+    /** Typed access to an object's fields, with the contract's error messages. */
+    private record Fields(ObjectNode obj, long id) {
+        JsonNode required(String name) {
+            JsonNode v = obj.get(name);
+            if (v == null || v.isNull()) {
+                throw missing(name);
+            }
+            return v;
+        }
+
+        String requiredString(String name) {
+            JsonNode v = required(name);
+            if (!v.isTextual()) {
+                throw wrongType(name, "a string");
+            }
+            return v.textValue();
+        }
+
+        ObjectNode requiredObject(String name) {
+            JsonNode v = required(name);
+            if (!v.isObject()) {
+                throw wrongType(name, "an object");
+            }
+            return (ObjectNode) v;
+        }
+
+        long requiredNonNegativeLong(String name) {
+            JsonNode v = required(name);
+            if (!v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 0) {
+                throw wrongType(name, "a non-negative integer");
+            }
+            return v.asLong();
+        }
+
+        Instant requiredInstant(String name) {
+            String v = requiredString(name);
+            try {
+                return Instant.parse(v);
+            } catch (DateTimeParseException e) {
+                throw wrongType(name, "an ISO-8601 instant");
+            }
+        }
+
+        Optional<Instant> optionalInstant(String name) {
+            return present(name) ? Optional.of(requiredInstant(name)) : Optional.empty();
+        }
+
+        Optional<Boolean> optionalBoolean(String name) {
+            if (!present(name)) {
+                return Optional.empty();
+            }
+            JsonNode v = obj.get(name);
+            if (!v.isBoolean()) {
+                throw wrongType(name, "a boolean");
+            }
+            return Optional.of(v.booleanValue());
+        }
+
+        Optional<JsonNode> optionalAny(String name) {
+            return present(name) ? Optional.of(obj.get(name)) : Optional.empty();
+        }
+
+        Optional<JsonNode> optionalObject(String name) {
+            return present(name) ? Optional.of(requiredObject(name)) : Optional.empty();
+        }
+
+        Optional<Position> optionalPosition(String name) {
+            if (!present(name)) {
+                return Optional.empty();
+            }
+            Fields p = new Fields(requiredObject(name), id);
+            String epoch = p.requiredString("epoch");
+            if (epoch.isEmpty()) {
+                throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "field '" + name + ".epoch' must not be empty");
+            }
+            return Optional.of(new Position(epoch, p.requiredNonNegativeLong("offset")));
+        }
+
+        private boolean present(String name) {
+            JsonNode v = obj.get(name);
+            return v != null && !v.isNull();
+        }
+
+        private ProtocolException missing(String name) {
+            return new ProtocolException(ErrorCode.BAD_REQUEST, id, "missing field '" + name + "'");
+        }
+
+        private ProtocolException wrongType(String name, String what) {
+            return new ProtocolException(ErrorCode.BAD_REQUEST, id, "field '" + name + "' must be " + what);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+package dev.tandem.protocol;
+
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/** A frame the server sends to a client. */
+public sealed interface ServerFrame extends Frame {
+
+    /**
+     * The first frame after successful authentication.
+     *
+     * @param session     this connection's session id (for support and logs)
+     * @param node        the id of the gateway node serving the connection
+     * @param user        the authenticated user
+     * @param tenant      the tenant every channel name is scoped to
+     * @param heartbeatMs how often the server pings; answer pongs (browsers do it by themselves)
+     * @param expiresAt   when the token expires; send {@code refresh} before it
+     * @param limits      the limits this connection runs under
+     */
+    record Welcome(String session, String node, String user, String tenant, long heartbeatMs,
+                   Optional<Instant> expiresAt, Limits limits) implements ServerFrame {
+        /** Validates the fields. */
+        public Welcome {
+            Objects.requireNonNull(session, "session");
+            Objects.requireNonNull(node, "node");
+            Objects.requireNonNull(user, "user");
+            Objects.requireNonNull(tenant, "tenant");
+            Objects.requireNonNull(expiresAt, "expiresAt");
+            Objects.requireNonNull(limits, "limits");
+        }
+
+        @Override
+        public String op() {
+            return "welcome";
+        }
+    }
+
+    /**
+     * The limits a connection runs under, announced in {@link Welcome}.
+     *
+     * @param maxFrameBytes     largest accepted inbound message
+     * @param messagesPerSecond sustained inbound rate
+     * @param burst             inbound burst above the sustained rate
+     * @param maxSubscriptions  subscriptions per connection
+     */
+    record Limits(int maxFrameBytes, int messagesPerSecond, int burst, int maxSubscriptions) {
+    }
+
+    /**
+     * A publication on a channel. Durable publications carry a {@link Position} (epoch and
+     * offset); ephemeral ones (typing, cursor) do not.
+     */
+    record Event(String channel, Optional<Position> position, String type, String eventId, Instant time,
+                 JsonNode data) implements ServerFrame {
+        /** Validates the fields. */
+        public Event {
+            Objects.requireNonNull(channel, "channel");
+            Objects.requireNonNull(position, "position");
+            Objects.requireNonNull(type, "type");
+            Objects.requireNonNull(eventId, "eventId");
+            Objects.requireNonNull(time, "time");
+            Objects.requireNonNull(data, "data");
+        }
+
+        @Override
+        public String op() {
+            return "event";
+        }
+    }
+
+    /**
+     * A presence change or snapshot on a channel: {@code kind} is {@code join}, {@code leave}
+     * or {@code snapshot}; {@code data} holds the member(s).
+     */
+    record Presence(String channel, String kind, JsonNode data) implements ServerFrame {
+        /** Validates the fields. */
+        public Presence {
+            Objects.requireNonNull(channel, "channel");
+            Objects.requireNonNull(kind, "kind");
+            Objects.requireNonNull(data, "data");
+        }
+
+        @Override
+        public String op() {
+            return "presence";
+        }
+    }
+
+    /** A document conflict that waits for the author's {@code conflict.resolve}; {@code data} holds the record. */
+    record Conflict(String conflictId, JsonNode data) implements ServerFrame {
+        /** Validates the fields. */
+        public Conflict {
+            Objects.requireNonNull(conflictId, "conflictId");
+            Objects.requireNonNull(data, "data");
+        }
+
+        @Override
+        public String op() {
+            return "conflict";
+        }
+    }
+
+    /**
+     * The successful answer to the client frame with the same {@code id}. The fields of
+     * {@code body} (an object, possibly empty) travel at the top level of the frame, next to
+     * {@code op} and {@code id}.
+     */
+    record Reply(long id, ObjectNode body) implements ServerFrame {
+        /** Validates the fields. */
+        public Reply {
+            Objects.requireNonNull(body, "body");
+        }
+
+        @Override
+        public String op() {
+            return "reply";
+        }
+    }
+
+    /** A refused request; {@code id} is the request's id, or 0 when it could not be read. */
+    record Error(long id, ErrorCode code, String message) implements ServerFrame {
+        /** Validates the fields. */
+        public Error {
+            Objects.requireNonNull(code, "code");
+            Objects.requireNonNull(message, "message");
+        }
+
+        /** The error frame for an exception. */
+        public static Error of(ProtocolException e) {
+            return new Error(e.requestId(), e.code(), String.valueOf(e.getMessage()));
+        }
+
+        @Override
+        public String op() {
+            return "error";
+        }
+    }
+
+    /** Sent just before the server closes the socket with the same {@code code}. */
+    record Disconnect(int code, String reason, boolean reconnect) implements ServerFrame {
+        /** Validates the fields. */
+        public Disconnect {
+            Objects.requireNonNull(reason, "reason");
+        }
+
+        /** The disconnect frame for a close code, with its default or a given reason. */
+        public static Disconnect of(CloseCode code, String reason) {
+            return new Disconnect(code.code(), reason, code.reconnect());
+        }
+
+        @Override
+        public String op() {
+            return "disconnect";
+        }
+    }
+}

@@ -1,0 +1,197 @@
+package dev.tandem.protocol;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class FrameCodecTest {
+    private static final FrameCodec CODEC = FrameCodec.create();
+
+    private static JsonNode json(String s) {
+        return CODEC.parse(s);
+    }
+
+    static Stream<ClientFrame> clientFrames() {
+        var update = new ClientFrame.DocUpdate(0, "stock_level", "A-1@wh-7", 12, "c9:118",
+                Optional.empty(), Optional.of(json("{\"inc\":{\"qty\":-3}}")));
+        return Stream.of(
+                new ClientFrame.Connect(1, "t.o.k"),
+                new ClientFrame.Refresh(2, "t.o.k2"),
+                new ClientFrame.Subscribe(3, "location:wh-7", Optional.of(new Position("e1", 41)), true),
+                new ClientFrame.Subscribe(4, "tenant", Optional.empty(), false),
+                new ClientFrame.Unsubscribe(5, "tenant"),
+                new ClientFrame.Publish(6, "workspace:w1", "chat", json("{\"text\":\"hi\"}"), false),
+                new ClientFrame.Publish(0, "doc:task:1", "typing", json("true"), true),
+                new ClientFrame.Presence(7, "workspace:w1", Optional.of(json("{\"status\":\"away\"}"))),
+                new ClientFrame.Presence(8, "workspace:w1", Optional.empty()),
+                new ClientFrame.DocGet(9, "stock_level", "A-1@wh-7"),
+                new ClientFrame.DocUpdate(10, "task", "t-1", 0, "c9:1", Optional.of(json("{\"title\":\"x\"}")),
+                        Optional.empty()),
+                new ClientFrame.Sync(11, List.of(update, update)),
+                new ClientFrame.ConflictResolve(12, "cf-1", "merge", Optional.of(json("{\"a\":1}"))),
+                new ClientFrame.Ack(13, "user:bob", 17),
+                new ClientFrame.Ping(14));
+    }
+
+    @ParameterizedTest
+    @MethodSource("clientFrames")
+    void clientFramesSurviveARoundTrip(ClientFrame frame) {
+        assertEquals(frame, CODEC.decodeClient(CODEC.encode(frame)));
+    }
+
+    static Stream<ServerFrame> serverFrames() {
+        return Stream.of(
+                new ServerFrame.Welcome("s-1", "node-a", "alice", "acme", 25_000,
+                        Optional.of(Instant.parse("2026-11-22T10:00:00Z")), new ServerFrame.Limits(65536, 50, 100, 128)),
+                new ServerFrame.Welcome("s-1", "node-a", "alice", "acme", 25_000, Optional.empty(),
+                        new ServerFrame.Limits(1, 2, 3, 4)),
+                new ServerFrame.Event("location:wh-7", Optional.of(new Position("e1", 42)), "stock.updated", "ev-1",
+                        Instant.parse("2026-11-22T10:00:00Z"), json("{\"sku\":\"A-1\",\"qty\":7}")),
+                new ServerFrame.Event("doc:task:1", Optional.empty(), "typing", "ev-2",
+                        Instant.parse("2026-11-22T10:00:00.123Z"), json("{\"user\":\"bob\"}")),
+                new ServerFrame.Presence("workspace:w1", "join", json("{\"user\":\"bob\"}")),
+                new ServerFrame.Conflict("cf-1", json("{\"fields\":[\"qty\"]}")),
+                new ServerFrame.Reply(1, (com.fasterxml.jackson.databind.node.ObjectNode) json(
+                        "{\"channel\":\"location:wh-7\",\"epoch\":\"e1\",\"offset\":44,\"recovered\":true}")),
+                new ServerFrame.Error(3, ErrorCode.FORBIDDEN, "user:bob is not yours"),
+                new ServerFrame.Error(0, ErrorCode.BAD_REQUEST, "malformed JSON"),
+                new ServerFrame.Disconnect(4003, "token expired", true));
+    }
+
+    @ParameterizedTest
+    @MethodSource("serverFrames")
+    void serverFramesSurviveARoundTrip(ServerFrame frame) {
+        assertEquals(frame, CODEC.decodeServer(CODEC.encode(frame)));
+    }
+
+    @Test
+    void eventFrameCarriesTheDocumentedFieldNames() {
+        var event = new ServerFrame.Event("location:wh-7", Optional.of(new Position("e1", 42)), "stock.updated",
+                "ev-1", Instant.parse("2026-11-22T10:00:00Z"), json("{\"qty\":7}"));
+        JsonNode wire = json(CODEC.encode(event));
+        assertEquals("event", wire.get("op").asText());
+        assertEquals("location:wh-7", wire.get("channel").asText());
+        assertEquals("e1", wire.get("epoch").asText());
+        assertEquals(42, wire.get("offset").asLong());
+        assertEquals("stock.updated", wire.get("type").asText());
+        assertEquals("ev-1", wire.get("eventId").asText());
+        assertEquals("2026-11-22T10:00:00Z", wire.get("time").asText());
+        assertEquals(7, wire.get("data").get("qty").asInt());
+    }
+
+    @Test
+    void replyBodyTravelsAtTheTopLevelAndCannotOverrideOpOrId() {
+        var body = CODEC.object().put("result", "applied").put("version", 13).put("op", "event").put("id", 99);
+        JsonNode wire = json(CODEC.encode(new ServerFrame.Reply(2, body)));
+        assertEquals("reply", wire.get("op").asText());
+        assertEquals(2, wire.get("id").asLong());
+        assertEquals("applied", wire.get("result").asText());
+        assertEquals(13, wire.get("version").asInt());
+    }
+
+    @Test
+    void decodesTheDesignExampleSubscribe() {
+        var frame = CODEC.decodeClient(
+                "{\"op\":\"subscribe\",\"id\":1,\"channel\":\"location:wh-7\",\"since\":{\"epoch\":\"e1\",\"offset\":41}}");
+        assertEquals(new ClientFrame.Subscribe(1, "location:wh-7", Optional.of(new Position("e1", 41)), false), frame);
+    }
+
+    @Test
+    void ignoresFieldsTheContractDoesNotKnow() {
+        var frame = CODEC.decodeClient("{\"op\":\"ping\",\"id\":5,\"future\":{\"x\":1}}");
+        assertEquals(new ClientFrame.Ping(5), frame);
+    }
+
+    static Stream<Arguments> malformedFrames() {
+        return Stream.of(
+                Arguments.of("not json at all", 0L, "malformed JSON"),
+                Arguments.of("{\"op\":\"ping\"", 0L, "malformed JSON"),
+                Arguments.of("[1,2,3]", 0L, "one JSON object"),
+                Arguments.of("\"subscribe\"", 0L, "one JSON object"),
+                Arguments.of("", 0L, "one JSON object"),
+                Arguments.of("{\"id\":1}", 1L, "missing field 'op'"),
+                Arguments.of("{\"op\":42,\"id\":2}", 2L, "field 'op' must be a string"),
+                Arguments.of("{\"op\":\"teleport\",\"id\":3}", 3L, "unknown op 'teleport'"),
+                Arguments.of("{\"op\":\"subscribe\",\"id\":4}", 4L, "missing field 'channel'"),
+                Arguments.of("{\"op\":\"subscribe\",\"id\":5,\"channel\":7}", 5L, "field 'channel' must be a string"),
+                Arguments.of("{\"op\":\"subscribe\",\"id\":6,\"channel\":\"tenant\",\"since\":5}", 6L,
+                        "field 'since' must be an object"),
+                Arguments.of("{\"op\":\"subscribe\",\"id\":7,\"channel\":\"tenant\",\"since\":{\"epoch\":\"e\",\"offset\":-1}}",
+                        7L, "field 'offset' must be a non-negative integer"),
+                Arguments.of("{\"op\":\"subscribe\",\"id\":8,\"channel\":\"tenant\",\"since\":{\"epoch\":\"e\",\"offset\":\"4\"}}",
+                        8L, "field 'offset' must be a non-negative integer"),
+                Arguments.of("{\"op\":\"subscribe\",\"id\":9,\"channel\":\"tenant\",\"presence\":\"yes\"}", 9L,
+                        "field 'presence' must be a boolean"),
+                Arguments.of("{\"op\":\"publish\",\"id\":10,\"channel\":\"tenant\",\"type\":\"x\"}", 10L,
+                        "missing field 'data'"),
+                Arguments.of("{\"op\":\"doc.update\",\"id\":11,\"docType\":\"t\",\"docId\":\"1\",\"baseVersion\":1,\"opId\":\"o\"}",
+                        11L, "exactly one of 'data' or 'patch'"),
+                Arguments.of("{\"op\":\"doc.update\",\"id\":12,\"docType\":\"t\",\"docId\":\"1\",\"baseVersion\":1.5,\"opId\":\"o\",\"data\":{}}",
+                        12L, "field 'baseVersion' must be a non-negative integer"),
+                Arguments.of("{\"op\":\"sync\",\"id\":13,\"ops\":{}}", 13L, "field 'ops' must be an array"),
+                Arguments.of("{\"op\":\"sync\",\"id\":14,\"ops\":[{\"docType\":\"t\"}]}", 14L, "ops[0]: "),
+                Arguments.of("{\"op\":\"ping\",\"id\":-1}", 0L, "field 'id' must be a positive integer"),
+                Arguments.of("{\"op\":\"ping\",\"id\":\"7\"}", 0L, "field 'id' must be a positive integer"),
+                Arguments.of("{\"op\":\"ping\",\"id\":1.5}", 0L, "field 'id' must be a positive integer"),
+                Arguments.of("{\"op\":\"ping\",\"id\":9007199254740993}", 0L, "field 'id' must be a positive integer"),
+                Arguments.of("{\"op\":\"ack\",\"id\":15,\"channel\":\"user:me\"}", 15L, "missing field 'offset'"),
+                Arguments.of("{\"op\":\"connect\",\"id\":16,\"token\":null}", 16L, "missing field 'token'"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("malformedFrames")
+    void malformedFramesAreBadRequestsThatKeepTheirId(String text, long expectedId, String messagePart) {
+        ProtocolException e = assertThrows(ProtocolException.class, () -> CODEC.decodeClient(text));
+        assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        assertEquals(expectedId, e.requestId());
+        assertTrue(e.getMessage().contains(messagePart), () -> "message was: " + e.getMessage());
+    }
+
+    @Test
+    void refusesDeeplyNestedPayloadsWithoutRecursingIntoThem() {
+        String deep = "[".repeat(5_000) + "]".repeat(5_000);
+        ProtocolException e = assertThrows(ProtocolException.class,
+                () -> CODEC.decodeClient("{\"op\":\"publish\",\"id\":1,\"channel\":\"tenant\",\"type\":\"x\",\"data\":" + deep + "}"));
+        assertEquals(ErrorCode.BAD_REQUEST, e.code());
+    }
+
+    @Test
+    void tokensNeverAppearInToString() {
+        assertFalse(new ClientFrame.Connect(1, "secret-token").toString().contains("secret-token"));
+        assertFalse(new ClientFrame.Refresh(1, "secret-token").toString().contains("secret-token"));
+    }
+
+    @Test
+    void errorCodesHaveStableWireNames() {
+        assertEquals("bad_request", ErrorCode.BAD_REQUEST.wire());
+        assertEquals("unknown_channel", ErrorCode.UNKNOWN_CHANNEL.wire());
+        assertEquals("rate_limited", ErrorCode.RATE_LIMITED.wire());
+        assertEquals("too_large", ErrorCode.TOO_LARGE.wire());
+        assertEquals(Optional.of(ErrorCode.FORBIDDEN), ErrorCode.fromWire("forbidden"));
+        assertEquals(Optional.empty(), ErrorCode.fromWire("nope"));
+    }
+
+    @Test
+    void closeCodesCarryTheirReconnectAdvice() {
+        assertEquals(4003, CloseCode.TOKEN_EXPIRED.code());
+        assertTrue(CloseCode.TOKEN_EXPIRED.reconnect());
+        assertFalse(CloseCode.UNAUTHORIZED.reconnect());
+        assertTrue(CloseCode.SERVICE_RESTART.reconnect());
+        assertEquals(1012, CloseCode.SERVICE_RESTART.code());
+        for (CloseCode c : CloseCode.values()) {
+            assertTrue(c.reason().getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= 123);
+        }
+    }
+}
