@@ -245,6 +245,7 @@ public final class FrameCodec {
                 o.put("type", e.type());
                 o.put("eventId", e.eventId());
                 o.put("time", e.time().toString());
+                e.from().ifPresent(u -> o.put("from", u));
                 o.set("data", e.data());
             }
             case ServerFrame.Presence p -> {
@@ -306,7 +307,8 @@ public final class FrameCodec {
                         ? Optional.empty()
                         : Optional.of(new Position(f.requiredString("epoch"), f.requiredNonNegativeLong("offset")));
                 yield new ServerFrame.Event(f.requiredString("channel"), position, f.requiredString("type"),
-                        f.requiredString("eventId"), f.requiredInstant("time"), f.required("data"));
+                        f.requiredString("eventId"), f.requiredInstant("time"), f.optionalString("from"),
+                        f.required("data"));
             }
             case "presence" -> new ServerFrame.Presence(f.requiredString("channel"), f.requiredString("kind"),
                     f.required("data"));
@@ -411,6 +413,10 @@ public final class FrameCodec {
             } catch (DateTimeParseException e) {
                 throw wrongType(name, "an ISO-8601 instant");
             }
+        }
+
+        Optional<String> optionalString(String name) {
+            return present(name) ? Optional.of(requiredString(name)) : Optional.empty();
         }
 
         Optional<Instant> optionalInstant(String name) {

@@ -52,14 +52,16 @@ public sealed interface ServerFrame extends Frame {
 
     /**
      * A publication on a channel. Durable publications carry a {@link Position} (epoch and
-     * offset); ephemeral ones (typing, cursor) do not.
+     * offset); ephemeral ones (typing, cursor) do not. {@code from} names the user when a
+     * client published it (absent for backend and service publications).
      */
     record Event(String channel, Optional<Position> position, String type, String eventId, Instant time,
-                 JsonNode data) implements ServerFrame {
+                 Optional<String> from, JsonNode data) implements ServerFrame {
         /** Validates the fields. */
         public Event {
             Objects.requireNonNull(channel, "channel");
             Objects.requireNonNull(position, "position");
+            Objects.requireNonNull(from, "from");
             Objects.requireNonNull(type, "type");
             Objects.requireNonNull(eventId, "eventId");
             Objects.requireNonNull(time, "time");

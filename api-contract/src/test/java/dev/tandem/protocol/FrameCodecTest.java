@@ -58,9 +58,9 @@ class FrameCodecTest {
                 new ServerFrame.Welcome("s-1", "node-a", "alice", "acme", 25_000, Optional.empty(),
                         new ServerFrame.Limits(1, 2, 3, 4)),
                 new ServerFrame.Event("location:wh-7", Optional.of(new Position("e1", 42)), "stock.updated", "ev-1",
-                        Instant.parse("2026-11-22T10:00:00Z"), json("{\"sku\":\"A-1\",\"qty\":7}")),
+                        Instant.parse("2026-11-22T10:00:00Z"), Optional.empty(), json("{\"sku\":\"A-1\",\"qty\":7}")),
                 new ServerFrame.Event("doc:task:1", Optional.empty(), "typing", "ev-2",
-                        Instant.parse("2026-11-22T10:00:00.123Z"), json("{\"user\":\"bob\"}")),
+                        Instant.parse("2026-11-22T10:00:00.123Z"), Optional.of("bob"), json("{\"user\":\"bob\"}")),
                 new ServerFrame.Presence("workspace:w1", "join", json("{\"user\":\"bob\"}")),
                 new ServerFrame.Conflict("cf-1", json("{\"fields\":[\"qty\"]}")),
                 new ServerFrame.Reply(1, (com.fasterxml.jackson.databind.node.ObjectNode) json(
@@ -79,7 +79,7 @@ class FrameCodecTest {
     @Test
     void eventFrameCarriesTheDocumentedFieldNames() {
         var event = new ServerFrame.Event("location:wh-7", Optional.of(new Position("e1", 42)), "stock.updated",
-                "ev-1", Instant.parse("2026-11-22T10:00:00Z"), json("{\"qty\":7}"));
+                "ev-1", Instant.parse("2026-11-22T10:00:00Z"), Optional.empty(), json("{\"qty\":7}"));
         JsonNode wire = json(CODEC.encode(event));
         assertEquals("event", wire.get("op").asText());
         assertEquals("location:wh-7", wire.get("channel").asText());

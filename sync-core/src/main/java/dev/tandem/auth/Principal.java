@@ -1,0 +1,50 @@
+package dev.tandem.auth;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Who is on the other end of a connection or an API call, as established by a verified
+ * token: the user, the tenant every channel is scoped to, roles, and scope claims such as
+ * {@code locations} or {@code workspaces} (lists of ids, {@code "*"} meaning all).
+ *
+ * @param tenant    tenant id ({@code tid} claim)
+ * @param user      user id ({@code sub} claim)
+ * @param roles     role names ({@code roles} claim)
+ * @param scopes    scope claims by name
+ * @param expiresAt when the credentials expire, if they do
+ */
+public record Principal(String tenant, String user, Set<String> roles, Map<String, List<String>> scopes,
+                        Optional<Instant> expiresAt) {
+    /** The value of a scope claim that grants every id. */
+    public static final String ALL = "*";
+
+    /** Validates and copies the fields. */
+    public Principal {
+        Objects.requireNonNull(tenant, "tenant");
+        Objects.requireNonNull(user, "user");
+        roles = Set.copyOf(roles);
+        scopes = Map.copyOf(scopes);
+        Objects.requireNonNull(expiresAt, "expiresAt");
+    }
+
+    /** Whether the principal has the role. */
+    public boolean hasRole(String role) {
+        return roles.contains(role);
+    }
+
+    /** Whether the scope claim {@code claim} lists {@code id} or {@code "*"}. */
+    public boolean inScope(String claim, String id) {
+        List<String> ids = scopes.get(claim);
+        return ids != null && (ids.contains(id) || ids.contains(ALL));
+    }
+
+    /** Whether the credentials have expired at {@code now}. */
+    public boolean expiredAt(Instant now) {
+        return expiresAt.map(exp -> !now.isBefore(exp)).orElse(false);
+    }
+}

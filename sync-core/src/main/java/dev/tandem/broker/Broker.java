@@ -1,0 +1,56 @@
+package dev.tandem.broker;
+
+import java.util.Optional;
+import java.util.function.Consumer;
+
+import dev.tandem.channel.ChannelKey;
+import dev.tandem.hub.Publication;
+import dev.tandem.hub.Subscriber;
+import dev.tandem.protocol.Position;
+
+/**
+ * The publication port: gives durable publications their channel offset within the channel's
+ * epoch, keeps a bounded history, and delivers every publication to the subscribers of every
+ * node, in offset order per channel.
+ *
+ * <p>Appending to the history and broadcasting are one step of the port (not two ports) because
+ * only together can they keep offsets in delivery order when several nodes publish to the same
+ * channel. Implementations: {@link MemoryBroker} (one node, standalone) and the Redis broker of
+ * the queue module (cluster). Both pass the same conformance suite.
+ *
+ * <p>Guarantees: offsets are gap-free and increasing within an epoch; a subscriber sees each
+ * durable publication at most once per subscription and in offset order; history is bounded by
+ * the namespace's size and TTL.
+ */
+public interface Broker extends AutoCloseable {
+
+    /**
+     * Accepts a publication and delivers it to subscribers.
+     *
+     * @return the accepted publication (with its position if durable)
+     */
+    Publication publish(ChannelKey channel, Draft draft);
+
+    /**
+     * Subscribes, optionally resuming after a position.
+     *
+     * <p>{@code beforeLive} is called exactly once with the recovery, before any live
+     * publication reaches {@code subscriber}, so a session can queue its reply and the missed
+     * publications ahead of live ones with no gap and no duplicate. It must not block.
+     *
+     * @throws dev.tandem.protocol.ProtocolException {@code BAD_REQUEST} when {@code since} lies
+     *         in the channel's future (an offset never issued in the current epoch)
+     */
+    Recovery subscribe(ChannelKey channel, Subscriber subscriber, Optional<Position> since,
+                       Consumer<Recovery> beforeLive);
+
+    /** Stops delivering to the subscriber. Unknown subscribers are ignored. */
+    void unsubscribe(ChannelKey channel, Subscriber subscriber);
+
+    /** The channel's newest position. */
+    Position top(ChannelKey channel);
+
+    /** Releases resources. */
+    @Override
+    void close();
+}

@@ -1,0 +1,213 @@
+package dev.tandem.broker;
+
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+import dev.tandem.channel.ChannelKey;
+import dev.tandem.channel.ChannelRules;
+import dev.tandem.channel.Namespace;
+import dev.tandem.hub.Hub;
+import dev.tandem.hub.Publication;
+import dev.tandem.hub.Subscriber;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.Position;
+import dev.tandem.protocol.ProtocolException;
+import dev.tandem.telemetry.Telemetry;
+
+/**
+ * The single-node broker of standalone mode: offsets, epochs and a bounded history per channel
+ * in memory, fan-out through the local {@link Hub}.
+ *
+ * <p>Each channel has its own lock, held while a publication is appended and handed to the
+ * subscribers' queues (which never blocks), so concurrent publishers to one channel are ordered
+ * and channels do not contend with each other. History is lost on restart: the channel then
+ * gets a new epoch and clients holding an old position are told {@code recovered: false}.
+ */
+public final class MemoryBroker implements Broker {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Map<ChannelKey, ChannelState> channels = new ConcurrentHashMap<>();
+    private final Hub hub;
+    private final ChannelRules rules;
+    private final Telemetry telemetry;
+    private final Clock clock;
+
+    /** A broker delivering through {@code hub}, with history bounds from {@code rules}. */
+    public MemoryBroker(Hub hub, ChannelRules rules, Telemetry telemetry, Clock clock) {
+        this.hub = hub;
+        this.rules = rules;
+        this.telemetry = telemetry;
+        this.clock = clock;
+    }
+
+    @Override
+    public Publication publish(ChannelKey channel, Draft draft) {
+        Namespace ns = rules.namespaceOf(channel);
+        String eventId = draft.eventId().orElseGet(() -> UUID.randomUUID().toString());
+        long accepted = System.nanoTime();
+        Instant now = clock.instant();
+        if (draft.ephemeral()) {
+            Publication p = new Publication(channel, Optional.empty(), draft.type(), eventId, now, draft.from(),
+                    draft.data(), accepted);
+            telemetry.published(channel.namespace(), true);
+            hub.deliver(p);
+            return p;
+        }
+        ChannelState state = state(channel);
+        state.lock.lock();
+        try {
+            state.trim(ns, now);
+            Publication p = new Publication(channel, Optional.of(new Position(state.epoch, state.top + 1)),
+                    draft.type(), eventId, now, draft.from(), draft.data(), accepted);
+            state.top++;
+            if (ns.historySize() > 0) {
+                state.history.addLast(p);
+                state.trim(ns, now);
+            }
+            telemetry.published(channel.namespace(), false);
+            hub.deliver(p);
+            return p;
+        } finally {
+            state.lock.unlock();
+        }
+    }
+
+    @Override
+    public Recovery subscribe(ChannelKey channel, Subscriber subscriber, Optional<Position> since,
+                              Consumer<Recovery> beforeLive) {
+        Namespace ns = rules.namespaceOf(channel);
+        ChannelState state = state(channel);
+        state.lock.lock();
+        try {
+            state.trim(ns, clock.instant());
+            Position top = new Position(state.epoch, state.top);
+            Recovery recovery;
+            if (since.isEmpty()) {
+                recovery = new Recovery(top, List.of(), false);
+            } else {
+                Position from = since.get();
+                if (from.epoch().equals(state.epoch) && from.offset() > state.top) {
+                    throw new ProtocolException(ErrorCode.BAD_REQUEST, "offset " + from.offset()
+                            + " is ahead of the channel (newest is " + state.top + ")");
+                }
+                long oldestKept = state.history.isEmpty() ? state.top + 1 : state.history.peekFirst().position()
+                        .orElseThrow().offset();
+                boolean inWindow = from.epoch().equals(state.epoch) && from.offset() + 1 >= oldestKept;
+                if (inWindow) {
+                    List<Publication> missed = new ArrayList<>();
+                    for (Publication p : state.history) {
+                        if (p.position().orElseThrow().offset() > from.offset()) {
+                            missed.add(p);
+                        }
+                    }
+                    recovery = new Recovery(top, missed, true);
+                } else {
+                    recovery = new Recovery(top, List.of(), false);
+                }
+            }
+            beforeLive.accept(recovery);
+            hub.add(channel, subscriber);
+            return recovery;
+        } finally {
+            state.lock.unlock();
+        }
+    }
+
+    @Override
+    public void unsubscribe(ChannelKey channel, Subscriber subscriber) {
+        hub.remove(channel, subscriber);
+    }
+
+    @Override
+    public Position top(ChannelKey channel) {
+        ChannelState state = state(channel);
+        state.lock.lock();
+        try {
+            return new Position(state.epoch, state.top);
+        } finally {
+            state.lock.unlock();
+        }
+    }
+
+    /**
+     * Drops expired history, and forgets channels with neither history nor local subscribers,
+     * so memory follows the live channels. A forgotten channel starts a new epoch when used again.
+     *
+     * @return how many channels were forgotten
+     */
+    public int sweep() {
+        Instant now = clock.instant();
+        int removed = 0;
+        for (Iterator<Map.Entry<ChannelKey, ChannelState>> it = channels.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<ChannelKey, ChannelState> e = it.next();
+            ChannelState state = e.getValue();
+            if (!state.lock.tryLock()) {
+                continue;
+            }
+            try {
+                state.trim(rules.namespaceOf(e.getKey()), now);
+                if (state.history.isEmpty() && !hub.hasSubscribers(e.getKey())) {
+                    it.remove();
+                    removed++;
+                }
+            } finally {
+                state.lock.unlock();
+            }
+        }
+        return removed;
+    }
+
+    /** How many channels have state in memory. */
+    public int channelCount() {
+        return channels.size();
+    }
+
+    @Override
+    public void close() {
+        channels.clear();
+    }
+
+    private ChannelState state(ChannelKey channel) {
+        return channels.computeIfAbsent(channel, k -> new ChannelState(newEpoch()));
+    }
+
+    private static String newEpoch() {
+        byte[] b = new byte[6];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    /** One channel's offsets and history; guarded by its lock. */
+    private static final class ChannelState {
+        private final ReentrantLock lock = new ReentrantLock();
+        private final String epoch;
+        private final ArrayDeque<Publication> history = new ArrayDeque<>();
+        private long top;
+
+        private ChannelState(String epoch) {
+            this.epoch = epoch;
+        }
+
+        private void trim(Namespace ns, Instant now) {
+            while (history.size() > ns.historySize()) {
+                history.removeFirst();
+            }
+            Instant oldest = now.minus(ns.historyTtl());
+            while (!history.isEmpty() && history.peekFirst().time().isBefore(oldest)) {
+                history.removeFirst();
+            }
+        }
+    }
+}

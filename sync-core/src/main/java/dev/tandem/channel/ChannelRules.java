@@ -1,0 +1,161 @@
+package dev.tandem.channel;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+import dev.tandem.auth.Principal;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.ProtocolException;
+
+import io.helidon.config.Config;
+
+/**
+ * The channel namespaces of a node and the decision whether a principal may use a channel.
+ * This is the only place where client-written names become {@link ChannelKey}s, always in
+ * the principal's own tenant, so a client cannot even name another tenant's channel.
+ *
+ * <p>Built-in namespaces (each can be changed, and new ones added, under
+ * {@code tandem.channels.namespaces.NAME} with keys {@code segments}, {@code subscribe},
+ * {@code publish}, {@code ephemeral-only}, {@code presence}, {@code join-leave},
+ * {@code history-size}, {@code history-ttl}):
+ * <table>
+ *   <caption>defaults</caption>
+ *   <tr><th>name</th><th>subscribe</th><th>publish</th><th>notes</th></tr>
+ *   <tr><td>{@code tenant}</td><td>any</td><td>none</td><td>tenant-wide broadcasts</td></tr>
+ *   <tr><td>{@code user:{id}}</td><td>self</td><td>none</td><td>inbox, history 24 h</td></tr>
+ *   <tr><td>{@code location:{id}}</td><td>claim:locations</td><td>none</td><td></td></tr>
+ *   <tr><td>{@code workspace:{id}}</td><td>claim:workspaces</td><td>claim:workspaces</td><td>presence</td></tr>
+ *   <tr><td>{@code project:{id}}</td><td>claim:projects</td><td>claim:projects</td><td>presence</td></tr>
+ *   <tr><td>{@code doc:{type}:{id}}</td><td>any</td><td>any, ephemeral only</td><td>presence</td></tr>
+ * </table>
+ */
+public final class ChannelRules {
+    /** What a principal wants to do with a channel. */
+    public enum Action {
+        /** Subscribe to its events. */
+        SUBSCRIBE,
+        /** Publish from a client connection. */
+        PUBLISH
+    }
+
+    private static final Duration HOUR = Duration.ofHours(1);
+
+    private final Map<String, Namespace> namespaces;
+
+    private ChannelRules(Map<String, Namespace> namespaces) {
+        this.namespaces = Map.copyOf(namespaces);
+    }
+
+    /** The built-in namespaces with their default rules. */
+    public static Map<String, Namespace> defaults() {
+        Map<String, Namespace> d = new LinkedHashMap<>();
+        d.put("tenant", new Namespace("tenant", 0, new Access.Any(), new Access.None(), false, false, false, 100, HOUR));
+        d.put("user", new Namespace("user", 1, new Access.Self(), new Access.None(), false, false, false, 1000,
+                Duration.ofHours(24)));
+        d.put("location", new Namespace("location", 1, new Access.Claim("locations"), new Access.None(), false, false,
+                false, 100, HOUR));
+        d.put("workspace", new Namespace("workspace", 1, new Access.Claim("workspaces"),
+                new Access.Claim("workspaces"), false, true, true, 100, HOUR));
+        d.put("project", new Namespace("project", 1, new Access.Claim("projects"), new Access.Claim("projects"),
+                false, true, true, 100, HOUR));
+        d.put("doc", new Namespace("doc", 2, new Access.Any(), new Access.Any(), true, true, true, 100, HOUR));
+        return d;
+    }
+
+    /** Rules with the built-in defaults only. */
+    public static ChannelRules create() {
+        return new ChannelRules(defaults());
+    }
+
+    /**
+     * Rules from the {@code tandem.channels} configuration node, on top of the defaults.
+     *
+     * @throws IllegalArgumentException for an invalid rule, naming the namespace and key
+     */
+    public static ChannelRules create(Config channels) {
+        Map<String, Namespace> result = new LinkedHashMap<>(defaults());
+        for (Config node : channels.get("namespaces").asNodeList().orElse(java.util.List.of())) {
+            String name = node.name();
+            Optional<Namespace> base = Optional.ofNullable(result.get(name));
+            try {
+                result.put(name, new Namespace(name,
+                        node.get("segments").asInt().orElse(base.map(Namespace::segments).orElse(1)),
+                        node.get("subscribe").asString().map(Access::parse)
+                                .orElse(base.map(Namespace::subscribe).orElse(new Access.Any())),
+                        node.get("publish").asString().map(Access::parse)
+                                .orElse(base.map(Namespace::publish).orElse(new Access.None())),
+                        node.get("ephemeral-only").asBoolean().orElse(base.map(Namespace::ephemeralOnly).orElse(false)),
+                        node.get("presence").asBoolean().orElse(base.map(Namespace::presence).orElse(false)),
+                        node.get("join-leave").asBoolean().orElse(base.map(Namespace::joinLeave).orElse(false)),
+                        node.get("history-size").asInt().orElse(base.map(Namespace::historySize).orElse(100)),
+                        node.get("history-ttl").as(Duration.class).orElse(base.map(Namespace::historyTtl).orElse(HOUR))));
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("tandem.channels.namespaces." + name + ": " + e.getMessage(), e);
+            }
+        }
+        return new ChannelRules(result);
+    }
+
+    /** The namespace rules by name. */
+    public Optional<Namespace> namespace(String name) {
+        return Optional.ofNullable(namespaces.get(name));
+    }
+
+    /** The namespace of a key (which exists: keys are made only from known namespaces). */
+    public Namespace namespaceOf(ChannelKey key) {
+        Namespace ns = namespaces.get(key.namespace());
+        if (ns == null) {
+            throw new IllegalStateException("no namespace for " + key);
+        }
+        return ns;
+    }
+
+    /**
+     * Resolves a client-written channel name for a principal and an action.
+     *
+     * @return the channel, scoped to the principal's tenant
+     * @throws ProtocolException {@code UNKNOWN_CHANNEL} for a malformed name or unknown namespace,
+     *                           {@code FORBIDDEN} when the namespace's rule refuses the principal
+     */
+    public ChannelKey authorize(Principal principal, String channel, Action action) {
+        ChannelKey key = resolve(principal.tenant(), channel);
+        Namespace ns = namespaceOf(key);
+        Access access = action == Action.SUBSCRIBE ? ns.subscribe() : ns.publish();
+        if (!access.allows(principal, key.name())) {
+            throw new ProtocolException(ErrorCode.FORBIDDEN,
+                    (action == Action.SUBSCRIBE ? "may not subscribe to " : "may not publish to ")
+                            + key.name() + " (rule: " + access + ")");
+        }
+        return key;
+    }
+
+    /**
+     * Resolves a channel name in a tenant without checking a principal's rights: for trusted
+     * callers such as service tokens and Kafka events.
+     *
+     * @throws ProtocolException {@code UNKNOWN_CHANNEL} for a malformed name or unknown namespace
+     */
+    public ChannelKey resolve(String tenant, String channel) {
+        ChannelName name = ChannelName.parse(channel).orElseThrow(() -> new ProtocolException(
+                ErrorCode.UNKNOWN_CHANNEL, "malformed channel name '" + printable(channel) + "'"));
+        Namespace ns = namespaces.get(name.namespace());
+        if (ns == null) {
+            throw new ProtocolException(ErrorCode.UNKNOWN_CHANNEL, "unknown namespace '" + name.namespace() + "'");
+        }
+        if (name.segments().size() != ns.segments()) {
+            throw new ProtocolException(ErrorCode.UNKNOWN_CHANNEL, "channel names in '" + ns.name() + "' have "
+                    + ns.segments() + " id segment(s): " + name);
+        }
+        return new ChannelKey(tenant, name);
+    }
+
+    private static String printable(String s) {
+        if (s == null) {
+            return "";
+        }
+        String cut = s.length() > 64 ? s.substring(0, 64) + "…" : s;
+        return cut.replaceAll("\\p{Cntrl}", "?");
+    }
+}

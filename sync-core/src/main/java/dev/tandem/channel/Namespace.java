@@ -1,0 +1,39 @@
+package dev.tandem.channel;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The rules of one channel namespace, from configuration under
+ * {@code tandem.channels.namespaces.NAME} (defaults in {@link ChannelRules}).
+ *
+ * @param name          the namespace, e.g. {@code location}
+ * @param segments      how many id segments its channel names have ({@code tenant}: 0,
+ *                      {@code doc}: 2, others 1)
+ * @param subscribe     who may subscribe
+ * @param publish       who may publish from a client connection
+ * @param ephemeralOnly whether client publications must be ephemeral (typing, cursor)
+ * @param presence      whether presence is kept for its channels
+ * @param joinLeave     whether join/leave events are sent to subscribers
+ * @param historySize   how many durable publications each channel keeps for recovery
+ * @param historyTtl    how long a publication stays in history
+ */
+public record Namespace(String name, int segments, Access subscribe, Access publish, boolean ephemeralOnly,
+                        boolean presence, boolean joinLeave, int historySize, Duration historyTtl) {
+    /** Validates the fields. */
+    public Namespace {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(subscribe, "subscribe");
+        Objects.requireNonNull(publish, "publish");
+        Objects.requireNonNull(historyTtl, "historyTtl");
+        if (segments < 0 || segments > 4) {
+            throw new IllegalArgumentException("namespace " + name + ": segments must be 0..4");
+        }
+        if (historySize < 0) {
+            throw new IllegalArgumentException("namespace " + name + ": history-size must be >= 0");
+        }
+        if (historyTtl.isNegative()) {
+            throw new IllegalArgumentException("namespace " + name + ": history-ttl must not be negative");
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package dev.tandem.hub;
+
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.tandem.channel.ChannelKey;
+import dev.tandem.protocol.Position;
+import dev.tandem.protocol.ServerFrame;
+
+/**
+ * Something published on a channel, as delivered to subscribers. Durable publications have a
+ * {@link Position}; ephemeral ones do not.
+ *
+ * @param channel        the channel, scoped to its tenant
+ * @param position       epoch and offset, for durable publications
+ * @param type           the event type, e.g. {@code stock.updated}
+ * @param eventId        a unique id (from the source event when there is one)
+ * @param time           when it was accepted
+ * @param from           the publishing user, for client publications
+ * @param data           the payload
+ * @param acceptedNanos  {@link System#nanoTime()} when accepted on this node, for latency
+ *                       metrics (0 when it came from elsewhere)
+ */
+public record Publication(ChannelKey channel, Optional<Position> position, String type, String eventId,
+                          Instant time, Optional<String> from, JsonNode data, long acceptedNanos) {
+    /** Validates the fields. */
+    public Publication {
+        Objects.requireNonNull(channel, "channel");
+        Objects.requireNonNull(position, "position");
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(eventId, "eventId");
+        Objects.requireNonNull(time, "time");
+        Objects.requireNonNull(from, "from");
+        Objects.requireNonNull(data, "data");
+    }
+
+    /** The {@code event} frame clients receive for it. */
+    public ServerFrame.Event toFrame() {
+        return new ServerFrame.Event(channel.name().toString(), position, type, eventId, time, from, data);
+    }
+}

@@ -1,0 +1,4 @@
+/**
+ * The subscription hub: local subscribers per channel and the encode-once fan-out.
+ */
+package dev.tandem.hub;

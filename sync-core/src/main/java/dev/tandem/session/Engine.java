@@ -1,0 +1,317 @@
+package dev.tandem.session;
+
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.tandem.auth.Principal;
+import dev.tandem.auth.TokenVerifier;
+import dev.tandem.broker.Broker;
+import dev.tandem.broker.Draft;
+import dev.tandem.channel.ChannelKey;
+import dev.tandem.channel.ChannelRules;
+import dev.tandem.hub.Hub;
+import dev.tandem.hub.Publication;
+import dev.tandem.protocol.CloseCode;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.FrameCodec;
+import dev.tandem.protocol.ProtocolException;
+import dev.tandem.telemetry.Telemetry;
+
+/**
+ * The sync engine of one node, independent of any transport: it opens {@link Session}s for
+ * connections, publishes for trusted callers (services, backends), and drains on shutdown.
+ * The gateway creates one and feeds it sockets and HTTP requests.
+ */
+public final class Engine implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Engine.class.getName());
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final String nodeId;
+    private final FrameCodec codec;
+    private final ChannelRules rules;
+    private final Hub hub;
+    private final Broker broker;
+    private final TokenVerifier verifier;
+    private final SessionLimits limits;
+    private final Telemetry telemetry;
+    private final Clock clock;
+    private final ScheduledExecutorService scheduler;
+    private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+    private volatile boolean accepting = true;
+
+    private Engine(Builder b) {
+        this.nodeId = b.nodeId;
+        this.codec = b.codec;
+        this.rules = b.rules;
+        this.hub = b.hub;
+        this.broker = b.broker;
+        this.verifier = b.verifier;
+        this.limits = b.limits;
+        this.telemetry = b.telemetry;
+        this.clock = b.clock;
+        ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "tandem-timers");
+            t.setDaemon(true);
+            return t;
+        });
+        timers.setRemoveOnCancelPolicy(true);
+        this.scheduler = timers;
+    }
+
+    /** A builder; {@link Builder#hub}, {@link Builder#broker} and {@link Builder#verifier} are required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Opens a session for a new connection.
+     *
+     * @param transport    the connection
+     * @param upgradeToken the bearer token of the upgrade request, if it had one; otherwise the
+     *                     client must send {@code connect} within the auth timeout
+     * @return the session, to be fed with the connection's inbound messages
+     */
+    public Session open(Transport transport, Optional<String> upgradeToken) {
+        Session session = new Session(newId(), this, transport);
+        sessions.put(session.id(), session);
+        telemetry.connectionOpened();
+        if (!accepting) {
+            session.close(CloseCode.SERVICE_RESTART, "node is draining; reconnect to another node");
+        }
+        session.start(upgradeToken);
+        return session;
+    }
+
+    /**
+     * Publishes for a trusted caller (a service token or a backend) to one or more channels of
+     * its tenant. All names are checked before anything is published.
+     *
+     * @throws ProtocolException {@code UNKNOWN_CHANNEL} for a bad name, {@code BAD_REQUEST} for a
+     *                           bad type or no channel
+     */
+    public List<Publication> publish(String tenant, List<String> channels, String type, JsonNode data,
+                                     Optional<String> eventId) {
+        if (channels.isEmpty()) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "no channel given");
+        }
+        if (type.isEmpty() || type.length() > 64 || !type.matches("[A-Za-z0-9_.:-]+")) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "type must be 1-64 of A-Z a-z 0-9 _ . : -");
+        }
+        List<ChannelKey> keys = new ArrayList<>();
+        for (String c : new LinkedHashSet<>(channels)) {
+            keys.add(rules.resolve(tenant, c));
+        }
+        List<Publication> result = new ArrayList<>(keys.size());
+        for (ChannelKey key : keys) {
+            result.add(broker.publish(key, new Draft(type, data, false, eventId, Optional.empty())));
+        }
+        return result;
+    }
+
+    /** Publishes as a principal with the service role (REST API); see {@link #publish(String, List, String, JsonNode, Optional)}. */
+    public List<Publication> publish(Principal service, List<String> channels, String type, JsonNode data) {
+        return publish(service.tenant(), channels, type, data, Optional.empty());
+    }
+
+    /**
+     * Stops accepting connections, tells every client to reconnect elsewhere ({@code disconnect}
+     * with {@code reconnect: true}, close 1012) after its queued frames, and waits for them to go.
+     *
+     * @return true when every connection was gone within {@code timeout}
+     */
+    public boolean drain(Duration timeout) {
+        accepting = false;
+        int n = sessions.size();
+        LOG.log(System.Logger.Level.INFO, "draining " + n + " connection(s)");
+        for (Session s : sessions.values()) {
+            s.close(CloseCode.SERVICE_RESTART, "node restarting; reconnect");
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!sessions.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        boolean clean = sessions.isEmpty();
+        if (!clean) {
+            LOG.log(System.Logger.Level.WARNING, sessions.size() + " connection(s) still open after drain of " + timeout);
+        }
+        return clean;
+    }
+
+    /** Whether new connections are accepted (false once draining). */
+    public boolean accepting() {
+        return accepting;
+    }
+
+    /** How many connections are open on this node. */
+    public int sessionCount() {
+        return sessions.size();
+    }
+
+    /** This node's id. */
+    public String nodeId() {
+        return nodeId;
+    }
+
+    /** The channel rules. */
+    public ChannelRules rules() {
+        return rules;
+    }
+
+    /** The codec. */
+    public FrameCodec codec() {
+        return codec;
+    }
+
+    /** The connection limits. */
+    public SessionLimits limits() {
+        return limits;
+    }
+
+    /** The broker. */
+    public Broker broker() {
+        return broker;
+    }
+
+    /** The local hub. */
+    public Hub hub() {
+        return hub;
+    }
+
+    Telemetry telemetry() {
+        return telemetry;
+    }
+
+    TokenVerifier verifier() {
+        return verifier;
+    }
+
+    Clock clock() {
+        return clock;
+    }
+
+    ScheduledExecutorService scheduler() {
+        return scheduler;
+    }
+
+    void sessionEnded(Session session, int closeCode) {
+        if (sessions.remove(session.id()) != null) {
+            telemetry.connectionClosed(closeCode);
+        }
+    }
+
+    /** Stops timers and closes the broker. Call {@link #drain} first for a graceful stop. */
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+        try {
+            scheduler.awaitTermination(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        broker.close();
+    }
+
+    private static String newId() {
+        byte[] b = new byte[9];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    /** Builds an {@link Engine}. */
+    public static final class Builder {
+        private String nodeId = "node-" + newId().substring(0, 6);
+        private FrameCodec codec = FrameCodec.create();
+        private ChannelRules rules = ChannelRules.create();
+        private Hub hub;
+        private Broker broker;
+        private TokenVerifier verifier;
+        private SessionLimits limits = SessionLimits.DEFAULTS;
+        private Telemetry telemetry = Telemetry.NOOP;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder() {
+        }
+
+        /** The node id shown to clients and in logs. */
+        public Builder nodeId(String nodeId) {
+            this.nodeId = Objects.requireNonNull(nodeId);
+            return this;
+        }
+
+        /** The codec (default: {@link FrameCodec#create()}). */
+        public Builder codec(FrameCodec codec) {
+            this.codec = Objects.requireNonNull(codec);
+            return this;
+        }
+
+        /** The channel rules (default: built-in namespaces). */
+        public Builder rules(ChannelRules rules) {
+            this.rules = Objects.requireNonNull(rules);
+            return this;
+        }
+
+        /** The local hub the broker delivers through. */
+        public Builder hub(Hub hub) {
+            this.hub = Objects.requireNonNull(hub);
+            return this;
+        }
+
+        /** The broker. */
+        public Builder broker(Broker broker) {
+            this.broker = Objects.requireNonNull(broker);
+            return this;
+        }
+
+        /** The token verifier. */
+        public Builder verifier(TokenVerifier verifier) {
+            this.verifier = Objects.requireNonNull(verifier);
+            return this;
+        }
+
+        /** The connection limits (default: {@link SessionLimits#DEFAULTS}). */
+        public Builder limits(SessionLimits limits) {
+            this.limits = Objects.requireNonNull(limits);
+            return this;
+        }
+
+        /** Where to report telemetry (default: nowhere). */
+        public Builder telemetry(Telemetry telemetry) {
+            this.telemetry = Objects.requireNonNull(telemetry);
+            return this;
+        }
+
+        /** The clock (tests). */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock);
+            return this;
+        }
+
+        /** The engine. */
+        public Engine build() {
+            Objects.requireNonNull(hub, "hub");
+            Objects.requireNonNull(broker, "broker");
+            Objects.requireNonNull(verifier, "verifier");
+            return new Engine(this);
+        }
+    }
+}

@@ -1,0 +1,494 @@
+package dev.tandem.session;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.tandem.auth.Principal;
+import dev.tandem.broker.Draft;
+import dev.tandem.channel.ChannelKey;
+import dev.tandem.channel.ChannelRules;
+import dev.tandem.channel.Namespace;
+import dev.tandem.hub.Publication;
+import dev.tandem.hub.Subscriber;
+import dev.tandem.protocol.ClientFrame;
+import dev.tandem.protocol.CloseCode;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.Position;
+import dev.tandem.protocol.ProtocolException;
+import dev.tandem.protocol.ServerFrame;
+
+/**
+ * One client connection's protocol state machine: waiting for authentication, open, closed.
+ *
+ * <p>The transport feeds it inbound text with {@link #receive(String)} from one thread at a
+ * time; everything it sends goes through the connection's bounded outbound queue and single
+ * writer. Every frame with an {@code id} gets exactly one {@code reply} or {@code error}. Bad
+ * input is answered with a stable error code and never changes state; floods, oversize frames,
+ * slow reading, missed heartbeats and expired tokens close the connection with a documented
+ * close code after a {@code disconnect} frame.
+ */
+public final class Session {
+    private static final System.Logger LOG = System.getLogger(Session.class.getName());
+    private static final Pattern TYPE = Pattern.compile("[A-Za-z0-9_.:-]{1,64}");
+
+    /** The states of a connection. */
+    public enum State {
+        /** Open socket, no principal yet: only {@code connect} is accepted. */
+        AWAITING_AUTH,
+        /** Authenticated. */
+        OPEN,
+        /** Closing or closed: nothing is accepted any more. */
+        CLOSED
+    }
+
+    private final String id;
+    private final Engine engine;
+    private final Transport transport;
+    private final Outbound out;
+    private final TokenBucket bucket;
+    private final Map<ChannelKey, SessionSubscriber> subscriptions = new ConcurrentHashMap<>();
+    private final ReentrantLock stateLock = new ReentrantLock();
+    private final AtomicBoolean terminated = new AtomicBoolean();
+    private volatile State state = State.AWAITING_AUTH;
+    private volatile Principal principal;
+    private volatile long lastHeardNanos = System.nanoTime();
+    private int strikes;
+    private ScheduledFuture<?> authTimer;
+    private ScheduledFuture<?> expiryTimer;
+    private ScheduledFuture<?> heartbeat;
+
+    Session(String id, Engine engine, Transport transport) {
+        this.id = id;
+        this.engine = engine;
+        this.transport = transport;
+        this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), this::writerFinished);
+        this.bucket = new TokenBucket(engine.limits().messagesPerSecond(), engine.limits().burst(), System.nanoTime());
+    }
+
+    void start(Optional<String> upgradeToken) {
+        out.start();
+        SessionLimits limits = engine.limits();
+        long hb = limits.heartbeatInterval().toMillis();
+        heartbeat = engine.scheduler().scheduleAtFixedRate(this::heartbeat, hb, hb, TimeUnit.MILLISECONDS);
+        if (upgradeToken.isPresent()) {
+            try {
+                authenticate(upgradeToken.get(), 0);
+            } catch (ProtocolException e) {
+                refuseAuth(e);
+            }
+        } else {
+            authTimer = engine.scheduler().schedule(() -> {
+                if (state == State.AWAITING_AUTH) {
+                    close(CloseCode.AUTH_TIMEOUT, "no connect frame within " + limits.authTimeout().toSeconds() + "s");
+                }
+            }, limits.authTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** This connection's session id. */
+    public String id() {
+        return id;
+    }
+
+    /** The current state. */
+    public State state() {
+        return state;
+    }
+
+    /** The authenticated principal, once there is one. */
+    public Optional<Principal> principal() {
+        return Optional.ofNullable(principal);
+    }
+
+    /** How many channels the connection is subscribed to. */
+    public int subscriptionCount() {
+        return subscriptions.size();
+    }
+
+    /**
+     * Handles one inbound text message (fragments already joined). Never throws: every
+     * problem becomes an {@code error} frame or a close.
+     */
+    public void receive(String text) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        lastHeardNanos = System.nanoTime();
+        int max = engine.limits().maxFrameBytes();
+        if ((long) text.length() * 3 > max && (text.length() > max || utf8Length(text) > max)) {
+            tooLarge();
+            return;
+        }
+        if (!bucket.tryAcquire(System.nanoTime())) {
+            strikes++;
+            if (strikes == 1) {
+                sendError(new ProtocolException(ErrorCode.RATE_LIMITED, "more than "
+                        + engine.limits().messagesPerSecond() + " messages per second; slow down"));
+            }
+            if (strikes >= engine.limits().floodStrikes()) {
+                close(CloseCode.FLOOD, "kept flooding after rate_limited");
+            }
+            return;
+        }
+        strikes = 0;
+        ClientFrame frame;
+        try {
+            frame = engine.codec().decodeClient(text);
+        } catch (ProtocolException e) {
+            sendError(e);
+            return;
+        }
+        engine.telemetry().frameIn(frame.op());
+        try {
+            handle(frame);
+        } catch (ProtocolException e) {
+            sendError(e.withRequestId(frame.id()));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "session " + id + " (" + describe() + "): " + frame.op() + " failed", e);
+            sendError(new ProtocolException(ErrorCode.INTERNAL, frame.id(), "internal error; see server log for session " + id));
+        }
+    }
+
+    /** The peer answered a ping (or sent anything at all). */
+    public void heard() {
+        lastHeardNanos = System.nanoTime();
+    }
+
+    /** An inbound message exceeded the frame size limit: closes with 1009. */
+    public void tooLarge() {
+        engine.telemetry().error(ErrorCode.TOO_LARGE);
+        close(CloseCode.TOO_LARGE, "message larger than " + engine.limits().maxFrameBytes() + " bytes");
+    }
+
+    /**
+     * Closes the connection: queued frames are still written (unless it is a slow consumer),
+     * then a {@code disconnect} frame and the close frame.
+     */
+    public void close(CloseCode code, String reason) {
+        stateLock.lock();
+        try {
+            if (state == State.CLOSED) {
+                return;
+            }
+            state = State.CLOSED;
+        } finally {
+            stateLock.unlock();
+        }
+        String shortReason = truncateReason(reason);
+        LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + " (" + describe() + ") closing: " + code + " " + reason);
+        String frame = engine.codec().encode(new ServerFrame.Disconnect(code.code(), shortReason, code.reconnect()));
+        boolean discard = code == CloseCode.SLOW_CONSUMER;
+        if (out.close(code.code(), shortReason, Optional.of(frame), discard)) {
+            // a writer stuck on a dead peer must not keep the connection forever
+            engine.scheduler().schedule(() -> {
+                if (!out.finished()) {
+                    transport.abort();
+                    out.stop();
+                }
+            }, engine.limits().writeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        }
+        unsubscribeAll();
+    }
+
+    /**
+     * The transport is gone (peer closed, socket error): releases everything at once.
+     *
+     * @param closeCode the close code when known, else 0
+     */
+    public void transportClosed(int closeCode) {
+        state = State.CLOSED;
+        out.stop();
+        terminate(closeCode);
+    }
+
+    // ------------------------------------------------------------------ frames
+
+    private void handle(ClientFrame frame) {
+        if (state == State.AWAITING_AUTH && !(frame instanceof ClientFrame.Connect)) {
+            throw new ProtocolException(ErrorCode.UNAUTHORIZED, "authenticate first with a connect frame");
+        }
+        switch (frame) {
+            case ClientFrame.Connect c -> {
+                if (state != State.AWAITING_AUTH) {
+                    throw new ProtocolException(ErrorCode.BAD_REQUEST, "already authenticated; use refresh");
+                }
+                try {
+                    authenticate(c.token(), c.id());
+                } catch (ProtocolException e) {
+                    refuseAuth(e.withRequestId(c.id()));
+                }
+            }
+            case ClientFrame.Refresh r -> refresh(r);
+            case ClientFrame.Subscribe s -> subscribe(s);
+            case ClientFrame.Unsubscribe u -> {
+                ChannelKey key = engine.rules().resolve(principal.tenant(), u.channel());
+                SessionSubscriber sub = subscriptions.remove(key);
+                if (sub != null) {
+                    engine.broker().unsubscribe(key, sub);
+                }
+                reply(u.id(), engine.codec().object().put("channel", u.channel()).put("subscribed", false));
+            }
+            case ClientFrame.Publish p -> publish(p);
+            case ClientFrame.Ping p -> reply(p.id(), engine.codec().object());
+            case ClientFrame.Presence p -> throw unavailable("presence");
+            case ClientFrame.Ack a -> throw unavailable("inbox acknowledgements");
+            case ClientFrame.DocGet g -> throw unavailable("documents");
+            case ClientFrame.DocUpdate u -> throw unavailable("documents");
+            case ClientFrame.Sync s -> throw unavailable("documents");
+            case ClientFrame.ConflictResolve r -> throw unavailable("documents");
+        }
+    }
+
+    private static ProtocolException unavailable(String what) {
+        return new ProtocolException(ErrorCode.UNAVAILABLE, what + " are not enabled on this node");
+    }
+
+    private void authenticate(String token, long requestId) {
+        Principal p = engine.verifier().verify(token);
+        if (p.expiredAt(engine.clock().instant())) {
+            throw new ProtocolException(ErrorCode.UNAUTHORIZED, "token expired");
+        }
+        stateLock.lock();
+        try {
+            if (state != State.AWAITING_AUTH) {
+                return;
+            }
+            principal = p;
+            state = State.OPEN;
+        } finally {
+            stateLock.unlock();
+        }
+        if (authTimer != null) {
+            authTimer.cancel(false);
+        }
+        scheduleExpiry(p);
+        SessionLimits l = engine.limits();
+        enqueue(new ServerFrame.Welcome(id, engine.nodeId(), p.user(), p.tenant(), l.heartbeatInterval().toMillis(),
+                p.expiresAt(), new ServerFrame.Limits(l.maxFrameBytes(), l.messagesPerSecond(), l.burst(),
+                l.maxSubscriptions())));
+        if (requestId > 0) {
+            reply(requestId, engine.codec().object().put("session", id));
+        }
+        LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + " authenticated: " + describe());
+    }
+
+    private void refuseAuth(ProtocolException e) {
+        sendError(e);
+        close(CloseCode.UNAUTHORIZED, String.valueOf(e.getMessage()));
+    }
+
+    private void refresh(ClientFrame.Refresh r) {
+        Principal next = engine.verifier().verify(r.token());
+        Principal current = principal;
+        if (!next.tenant().equals(current.tenant()) || !next.user().equals(current.user())) {
+            throw new ProtocolException(ErrorCode.FORBIDDEN, "a refreshed token must be for the same user and tenant");
+        }
+        if (next.expiredAt(engine.clock().instant())) {
+            throw new ProtocolException(ErrorCode.UNAUTHORIZED, "token expired");
+        }
+        principal = next;
+        scheduleExpiry(next);
+        ObjectNode body = engine.codec().object();
+        next.expiresAt().ifPresent(t -> body.put("expiresAt", t.toString()));
+        reply(r.id(), body);
+    }
+
+    private void scheduleExpiry(Principal p) {
+        ScheduledFuture<?> previous = expiryTimer;
+        if (previous != null) {
+            previous.cancel(false);
+        }
+        p.expiresAt().ifPresent(exp -> {
+            long delay = Math.max(0, Duration.between(engine.clock().instant(), exp).toMillis());
+            expiryTimer = engine.scheduler().schedule(() -> {
+                if (principal == p) {
+                    close(CloseCode.TOKEN_EXPIRED, "token expired; reconnect with a fresh token");
+                }
+            }, delay, TimeUnit.MILLISECONDS);
+        });
+    }
+
+    private void subscribe(ClientFrame.Subscribe s) {
+        ChannelKey key = engine.rules().authorize(principal, s.channel(), ChannelRules.Action.SUBSCRIBE);
+        if (subscriptions.containsKey(key)) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "already subscribed to " + s.channel());
+        }
+        if (subscriptions.size() >= engine.limits().maxSubscriptions()) {
+            throw new ProtocolException(ErrorCode.LIMIT_EXCEEDED, "at most " + engine.limits().maxSubscriptions()
+                    + " subscriptions per connection");
+        }
+        SessionSubscriber sub = new SessionSubscriber();
+        subscriptions.put(key, sub);
+        try {
+            engine.broker().subscribe(key, sub, s.since(), recovery -> {
+                if (s.id() > 0) {
+                    Position top = recovery.top();
+                    ObjectNode body = engine.codec().object()
+                            .put("channel", s.channel())
+                            .put("epoch", top.epoch())
+                            .put("offset", top.offset());
+                    if (s.since().isPresent()) {
+                        body.put("recovered", recovery.recovered());
+                    }
+                    reply(s.id(), body);
+                }
+                for (Publication missed : recovery.missed()) {
+                    sub.deliver(missed, engine.hub().encode(missed));
+                }
+            });
+        } catch (RuntimeException e) {
+            subscriptions.remove(key, sub);
+            throw e;
+        }
+        if (state == State.CLOSED) {
+            // closed while subscribing: do not leave the subscriber behind
+            unsubscribeAll();
+        }
+    }
+
+    private void publish(ClientFrame.Publish p) {
+        ChannelKey key = engine.rules().authorize(principal, p.channel(), ChannelRules.Action.PUBLISH);
+        Namespace ns = engine.rules().namespaceOf(key);
+        if (ns.ephemeralOnly() && !p.ephemeral()) {
+            throw new ProtocolException(ErrorCode.FORBIDDEN, "clients may only publish ephemeral events to "
+                    + ns.name() + ": channels");
+        }
+        if (!TYPE.matcher(p.type()).matches()) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "type must be 1-64 of A-Z a-z 0-9 _ . : -");
+        }
+        Publication pub = engine.broker().publish(key, new Draft(p.type(), p.data(), p.ephemeral(), Optional.empty(),
+                Optional.of(principal.user())));
+        ObjectNode body = engine.codec().object().put("channel", p.channel()).put("eventId", pub.eventId());
+        pub.position().ifPresent(pos -> body.put("epoch", pos.epoch()).put("offset", pos.offset()));
+        reply(p.id(), body);
+    }
+
+    // ------------------------------------------------------------------ output
+
+    private void reply(long requestId, ObjectNode body) {
+        if (requestId > 0) {
+            enqueue(new ServerFrame.Reply(requestId, body));
+        }
+    }
+
+    private void sendError(ProtocolException e) {
+        engine.telemetry().error(e.code());
+        enqueue(ServerFrame.Error.of(e));
+    }
+
+    private void enqueue(ServerFrame frame) {
+        if (!out.offer(engine.codec().encode(frame), frame.op(), 0)) {
+            overflowed();
+        }
+    }
+
+    private void overflowed() {
+        if (state != State.CLOSED) {
+            engine.telemetry().slowConsumerClosed();
+            close(CloseCode.SLOW_CONSUMER, "outbound queue full: read faster or subscribe to less");
+        }
+    }
+
+    private void heartbeat() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        SessionLimits l = engine.limits();
+        long silentMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastHeardNanos);
+        if (silentMs > l.heartbeatInterval().toMillis() + l.heartbeatTimeout().toMillis()) {
+            close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + silentMs + " ms");
+        } else {
+            out.ping();
+        }
+    }
+
+    // ------------------------------------------------------------------ teardown
+
+    private void writerFinished(int closeCode) {
+        state = State.CLOSED;
+        terminate(closeCode);
+    }
+
+    private void unsubscribeAll() {
+        for (Map.Entry<ChannelKey, SessionSubscriber> e : subscriptions.entrySet()) {
+            if (subscriptions.remove(e.getKey(), e.getValue())) {
+                engine.broker().unsubscribe(e.getKey(), e.getValue());
+            }
+        }
+    }
+
+    private void terminate(int closeCode) {
+        if (!terminated.compareAndSet(false, true)) {
+            return;
+        }
+        unsubscribeAll();
+        for (ScheduledFuture<?> f : new ScheduledFuture<?>[] {authTimer, expiryTimer, heartbeat}) {
+            if (f != null) {
+                f.cancel(false);
+            }
+        }
+        engine.sessionEnded(this, closeCode);
+    }
+
+    private String describe() {
+        Principal p = principal;
+        return p == null ? "unauthenticated, " + transport.remoteAddress()
+                : "tenant=" + p.tenant() + " user=" + p.user() + ", " + transport.remoteAddress();
+    }
+
+    private static int utf8Length(String s) {
+        int n = s.length();
+        int bytes = 0;
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                bytes++;
+            } else if (c < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(c)) {
+                bytes += 4;
+                i++;
+            } else {
+                bytes += 3;
+            }
+        }
+        return bytes;
+    }
+
+    static String truncateReason(String reason) {
+        byte[] b = reason.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (b.length <= 120) {
+            return reason;
+        }
+        StringBuilder sb = new StringBuilder();
+        int bytes = 0;
+        for (int i = 0; i < reason.length(); i++) {
+            int cb = String.valueOf(reason.charAt(i)).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            if (bytes + cb > 117) {
+                break;
+            }
+            sb.append(reason.charAt(i));
+            bytes += cb;
+        }
+        return sb.append("...").toString();
+    }
+
+    /** This connection's subscription to one channel: queues the shared frame text. */
+    private final class SessionSubscriber implements Subscriber {
+        @Override
+        public void deliver(Publication publication, String frame) {
+            if (!out.offer(frame, "event", publication.acceptedNanos())) {
+                overflowed();
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package dev.tandem.telemetry;
+
+import dev.tandem.protocol.ErrorCode;
+
+/**
+ * What the engine reports about itself, for metrics. The gateway implements it on Helidon
+ * metrics; tests and embedders may use {@link #NOOP}. Implementations must be cheap and
+ * non-blocking: they are called on the hot path.
+ */
+public interface Telemetry {
+    /** Reports nothing. */
+    Telemetry NOOP = new Telemetry() {
+    };
+
+    /** A connection was accepted (before authentication). */
+    default void connectionOpened() {
+    }
+
+    /** A connection ended; {@code closeCode} is the WebSocket close code when known, else 0. */
+    default void connectionClosed(int closeCode) {
+    }
+
+    /** A client frame with this {@code op} was received and decoded. */
+    default void frameIn(String op) {
+    }
+
+    /** A server frame with this {@code op} was written to a socket. */
+    default void frameOut(String op) {
+    }
+
+    /** A publication was accepted on a channel of {@code namespace}. */
+    default void published(String namespace, boolean ephemeral) {
+    }
+
+    /** A publication was fanned out to {@code subscribers} local subscribers. */
+    default void fannedOut(int subscribers) {
+    }
+
+    /** A publication reached a socket {@code nanos} after it was accepted. */
+    default void delivered(long nanos) {
+    }
+
+    /** A connection was closed because it read too slowly. */
+    default void slowConsumerClosed() {
+    }
+
+    /** An error with this code was answered. */
+    default void error(ErrorCode code) {
+    }
+}

@@ -1,0 +1,4 @@
+/**
+ * The engine's telemetry port: what it counts and times, independent of a metrics library.
+ */
+package dev.tandem.telemetry;
