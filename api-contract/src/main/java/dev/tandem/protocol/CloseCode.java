@@ -35,7 +35,9 @@ public enum CloseCode {
     /** The client did not read fast enough and its outbound queue overflowed. */
     SLOW_CONSUMER(4009, true, "slow consumer"),
     /** The client did not answer the server's pings in time. */
-    HEARTBEAT_TIMEOUT(4010, true, "heartbeat timeout");
+    HEARTBEAT_TIMEOUT(4010, true, "heartbeat timeout"),
+    /** Too many connections from the client's address; retry later. */
+    CONNECTION_LIMIT(4029, true, "too many connections");
 
     private final int code;
     private final boolean reconnect;

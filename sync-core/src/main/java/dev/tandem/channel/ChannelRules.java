@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 import dev.tandem.auth.Principal;
 import dev.tandem.protocol.ErrorCode;
@@ -78,24 +79,56 @@ public final class ChannelRules {
         Map<String, Namespace> result = new LinkedHashMap<>(defaults());
         for (Config node : channels.get("namespaces").asNodeList().orElse(java.util.List.of())) {
             String name = node.name();
+            String prefix = "tandem.channels.namespaces." + name;
             Optional<Namespace> base = Optional.ofNullable(result.get(name));
             try {
                 result.put(name, new Namespace(name,
-                        node.get("segments").asInt().orElse(base.map(Namespace::segments).orElse(1)),
-                        node.get("subscribe").asString().map(Access::parse)
+                        read(prefix, node, "segments", c -> c.asInt().asOptional())
+                                .orElse(base.map(Namespace::segments).orElse(1)),
+                        read(prefix, node, "subscribe", c -> c.asString().asOptional().map(Access::parse))
                                 .orElse(base.map(Namespace::subscribe).orElse(new Access.Any())),
-                        node.get("publish").asString().map(Access::parse)
+                        read(prefix, node, "publish", c -> c.asString().asOptional().map(Access::parse))
                                 .orElse(base.map(Namespace::publish).orElse(new Access.None())),
-                        node.get("ephemeral-only").asBoolean().orElse(base.map(Namespace::ephemeralOnly).orElse(false)),
-                        node.get("presence").asBoolean().orElse(base.map(Namespace::presence).orElse(false)),
-                        node.get("join-leave").asBoolean().orElse(base.map(Namespace::joinLeave).orElse(false)),
-                        node.get("history-size").asInt().orElse(base.map(Namespace::historySize).orElse(100)),
-                        node.get("history-ttl").as(Duration.class).orElse(base.map(Namespace::historyTtl).orElse(HOUR))));
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException("tandem.channels.namespaces." + name + ": " + e.getMessage(), e);
+                        read(prefix, node, "ephemeral-only", ChannelRules::bool)
+                                .orElse(base.map(Namespace::ephemeralOnly).orElse(false)),
+                        read(prefix, node, "presence", ChannelRules::bool)
+                                .orElse(base.map(Namespace::presence).orElse(false)),
+                        read(prefix, node, "join-leave", ChannelRules::bool)
+                                .orElse(base.map(Namespace::joinLeave).orElse(false)),
+                        read(prefix, node, "history-size", c -> c.asInt().asOptional())
+                                .orElse(base.map(Namespace::historySize).orElse(100)),
+                        read(prefix, node, "history-ttl", c -> c.as(Duration.class).asOptional())
+                                .orElse(base.map(Namespace::historyTtl).orElse(HOUR))));
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith(prefix)) {
+                    throw e;
+                }
+                throw new IllegalArgumentException(prefix + ": " + e.getMessage(), e);
             }
         }
         return new ChannelRules(result);
+    }
+
+    /** Reads one key of a namespace node; a value that does not parse is an error naming the key. */
+    private static <T> Optional<T> read(String prefix, Config node, String key, Function<Config, Optional<T>> reader) {
+        try {
+            return reader.apply(node.get(key));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(prefix + "." + key + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A boolean in one of the forms Helidon reads as true ({@code true 1 yes y on}) or their
+     * opposites; anything else is an error (Helidon alone would read a typo such as {@code ture}
+     * as false and silently switch the feature off).
+     */
+    private static Optional<Boolean> bool(Config value) {
+        return value.asString().asOptional().map(text -> switch (text.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true", "1", "yes", "y", "on" -> true;
+            case "false", "0", "no", "n", "off" -> false;
+            default -> throw new IllegalArgumentException("'" + text + "' is not true or false");
+        });
     }
 
     /** The namespace rules by name. */

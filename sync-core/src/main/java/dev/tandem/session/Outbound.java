@@ -30,6 +30,9 @@ final class Outbound {
     private record Ping() implements Item {
     }
 
+    private record Pong(byte[] payload) implements Item {
+    }
+
     private record Close(int code, String reason, Optional<String> lastFrame) implements Item {
     }
 
@@ -91,6 +94,13 @@ final class Outbound {
         }
     }
 
+    /** Queues a pong answering the peer's ping unless closing. */
+    void pong(byte[] payload) {
+        if (!closing) {
+            queue.add(new Pong(payload));
+        }
+    }
+
     /**
      * Ends the connection: the writer sends {@code lastFrame} (a {@code disconnect}) if given,
      * then the close frame. With {@code discardQueued}, frames still queued are dropped first
@@ -145,6 +155,7 @@ final class Outbound {
                         }
                     }
                     case Ping p -> transport.ping();
+                    case Pong p -> transport.pong(p.payload());
                     case Close c -> {
                         closeCode = c.code();
                         if (c.lastFrame().isPresent()) {

@@ -158,9 +158,30 @@ public final class Session {
         }
     }
 
+    /**
+     * Refuses an inbound message the transport could not turn into text (e.g. a binary frame),
+     * counting it against the rate limit like any other message.
+     */
+    public void refuse(ErrorCode code, String message) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        lastHeardNanos = System.nanoTime();
+        if (!bucket.tryAcquire(System.nanoTime())) {
+            return;
+        }
+        sendError(new ProtocolException(code, message));
+    }
+
     /** The peer answered a ping (or sent anything at all). */
     public void heard() {
         lastHeardNanos = System.nanoTime();
+    }
+
+    /** The peer pinged: answers through the writer, so the pong never interleaves with a frame. */
+    public void pinged(byte[] payload) {
+        lastHeardNanos = System.nanoTime();
+        out.pong(payload);
     }
 
     /** An inbound message exceeded the frame size limit: closes with 1009. */

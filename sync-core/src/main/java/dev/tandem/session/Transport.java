@@ -17,6 +17,9 @@ public interface Transport {
     /** Sends a WebSocket ping. */
     void ping() throws IOException;
 
+    /** Answers a WebSocket ping from the peer with its payload. */
+    void pong(byte[] payload) throws IOException;
+
     /** Sends a close frame with the code and reason (at most 123 bytes) and closes. */
     void close(int code, String reason);
 

@@ -1,0 +1,230 @@
+package dev.tandem.gateway;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import dev.tandem.auth.TokenVerifier;
+import dev.tandem.broker.MemoryBroker;
+import dev.tandem.channel.ChannelRules;
+import dev.tandem.hub.Hub;
+import dev.tandem.protocol.FrameCodec;
+import dev.tandem.session.Engine;
+import dev.tandem.session.SessionLimits;
+
+import io.helidon.config.Config;
+import io.helidon.health.HealthCheckResponse;
+import io.helidon.health.HealthCheckType;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.observe.ObserveFeature;
+import io.helidon.webserver.observe.health.HealthObserver;
+import io.helidon.webserver.observe.metrics.MetricsObserver;
+import io.helidon.webserver.websocket.WsRouting;
+
+/**
+ * A running Tandem gateway node: the Helidon WebServer with the {@code /ws} endpoint, the
+ * service API, health and metrics, wired to a sync {@link Engine}. It wires and delegates; the
+ * decisions live in sync-core and the module libraries.
+ *
+ * <p>Standalone mode (the default) runs the engine on the in-memory broker. {@link #stop()}
+ * drains gracefully: readiness goes DOWN, clients are told to reconnect elsewhere and closed
+ * with 1012, then the server stops.
+ */
+public final class Gateway implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Gateway.class.getName());
+
+    private final Config tandem;
+    private final Engine engine;
+    private final JwtVerifier verifier;
+    private final WebServer server;
+    private final Set<String> origins;
+    private final int connectionsPerAddress;
+    private final Duration drainTimeout;
+    private final String serviceRole;
+    private final Map<String, AtomicInteger> perAddress = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService housekeeping;
+    private final AtomicBoolean stopped = new AtomicBoolean();
+
+    private Gateway(Config root) {
+        this.tandem = root.get("tandem");
+        this.verifier = JwtVerifier.create(tandem.get("auth"));
+        this.origins = Set.copyOf(tandem.get("origins").asList(String.class).orElse(List.of()));
+        this.connectionsPerAddress = tandem.get("connections-per-address").asInt().orElse(1000);
+        this.drainTimeout = tandem.get("drain-timeout").as(Duration.class).orElse(Duration.ofSeconds(20));
+        this.serviceRole = tandem.get("auth.service-role").asString().orElse("service");
+        if (tandem.get("auth.hs256-secret").asString().orElse("").equals(TokenCommand.DEV_SECRET)) {
+            LOG.log(System.Logger.Level.WARNING, "tandem.auth.hs256-secret is the public development secret: "
+                    + "anyone can mint tokens. Set your own secret or a JWKS before exposing this node.");
+        }
+
+        AtomicReferenceEngine holder = new AtomicReferenceEngine();
+        int wsFrameLimit = Math.max(1 << 20, SessionLimits.create(tandem.get("limits")).maxFrameBytes() + 1024);
+        this.server = WebServer.builder()
+                .config(root.get("server"))
+                .shutdownHook(false)
+                .featuresDiscoverServices(false)
+                .addProtocol(io.helidon.webserver.websocket.WsConfig.builder()
+                        .maxFrameLength(root.get("server.protocols.websocket.max-frame-length").asInt()
+                                .orElse(wsFrameLimit))
+                        .build())
+                .addFeature(ObserveFeature.builder()
+                        .endpoint("/")
+                        .addObserver(HealthObserver.builder()
+                                .details(true)
+                                .addCheck(() -> HealthCheckResponse.builder()
+                                        .status(holder.engine().accepting())
+                                        .detail("connections", holder.engine().sessionCount())
+                                        .detail("node", holder.engine().nodeId())
+                                        .build(), HealthCheckType.READINESS, "engine")
+                                .addCheck(() -> HealthCheckResponse.builder()
+                                        .status(!stopped.get() || holder.engine().sessionCount() > 0)
+                                        .build(), HealthCheckType.LIVENESS, "node")
+                                .build())
+                        .addObserver(MetricsObserver.create())
+                        .build())
+                .routing(HttpRouting.builder().register("/api/v1", new RestApi(this)))
+                .addRouting(WsRouting.builder().endpoint("/ws", () -> new WsEndpoint(this)))
+                .build();
+
+        // meters after the server is built: the metrics observer may replace the global registry
+        GatewayTelemetry telemetry = new GatewayTelemetry(() -> holder.engineOrNull() == null ? 0
+                : holder.engine().sessionCount());
+        FrameCodec codec = FrameCodec.create();
+        ChannelRules rules = ChannelRules.create(tandem.get("channels"));
+        Hub hub = new Hub(codec, telemetry);
+        MemoryBroker broker = new MemoryBroker(hub, rules, telemetry, Clock.systemUTC());
+        this.engine = Engine.builder()
+                .nodeId(tandem.get("node-id").asString().orElseGet(Gateway::defaultNodeId))
+                .codec(codec)
+                .rules(rules)
+                .hub(hub)
+                .broker(broker)
+                .verifier(verifier)
+                .limits(SessionLimits.create(tandem.get("limits")))
+                .telemetry(telemetry)
+                .build();
+        holder.set(engine);
+        this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tandem-housekeeping");
+            t.setDaemon(true);
+            return t;
+        });
+        housekeeping.scheduleWithFixedDelay(broker::sweep, 1, 1, TimeUnit.MINUTES);
+    }
+
+    /**
+     * Builds and starts a gateway from the root configuration (keys {@code server.*} and
+     * {@code tandem.*}).
+     */
+    public static Gateway start(Config root) {
+        Gateway g = new Gateway(root);
+        g.server.start();
+        LOG.log(System.Logger.Level.INFO, "Tandem node " + g.engine.nodeId() + " serving "
+                + (g.server.hasTls() ? "wss" : "ws") + "://localhost:" + g.server.port() + "/ws (standalone)");
+        return g;
+    }
+
+    /** The port the server listens on. */
+    public int port() {
+        return server.port();
+    }
+
+    /** Whether the server speaks TLS. */
+    public boolean tls() {
+        return server.hasTls();
+    }
+
+    /** The engine. */
+    public Engine engine() {
+        return engine;
+    }
+
+    TokenVerifier verifier() {
+        return verifier;
+    }
+
+    String serviceRole() {
+        return serviceRole;
+    }
+
+    boolean originAllowed(String origin) {
+        return origins.isEmpty() || origins.contains("*") || origins.contains(origin);
+    }
+
+    boolean connectionOpened(String address) {
+        AtomicInteger n = perAddress.computeIfAbsent(address, a -> new AtomicInteger());
+        if (n.incrementAndGet() > connectionsPerAddress) {
+            connectionClosed(address);
+            return false;
+        }
+        return true;
+    }
+
+    void connectionClosed(String address) {
+        perAddress.computeIfPresent(address, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+    }
+
+    /**
+     * Drains and stops: readiness DOWN, every client told to reconnect and closed with 1012
+     * (waiting up to {@code tandem.drain-timeout}), then the server and engine stop. Idempotent.
+     */
+    public void stop() {
+        if (!stopped.compareAndSet(false, true)) {
+            return;
+        }
+        engine.drain(drainTimeout);
+        server.stop();
+        housekeeping.shutdownNow();
+        engine.close();
+        LOG.log(System.Logger.Level.INFO, "Tandem node " + engine.nodeId() + " stopped");
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    private static String defaultNodeId() {
+        String host = System.getenv("HOSTNAME");
+        if (host != null && !host.isBlank()) {
+            return host;
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "tandem-" + ProcessHandle.current().pid();
+        }
+    }
+
+    /** Lets routes built before the engine reach it once it exists. */
+    private static final class AtomicReferenceEngine {
+        private volatile Engine engine;
+
+        void set(Engine e) {
+            engine = e;
+        }
+
+        Engine engineOrNull() {
+            return engine;
+        }
+
+        Engine engine() {
+            Engine e = engine;
+            if (e == null) {
+                throw new IllegalStateException("engine not started yet");
+            }
+            return e;
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package dev.tandem.gateway;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
+
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.telemetry.Telemetry;
+
+import io.helidon.metrics.api.Counter;
+import io.helidon.metrics.api.DistributionStatisticsConfig;
+import io.helidon.metrics.api.DistributionSummary;
+import io.helidon.metrics.api.Gauge;
+import io.helidon.metrics.api.MeterRegistry;
+import io.helidon.metrics.api.Metrics;
+import io.helidon.metrics.api.Timer;
+
+/**
+ * The engine's telemetry as Helidon metrics, served in Prometheus text at {@code /metrics}.
+ * Names (Prometheus form): {@code tandem_connections}, {@code tandem_connections_opened_total},
+ * {@code tandem_connections_closed_total{code}}, {@code tandem_frames_in_total{op}},
+ * {@code tandem_frames_out_total{op}}, {@code tandem_publications_total{namespace,kind}},
+ * {@code tandem_deliveries_total}, {@code tandem_publish_to_deliver_seconds} (histogram),
+ * {@code tandem_fanout_subscribers} (histogram), {@code tandem_slow_consumer_closes_total},
+ * {@code tandem_errors_total{code}}.
+ */
+final class GatewayTelemetry implements Telemetry {
+    private final MeterRegistry registry;
+    private final Counter opened;
+    private final Counter deliveries;
+    private final Counter slowConsumers;
+    private final Timer latency;
+    private final DistributionSummary fanout;
+    private final Map<String, Counter> framesIn = new ConcurrentHashMap<>();
+    private final Map<String, Counter> framesOut = new ConcurrentHashMap<>();
+    private final Map<String, Counter> publications = new ConcurrentHashMap<>();
+    private final Map<Integer, Counter> closed = new ConcurrentHashMap<>();
+    private final Map<ErrorCode, Counter> errors = new ConcurrentHashMap<>();
+
+    GatewayTelemetry(IntSupplier connections) {
+        this.registry = Metrics.globalRegistry();
+        registry.getOrCreate(Gauge.builder("tandem.connections", connections::getAsInt)
+                .description("Open WebSocket connections on this node"));
+        this.opened = registry.getOrCreate(Counter.builder("tandem.connections.opened")
+                .description("WebSocket connections accepted"));
+        this.deliveries = registry.getOrCreate(Counter.builder("tandem.deliveries")
+                .description("Publications written to client sockets"));
+        this.slowConsumers = registry.getOrCreate(Counter.builder("tandem.slow.consumer.closes")
+                .description("Connections closed because their outbound queue overflowed"));
+        this.latency = registry.getOrCreate(Timer.builder("tandem.publish.to.deliver")
+                .description("Time from accepting a publication to writing it to a socket")
+                .buckets(Duration.ofNanos(250_000), Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5),
+                        Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
+                        Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(5)));
+        this.fanout = registry.getOrCreate(DistributionSummary.builder("tandem.fanout.subscribers",
+                        DistributionStatisticsConfig.builder().buckets(1, 10, 100, 1_000, 10_000, 100_000))
+                .description("Local subscribers a publication was handed to"));
+    }
+
+    @Override
+    public void connectionOpened() {
+        opened.increment();
+    }
+
+    @Override
+    public void connectionClosed(int closeCode) {
+        closed.computeIfAbsent(closeCode, c -> registry.getOrCreate(Counter.builder("tandem.connections.closed")
+                .description("WebSocket connections ended, by close code")
+                .tags(Metrics.tags("code", String.valueOf(c))))).increment();
+    }
+
+    @Override
+    public void frameIn(String op) {
+        framesIn.computeIfAbsent(op, o -> registry.getOrCreate(Counter.builder("tandem.frames.in")
+                .description("Client frames received, by op").tags(Metrics.tags("op", o)))).increment();
+    }
+
+    @Override
+    public void frameOut(String op) {
+        framesOut.computeIfAbsent(op, o -> registry.getOrCreate(Counter.builder("tandem.frames.out")
+                .description("Server frames written, by op").tags(Metrics.tags("op", o)))).increment();
+    }
+
+    @Override
+    public void published(String namespace, boolean ephemeral) {
+        String kind = ephemeral ? "ephemeral" : "durable";
+        publications.computeIfAbsent(namespace + "/" + kind, k -> registry.getOrCreate(
+                Counter.builder("tandem.publications").description("Publications accepted, by namespace and kind")
+                        .tags(Metrics.tags("namespace", namespace, "kind", kind)))).increment();
+    }
+
+    @Override
+    public void fannedOut(int subscribers) {
+        fanout.record(subscribers);
+    }
+
+    @Override
+    public void delivered(long nanos) {
+        deliveries.increment();
+        latency.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void slowConsumerClosed() {
+        slowConsumers.increment();
+    }
+
+    @Override
+    public void error(ErrorCode code) {
+        errors.computeIfAbsent(code, c -> registry.getOrCreate(Counter.builder("tandem.errors")
+                .description("Errors answered, by code").tags(Metrics.tags("code", c.wire())))).increment();
+    }
+}

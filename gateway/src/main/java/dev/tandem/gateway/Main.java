@@ -1,0 +1,25 @@
+package dev.tandem.gateway;
+
+import io.helidon.logging.common.LogConfig;
+
+/**
+ * Starts a gateway node from the configuration (see {@link GatewayConfig}) and drains it on
+ * SIGTERM/SIGINT.
+ */
+public final class Main {
+    private Main() {
+    }
+
+    /**
+     * Runs the gateway until the process is stopped.
+     *
+     * @param args ignored; configure with system properties, environment or a file
+     */
+    public static void main(String[] args) {
+        LogConfig.configureRuntime();
+        Gateway gateway = Gateway.start(GatewayConfig.load());
+        Runtime.getRuntime().addShutdownHook(new Thread(gateway::stop, "tandem-shutdown"));
+        System.out.println("Tandem is running: " + (gateway.tls() ? "wss" : "ws") + "://localhost:" + gateway.port()
+                + "/ws  (health: /health, metrics: /metrics, token: ./tandem token --user U --tenant T)");
+    }
+}

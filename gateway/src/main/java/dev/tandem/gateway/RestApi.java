@@ -1,0 +1,174 @@
+package dev.tandem.gateway;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.tandem.auth.Principal;
+import dev.tandem.hub.Publication;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.FrameCodec;
+import dev.tandem.protocol.ProtocolException;
+
+import io.helidon.common.media.type.MediaTypes;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+/**
+ * The service API under {@code /api/v1} for backends without Kafka, authenticated by service
+ * tokens (a JWT with the configured service role, acting within its own tenant).
+ *
+ * <ul>
+ *   <li>{@code POST /api/v1/publish} body {@code {"channel": "...", "type": "...", "data": ...}}
+ *       or {@code "channels": [...]}; answers {@code {"publications":[{channel, epoch, offset,
+ *       eventId}]}}.</li>
+ *   <li>{@code POST /api/v1/users/{id}/send} body {@code {"type": "...", "data": ...}}: publishes
+ *       to {@code user:{id}}.</li>
+ * </ul>
+ * Errors answer {@code {"code": "...", "message": "..."}} with the code's HTTP status.
+ */
+final class RestApi implements HttpService {
+    private static final System.Logger LOG = System.getLogger(RestApi.class.getName());
+
+    private final Gateway gateway;
+
+    RestApi(Gateway gateway) {
+        this.gateway = gateway;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/publish", this::publish)
+                .post("/users/{id}/send", this::sendToUser);
+    }
+
+    private void publish(ServerRequest req, ServerResponse res) {
+        handle(req, res, (service, body) -> {
+            List<String> channels = new ArrayList<>();
+            JsonNode one = body.get("channel");
+            JsonNode many = body.get("channels");
+            if (one != null && !one.isNull()) {
+                if (!one.isTextual()) {
+                    throw bad("field 'channel' must be a string");
+                }
+                channels.add(one.textValue());
+            }
+            if (many != null && !many.isNull()) {
+                if (!many.isArray()) {
+                    throw bad("field 'channels' must be an array of strings");
+                }
+                for (JsonNode c : many) {
+                    if (!c.isTextual()) {
+                        throw bad("field 'channels' must be an array of strings");
+                    }
+                    channels.add(c.textValue());
+                }
+            }
+            if (channels.isEmpty()) {
+                throw bad("give 'channel' or 'channels'");
+            }
+            if (channels.size() > 100) {
+                throw bad("at most 100 channels per publication");
+            }
+            return gateway.engine().publish(service.tenant(), channels, type(body), data(body), eventId(body));
+        });
+    }
+
+    private void sendToUser(ServerRequest req, ServerResponse res) {
+        handle(req, res, (service, body) -> {
+            String user = req.path().pathParameters().get("id");
+            return gateway.engine().publish(service.tenant(), List.of("user:" + user), type(body), data(body),
+                    eventId(body));
+        });
+    }
+
+    private interface Action {
+        List<Publication> apply(Principal service, JsonNode body);
+    }
+
+    private void handle(ServerRequest req, ServerResponse res, Action action) {
+        FrameCodec codec = gateway.engine().codec();
+        try {
+            Principal service = authenticate(req);
+            JsonNode body = codec.parse(req.content().as(String.class));
+            if (!body.isObject()) {
+                throw bad("the body must be a JSON object");
+            }
+            List<Publication> published = action.apply(service, body);
+            ObjectNode answer = codec.object();
+            ArrayNode list = answer.putArray("publications");
+            for (Publication p : published) {
+                ObjectNode o = list.addObject().put("channel", p.channel().name().toString()).put("eventId", p.eventId());
+                p.position().ifPresent(pos -> o.put("epoch", pos.epoch()).put("offset", pos.offset()));
+            }
+            res.headers().contentType(MediaTypes.APPLICATION_JSON);
+            res.send(codec.write(answer));
+        } catch (ProtocolException e) {
+            error(res, codec, e.code(), e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "REST " + req.prologue().uriPath().path() + " failed", e);
+            error(res, codec, ErrorCode.INTERNAL, "internal error");
+        }
+    }
+
+    private Principal authenticate(ServerRequest req) {
+        String token = req.headers().first(HeaderNames.AUTHORIZATION)
+                .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7))
+                .map(v -> v.substring(7).trim())
+                .orElseThrow(() -> new ProtocolException(ErrorCode.UNAUTHORIZED, "Authorization: Bearer token required"));
+        Principal p = gateway.verifier().verify(token);
+        if (!p.hasRole(gateway.serviceRole())) {
+            throw new ProtocolException(ErrorCode.FORBIDDEN, "the service API needs the '" + gateway.serviceRole()
+                    + "' role");
+        }
+        return p;
+    }
+
+    private static String type(JsonNode body) {
+        JsonNode t = body.get("type");
+        if (t == null || !t.isTextual()) {
+            throw bad("field 'type' (string) is required");
+        }
+        return t.textValue();
+    }
+
+    private static JsonNode data(JsonNode body) {
+        JsonNode d = body.get("data");
+        if (d == null || d.isNull()) {
+            throw bad("field 'data' is required");
+        }
+        return d;
+    }
+
+    private static Optional<String> eventId(JsonNode body) {
+        JsonNode id = body.get("eventId");
+        if (id == null || id.isNull()) {
+            return Optional.empty();
+        }
+        if (!id.isTextual() || id.textValue().isEmpty() || id.textValue().length() > 128) {
+            throw bad("field 'eventId' must be a string of 1-128 characters");
+        }
+        return Optional.of(id.textValue());
+    }
+
+    private static ProtocolException bad(String message) {
+        return new ProtocolException(ErrorCode.BAD_REQUEST, message);
+    }
+
+    private static void error(ServerResponse res, FrameCodec codec, ErrorCode code, String message) {
+        res.status(Status.create(code.httpStatus()));
+        res.headers().contentType(MediaTypes.APPLICATION_JSON);
+        if (code == ErrorCode.UNAUTHORIZED) {
+            res.headers().set(HeaderNames.WWW_AUTHENTICATE, "Bearer");
+        }
+        res.send(codec.write(codec.object().put("code", code.wire()).put("message", String.valueOf(message))));
+    }
+}

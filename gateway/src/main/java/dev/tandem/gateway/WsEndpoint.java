@@ -1,0 +1,244 @@
+package dev.tandem.gateway;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.Locale;
+import java.util.Optional;
+
+import dev.tandem.protocol.CloseCode;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.FrameCodec;
+import dev.tandem.protocol.ServerFrame;
+import dev.tandem.session.Engine;
+import dev.tandem.session.Session;
+import dev.tandem.session.Transport;
+
+import io.helidon.common.buffers.BufferData;
+import io.helidon.http.DirectHandler;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Headers;
+import io.helidon.http.HttpPrologue;
+import io.helidon.http.RequestException;
+import io.helidon.http.Status;
+import io.helidon.http.WritableHeaders;
+import io.helidon.webserver.websocket.WsUpgrader;
+import io.helidon.websocket.WsListener;
+import io.helidon.websocket.WsSession;
+
+/**
+ * The {@code /ws} endpoint: one instance per connection. It checks the upgrade (origin,
+ * subprotocol, bearer token), joins message fragments under a size cap, and hands complete
+ * messages to the connection's {@link Session}. Everything the session writes goes through the
+ * session's single writer, including pongs.
+ */
+final class WsEndpoint implements WsListener {
+    private static final System.Logger LOG = System.getLogger(WsEndpoint.class.getName());
+
+    private final Gateway gateway;
+    private final StringBuilder fragments = new StringBuilder();
+    private Optional<String> upgradeToken = Optional.empty();
+    private Session session;
+    private String address = "?";
+    private final java.util.concurrent.atomic.AtomicBoolean counted = new java.util.concurrent.atomic.AtomicBoolean();
+    private boolean tooLarge;
+
+    WsEndpoint(Gateway gateway) {
+        this.gateway = gateway;
+    }
+
+    @Override
+    public Optional<Headers> onHttpUpgrade(HttpPrologue prologue, Headers headers) {
+        Optional<String> origin = headers.first(HeaderNames.ORIGIN);
+        if (origin.isPresent() && !gateway.originAllowed(origin.get())) {
+            throw reject(Status.FORBIDDEN_403, "origin not allowed");
+        }
+        if (!gateway.engine().accepting()) {
+            throw reject(Status.SERVICE_UNAVAILABLE_503, "node is draining");
+        }
+        upgradeToken = headers.first(HeaderNames.AUTHORIZATION)
+                .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7))
+                .map(v -> v.substring(7).trim());
+        WritableHeaders<?> out = WritableHeaders.create();
+        if (headers.contains(WsUpgrader.PROTOCOL)) {
+            boolean offered = headers.get(WsUpgrader.PROTOCOL).allValues(true).stream()
+                    .anyMatch(p -> p.trim().equals(FrameCodec.SUBPROTOCOL));
+            if (!offered) {
+                throw reject(Status.BAD_REQUEST_400, "subprotocol " + FrameCodec.SUBPROTOCOL + " required");
+            }
+            out.set(WsUpgrader.PROTOCOL, FrameCodec.SUBPROTOCOL);
+        }
+        return Optional.of(out);
+    }
+
+    @Override
+    public void onOpen(WsSession ws) {
+        address = address(ws.socketContext().remotePeer().address());
+        WsTransport transport = new WsTransport(ws, address);
+        if (!gateway.connectionOpened(address)) {
+            LOG.log(System.Logger.Level.INFO, "refusing connection from " + address + ": per-address limit reached");
+            CloseCode code = CloseCode.CONNECTION_LIMIT;
+            ws.send(gateway.engine().codec().encode(ServerFrame.Disconnect.of(code, code.reason())), true);
+            ws.close(code.code(), code.reason());
+            return;
+        }
+        counted.set(true);
+        session = gateway.engine().open(transport, upgradeToken);
+        upgradeToken = Optional.empty();
+    }
+
+    @Override
+    public void onMessage(WsSession ws, String text, boolean last) {
+        if (session == null) {
+            return;
+        }
+        int max = gateway.engine().limits().maxFrameBytes();
+        if (tooLarge) {
+            return;
+        }
+        if (last && fragments.isEmpty()) {
+            session.receive(text);
+            return;
+        }
+        if (fragments.length() + text.length() > max) {
+            tooLarge = true;
+            fragments.setLength(0);
+            session.tooLarge();
+            return;
+        }
+        fragments.append(text);
+        if (last) {
+            String message = fragments.toString();
+            fragments.setLength(0);
+            session.receive(message);
+        }
+    }
+
+    @Override
+    public void onMessage(WsSession ws, BufferData buffer, boolean last) {
+        if (session != null && last) {
+            session.refuse(ErrorCode.BAD_REQUEST, "binary frames are not part of " + FrameCodec.SUBPROTOCOL
+                    + "; send JSON text frames");
+        }
+    }
+
+    @Override
+    public void onPing(WsSession ws, BufferData buffer) {
+        if (session != null) {
+            byte[] payload = new byte[buffer.available()];
+            buffer.read(payload);
+            session.pinged(payload);
+        }
+    }
+
+    @Override
+    public void onPong(WsSession ws, BufferData buffer) {
+        if (session != null) {
+            session.heard();
+        }
+    }
+
+    @Override
+    public void onClose(WsSession ws, int status, String reason) {
+        ended(status);
+    }
+
+    @Override
+    public void onError(WsSession ws, Throwable t) {
+        LOG.log(System.Logger.Level.DEBUG, () -> "connection " + address + " failed: " + t);
+        ended(CloseCode.INTERNAL.code());
+    }
+
+    private void ended(int status) {
+        if (session != null) {
+            session.transportClosed(status);
+        }
+        release();
+    }
+
+    private void release() {
+        if (counted.compareAndSet(true, false)) {
+            gateway.connectionClosed(address);
+        }
+    }
+
+    private static RequestException reject(Status status, String message) {
+        return RequestException.builder()
+                .type(DirectHandler.EventType.FORBIDDEN)
+                .status(status)
+                .message(message)
+                .build();
+    }
+
+    private static String address(SocketAddress a) {
+        if (a instanceof InetSocketAddress inet && inet.getAddress() != null) {
+            return inet.getAddress().getHostAddress().toLowerCase(Locale.ROOT);
+        }
+        return String.valueOf(a);
+    }
+
+    /** The session's transport over a Helidon WebSocket; used by the session's single writer. */
+    private final class WsTransport implements Transport {
+        private final WsSession ws;
+        private final String remote;
+
+        private WsTransport(WsSession ws, String remote) {
+            this.ws = ws;
+            this.remote = remote;
+        }
+
+        @Override
+        public void send(String text) throws IOException {
+            try {
+                ws.send(text, true);
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            }
+        }
+
+        @Override
+        public void ping() throws IOException {
+            try {
+                ws.ping(BufferData.empty());
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            }
+        }
+
+        @Override
+        public void pong(byte[] payload) throws IOException {
+            try {
+                ws.pong(BufferData.create(payload));
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            }
+        }
+
+        @Override
+        public void close(int code, String reason) {
+            try {
+                ws.close(code, reason);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "close of " + remote + " failed: " + e);
+            } finally {
+                // Helidon does not always call onClose for a close we initiate
+                release();
+            }
+        }
+
+        @Override
+        public void abort() {
+            try {
+                ws.terminate();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "terminate of " + remote + " failed: " + e);
+            }
+        }
+
+        @Override
+        public String remoteAddress() {
+            return remote;
+        }
+    }
+}
