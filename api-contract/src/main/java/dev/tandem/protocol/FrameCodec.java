@@ -1,6 +1,5 @@
 package dev.tandem.protocol;
 
-import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -345,8 +344,6 @@ public final class FrameCodec {
             node = mapper.readTree(text);
         } catch (JsonProcessingException e) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "malformed JSON: " + truncate(e.getOriginalMessage()));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
         if (node == null || !node.isObject()) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "a frame must be one JSON object");

@@ -1,0 +1,793 @@
+package dev.tandem.client;
+
+import java.lang.System.Logger.Level;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.function.LongFunction;
+import java.util.function.Supplier;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.protocol.ClientFrame;
+import dev.tandem.protocol.CloseCode;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.FrameCodec;
+import dev.tandem.protocol.Position;
+import dev.tandem.protocol.ProtocolException;
+import dev.tandem.protocol.ServerFrame;
+
+/**
+ * A small {@code tandem.v1} client over {@link java.net.http.WebSocket}: authentication,
+ * requests correlated by id, event de-duplication and automatic recovery.
+ *
+ * <p>Recovery: the client remembers the channels it subscribed to (successful
+ * {@code subscribe} replies, forgotten on {@code unsubscribe}) and the last (epoch, offset)
+ * seen on each channel. It drops durable events at or below that offset in the same epoch.
+ * After an unexpected loss of an established connection it reconnects with the configured
+ * {@link Backoff}, asks the token supplier for a token, authenticates again and resubscribes
+ * every channel with {@code since} set to its position, so durable events arrive at least
+ * once, in order, without duplicates (within the server's history window). A {@code disconnect}
+ * or close that forbids reconnecting (e.g. 4001 unauthorized), {@link #close()}, or an
+ * exhausted backoff leaves the client {@link State#CLOSED}.
+ *
+ * <p>Threading: all methods are thread-safe and do not block. Listeners for server frames run
+ * one at a time, in arrival order, on the thread that receives from the socket, and request
+ * futures are completed there too: they must not block (in particular must not wait for
+ * another reply of this client; use the {@code *Async} variants to hand work off). A listener
+ * that throws is logged and otherwise ignored.
+ */
+public final class TandemClient implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(TandemClient.class.getName());
+    private static final int ABNORMAL_CLOSE = 1006;
+    private static final int MAX_MESSAGE_CHARS = 16 << 20;
+    private static final Duration CLOSE_GRACE = Duration.ofSeconds(2);
+
+    /** Where the client stands with its connection. */
+    public enum State {
+        /** Opening the first connection after {@link #connect()}. */
+        CONNECTING,
+        /** Authenticated: requests may be sent. */
+        CONNECTED,
+        /** The connection was lost; waiting for or making a reconnect attempt. */
+        RECONNECTING,
+        /** Not connected and not trying to: before {@link #connect()}, after a failure that ends it, after {@link #close()}. */
+        CLOSED
+    }
+
+    private final URI uri;
+    private final Supplier<String> token;
+    private final boolean tokenInHeader;
+    private final Backoff backoff;
+    private final Duration requestTimeout;
+    private final HttpClient http;
+    private final boolean ownsHttp;
+    private final List<Map.Entry<String, String>> headers;
+    private final Consumer<ServerFrame.Event> onEvent;
+    private final Consumer<ServerFrame.Presence> onPresence;
+    private final Consumer<ServerFrame.Conflict> onConflict;
+    private final Consumer<ServerFrame.Error> onError;
+    private final Consumer<ServerFrame.Disconnect> onDisconnect;
+    private final Consumer<State> onStateChange;
+
+    private final FrameCodec codec = FrameCodec.create();
+    private final Positions positions = new Positions();
+    /** Subscribed channels, each with its {@code presence} flag, to resubscribe after a reconnect. */
+    private final Map<String, Boolean> channels = new ConcurrentHashMap<>();
+    private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong(1);
+    private final ScheduledThreadPoolExecutor timer;
+
+    /** Guards the connection lifecycle: the fields below and state transitions. */
+    private final ReentrantLock lock = new ReentrantLock();
+    private volatile State state = State.CLOSED;
+    private volatile Connection current;
+    private CompletableFuture<ServerFrame.Welcome> lastConnect;
+    private ScheduledFuture<?> reconnectTask;
+    private boolean closed;
+    private boolean everConnected;
+    private int attempts;
+
+    /** A request waiting for its reply; {@code onReply} runs on the receive thread before the future completes. */
+    private record Pending(Connection connection, CompletableFuture<ServerFrame.Reply> future,
+                           Consumer<ServerFrame.Reply> onReply) {
+    }
+
+    private TandemClient(Builder b) {
+        uri = b.uri;
+        token = Objects.requireNonNull(b.token, "token supplier is required");
+        tokenInHeader = b.tokenInHeader;
+        backoff = b.backoff;
+        requestTimeout = b.requestTimeout;
+        ownsHttp = b.httpClient == null;
+        http = ownsHttp ? HttpClient.newHttpClient() : b.httpClient;
+        headers = List.copyOf(b.headers);
+        onEvent = b.onEvent;
+        onPresence = b.onPresence;
+        onConflict = b.onConflict;
+        onError = b.onError;
+        onDisconnect = b.onDisconnect;
+        onStateChange = b.onStateChange;
+        timer = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "tandem-client-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.setRemoveOnCancelPolicy(true);
+        timer.setKeepAliveTime(1, TimeUnit.SECONDS);
+        timer.allowCoreThreadTimeOut(true); // no thread lingers once nothing is scheduled
+    }
+
+    /** A builder for a client of the gateway at {@code uri} ({@code ws://} or {@code wss://}). */
+    public static Builder builder(URI uri) {
+        return new Builder(uri);
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    /**
+     * Opens the connection and authenticates. The future completes with the server's
+     * {@code welcome}, or exceptionally with a {@link TandemClientException} when the upgrade is
+     * refused, authentication fails, the socket closes or no welcome arrives within the
+     * request timeout; a failed first connection is not retried (call {@code connect()} again).
+     * While connecting, connected or reconnecting, returns the future of the earlier call.
+     * After {@link #close()} the future fails.
+     */
+    public CompletableFuture<ServerFrame.Welcome> connect() {
+        Connection c;
+        lock.lock();
+        try {
+            if (closed) {
+                return CompletableFuture.failedFuture(unavailable("the client is closed"));
+            }
+            if (state != State.CLOSED) {
+                return lastConnect;
+            }
+            everConnected = false;
+            attempts = 0;
+            setState(State.CONNECTING);
+            c = new Connection();
+            current = c;
+            lastConnect = c.welcome;
+        } finally {
+            lock.unlock();
+        }
+        c.open();
+        return c.welcome;
+    }
+
+    /** The current state; changes are also reported to {@link Builder#onStateChange}. */
+    public State state() {
+        return state;
+    }
+
+    /**
+     * Closes the connection with 1000 and stops reconnecting, for good: pending requests fail
+     * with {@link ErrorCode#UNAVAILABLE}. Idempotent; does not wait for the closing handshake
+     * (the socket is aborted if the server does not finish it within two seconds).
+     */
+    @Override
+    public void close() {
+        Connection c;
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (reconnectTask != null) {
+                reconnectTask.cancel(false);
+            }
+            c = current;
+            current = null;
+            setState(State.CLOSED);
+        } finally {
+            lock.unlock();
+        }
+        if (c != null && c.ended.compareAndSet(false, true)) {
+            c.fail(unavailable("the client is closed"));
+            WebSocket ws = c.ws;
+            if (ws != null) {
+                ws.sendClose(WebSocket.NORMAL_CLOSURE, "").exceptionally(e -> ws);
+            }
+        }
+        timer.schedule(() -> {
+            if (c != null) {
+                c.abort();
+            }
+            if (ownsHttp) {
+                http.shutdown();
+            }
+        }, CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    // ---------------------------------------------------------------- requests
+
+    /**
+     * Sends a frame built for a fresh id (ids increase from 1) and returns its reply. The
+     * future completes with the {@code reply} carrying that id, or exceptionally with a
+     * {@link TandemClientException}: the server's {@link ErrorCode} for an {@code error} with
+     * that id; {@link ErrorCode#UNAVAILABLE} when not connected, when the connection is lost
+     * before the reply, or when no reply comes within the request timeout. A successful
+     * {@code subscribe} is remembered for recovery; an {@code unsubscribe} is forgotten at once.
+     *
+     * @throws IllegalArgumentException if the built frame does not carry the id it was given
+     */
+    public CompletableFuture<ServerFrame.Reply> request(LongFunction<ClientFrame> frameWithId) {
+        long id = ids.getAndIncrement();
+        ClientFrame frame = frameWithId.apply(id);
+        if (frame.id() != id) {
+            throw new IllegalArgumentException("the frame must carry id " + id + ", not " + frame.id());
+        }
+        Consumer<ServerFrame.Reply> onReply = r -> { };
+        if (frame instanceof ClientFrame.Subscribe s) {
+            onReply = r -> subscribed(s, r);
+        } else if (frame instanceof ClientFrame.Unsubscribe u) {
+            channels.remove(u.channel());
+            positions.forget(u.channel());
+        }
+        Connection c = current;
+        if (c == null || !c.ready || c.ended.get()) {
+            return CompletableFuture.failedFuture(unavailable("not connected"));
+        }
+        String text = codec.encode(frame);
+        CompletableFuture<ServerFrame.Reply> future = new CompletableFuture<>();
+        Pending p = new Pending(c, future, onReply);
+        pending.put(id, p);
+        ScheduledFuture<?> timeout = timer.schedule(
+                () -> future.completeExceptionally(unavailable("no reply within " + requestTimeout)),
+                requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        future.whenComplete((r, e) -> {
+            timeout.cancel(false);
+            pending.remove(id, p);
+        });
+        if (c.ended.get()) { // lost while registering: the loss may have missed this request
+            future.completeExceptionally(unavailable("connection lost"));
+        } else {
+            c.send(text);
+        }
+        return future;
+    }
+
+    /**
+     * Subscribes to a channel, recovering from the remembered position if there is one. On
+     * success the channel is resubscribed after every reconnect.
+     */
+    public CompletableFuture<ServerFrame.Reply> subscribe(String channel) {
+        return request(id -> new ClientFrame.Subscribe(id, channel, positions.get(channel), false));
+    }
+
+    /** Unsubscribes from a channel; it is forgotten (no resubscribe, no position) at once. */
+    public CompletableFuture<ServerFrame.Reply> unsubscribe(String channel) {
+        return request(id -> new ClientFrame.Unsubscribe(id, channel));
+    }
+
+    /** Publishes a durable event of {@code type} with {@code data} to a channel. */
+    public CompletableFuture<ServerFrame.Reply> publish(String channel, String type, JsonNode data) {
+        return request(id -> new ClientFrame.Publish(id, channel, type, data, false));
+    }
+
+    /** Sends an application-level ping; completes with its reply. */
+    public CompletableFuture<ServerFrame.Reply> ping() {
+        return request(ClientFrame.Ping::new);
+    }
+
+    /** Replaces the connection's token before it expires (reconnects still ask the token supplier). */
+    public CompletableFuture<ServerFrame.Reply> refresh(String token) {
+        return request(id -> new ClientFrame.Refresh(id, token));
+    }
+
+    /** Acknowledges inbox messages up to and including {@code offset} on a {@code user:} channel. */
+    public CompletableFuture<ServerFrame.Reply> ack(String channel, long offset) {
+        return request(id -> new ClientFrame.Ack(id, channel, offset));
+    }
+
+    /** The last position seen on a channel (from its events or subscribe reply), if any. */
+    public Optional<Position> position(String channel) {
+        return positions.get(channel);
+    }
+
+    // ---------------------------------------------------------------- receiving
+
+    private void receive(Connection c, String text) {
+        ServerFrame frame;
+        try {
+            frame = codec.decodeServer(text);
+        } catch (ProtocolException e) {
+            LOG.log(Level.WARNING, "ignoring an undecodable frame from the server: {0}", e.getMessage());
+            Pending p = e.requestId() > 0 ? pending.remove(e.requestId()) : null;
+            if (p != null) {
+                p.future().completeExceptionally(new TandemClientException(ErrorCode.BAD_REQUEST,
+                        "undecodable reply: " + e.getMessage()));
+            }
+            return;
+        }
+        switch (frame) {
+            case ServerFrame.Welcome w -> welcomed(c, w);
+            case ServerFrame.Event e -> {
+                if (e.position().map(p -> positions.accept(e.channel(), p)).orElse(true)) {
+                    emit(onEvent, e);
+                } else {
+                    LOG.log(Level.DEBUG, "dropping duplicate event at {0} on {1}", e.position().get(), e.channel());
+                }
+            }
+            case ServerFrame.Presence p -> emit(onPresence, p);
+            case ServerFrame.Conflict k -> emit(onConflict, k);
+            case ServerFrame.Reply r -> {
+                Pending p = pending.remove(r.id());
+                if (p == null) {
+                    LOG.log(Level.DEBUG, "reply {0} came after its request gave up", r.id());
+                    return;
+                }
+                try {
+                    p.onReply().accept(r);
+                } finally {
+                    p.future().complete(r);
+                }
+            }
+            case ServerFrame.Error e when e.id() > 0 -> {
+                Pending p = pending.remove(e.id());
+                if (p == null) {
+                    LOG.log(Level.DEBUG, "error {0} came after its request gave up: {1}", e.id(), e.code());
+                    return;
+                }
+                p.future().completeExceptionally(new TandemClientException(e.code(), e.message()));
+            }
+            case ServerFrame.Error e -> {
+                if (!c.ready) {
+                    c.welcome.completeExceptionally(new TandemClientException(e.code(), e.message()));
+                }
+                emit(onError, e);
+            }
+            case ServerFrame.Disconnect d -> {
+                c.disconnect = d; // the close that follows is judged by its reconnect hint
+                emit(onDisconnect, d);
+            }
+        }
+    }
+
+    private void welcomed(Connection c, ServerFrame.Welcome w) {
+        lock.lock();
+        try {
+            if (c != current || c.ended.get()) {
+                return;
+            }
+            c.cancelTimers();
+            c.ready = true;
+            everConnected = true;
+            attempts = 0;
+            c.watch(w.heartbeatMs());
+            setState(State.CONNECTED);
+        } finally {
+            lock.unlock();
+        }
+        LOG.log(Level.DEBUG, "connected to {0} as {1}, session {2}", w.node(), w.user(), w.session());
+        channels.forEach(this::resubscribe);
+        c.welcome.complete(w);
+    }
+
+    private void resubscribe(String channel, boolean presence) {
+        request(id -> new ClientFrame.Subscribe(id, channel, positions.get(channel), presence))
+                .whenComplete((r, e) -> {
+                    if (e instanceof TandemClientException t && t.code().isPresent() && !t.code().get().isTransient()) {
+                        LOG.log(Level.WARNING, "resubscribing to {0} failed, dropping it: {1}", channel, t.getMessage());
+                        channels.remove(channel);
+                        positions.forget(channel);
+                        emit(onError, new ServerFrame.Error(0, t.code().get(),
+                                "resubscribing to " + channel + " failed: " + t.getMessage()));
+                    }
+                });
+    }
+
+    private void subscribed(ClientFrame.Subscribe s, ServerFrame.Reply r) {
+        ObjectNode body = r.body();
+        JsonNode epoch = body.path("epoch");
+        JsonNode offset = body.path("offset");
+        if (epoch.isTextual() && !epoch.textValue().isEmpty()
+                && offset.isIntegralNumber() && offset.canConvertToLong() && offset.longValue() >= 0) {
+            positions.top(s.channel(), new Position(epoch.textValue(), offset.longValue()),
+                    body.path("recovered").asBoolean(false));
+        }
+        channels.put(s.channel(), s.presence());
+    }
+
+    // ---------------------------------------------------------------- connection loss
+
+    /**
+     * Ends a connection, decides whether and when to reconnect, then fails what waited on the
+     * connection (so a failed future already sees the new state). Idempotent per connection.
+     */
+    private void lost(Connection c, TandemClientException why, boolean retry) {
+        if (!c.ended.compareAndSet(false, true)) {
+            return;
+        }
+        lock.lock();
+        try {
+            if (c == current) {
+                current = null;
+                scheduleReconnect(why, retry);
+            }
+        } finally {
+            lock.unlock();
+        }
+        c.fail(why);
+    }
+
+    private void scheduleReconnect(TandemClientException why, boolean retry) { // with the lock held
+        Optional<Duration> delay = closed || !retry || !everConnected ? Optional.empty() : backoff.delay(++attempts);
+        LOG.log(delay.isPresent() ? Level.INFO : Level.WARNING, "connection lost ({0}); {1}", why.getMessage(),
+                delay.map(d -> "reconnecting in " + d.toMillis() + " ms").orElse("not reconnecting"));
+        if (delay.isEmpty()) {
+            setState(State.CLOSED);
+            return;
+        }
+        setState(State.RECONNECTING);
+        reconnectTask = timer.schedule(this::reconnect, delay.get().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private void reconnect() {
+        Connection c;
+        lock.lock();
+        try {
+            if (closed || state != State.RECONNECTING || current != null) {
+                return;
+            }
+            c = new Connection();
+            current = c;
+        } finally {
+            lock.unlock();
+        }
+        c.open();
+    }
+
+    private void setState(State s) { // with the lock held, so listeners see transitions in order
+        if (state != s) {
+            state = s;
+            emit(onStateChange, s);
+        }
+    }
+
+    private static <T> void emit(Consumer<? super T> listener, T value) {
+        try {
+            listener.accept(value);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "a listener failed on " + value.getClass().getSimpleName(), e);
+        }
+    }
+
+    private static TandemClientException unavailable(String message) {
+        return new TandemClientException(ErrorCode.UNAVAILABLE, message);
+    }
+
+    /** One WebSocket and its per-socket state; callbacks of an ended connection are ignored. */
+    private final class Connection implements WebSocket.Listener {
+        final CompletableFuture<ServerFrame.Welcome> welcome = new CompletableFuture<>();
+        final AtomicBoolean ended = new AtomicBoolean();
+        private final ReentrantLock sendLock = new ReentrantLock();
+        private final StringBuilder partial = new StringBuilder(); // receive thread only
+        private CompletableFuture<?> lastSend = CompletableFuture.completedFuture(null); // guarded by sendLock
+        volatile WebSocket ws;
+        volatile String token;
+        volatile boolean ready;
+        volatile ServerFrame.Disconnect disconnect;
+        volatile long lastSeen = System.nanoTime();
+        private volatile ScheduledFuture<?> welcomeTimeout;
+        private volatile ScheduledFuture<?> watchdog;
+
+        void open() {
+            if (ended.get()) { // closed before it started
+                return;
+            }
+            welcomeTimeout = timer.schedule(() -> {
+                abort();
+                lost(this, unavailable("no welcome within " + requestTimeout), true);
+            }, requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            try {
+                token = Objects.requireNonNull(TandemClient.this.token.get(), "the token supplier returned null");
+                WebSocket.Builder b = http.newWebSocketBuilder()
+                        .subprotocols(FrameCodec.SUBPROTOCOL)
+                        .connectTimeout(requestTimeout);
+                headers.forEach(h -> b.header(h.getKey(), h.getValue()));
+                if (tokenInHeader) {
+                    b.header("Authorization", "Bearer " + token);
+                }
+                b.buildAsync(uri, this).whenComplete((ws, e) -> {
+                    if (e != null) {
+                        upgradeFailed(e instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : e);
+                    } else if (ended.get()) {
+                        ws.abort();
+                    }
+                });
+            } catch (RuntimeException e) {
+                lost(this, unavailable("cannot connect: " + e), true);
+            }
+        }
+
+        private void upgradeFailed(Throwable e) {
+            if (e instanceof WebSocketHandshakeException h && h.getResponse().statusCode() / 100 == 4) {
+                int status = h.getResponse().statusCode();
+                ErrorCode code = status == 401 ? ErrorCode.UNAUTHORIZED
+                        : status == 403 ? ErrorCode.FORBIDDEN : ErrorCode.BAD_REQUEST;
+                lost(this, new TandemClientException(code, "upgrade refused with HTTP " + status), false);
+            } else {
+                lost(this, unavailable("cannot connect: " + e), true);
+            }
+        }
+
+        /** Sends one text message after the previous one completed; a failed send ends the connection. */
+        void send(String text) {
+            sendLock.lock();
+            try {
+                lastSend = lastSend.handle((x, e) -> null)
+                        .thenCompose(x -> ws.sendText(text, true))
+                        .whenComplete((x, e) -> {
+                            if (e != null) {
+                                abort();
+                                lost(this, unavailable("send failed: " + e), true);
+                            }
+                        });
+            } finally {
+                sendLock.unlock();
+            }
+        }
+
+        /** Starts watching for a silent server: nothing (not even a ping) for three heartbeats. */
+        void watch(long heartbeatMs) {
+            if (heartbeatMs <= 0) {
+                return;
+            }
+            long limit = TimeUnit.MILLISECONDS.toNanos(3 * heartbeatMs);
+            watchdog = timer.scheduleWithFixedDelay(() -> {
+                if (System.nanoTime() - lastSeen > limit) {
+                    abort();
+                    lost(this, new TandemClientException(ABNORMAL_CLOSE, "no traffic from the server"), true);
+                }
+            }, heartbeatMs, heartbeatMs, TimeUnit.MILLISECONDS);
+        }
+
+        /** Fails what waits on this connection, once it has ended. */
+        void fail(TandemClientException why) {
+            cancelTimers();
+            welcome.completeExceptionally(why);
+            pending.values().forEach(p -> {
+                if (p.connection() == this) {
+                    p.future().completeExceptionally(unavailable("connection lost: " + why.getMessage()));
+                }
+            });
+        }
+
+        void cancelTimers() {
+            for (ScheduledFuture<?> f : new ScheduledFuture<?>[] {welcomeTimeout, watchdog}) {
+                if (f != null) {
+                    f.cancel(false);
+                }
+            }
+        }
+
+        void abort() {
+            WebSocket w = ws;
+            if (w != null) {
+                w.abort();
+            }
+        }
+
+        private boolean reconnectHint(int closeCode) {
+            ServerFrame.Disconnect d = disconnect;
+            return d != null ? d.reconnect() : CloseCode.of(closeCode).map(CloseCode::reconnect).orElse(true);
+        }
+
+        @Override
+        public void onOpen(WebSocket webSocket) {
+            ws = webSocket;
+            if (ended.get()) {
+                webSocket.abort();
+                return;
+            }
+            if (!FrameCodec.SUBPROTOCOL.equals(webSocket.getSubprotocol())) {
+                LOG.log(Level.WARNING, "the server did not select subprotocol {0}", FrameCodec.SUBPROTOCOL);
+            }
+            if (!tokenInHeader) {
+                send(codec.encode(new ClientFrame.Connect(0, token)));
+            }
+            webSocket.request(1);
+        }
+
+        @Override
+        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+            if (ended.get()) {
+                return null;
+            }
+            lastSeen = System.nanoTime();
+            if (partial.length() + data.length() > MAX_MESSAGE_CHARS) {
+                abort();
+                lost(this, new TandemClientException(CloseCode.TOO_LARGE.code(), "message from the server too large"),
+                        CloseCode.TOO_LARGE.reconnect());
+                return null;
+            }
+            if (!last) {
+                partial.append(data);
+                webSocket.request(1);
+                return null;
+            }
+            String message = partial.isEmpty() ? data.toString() : partial.append(data).toString();
+            partial.setLength(0);
+            try {
+                receive(this, message);
+            } catch (RuntimeException e) {
+                LOG.log(Level.ERROR, "failed to handle a frame from the server", e);
+            } finally {
+                webSocket.request(1);
+            }
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
+            LOG.log(Level.DEBUG, "ignoring a binary message");
+            webSocket.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onPing(WebSocket webSocket, ByteBuffer message) {
+            lastSeen = System.nanoTime(); // the WebSocket answers with a pong by itself
+            webSocket.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onPong(WebSocket webSocket, ByteBuffer message) {
+            lastSeen = System.nanoTime();
+            webSocket.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+            ServerFrame.Disconnect d = disconnect;
+            String why = reason.isEmpty() && d != null ? d.reason() : reason;
+            lost(this, new TandemClientException(statusCode, why), reconnectHint(statusCode));
+            return null;
+        }
+
+        @Override
+        public void onError(WebSocket webSocket, Throwable error) {
+            lost(this, new TandemClientException(ABNORMAL_CLOSE, String.valueOf(error)), reconnectHint(ABNORMAL_CLOSE));
+        }
+    }
+
+    // ---------------------------------------------------------------- builder
+
+    /** Configures a {@link TandemClient}; not thread-safe. Only the token supplier is required. */
+    public static final class Builder {
+        private final URI uri;
+        private Supplier<String> token;
+        private boolean tokenInHeader;
+        private Backoff backoff = Backoff.defaults();
+        private Duration requestTimeout = Duration.ofSeconds(10);
+        private HttpClient httpClient;
+        private final List<Map.Entry<String, String>> headers = new ArrayList<>();
+        private Consumer<ServerFrame.Event> onEvent = e -> { };
+        private Consumer<ServerFrame.Presence> onPresence = p -> { };
+        private Consumer<ServerFrame.Conflict> onConflict = c -> { };
+        private Consumer<ServerFrame.Error> onError = e -> { };
+        private Consumer<ServerFrame.Disconnect> onDisconnect = d -> { };
+        private Consumer<State> onStateChange = s -> { };
+
+        private Builder(URI uri) {
+            this.uri = Objects.requireNonNull(uri, "uri");
+            if (!"ws".equals(uri.getScheme()) && !"wss".equals(uri.getScheme())) {
+                throw new IllegalArgumentException("the uri must be ws:// or wss://");
+            }
+        }
+
+        /** Supplies the token; called once per connection attempt (so it can fetch a fresh one). Required. */
+        public Builder token(Supplier<String> token) {
+            this.token = Objects.requireNonNull(token, "token");
+            return this;
+        }
+
+        /**
+         * Whether to send the token as {@code Authorization: Bearer} on the upgrade request
+         * ({@code true}) or in a {@code connect} frame as the first frame ({@code false}, the default).
+         */
+        public Builder tokenInHeader(boolean tokenInHeader) {
+            this.tokenInHeader = tokenInHeader;
+            return this;
+        }
+
+        /** How to wait between reconnect attempts ({@link Backoff#defaults()} unless set; {@link Backoff#none()} disables). */
+        public Builder reconnect(Backoff backoff) {
+            this.backoff = Objects.requireNonNull(backoff, "backoff");
+            return this;
+        }
+
+        /** How long a request waits for its reply, and a connection for its upgrade and welcome (default 10 s). */
+        public Builder requestTimeout(Duration timeout) {
+            if (!timeout.isPositive()) {
+                throw new IllegalArgumentException("the request timeout must be positive");
+            }
+            this.requestTimeout = timeout;
+            return this;
+        }
+
+        /** The HTTP client to open WebSockets with; by default the client makes (and shuts down) its own. */
+        public Builder httpClient(HttpClient httpClient) {
+            this.httpClient = Objects.requireNonNull(httpClient, "httpClient");
+            return this;
+        }
+
+        /** Adds a header to the upgrade request, e.g. {@code Origin}. */
+        public Builder header(String name, String value) {
+            headers.add(Map.entry(name, value));
+            return this;
+        }
+
+        /** Receives events, durable ones de-duplicated by offset. */
+        public Builder onEvent(Consumer<ServerFrame.Event> listener) {
+            this.onEvent = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** Receives presence joins, leaves and snapshots. */
+        public Builder onPresence(Consumer<ServerFrame.Presence> listener) {
+            this.onPresence = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** Receives document conflicts waiting for {@code conflict.resolve}. */
+        public Builder onConflict(Consumer<ServerFrame.Conflict> listener) {
+            this.onConflict = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * Receives errors not tied to a request: {@code error} frames without an id, and a
+         * refused resubscribe after a reconnect (the channel is then dropped).
+         */
+        public Builder onError(Consumer<ServerFrame.Error> listener) {
+            this.onError = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** Receives the server's {@code disconnect} frame, sent just before it closes the socket. */
+        public Builder onDisconnect(Consumer<ServerFrame.Disconnect> listener) {
+            this.onDisconnect = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** Receives every state change, in order; runs with the client's lifecycle lock held, so must not block. */
+        public Builder onStateChange(Consumer<State> listener) {
+            this.onStateChange = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * Builds the client, not yet connected.
+         *
+         * @throws NullPointerException if no token supplier was set
+         */
+        public TandemClient build() {
+            return new TandemClient(this);
+        }
+    }
+}
