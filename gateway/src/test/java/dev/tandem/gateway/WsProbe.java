@@ -28,6 +28,7 @@ final class WsProbe implements AutoCloseable {
     final CompletableFuture<Integer> closed = new CompletableFuture<>();
     private final WebSocket ws;
     private final StringBuilder partial = new StringBuilder();
+    private final java.util.List<JsonNode> skipped = new java.util.ArrayList<>();
     private final boolean stalled;
 
     private WsProbe(URI uri, Map<String, String> headers, List<String> subprotocols) throws Exception {
@@ -119,6 +120,9 @@ final class WsProbe implements AutoCloseable {
 
     /** The next frame, failing after a timeout. */
     JsonNode next() throws InterruptedException {
+        if (!skipped.isEmpty()) {
+            return skipped.removeFirst();
+        }
         JsonNode f = frames.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
         if (f == null) {
             throw new AssertionError("no frame within " + WAIT);
@@ -126,16 +130,30 @@ final class WsProbe implements AutoCloseable {
         return f;
     }
 
-    /** Skips frames until one matches. */
+    /**
+     * The first frame that matches, waiting for it; frames that do not match are kept, in order,
+     * for later calls.
+     */
     JsonNode expect(Predicate<JsonNode> match) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline) {
-            JsonNode f = frames.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
-            if (f != null && match.test(f)) {
+        for (java.util.Iterator<JsonNode> it = skipped.iterator(); it.hasNext(); ) {
+            JsonNode f = it.next();
+            if (match.test(f)) {
+                it.remove();
                 return f;
             }
         }
-        throw new AssertionError("no matching frame within " + WAIT);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            JsonNode f = frames.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+            if (f == null) {
+                continue;
+            }
+            if (match.test(f)) {
+                return f;
+            }
+            skipped.add(f);
+        }
+        throw new AssertionError("no matching frame within " + WAIT + "; unmatched: " + skipped);
     }
 
     /** The reply or error to the request with this id. */
@@ -157,6 +175,9 @@ final class WsProbe implements AutoCloseable {
 
     /** Asserts that nothing arrives for a while. */
     JsonNode poll(Duration d) throws InterruptedException {
+        if (!skipped.isEmpty()) {
+            return skipped.removeFirst();
+        }
         return frames.poll(d.toMillis(), TimeUnit.MILLISECONDS);
     }
 
