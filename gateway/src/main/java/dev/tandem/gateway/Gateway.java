@@ -59,7 +59,7 @@ public final class Gateway implements AutoCloseable {
     private Gateway(Config root) {
         this.tandem = root.get("tandem");
         this.verifier = JwtVerifier.create(tandem.get("auth"));
-        this.origins = Set.copyOf(tandem.get("origins").asList(String.class).orElse(List.of()));
+        this.origins = Set.copyOf(ConfigLists.strings(tandem.get("origins"), List.of()));
         this.connectionsPerAddress = tandem.get("connections-per-address").asInt().orElse(1000);
         this.drainTimeout = tandem.get("drain-timeout").as(Duration.class).orElse(Duration.ofSeconds(20));
         this.serviceRole = tandem.get("auth.service-role").asString().orElse("service");

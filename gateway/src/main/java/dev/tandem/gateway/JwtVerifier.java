@@ -78,13 +78,13 @@ final class JwtVerifier implements TokenVerifier {
         this.hmacKeys = hmac.map(k -> JwkKeys.builder().addKey(k).build()).orElseGet(() -> JwkKeys.builder().build());
         this.jwksFile = auth.get("jwks-file").asString().filter(s -> !s.isBlank()).map(Path::of);
         this.jwksUrl = auth.get("jwks-url").asString().filter(s -> !s.isBlank()).map(URI::create);
-        this.algorithms = new HashSet<>(auth.get("algorithms").asList(String.class)
-                .orElse(List.of("HS256", "RS256", "ES256")));
+        this.algorithms = new HashSet<>(ConfigLists.strings(auth.get("algorithms"),
+                List.of("HS256", "RS256", "ES256")));
         this.algorithms.remove("none");
         this.tenantClaim = auth.get("tenant-claim").asString().orElse("tid");
         this.rolesClaim = auth.get("roles-claim").asString().orElse("roles");
-        this.scopeClaims = auth.get("scope-claims").asList(String.class)
-                .orElse(List.of("locations", "workspaces", "projects"));
+        this.scopeClaims = ConfigLists.strings(auth.get("scope-claims"),
+                List.of("locations", "workspaces", "projects"));
         this.refreshInterval = auth.get("jwks-refresh-interval").as(Duration.class).orElse(Duration.ofSeconds(30));
         boolean requireExp = auth.get("require-exp").asBoolean().orElse(true);
         Duration skew = auth.get("clock-skew").as(Duration.class).orElse(Duration.ofSeconds(5));

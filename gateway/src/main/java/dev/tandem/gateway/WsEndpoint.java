@@ -228,15 +228,6 @@ final class WsEndpoint implements WsListener {
         }
 
         @Override
-        public void abort() {
-            try {
-                ws.terminate();
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.DEBUG, () -> "terminate of " + remote + " failed: " + e);
-            }
-        }
-
-        @Override
         public String remoteAddress() {
             return remote;
         }

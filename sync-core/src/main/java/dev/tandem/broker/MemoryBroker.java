@@ -65,8 +65,7 @@ public final class MemoryBroker implements Broker {
             hub.deliver(p);
             return p;
         }
-        ChannelState state = state(channel);
-        state.lock.lock();
+        ChannelState state = lockedState(channel);
         try {
             state.trim(ns, now);
             Publication p = new Publication(channel, Optional.of(new Position(state.epoch, state.top + 1)),
@@ -88,8 +87,7 @@ public final class MemoryBroker implements Broker {
     public Recovery subscribe(ChannelKey channel, Subscriber subscriber, Optional<Position> since,
                               Consumer<Recovery> beforeLive) {
         Namespace ns = rules.namespaceOf(channel);
-        ChannelState state = state(channel);
-        state.lock.lock();
+        ChannelState state = lockedState(channel);
         try {
             state.trim(ns, clock.instant());
             Position top = new Position(state.epoch, state.top);
@@ -132,8 +130,7 @@ public final class MemoryBroker implements Broker {
 
     @Override
     public Position top(ChannelKey channel) {
-        ChannelState state = state(channel);
-        state.lock.lock();
+        ChannelState state = lockedState(channel);
         try {
             return new Position(state.epoch, state.top);
         } finally {
@@ -179,8 +176,21 @@ public final class MemoryBroker implements Broker {
         channels.clear();
     }
 
-    private ChannelState state(ChannelKey channel) {
-        return channels.computeIfAbsent(channel, k -> new ChannelState(newEpoch()));
+    /**
+     * The channel's current state, locked. A {@link #sweep} may forget a state between looking
+     * it up and locking it; using that orphan would split the channel in two epochs (a
+     * subscriber registered on one, publications numbered on the other), so retry until the
+     * locked state is still the channel's.
+     */
+    private ChannelState lockedState(ChannelKey channel) {
+        while (true) {
+            ChannelState state = channels.computeIfAbsent(channel, k -> new ChannelState(newEpoch()));
+            state.lock.lock();
+            if (channels.get(channel) == state) {
+                return state;
+            }
+            state.lock.unlock();
+        }
     }
 
     private static String newEpoch() {

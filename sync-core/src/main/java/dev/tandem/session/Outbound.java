@@ -171,7 +171,6 @@ final class Outbound {
             Thread.currentThread().interrupt();
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, () -> "connection " + name + ": write failed: " + e);
-            transport.abort();
         } finally {
             finished = true;
             done.writerFinished(closeCode);

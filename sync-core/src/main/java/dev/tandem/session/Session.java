@@ -212,8 +212,10 @@ public final class Session {
             // a writer stuck on a dead peer must not keep the connection forever
             engine.scheduler().schedule(() -> {
                 if (!out.finished()) {
-                    transport.abort();
+                    LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + ": close not written within "
+                            + engine.limits().writeTimeout() + ", dropping the connection");
                     out.stop();
+                    terminate(code.code());
                 }
             }, engine.limits().writeTimeout().toMillis(), TimeUnit.MILLISECONDS);
         }

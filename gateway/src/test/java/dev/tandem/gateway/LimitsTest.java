@@ -1,0 +1,137 @@
+package dev.tandem.gateway;
+
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class LimitsTest {
+
+    @Test
+    void subscriptionsPerConnectionAreCapped() throws Exception {
+        try (TestGateway node = TestGateway.start(Map.of("tandem.limits.max-subscriptions", "2"));
+             WsProbe c = WsProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+            assertEquals("reply", c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}").path("op").asText());
+            assertEquals("reply", c.request(3, "{\"op\":\"subscribe\",\"id\":3,\"channel\":\"user:alice\"}").path("op").asText());
+            assertEquals("limit_exceeded", c.request(4, "{\"op\":\"subscribe\",\"id\":4,\"channel\":\"doc:t:1\"}").path("code").asText());
+            assertEquals("bad_request", c.request(5, "{\"op\":\"subscribe\",\"id\":5,\"channel\":\"tenant\"}").path("code").asText());
+            c.request(6, "{\"op\":\"unsubscribe\",\"id\":6,\"channel\":\"tenant\"}");
+            assertEquals("reply", c.request(7, "{\"op\":\"subscribe\",\"id\":7,\"channel\":\"doc:t:1\"}").path("op").asText());
+        }
+    }
+
+    @Test
+    void connectionsPerAddressAreCapped() throws Exception {
+        try (TestGateway node = TestGateway.start(Map.of("tandem.connections-per-address", "2"))) {
+            List<WsProbe> open = new ArrayList<>();
+            try {
+                open.add(WsProbe.connect(node.ws(), TestGateway.token("a", "acme")));
+                open.add(WsProbe.connect(node.ws(), TestGateway.token("b", "acme")));
+                WsProbe third = WsProbe.open(node.ws());
+                open.add(third);
+                JsonNode d = third.expect(f -> f.path("op").asText().equals("disconnect"));
+                assertEquals(4029, d.path("code").asInt());
+                assertEquals(4029, third.closeCode());
+                open.getFirst().close();
+                Thread.sleep(300);
+                open.add(WsProbe.connect(node.ws(), TestGateway.token("c", "acme")));
+            } finally {
+                open.forEach(WsProbe::close);
+            }
+        }
+    }
+
+    @Test
+    void onlyAllowedOriginsMayUpgrade() throws Exception {
+        try (TestGateway node = TestGateway.start(Map.of("tandem.origins", "https://app.example"))) {
+            try (WsProbe ok = WsProbe.open(node.ws(), Map.of("Origin", "https://app.example"))) {
+                ok.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + TestGateway.token("a", "acme") + "\"}");
+                ok.expect(f -> f.path("op").asText().equals("welcome"));
+            }
+            ExecutionException refused = assertThrows(ExecutionException.class, () -> HttpClient.newHttpClient()
+                    .newWebSocketBuilder().header("Origin", "https://evil.example").subprotocols("tandem.v1")
+                    .buildAsync(node.ws(), new WebSocket.Listener() { }).get());
+            assertEquals(403, ((java.net.http.WebSocketHandshakeException) refused.getCause()).getResponse().statusCode());
+        }
+    }
+
+    @Test
+    void aClientOfferingOnlyOtherSubprotocolsIsRefused() throws Exception {
+        try (TestGateway node = TestGateway.start()) {
+            assertThrows(ExecutionException.class, () -> HttpClient.newHttpClient().newWebSocketBuilder()
+                    .subprotocols("mqtt").buildAsync(node.ws(), new WebSocket.Listener() { }).get());
+            try (WsProbe plain = WsProbe.open(node.ws(), Map.of(), List.of())) {
+                plain.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + TestGateway.token("a", "acme") + "\"}");
+                plain.expect(f -> f.path("op").asText().equals("welcome"));
+            }
+        }
+    }
+
+    @Test
+    void aSlowConsumerIsClosedWithoutHurtingTheOthers() throws Exception {
+        try (TestGateway node = TestGateway.start(Map.of(
+                "tandem.limits.outbound-queue-messages", "64",
+                "tandem.limits.write-timeout", "PT1S",
+                "tandem.channels.namespaces.tenant.history-size", "0"))) {
+            try (WsProbe slow = WsProbe.stalled(node.ws(), TestGateway.token("slow", "acme"));
+                 WsProbe fast = WsProbe.connect(node.ws(), TestGateway.token("fast", "acme"))) {
+                slow.send("{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
+                fast.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
+                waitFor(() -> node.gateway.engine().hub().subscriberCount(
+                        new dev.tandem.channel.ChannelKey("acme", dev.tandem.channel.ChannelName.parse("tenant").orElseThrow())) == 2);
+                String blob = "\"" + "z".repeat(16 * 1024) + "\"";
+                int n = 600;
+                for (int i = 0; i < n; i++) {
+                    node.gateway.engine().publish("acme", List.of("tenant"), "blob", node.gateway.engine().codec()
+                            .parse("{\"i\":" + i + ",\"b\":" + blob + "}"), java.util.Optional.empty());
+                }
+                for (int i = 0; i < n; i++) {
+                    JsonNode e = fast.expect(f -> f.path("op").asText().equals("event"));
+                    assertEquals(i, e.path("data").path("i").asInt());
+                }
+                waitFor(() -> node.gateway.engine().sessionCount() == 1);
+                String metrics = node.get("/metrics").body();
+                assertTrue(metrics.contains("tandem_slow_consumer_closes_total{scope=\"application\",} 1.0"), metrics);
+            }
+        }
+    }
+
+    @Test
+    void aPeerThatStopsAnsweringPingsIsClosed() throws Exception {
+        try (TestGateway node = TestGateway.start(Map.of(
+                "tandem.limits.heartbeat-interval", "PT0.2S",
+                "tandem.limits.heartbeat-timeout", "PT0.3S",
+                "tandem.limits.write-timeout", "PT0.5S"))) {
+            try (WsProbe alive = WsProbe.connect(node.ws(), TestGateway.token("alive", "acme"));
+                 WsProbe dead = WsProbe.stalled(node.ws(), TestGateway.token("dead", "acme"))) {
+                waitFor(() -> node.gateway.engine().sessionCount() == 2);
+                waitFor(() -> node.gateway.engine().sessionCount() == 1);
+                Thread.sleep(1000);
+                assertEquals("reply", alive.request(5, "{\"op\":\"ping\",\"id\":5}").path("op").asText(),
+                        "a peer answering pings stays connected");
+                assertEquals(1, node.gateway.engine().sessionCount());
+            }
+        }
+    }
+
+    static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met within 15 s");
+            }
+            Thread.sleep(20);
+        }
+    }
+
+}
