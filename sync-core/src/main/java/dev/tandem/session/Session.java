@@ -62,9 +62,9 @@ public final class Session {
     private volatile Principal principal;
     private volatile long lastHeardNanos = System.nanoTime();
     private int strikes;
-    private ScheduledFuture<?> authTimer;
-    private ScheduledFuture<?> expiryTimer;
-    private ScheduledFuture<?> heartbeat;
+    private volatile ScheduledFuture<?> authTimer;
+    private volatile ScheduledFuture<?> expiryTimer;
+    private volatile ScheduledFuture<?> heartbeat;
 
     Session(String id, Engine engine, Transport transport) {
         this.id = id;
@@ -91,6 +91,14 @@ public final class Session {
                     close(CloseCode.AUTH_TIMEOUT, "no connect frame within " + limits.authTimeout().toSeconds() + "s");
                 }
             }, limits.authTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        }
+        if (terminated.get()) {
+            // ended before its timers existed (refused while the node drains): terminate could
+            // not cancel them, and the heartbeat would run for ever
+            heartbeat.cancel(false);
+            if (authTimer != null) {
+                authTimer.cancel(false);
+            }
         }
     }
 
@@ -373,7 +381,11 @@ public final class Session {
             throw e;
         }
         if (state == State.CLOSED) {
-            // closed while subscribing: do not leave the subscriber behind
+            // closed while subscribing (the replay overflowed the queue, or a close from another
+            // thread): that close's unsubscribeAll may have run before the broker added sub, so
+            // remove sub itself rather than rely on the map, which no longer holds it
+            subscriptions.remove(key, sub);
+            engine.broker().unsubscribe(key, sub);
             unsubscribeAll();
         }
     }

@@ -1,0 +1,230 @@
+package dev.tandem.session;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.tandem.hub.Publication;
+import dev.tandem.protocol.ClientFrame;
+import dev.tandem.protocol.CloseCode;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.ProtocolException;
+import dev.tandem.protocol.ServerFrame;
+import dev.tandem.session.Harness.Client;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static dev.tandem.session.FakeVerifier.token;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class EngineTest {
+    private static final String ALICE = token("alice", "acme", "locations=*");
+    private Harness h;
+
+    @AfterEach
+    void closeHarness() {
+        if (h != null) {
+            h.close();
+        }
+    }
+
+    private JsonNode data() {
+        return h.codec.object().put("sku", "A-1");
+    }
+
+    private static void assertRestartedWithReconnect(Client c) {
+        ServerFrame.Disconnect d = c.t.next(ServerFrame.Disconnect.class);
+        assertEquals(1012, d.code());
+        assertTrue(d.reconnect());
+        assertEquals(1012, c.t.awaitClose());
+    }
+
+    // ------------------------------------------------------------------ drain
+
+    @Test
+    void drainTellsEveryoneToReconnectAndClosesWith1012() {
+        h = new Harness(Harness.limits().build());
+        Client a = h.connected(ALICE);
+        Client b = h.connected(token("bob", "acme"));
+        Client unauthenticated = h.open();
+        a.send(new ClientFrame.Subscribe(1, "tenant", Optional.empty(), false));
+        a.t.reply(1);
+        assertEquals(3, h.engine.sessionCount());
+
+        assertTrue(h.engine.drain(Duration.ofSeconds(5)));
+        assertFalse(h.engine.accepting());
+        assertEquals(0, h.engine.sessionCount());
+        assertRestartedWithReconnect(a);
+        assertRestartedWithReconnect(b);
+        assertRestartedWithReconnect(unauthenticated);
+        assertEquals(0, h.hub.subscriberCount(h.key("acme", "tenant")));
+    }
+
+    @Test
+    void drainWritesQueuedEventsBeforeTheDisconnect() {
+        h = new Harness(Harness.limits().build());
+        Client a = h.connected(ALICE);
+        a.send(new ClientFrame.Subscribe(1, "tenant", Optional.empty(), false));
+        a.t.reply(1);
+        a.t.block();
+        h.engine.publish("acme", List.of("tenant"), "t", data(), Optional.empty());
+        h.engine.publish("acme", List.of("tenant"), "t", data(), Optional.empty());
+        Thread drainer = Thread.ofVirtual().start(() -> h.engine.drain(Duration.ofSeconds(5)));
+        Harness.await("draining", () -> !h.engine.accepting());
+        a.t.unblock();
+        a.t.next(ServerFrame.Event.class);
+        a.t.next(ServerFrame.Event.class);
+        assertRestartedWithReconnect(a);
+        try {
+            drainer.join(Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void aConnectionOpenedWhileDrainingIsSentElsewhereWithoutAWelcome() {
+        h = new Harness(Harness.limits().build());
+        assertTrue(h.engine.drain(Duration.ofSeconds(1)));
+        Client late = h.open(Optional.of(ALICE));
+        assertRestartedWithReconnect(late);
+        Harness.await("the late session is gone", () -> h.engine.sessionCount() == 0);
+    }
+
+    @Test
+    void drainReportsConnectionsThatDidNotGoInTime() throws Exception {
+        h = new Harness(Harness.limits().writeTimeout(Duration.ofSeconds(5)).build());
+        Client stuck = h.connected(ALICE);
+        stuck.t.block();
+        stuck.send(new ClientFrame.Ping(1));
+        stuck.t.awaitBlockedInSend();
+        assertFalse(h.engine.drain(Duration.ofMillis(100)));
+        assertEquals(1, h.engine.sessionCount());
+        stuck.t.unblock();
+        stuck.t.reply(1);
+        assertRestartedWithReconnect(stuck);
+    }
+
+    @Test
+    void noTimerOutlivesItsSession() {
+        h = new Harness(Harness.limits().writeTimeout(Duration.ofMillis(50)).build());
+        ScheduledThreadPoolExecutor timers = (ScheduledThreadPoolExecutor) h.engine.scheduler();
+        Client authenticated = h.connected(ALICE);
+        Client waiting = h.open();
+        Client refused = h.open(Optional.of("bad"));
+        authenticated.session.close(CloseCode.NORMAL, "bye");
+        waiting.session.transportClosed(1001);
+        authenticated.t.awaitClose();
+        refused.t.awaitClose();
+        assertTrue(h.engine.drain(Duration.ofSeconds(1)));
+        h.open(Optional.of(ALICE)).t.awaitClose(); // refused while draining
+        Harness.await("the engine has no session left", () -> h.engine.sessionCount() == 0);
+        Harness.await("no timer is left", () -> timers.getQueue().isEmpty());
+    }
+
+    // ------------------------------------------------------------------ trusted publish
+
+    @Test
+    void publishesForTrustedCallersToEveryNamedChannelOnce() {
+        h = new Harness(Harness.limits().build());
+        Client c = h.connected(ALICE);
+        c.send(new ClientFrame.Subscribe(1, "location:wh-1", Optional.empty(), false));
+        c.t.reply(1);
+
+        List<Publication> out = h.engine.publish("acme", List.of("location:wh-1", "user:bob", "location:wh-1"),
+                "stock.updated", data(), Optional.of("evt-9"));
+        assertEquals(2, out.size(), "a channel named twice is published once");
+        assertEquals(List.of("acme/location:wh-1", "acme/user:bob"),
+                out.stream().map(p -> p.channel().toString()).toList());
+        assertTrue(out.stream().allMatch(p -> p.eventId().equals("evt-9") && p.from().isEmpty()));
+        ServerFrame.Event e = c.t.next(ServerFrame.Event.class);
+        assertEquals("evt-9", e.eventId());
+        assertEquals(Optional.empty(), e.from());
+    }
+
+    @Test
+    void aTrustedPublishWithOneBadChannelPublishesNothing() {
+        h = new Harness(Harness.limits().build());
+        ProtocolException e = assertThrows(ProtocolException.class, () -> h.engine.publish("acme",
+                List.of("location:wh-1", "nowhere:x"), "stock.updated", data(), Optional.empty()));
+        assertEquals(ErrorCode.UNKNOWN_CHANNEL, e.code());
+        assertEquals(0, h.memory.top(h.key("acme", "location:wh-1")).offset());
+    }
+
+    @Test
+    void aTrustedPublishNeedsAChannelAndAValidType() {
+        h = new Harness(Harness.limits().build());
+        assertEquals(ErrorCode.BAD_REQUEST, assertThrows(ProtocolException.class,
+                () -> h.engine.publish("acme", List.of(), "t", data(), Optional.empty())).code());
+        for (String type : new String[] {"", "has space", "x".repeat(65), "new\nline"}) {
+            assertEquals(ErrorCode.BAD_REQUEST, assertThrows(ProtocolException.class,
+                    () -> h.engine.publish("acme", List.of("tenant"), type, data(), Optional.empty())).code());
+        }
+        assertEquals(0, h.memory.top(h.key("acme", "tenant")).offset());
+    }
+
+    @Test
+    void aTrustedPublishStaysInItsTenant() {
+        h = new Harness(Harness.limits().build());
+        Client globex = h.connected(token("alice", "globex"));
+        globex.send(new ClientFrame.Subscribe(1, "tenant", Optional.empty(), false));
+        globex.t.reply(1);
+        h.engine.publish("acme", List.of("tenant"), "t", data(), Optional.empty());
+        assertEquals(List.of(), globex.sync());
+        assertEquals(0, h.memory.top(h.key("globex", "tenant")).offset());
+    }
+
+    // ------------------------------------------------------------------ telemetry
+
+    @Test
+    void reportsConnectionsFramesAndErrors() {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        dev.tandem.telemetry.Telemetry telemetry = new dev.tandem.telemetry.Telemetry() {
+            @Override
+            public void connectionOpened() {
+                seen.add("opened");
+            }
+
+            @Override
+            public void connectionClosed(int closeCode) {
+                seen.add("closed:" + closeCode);
+            }
+
+            @Override
+            public void frameIn(String op) {
+                seen.add("in:" + op);
+            }
+
+            @Override
+            public void error(ErrorCode code) {
+                seen.add("error:" + code.wire());
+            }
+        };
+        dev.tandem.hub.Hub hub = new dev.tandem.hub.Hub(dev.tandem.protocol.FrameCodec.create(), telemetry);
+        Engine engine = Engine.builder()
+                .hub(hub)
+                .broker(new dev.tandem.broker.MemoryBroker(hub, dev.tandem.channel.ChannelRules.create(), telemetry,
+                        java.time.Clock.systemUTC()))
+                .verifier(new FakeVerifier())
+                .telemetry(telemetry)
+                .build();
+        try {
+            TestTransport t = new TestTransport(engine.codec());
+            Session s = engine.open(t, Optional.empty());
+            s.receive(engine.codec().encode(new ClientFrame.Connect(1, "bad")));
+            assertEquals(4001, t.awaitClose());
+            Harness.await("the close is reported", () -> seen.contains("closed:4001"));
+            assertEquals(List.of("opened", "in:connect", "error:unauthorized", "closed:4001"), seen);
+        } finally {
+            engine.close();
+        }
+    }
+}
