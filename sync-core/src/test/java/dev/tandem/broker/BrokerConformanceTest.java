@@ -35,7 +35,6 @@ import dev.tandem.telemetry.Telemetry;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -54,8 +53,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * bounded history and recovery on subscribe with no gap and no duplicate, and tenant isolation.
  *
  * <p>Adapters implement {@link #createBroker}; the hooks ({@link #deliveryTimeout},
- * {@link #destroyBroker}, {@link #createPeer}) adjust the suite to asynchronous or clustered
- * brokers. The suite never assumes that delivery happens on the publisher's thread: it waits
+ * {@link #destroyBroker}) adjust the suite to asynchronous brokers.
+ * Cross-node cases belong to the cluster suite that comes with the Redis broker. The suite never assumes that delivery happens on the publisher's thread: it waits
  * for deliveries, and proves the absence of one with a later publication on the same channel
  * (delivery is in offset order). Each test works in a tenant of its own, so adapters backed by
  * a shared store need no cleanup between tests.
@@ -81,23 +80,13 @@ public abstract class BrokerConformanceTest {
     /** A tenant of this test's own. */
     protected String tenant;
 
-    private final List<Broker> peers = new ArrayList<>();
-
     /**
      * Creates the broker under test, delivering to {@code hub} and taking history bounds from
      * {@code rules}.
      */
     protected abstract Broker createBroker(Hub hub, ChannelRules rules);
 
-    /**
-     * Another node's broker sharing the channels of {@link #broker} (same backing store), for
-     * the cross-node cases; empty (the default) skips them.
-     */
-    protected Optional<Broker> createPeer(Hub hub, ChannelRules rules) {
-        return Optional.empty();
-    }
-
-    /** Releases a broker made by {@link #createBroker} or {@link #createPeer} (default: close it). */
+    /** Releases a broker made by {@link #createBroker} (default: close it). */
     protected void destroyBroker(Broker broker) {
         broker.close();
     }
@@ -125,9 +114,6 @@ public abstract class BrokerConformanceTest {
 
     @AfterEach
     void tearDownBroker() {
-        for (Broker peer : peers) {
-            destroyBroker(peer);
-        }
         if (broker != null) {
             destroyBroker(broker);
         }
@@ -534,27 +520,6 @@ public abstract class BrokerConformanceTest {
         Recovery rec = broker.subscribe(theirs, replay, Optional.of(new Position(broker.top(theirs).epoch(), 0)),
                 replay.beforeLive());
         assertEquals(List.of(100, 101), rec.missed().stream().map(p -> p.data().get("n").asInt()).toList());
-    }
-
-    // ------------------------------------------------------------------ cluster
-
-    @Test
-    void publicationsOnOneNodeReachSubscribersOfAnotherInOrder() {
-        Hub otherHub = new Hub(codec, Telemetry.NOOP);
-        Optional<Broker> peer = createPeer(otherHub, rules);
-        Assumptions.assumeTrue(peer.isPresent(), "single-node broker");
-        peers.add(peer.get());
-        ChannelKey ch = key("location:wh-1");
-        Recorder here = subscribeLive(ch);
-        Recorder there = new Recorder();
-        peer.get().subscribe(ch, there, Optional.empty(), there.beforeLive());
-        for (int i = 1; i <= 10; i++) {
-            (i % 2 == 0 ? peer.get() : broker).publish(ch, draft("n", i));
-        }
-        List<Long> expected = LongStream.rangeClosed(1, 10).boxed().toList();
-        assertEquals(expected, offsets(here.await(10)));
-        assertEquals(expected, offsets(there.await(10)));
-        assertEquals(broker.top(ch), peer.get().top(ch));
     }
 
     // ------------------------------------------------------------------ helpers
