@@ -108,9 +108,7 @@ public final class Engine implements AutoCloseable {
         if (channels.isEmpty()) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "no channel given");
         }
-        if (type.isEmpty() || type.length() > 64 || !type.matches("[A-Za-z0-9_.:-]+")) {
-            throw new ProtocolException(ErrorCode.BAD_REQUEST, "type must be 1-64 of A-Z a-z 0-9 _ . : -");
-        }
+        Draft.checkType(type);
         List<ChannelKey> keys = new ArrayList<>();
         for (String c : new LinkedHashSet<>(channels)) {
             keys.add(rules.resolve(tenant, c));

@@ -8,7 +8,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -38,7 +37,6 @@ import dev.tandem.protocol.ServerFrame;
  */
 public final class Session {
     private static final System.Logger LOG = System.getLogger(Session.class.getName());
-    private static final Pattern TYPE = Pattern.compile("[A-Za-z0-9_.:-]{1,64}");
 
     /** The states of a connection. */
     public enum State {
@@ -397,9 +395,7 @@ public final class Session {
             throw new ProtocolException(ErrorCode.FORBIDDEN, "clients may only publish ephemeral events to "
                     + ns.name() + ": channels");
         }
-        if (!TYPE.matcher(p.type()).matches()) {
-            throw new ProtocolException(ErrorCode.BAD_REQUEST, "type must be 1-64 of A-Z a-z 0-9 _ . : -");
-        }
+        Draft.checkType(p.type());
         Publication pub = engine.broker().publish(key, new Draft(p.type(), p.data(), p.ephemeral(), Optional.empty(),
                 Optional.of(principal.user())));
         ObjectNode body = engine.codec().object().put("channel", p.channel()).put("eventId", pub.eventId());
