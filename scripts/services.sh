@@ -2,11 +2,13 @@
 # Local backing services for development and tests, without Docker:
 #   scripts/services.sh up      start PostgreSQL and Redis if they are not running
 #                               (installing them from the OS packages when missing and root)
+#                               and a Kafka broker (scripts/kafka.sh, jars from Maven Central)
 #   scripts/services.sh status  say what is reachable
 #   scripts/services.sh down    stop what this script started
 # Idempotent. Endpoints (override with the same variables the tests read):
 #   PostgreSQL  TANDEM_TEST_POSTGRES_URL  default jdbc:postgresql://127.0.0.1:5432/test (user postgres, trust auth)
 #   Redis       TANDEM_TEST_REDIS_URL     default redis://127.0.0.1:6379
+#   Kafka       TANDEM_TEST_KAFKA_BOOTSTRAP default 127.0.0.1:9092
 set -uo pipefail
 STATE="${TANDEM_SERVICES_DIR:-${TMPDIR:-/tmp}/tandem-services}"
 mkdir -p "$STATE"
@@ -80,9 +82,11 @@ redis_up() {
 status() {
     port_open 127.0.0.1 5432 && say "PostgreSQL: reachable on 127.0.0.1:5432" || say "PostgreSQL: not reachable"
     port_open 127.0.0.1 6379 && say "Redis: reachable on 127.0.0.1:6379" || say "Redis: not reachable"
+    port_open 127.0.0.1 9092 && say "Kafka: reachable on 127.0.0.1:9092" || say "Kafka: not reachable"
 }
 
 down() {
+    "$(dirname "${BASH_SOURCE[0]}")/kafka.sh" down
     if [ -f "$STATE/redis-started" ] && [ -f "$STATE/redis/redis.pid" ]; then
         kill "$(cat "$STATE/redis/redis.pid")" 2>/dev/null && say "Redis: stopped"
         rm -f "$STATE/redis-started"
@@ -106,6 +110,7 @@ case "${1:-status}" in
         rc=0
         postgres_up || rc=1
         redis_up || rc=1
+        "$(dirname "${BASH_SOURCE[0]}")/kafka.sh" up || rc=1
         status
         exit $rc
         ;;

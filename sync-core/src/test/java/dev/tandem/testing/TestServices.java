@@ -29,6 +29,7 @@ public final class TestServices {
             + "or point %s at one";
     private static PostgreSQLContainer postgresContainer;
     private static GenericContainer<?> redisContainer;
+    private static org.testcontainers.kafka.KafkaContainer kafkaContainer;
 
     private TestServices() {
     }
@@ -97,6 +98,39 @@ public final class TestServices {
                         + HOW.formatted("TANDEM_TEST_REDIS_URL"), e);
             }
             return url;
+        } finally {
+            LOCK.unlock();
+        }
+    }
+
+    /** The Kafka bootstrap servers to test against, checked to be reachable. */
+    public static String kafka() {
+        LOCK.lock();
+        try {
+            String bootstrap;
+            String env = System.getenv("TANDEM_TEST_KAFKA_BOOTSTRAP");
+            if (env != null && !env.isBlank()) {
+                bootstrap = env;
+            } else if (dockerAvailable()) {
+                if (kafkaContainer == null) {
+                    kafkaContainer = new org.testcontainers.kafka.KafkaContainer("apache/kafka:4.1.0");
+                    kafkaContainer.start();
+                }
+                bootstrap = kafkaContainer.getBootstrapServers();
+            } else {
+                bootstrap = "127.0.0.1:9092";
+            }
+            String first = bootstrap.split(",")[0].trim();
+            int colon = first.lastIndexOf(':');
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(first.substring(0, colon), Integer.parseInt(first.substring(colon + 1))),
+                        3000);
+            } catch (IOException e) {
+                throw new IllegalStateException("Kafka is not reachable at " + bootstrap + " (" + e.getMessage() + "); "
+                        + "start it with 'scripts/kafka.sh up' (./tandem test does), or point "
+                        + "TANDEM_TEST_KAFKA_BOOTSTRAP at one", e);
+            }
+            return bootstrap;
         } finally {
             LOCK.unlock();
         }

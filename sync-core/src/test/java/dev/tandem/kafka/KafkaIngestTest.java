@@ -1,0 +1,213 @@
+package dev.tandem.kafka;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.tandem.events.CloudEvent;
+import dev.tandem.events.CloudEventCodec;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.ProtocolException;
+import dev.tandem.testing.TestServices;
+
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The ingest against a real Kafka broker. */
+class KafkaIngestTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private record Published(String tenant, List<String> channels, CloudEvent event) {
+    }
+
+    private final List<Published> published = Collections.synchronizedList(new ArrayList<>());
+    private String bootstrap;
+    private String topicIn;
+    private String topicDlq;
+    private KafkaProducer<String, String> producer;
+    private KafkaIngest ingest;
+
+    @BeforeEach
+    void setUp() {
+        bootstrap = TestServices.kafka();
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        topicIn = "test.in." + run;
+        topicDlq = "test.dlq." + run;
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        producer = new KafkaProducer<>(p);
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (ingest != null) {
+            ingest.close();
+        }
+        producer.close();
+    }
+
+    private KafkaSettings settings(String group) {
+        return KafkaSettings.create(Config.just(ConfigSources.create(Map.of(
+                "bootstrap-servers", bootstrap,
+                "topic-in", topicIn,
+                "topic-dead-letter", topicDlq,
+                "group-id", group,
+                "retry-backoff", "PT0.2S",
+                "routes.0.type", "stock.*",
+                "routes.0.channels", "location:{data.locationId}")))).orElseThrow();
+    }
+
+    private void start(String group, KafkaIngest.EventSink sink) {
+        ingest = KafkaIngest.start(settings(group), sink, new CloudEventCodec(JSON));
+    }
+
+    private void produce(String key, String value) throws Exception {
+        producer.send(new ProducerRecord<>(topicIn, key, value)).get();
+    }
+
+    private static String event(String id, String type, String extra, String data) {
+        return "{\"specversion\":\"1.0\",\"id\":\"" + id + "\",\"source\":\"/erp\",\"type\":\"" + type
+                + "\",\"tenantid\":\"acme\"" + extra + ",\"data\":" + data + "}";
+    }
+
+    private void awaitPublished(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (published.size() < n && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(published.size() >= n, "published " + published.size() + " of " + n);
+    }
+
+    @Test
+    void deliversEventsToTheirChannelsOrByRoutingRule() throws Exception {
+        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        produce("acme/sku-1", event("e1", "invoice.paid", ",\"channels\":\"user:bob,tenant\"", "{\"n\":1}"));
+        produce("acme/sku-1", event("e2", "stock.updated", "", "{\"locationId\":\"wh-7\",\"qty\":3}"));
+        awaitPublished(2);
+        assertEquals(new Published("acme", List.of("user:bob", "tenant"), published.get(0).event()), published.get(0));
+        assertEquals(List.of("location:wh-7"), published.get(1).channels());
+        assertEquals("e2", published.get(1).event().id());
+    }
+
+    @Test
+    void aMalformedEventIsDeadLetteredWithItsReasonAndTheNextIsDelivered() throws Exception {
+        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        produce("k", "{not json");
+        produce("k", event("e-unroutable", "mystery.happened", "", "{}"));
+        produce("k", event("e-good", "invoice.paid", ",\"channels\":\"tenant\"", "{}"));
+        awaitPublished(1);
+        assertEquals("e-good", published.getFirst().event().id());
+        List<ConsumerRecord<String, String>> dlq = readAll(topicDlq, 2);
+        assertEquals("{not json", dlq.get(0).value());
+        assertTrue(reason(dlq.get(0)).contains("not JSON"), reason(dlq.get(0)));
+        assertTrue(reason(dlq.get(1)).contains("unroutable"), reason(dlq.get(1)));
+        assertEquals(topicIn, new String(dlq.get(0).headers().lastHeader("tandem-dlq-topic").value(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aRejectedEventIsDeadLetteredNotRetried() throws Exception {
+        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> {
+            if (e.id().equals("bad-channel")) {
+                throw new ProtocolException(ErrorCode.UNKNOWN_CHANNEL, "unknown namespace 'mars'");
+            }
+            published.add(new Published(tenant, channels, e));
+        });
+        produce("k", event("bad-channel", "x.y", ",\"channels\":\"mars:1\"", "{}"));
+        produce("k", event("after", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        awaitPublished(1);
+        assertEquals("after", published.getFirst().event().id());
+        assertTrue(reason(readAll(topicDlq, 1).getFirst()).contains("mars"));
+    }
+
+    @Test
+    void aTransientFailureIsRetriedFromTheSameEventSoNothingIsSkipped() throws Exception {
+        AtomicInteger failures = new AtomicInteger(3);
+        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> {
+            if (e.id().equals("e1") && failures.getAndDecrement() > 0) {
+                throw new IllegalStateException("redis down");
+            }
+            published.add(new Published(tenant, channels, e));
+        });
+        produce("k", event("e1", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        produce("k", event("e2", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        awaitPublished(2);
+        assertEquals(List.of("e1", "e2"), published.stream().map(p -> p.event().id()).toList());
+    }
+
+    @Test
+    void redeliveredEventIdsAreDroppedWithinTheWindow() throws Exception {
+        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        produce("k", event("same", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        produce("k", event("same", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        produce("k", event("other", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        awaitPublished(2);
+        Thread.sleep(300);
+        assertEquals(List.of("same", "other"), published.stream().map(p -> p.event().id()).toList());
+        assertEquals(1, ingest.duplicates());
+    }
+
+    @Test
+    void committedEventsAreNotHandledAgainAfterARestart() throws Exception {
+        String group = "g-" + UUID.randomUUID();
+        start(group, (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        produce("k", event("first", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        awaitPublished(1);
+        ingest.close();
+        ingest = null;
+        published.clear();
+        produce("k", event("second", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        start(group, (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        awaitPublished(1);
+        Thread.sleep(300);
+        assertEquals(List.of("second"), published.stream().map(p -> p.event().id()).toList());
+    }
+
+    private List<ConsumerRecord<String, String>> readAll(String topic, int n) {
+        Properties c = new Properties();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + UUID.randomUUID());
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        List<ConsumerRecord<String, String>> out = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c)) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (out.size() < n && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+        }
+        out.sort((a, b) -> Long.compare(a.offset(), b.offset()));
+        assertEquals(n, out.size(), "dead letters");
+        return out;
+    }
+
+    private static String reason(ConsumerRecord<String, String> r) {
+        return new String(r.headers().lastHeader(KafkaIngest.DLQ_REASON).value(), StandardCharsets.UTF_8);
+    }
+
+}
