@@ -6,6 +6,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -17,7 +18,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import dev.tandem.auth.TokenVerifier;
 import dev.tandem.broker.MemoryBroker;
 import dev.tandem.channel.ChannelRules;
+import dev.tandem.events.CloudEventCodec;
 import dev.tandem.hub.Hub;
+import dev.tandem.kafka.KafkaIngest;
+import dev.tandem.kafka.KafkaSettings;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.session.Engine;
 import dev.tandem.session.SessionLimits;
@@ -55,6 +59,8 @@ public final class Gateway implements AutoCloseable {
     private final Map<String, AtomicInteger> perAddress = new ConcurrentHashMap<>();
     private final ScheduledExecutorService housekeeping;
     private final AtomicBoolean stopped = new AtomicBoolean();
+    private final Optional<KafkaSettings> kafka;
+    private volatile Optional<KafkaIngest> ingest = Optional.empty();
 
     private Gateway(Config root) {
         this.tandem = root.get("tandem");
@@ -68,6 +74,7 @@ public final class Gateway implements AutoCloseable {
                     + "anyone can mint tokens. Set your own secret or a JWKS before exposing this node.");
         }
 
+        this.kafka = KafkaSettings.create(tandem.get("kafka"));
         AtomicReferenceEngine holder = new AtomicReferenceEngine();
         int wsFrameLimit = Math.max(1 << 20, SessionLimits.create(tandem.get("limits")).maxFrameBytes() + 1024);
         this.server = WebServer.builder()
@@ -90,6 +97,7 @@ public final class Gateway implements AutoCloseable {
                                 .addCheck(() -> HealthCheckResponse.builder()
                                         .status(!stopped.get() || holder.engine().sessionCount() > 0)
                                         .build(), HealthCheckType.LIVENESS, "node")
+                                .addCheck(() -> kafkaHealth(), HealthCheckType.READINESS, "kafka")
                                 .build())
                         .addObserver(MetricsObserver.create())
                         .build())
@@ -121,6 +129,33 @@ public final class Gateway implements AutoCloseable {
             return t;
         });
         housekeeping.scheduleWithFixedDelay(broker::sweep, 1, 1, TimeUnit.MINUTES);
+        startKafka(telemetry);
+    }
+
+    private HealthCheckResponse kafkaHealth() {
+        if (kafka.isEmpty()) {
+            return HealthCheckResponse.builder().status(true).detail("enabled", false).build();
+        }
+        Optional<KafkaIngest> in = ingest;
+        return HealthCheckResponse.builder()
+                .status(in.map(KafkaIngest::connected).orElse(false))
+                .detail("enabled", true)
+                .detail("topic", kafka.get().topicIn())
+                .detail("lag", in.map(KafkaIngest::lag).orElse(0L))
+                .build();
+    }
+
+    /** Starts consuming domain events when {@code tandem.kafka.bootstrap-servers} is set. */
+    private void startKafka(GatewayTelemetry telemetry) {
+        kafka.ifPresent(settings -> {
+            KafkaIngest in = KafkaIngest.start(settings, (tenant, channels, event) ->
+                    engine.publish(tenant, channels, event.type(), event.data(), Optional.of(event.id())),
+                    new CloudEventCodec(engine.codec().mapper()));
+            telemetry.kafkaIngest(in::lag, in::handled, in::deadLettered);
+            ingest = Optional.of(in);
+            LOG.log(System.Logger.Level.INFO, "consuming domain events from " + settings.topicIn() + " at "
+                    + settings.bootstrapServers() + " as group " + settings.groupId());
+        });
     }
 
     /**
@@ -183,6 +218,8 @@ public final class Gateway implements AutoCloseable {
         if (!stopped.compareAndSet(false, true)) {
             return;
         }
+        // no new domain events while clients are told to go; what is not committed is redelivered
+        ingest.ifPresent(KafkaIngest::close);
         engine.drain(drainTimeout);
         server.stop();
         housekeeping.shutdownNow();

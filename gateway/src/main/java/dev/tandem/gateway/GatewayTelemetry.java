@@ -24,7 +24,8 @@ import io.helidon.metrics.api.Timer;
  * {@code tandem_frames_out_total{op}}, {@code tandem_publications_total{namespace,kind}},
  * {@code tandem_deliveries_total}, {@code tandem_publish_to_deliver_seconds} (histogram),
  * {@code tandem_fanout_subscribers} (histogram), {@code tandem_slow_consumer_closes_total},
- * {@code tandem_errors_total{code}}.
+ * {@code tandem_errors_total{code}}; with Kafka on, {@code tandem_kafka_ingest_lag},
+ * {@code tandem_kafka_ingest_events}, {@code tandem_kafka_ingest_dead_lettered}.
  */
 final class GatewayTelemetry implements Telemetry {
     private final MeterRegistry registry;
@@ -57,6 +58,17 @@ final class GatewayTelemetry implements Telemetry {
         this.fanout = registry.getOrCreate(DistributionSummary.builder("tandem.fanout.subscribers",
                         DistributionStatisticsConfig.builder().buckets(1, 10, 100, 1_000, 10_000, 100_000))
                 .description("Local subscribers a publication was handed to"));
+    }
+
+    /** Registers the Kafka ingest's gauges. */
+    void kafkaIngest(java.util.function.LongSupplier lag, java.util.function.LongSupplier handled,
+                     java.util.function.LongSupplier deadLettered) {
+        registry.getOrCreate(Gauge.builder("tandem.kafka.ingest.lag", lag::getAsLong)
+                .description("Inbound records not yet read on this node's partitions"));
+        registry.getOrCreate(Gauge.builder("tandem.kafka.ingest.events", handled::getAsLong)
+                .description("Inbound domain events published to channels since start"));
+        registry.getOrCreate(Gauge.builder("tandem.kafka.ingest.dead.lettered", deadLettered::getAsLong)
+                .description("Inbound events sent to the dead-letter topic since start"));
     }
 
     @Override

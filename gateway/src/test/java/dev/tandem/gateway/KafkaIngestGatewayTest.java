@@ -1,0 +1,89 @@
+package dev.tandem.gateway;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import dev.tandem.testing.TestServices;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Domain events produced to a real Kafka by a plain producer reach WebSocket clients. */
+class KafkaIngestGatewayTest {
+    private static TestGateway node;
+    private static KafkaProducer<String, String> producer;
+    private static String topic;
+
+    @BeforeAll
+    static void start() {
+        String bootstrap = TestServices.kafka();
+        topic = "gw.in." + UUID.randomUUID().toString().substring(0, 8);
+        node = TestGateway.start(Map.of(
+                "tandem.kafka.bootstrap-servers", bootstrap,
+                "tandem.kafka.topic-in", topic,
+                "tandem.kafka.topic-dead-letter", topic + ".dlq",
+                "tandem.kafka.group-id", "gw-" + UUID.randomUUID(),
+                "tandem.kafka.routes.0.type", "stock.*",
+                "tandem.kafka.routes.0.channels", "location:{data.locationId}"));
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        producer = new KafkaProducer<>(p);
+    }
+
+    @AfterAll
+    static void stop() {
+        producer.close();
+        node.close();
+    }
+
+    private static void produce(String key, String json) throws Exception {
+        producer.send(new ProducerRecord<>(topic, key, json)).get();
+    }
+
+    @Test
+    void domainEventsReachSubscribersOnceWithOffsetsAndAMalformedOneDoesNotStallThem() throws Exception {
+        String token = TestGateway.token("picker", "acme", Map.of("locations", List.of("wh-7")), Duration.ofHours(1));
+        try (WsProbe c = WsProbe.connect(node.ws(), token);
+             WsProbe other = WsProbe.connect(node.ws(), TestGateway.token("x", "globex",
+                     Map.of("locations", List.of("*")), Duration.ofHours(1)))) {
+            c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-7\"}");
+            other.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-7\"}");
+            produce("acme/sku-1", "{\"specversion\":\"1.0\",\"id\":\"ev-1\",\"source\":\"/erp\",\"type\":\"stock.updated\","
+                    + "\"tenantid\":\"acme\",\"data\":{\"locationId\":\"wh-7\",\"sku\":\"A-1\",\"qty\":7}}");
+            produce("acme/sku-1", "{\"specversion\":\"1.0\",\"source\":\"/erp\"}");
+            produce("acme/sku-1", "{\"specversion\":\"1.0\",\"id\":\"ev-1\",\"source\":\"/erp\",\"type\":\"stock.updated\","
+                    + "\"tenantid\":\"acme\",\"data\":{\"locationId\":\"wh-7\",\"sku\":\"A-1\",\"qty\":7}}");
+            produce("acme/sku-1", "{\"specversion\":\"1.0\",\"id\":\"ev-2\",\"source\":\"/erp\",\"type\":\"stock.reserved\","
+                    + "\"tenantid\":\"acme\",\"channels\":\"location:wh-7\",\"data\":{\"sku\":\"A-1\",\"qty\":2}}");
+            JsonNode first = c.expect(f -> f.path("op").asText().equals("event"));
+            assertEquals("stock.updated", first.path("type").asText());
+            assertEquals("ev-1", first.path("eventId").asText());
+            assertEquals(1, first.path("offset").asLong());
+            assertEquals(7, first.path("data").path("qty").asInt());
+            JsonNode second = c.expect(f -> f.path("op").asText().equals("event"));
+            assertEquals("ev-2", second.path("eventId").asText(), "the redelivered ev-1 is dropped, the malformed one skipped");
+            assertEquals(2, second.path("offset").asLong());
+            assertNull(other.poll(Duration.ofMillis(300)), "another tenant's clients see nothing");
+            String ready = node.get("/health/ready").body();
+            assertTrue(ready.contains("\"kafka\""), ready);
+            assertEquals(200, node.get("/health/ready").statusCode(), ready);
+            String metrics = node.get("/metrics").body();
+            assertTrue(metrics.contains("tandem_kafka_ingest_dead_lettered{scope=\"application\",} 1.0"), metrics);
+        }
+    }
+}
