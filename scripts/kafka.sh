@@ -32,7 +32,7 @@ fetch() {
     [ -f "$LIBS/.complete" ] && return 0
     say "fetching the broker jars from Maven Central (once)"
     mkdir -p "$LIBS"
-    mvn -B -ntp -q -f "$HERE/kafka/pom.xml" dependency:copy-dependencies \
+    "${TANDEM_MVN:-mvn}" -B -ntp -q -f "$HERE/kafka/pom.xml" dependency:copy-dependencies \
         -DoutputDirectory="$LIBS" -DincludeScope=runtime >&2 || { say "could not fetch the jars"; return 1; }
     touch "$LIBS/.complete"
 }

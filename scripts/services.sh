@@ -58,8 +58,8 @@ postgres_up() {
 
 ensure_test_db() {
     command -v psql >/dev/null 2>&1 || return 0
-    if ! psql -h 127.0.0.1 -U postgres -d test -tAc 'select 1' >/dev/null 2>&1; then
-        psql -h 127.0.0.1 -U postgres -d postgres -tAc 'create database test' >/dev/null 2>&1 \
+    if ! psql -w -h 127.0.0.1 -U postgres -d test -tAc 'select 1' >/dev/null 2>&1; then
+        psql -w -h 127.0.0.1 -U postgres -d postgres -tAc 'create database test' >/dev/null 2>&1 \
             || su postgres -c "psql -tAc 'create database test'" >/dev/null 2>&1 || true
     fi
 }

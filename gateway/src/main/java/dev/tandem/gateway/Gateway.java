@@ -64,14 +64,15 @@ public final class Gateway implements AutoCloseable {
 
     private Gateway(Config root) {
         this.tandem = root.get("tandem");
-        this.verifier = JwtVerifier.create(tandem.get("auth"));
+        boolean devMode = tandem.get("dev-mode").asBoolean().orElse(false);
+        this.verifier = JwtVerifier.create(tandem.get("auth"), devMode);
         this.origins = Set.copyOf(ConfigLists.strings(tandem.get("origins"), List.of()));
         this.connectionsPerAddress = tandem.get("connections-per-address").asInt().orElse(1000);
         this.drainTimeout = tandem.get("drain-timeout").as(Duration.class).orElse(Duration.ofSeconds(20));
         this.serviceRole = tandem.get("auth.service-role").asString().orElse("service");
-        if (tandem.get("auth.hs256-secret").asString().orElse("").equals(TokenCommand.DEV_SECRET)) {
-            LOG.log(System.Logger.Level.WARNING, "tandem.auth.hs256-secret is the public development secret: "
-                    + "anyone can mint tokens. Set your own secret or a JWKS before exposing this node.");
+        if (verifier.trustsDevelopmentSecret()) {
+            LOG.log(System.Logger.Level.WARNING, "development mode: HS256 tokens signed with the public development "
+                    + "secret are trusted, so anyone can mint tokens. Never expose this node.");
         }
 
         this.kafka = KafkaSettings.create(tandem.get("kafka"));
@@ -198,16 +199,26 @@ public final class Gateway implements AutoCloseable {
     }
 
     boolean connectionOpened(String address) {
-        AtomicInteger n = perAddress.computeIfAbsent(address, a -> new AtomicInteger());
-        if (n.incrementAndGet() > connectionsPerAddress) {
-            connectionClosed(address);
-            return false;
-        }
-        return true;
+        boolean[] admitted = new boolean[1];
+        perAddress.compute(address, (a, n) -> {
+            int count = n == null ? 0 : n.get();
+            if (count >= connectionsPerAddress) {
+                return n;
+            }
+            admitted[0] = true;
+            return new AtomicInteger(count + 1);
+        });
+        return admitted[0];
     }
 
     void connectionClosed(String address) {
-        perAddress.computeIfPresent(address, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+        perAddress.computeIfPresent(address, (a, n) -> n.get() <= 1 ? null : new AtomicInteger(n.get() - 1));
+    }
+
+    /** Open connections counted for an address (tests, diagnostics). */
+    int connectionsFrom(String address) {
+        AtomicInteger n = perAddress.get(address);
+        return n == null ? 0 : n.get();
     }
 
     /**

@@ -40,9 +40,22 @@ final class GatewayTelemetry implements Telemetry {
     private final Map<Integer, Counter> closed = new ConcurrentHashMap<>();
     private final Map<ErrorCode, Counter> errors = new ConcurrentHashMap<>();
 
+    /**
+     * What the gauges read. Meters live in the process-wide registry and outlive a gateway, so
+     * gauges must not capture one gateway's engine: the newest gateway of the process (in
+     * production the only one) installs its suppliers here.
+     */
+    private static final class Live {
+        private static volatile IntSupplier connections = () -> 0;
+        private static volatile java.util.function.LongSupplier ingestLag = () -> 0;
+        private static volatile java.util.function.LongSupplier ingestEvents = () -> 0;
+        private static volatile java.util.function.LongSupplier ingestDeadLettered = () -> 0;
+    }
+
     GatewayTelemetry(IntSupplier connections) {
         this.registry = Metrics.globalRegistry();
-        registry.getOrCreate(Gauge.builder("tandem.connections", connections::getAsInt)
+        Live.connections = connections;
+        registry.getOrCreate(Gauge.builder("tandem.connections", () -> Live.connections.getAsInt())
                 .description("Open WebSocket connections on this node"));
         this.opened = registry.getOrCreate(Counter.builder("tandem.connections.opened")
                 .description("WebSocket connections accepted"));
@@ -63,11 +76,15 @@ final class GatewayTelemetry implements Telemetry {
     /** Registers the Kafka ingest's gauges. */
     void kafkaIngest(java.util.function.LongSupplier lag, java.util.function.LongSupplier handled,
                      java.util.function.LongSupplier deadLettered) {
-        registry.getOrCreate(Gauge.builder("tandem.kafka.ingest.lag", lag::getAsLong)
+        Live.ingestLag = lag;
+        Live.ingestEvents = handled;
+        Live.ingestDeadLettered = deadLettered;
+        registry.getOrCreate(Gauge.builder("tandem.kafka.ingest.lag", () -> Live.ingestLag.getAsLong())
                 .description("Inbound records not yet read on this node's partitions"));
-        registry.getOrCreate(Gauge.builder("tandem.kafka.ingest.events", handled::getAsLong)
+        registry.getOrCreate(Gauge.builder("tandem.kafka.ingest.events", () -> Live.ingestEvents.getAsLong())
                 .description("Inbound domain events published to channels since start"));
-        registry.getOrCreate(Gauge.builder("tandem.kafka.ingest.dead.lettered", deadLettered::getAsLong)
+        registry.getOrCreate(Gauge.builder("tandem.kafka.ingest.dead.lettered",
+                        () -> Live.ingestDeadLettered.getAsLong())
                 .description("Inbound events sent to the dead-letter topic since start"));
     }
 

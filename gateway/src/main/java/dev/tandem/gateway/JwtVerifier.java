@@ -50,6 +50,10 @@ import jakarta.json.JsonValue;
  * otherwise. An unknown {@code kid} reloads the JWKS, at most once per
  * {@code jwks-refresh-interval}. Error messages never contain the token.
  *
+ * <p>The public development secret is trusted only in development mode
+ * ({@code tandem.dev-mode=true}, set by {@code ./tandem run}); a node without it refuses to
+ * start with no keys or with that secret configured.
+ *
  * <p>Configuration ({@code tandem.auth}): {@code hs256-secret}, {@code jwks-file},
  * {@code jwks-url}, {@code issuer}, {@code audience}, {@code algorithms}, {@code require-exp},
  * {@code clock-skew}, {@code tenant-claim}, {@code roles-claim}, {@code scope-claims},
@@ -60,6 +64,7 @@ final class JwtVerifier implements TokenVerifier {
     static final String HMAC_KID = "tandem-hs256";
 
     private final Optional<JwkOctet> hmac;
+    private final boolean hmacIsDev;
     private final JwkKeys hmacKeys;
     private final Optional<Path> jwksFile;
     private final Optional<URI> jwksUrl;
@@ -73,8 +78,17 @@ final class JwtVerifier implements TokenVerifier {
     private volatile JwkKeys jwks;
     private volatile long lastReloadNanos;
 
-    private JwtVerifier(Config auth) {
-        this.hmac = auth.get("hs256-secret").asString().filter(s -> !s.isBlank()).map(JwtVerifier::octet);
+    private JwtVerifier(Config auth, boolean devMode) {
+        Optional<String> secret = auth.get("hs256-secret").asString().asOptional().filter(s -> !s.isBlank());
+        if (secret.isPresent() && secret.get().equals(TokenCommand.DEV_SECRET) && !devMode) {
+            throw new IllegalArgumentException("tandem.auth.hs256-secret is the public development secret; "
+                    + "set your own, or run with tandem.dev-mode=true on a development machine");
+        }
+        if (secret.isEmpty() && devMode) {
+            secret = Optional.of(TokenCommand.DEV_SECRET);
+        }
+        this.hmac = secret.map(JwtVerifier::octet);
+        this.hmacIsDev = secret.map(TokenCommand.DEV_SECRET::equals).orElse(false);
         this.hmacKeys = hmac.map(k -> JwkKeys.builder().addKey(k).build()).orElseGet(() -> JwkKeys.builder().build());
         this.jwksFile = auth.get("jwks-file").asString().filter(s -> !s.isBlank()).map(Path::of);
         this.jwksUrl = auth.get("jwks-url").asString().filter(s -> !s.isBlank()).map(URI::create);
@@ -96,15 +110,28 @@ final class JwtVerifier implements TokenVerifier {
         auth.get("audience").asString().filter(s -> !s.isBlank()).ifPresent(v::addAudienceValidator);
         this.validator = v.build();
         if (hmac.isEmpty() && jwksFile.isEmpty() && jwksUrl.isEmpty()) {
-            throw new IllegalArgumentException("tandem.auth: configure hs256-secret, jwks-file or jwks-url");
+            throw new IllegalArgumentException("no token keys configured: set tandem.auth.jwks-file or jwks-url "
+                    + "(RS256/ES256) or hs256-secret, or run with tandem.dev-mode=true (./tandem run does) to "
+                    + "trust the public development secret");
         }
         this.jwks = loadJwks().orElseGet(() -> JwkKeys.builder().build());
         this.lastReloadNanos = System.nanoTime();
     }
 
-    /** A verifier from the {@code tandem.auth} configuration node. */
-    static JwtVerifier create(Config auth) {
-        return new JwtVerifier(auth);
+    /**
+     * A verifier from the {@code tandem.auth} configuration node. In development mode, and only
+     * then, a missing {@code hs256-secret} means the public development secret.
+     *
+     * @throws IllegalArgumentException when no key is configured, or the development secret is
+     *                                  configured outside development mode
+     */
+    static JwtVerifier create(Config auth, boolean devMode) {
+        return new JwtVerifier(auth, devMode);
+    }
+
+    /** Whether HS256 tokens are accepted with the public development secret. */
+    boolean trustsDevelopmentSecret() {
+        return hmac.isPresent() && hmacIsDev;
     }
 
     /** The HMAC key for a shared secret (its UTF-8 bytes). */
@@ -127,13 +154,16 @@ final class JwtVerifier implements TokenVerifier {
             throw unauthorized("no token");
         }
         SignedJwt signed;
+        Jwt jwt;
         try {
             signed = SignedJwt.parseToken(token.trim());
+            // getJwt() parses the claims and throws (ClassCastException, DateTimeException …) on
+            // wrongly typed standard claims such as "exp":"x"
+            jwt = signed.getJwt();
         } catch (RuntimeException e) {
             // the exception message contains the token: never log or return it
             throw unauthorized("malformed token");
         }
-        Jwt jwt = signed.getJwt();
         String alg = jwt.algorithm().orElse(Jwk.ALG_NONE);
         if (!algorithms.contains(alg)) {
             throw unauthorized("algorithm " + alg + " is not accepted");
@@ -236,14 +266,29 @@ final class JwtVerifier implements TokenVerifier {
         if (json.isEmpty()) {
             return Optional.empty();
         }
-        JsonObject all = Json.createReader(new java.io.StringReader(json.get())).readObject();
         JwkKeys.Builder keys = JwkKeys.builder();
-        for (JsonValue v : all.getJsonArray("keys")) {
-            JsonObject key = v.asJsonObject();
-            String kty = key.getString("kty", "");
-            if (kty.equals("RSA") || kty.equals("EC")) {
-                keys.addKey(Jwk.create(key));
+        int accepted = 0;
+        try {
+            JsonObject all = Json.createReader(new java.io.StringReader(json.get())).readObject();
+            for (JsonValue v : all.getJsonArray("keys")) {
+                try {
+                    JsonObject key = v.asJsonObject();
+                    String kty = key.getString("kty", "");
+                    if (kty.equals("RSA") || kty.equals("EC")) {
+                        keys.addKey(Jwk.create(key));
+                        accepted++;
+                    }
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "skipping a JWKS key that cannot be used: " + e.getMessage());
+                }
             }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "the JWKS is not a valid key set, keeping the previous keys: "
+                    + e.getMessage());
+            return Optional.empty();
+        }
+        if (accepted == 0) {
+            LOG.log(System.Logger.Level.WARNING, "the JWKS has no RSA or EC key");
         }
         return Optional.of(keys.build());
     }

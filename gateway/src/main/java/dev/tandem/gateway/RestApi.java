@@ -113,6 +113,9 @@ final class RestApi implements HttpService {
             res.send(codec.write(answer));
         } catch (ProtocolException e) {
             error(res, codec, e.code(), e.getMessage());
+        } catch (io.helidon.http.RequestException | io.helidon.http.HttpException e) {
+            // Helidon's own answers, e.g. 413 for a body over server.max-payload-size
+            throw e;
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "REST " + req.prologue().uriPath().path() + " failed", e);
             error(res, codec, ErrorCode.INTERNAL, "internal error");

@@ -84,8 +84,15 @@ final class WsEndpoint implements WsListener {
             return;
         }
         counted.set(true);
-        session = gateway.engine().open(transport, upgradeToken);
-        upgradeToken = Optional.empty();
+        try {
+            session = gateway.engine().open(transport, upgradeToken, this::release);
+        } catch (RuntimeException e) {
+            // Helidon closes with 1011 and calls neither onClose nor onError
+            release();
+            throw e;
+        } finally {
+            upgradeToken = Optional.empty();
+        }
     }
 
     @Override

@@ -27,7 +27,7 @@ class BadInputTest {
     static void start() {
         node = TestGateway.start(Map.of(
                 "tandem.limits.max-frame-bytes", "4096",
-                "tandem.limits.messages-per-second", "20",
+                "tandem.limits.messages-per-second", "1",
                 "tandem.limits.burst", "20",
                 "tandem.limits.flood-strikes", "30"));
     }

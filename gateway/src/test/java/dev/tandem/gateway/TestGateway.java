@@ -32,6 +32,7 @@ final class TestGateway implements AutoCloseable {
         all.put("server.host", "127.0.0.1");
         all.put("tandem.node-id", "test-node");
         all.put("tandem.drain-timeout", "PT5S");
+        all.put("tandem.dev-mode", "true");
         all.putAll(overrides);
         Config config = Config.builder()
                 .disableEnvironmentVariablesSource()

@@ -184,7 +184,12 @@ final class WsProbe implements AutoCloseable {
     @Override
     public void close() {
         if (!closed.isDone()) {
-            ws.sendClose(1000, "bye");
+            try {
+                ws.sendClose(1000, "bye").get(2, TimeUnit.SECONDS);
+                closed.get(2, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // the server may already be gone; abort below either way
+            }
             ws.abort();
         }
     }

@@ -284,6 +284,7 @@ public final class FanoutBenchmark {
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx2g", "-XX:+UseG1GC",
                 "-Dserver.port=" + port, "-Dserver.host=127.0.0.1",
                 "-Dtandem.connections-per-address=1000000",
+                "-Dtandem.dev-mode=true",
                 "-Dtandem.limits.max-subscriptions=16",
                 "-cp", System.getProperty("java.class.path"), "dev.tandem.gateway.Main"));
         return new ProcessBuilder(cmd).redirectErrorStream(true)

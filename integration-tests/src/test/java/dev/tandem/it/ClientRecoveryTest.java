@@ -46,7 +46,8 @@ class ClientRecoveryTest {
     @BeforeAll
     static void start() {
         Config config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
-                .sources(ConfigSources.create(Map.of("server.port", "0", "server.host", "127.0.0.1")),
+                .sources(ConfigSources.create(Map.of("server.port", "0", "server.host", "127.0.0.1",
+                                "tandem.dev-mode", "true")),
                         ConfigSources.classpath("application.yaml"))
                 .build();
         gateway = Gateway.start(config);

@@ -86,7 +86,21 @@ public final class Engine implements AutoCloseable {
      * @return the session, to be fed with the connection's inbound messages
      */
     public Session open(Transport transport, Optional<String> upgradeToken) {
-        Session session = new Session(newId(), this, transport);
+        return open(transport, upgradeToken, () -> { });
+    }
+
+    /**
+     * Opens a session for a new connection, with a hook run exactly once when the session has
+     * ended, however it ended (peer close, our close, write failure, write timeout). The gateway
+     * releases per-connection resources there.
+     *
+     * @param transport    the connection
+     * @param upgradeToken the bearer token of the upgrade request, if any
+     * @param onEnded      run once at the end; must not block
+     * @return the session
+     */
+    public Session open(Transport transport, Optional<String> upgradeToken, Runnable onEnded) {
+        Session session = new Session(newId(), this, transport, onEnded);
         sessions.put(session.id(), session);
         telemetry.connectionOpened();
         if (!accepting) {

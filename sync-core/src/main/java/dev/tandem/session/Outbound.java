@@ -14,8 +14,9 @@ import dev.tandem.telemetry.Telemetry;
  * them; when the queue is over its bounds, {@link #offer} says so and the session closes the
  * connection as a slow consumer.
  *
- * <p>Because only the writer touches the transport, frames, pings and the final close never
- * interleave on the socket.
+ * <p>Because only the writer touches the transport, our frames, pings and our close never
+ * interleave on the socket. (Helidon itself still writes a close frame from its own thread when
+ * the peer closes or a frame is too large; the connection is over by then.)
  */
 final class Outbound {
     private static final System.Logger LOG = System.getLogger(Outbound.class.getName());
@@ -51,6 +52,8 @@ final class Outbound {
     private final Done done;
     private final String name;
     private volatile boolean closing;
+    private final java.util.concurrent.atomic.AtomicBoolean pingQueued = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicBoolean pongQueued = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean finished;
     private Thread writer;
 
@@ -87,16 +90,16 @@ final class Outbound {
         return true;
     }
 
-    /** Queues a ping unless closing. */
+    /** Queues a ping unless closing or one is still waiting (a stuck peer must not grow the queue). */
     void ping() {
-        if (!closing) {
+        if (!closing && pingQueued.compareAndSet(false, true)) {
             queue.add(new Ping());
         }
     }
 
-    /** Queues a pong answering the peer's ping unless closing. */
+    /** Queues a pong answering the peer's ping unless closing or one is still waiting. */
     void pong(byte[] payload) {
-        if (!closing) {
+        if (!closing && pongQueued.compareAndSet(false, true)) {
             queue.add(new Pong(payload));
         }
     }
@@ -154,8 +157,14 @@ final class Outbound {
                             telemetry.delivered(System.nanoTime() - t.acceptedNanos());
                         }
                     }
-                    case Ping p -> transport.ping();
-                    case Pong p -> transport.pong(p.payload());
+                    case Ping p -> {
+                        pingQueued.set(false);
+                        transport.ping();
+                    }
+                    case Pong p -> {
+                        pongQueued.set(false);
+                        transport.pong(p.payload());
+                    }
                     case Close c -> {
                         closeCode = c.code();
                         if (c.lastFrame().isPresent()) {

@@ -56,6 +56,7 @@ public final class Session {
     private final Map<ChannelKey, SessionSubscriber> subscriptions = new ConcurrentHashMap<>();
     private final ReentrantLock stateLock = new ReentrantLock();
     private final AtomicBoolean terminated = new AtomicBoolean();
+    private final Runnable onEnded;
     private volatile State state = State.AWAITING_AUTH;
     private volatile Principal principal;
     private volatile long lastHeardNanos = System.nanoTime();
@@ -64,10 +65,11 @@ public final class Session {
     private volatile ScheduledFuture<?> expiryTimer;
     private volatile ScheduledFuture<?> heartbeat;
 
-    Session(String id, Engine engine, Transport transport) {
+    Session(String id, Engine engine, Transport transport, Runnable onEnded) {
         this.id = id;
         this.engine = engine;
         this.transport = transport;
+        this.onEnded = onEnded;
         this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), this::writerFinished);
         this.bucket = new TokenBucket(engine.limits().messagesPerSecond(), engine.limits().burst(), System.nanoTime());
     }
@@ -82,6 +84,9 @@ public final class Session {
                 authenticate(upgradeToken.get(), 0);
             } catch (ProtocolException e) {
                 refuseAuth(e);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "session " + id + ": token verification failed: " + e);
+                refuseAuth(new ProtocolException(ErrorCode.UNAUTHORIZED, "token could not be verified"));
             }
         } else {
             authTimer = engine.scheduler().schedule(() -> {
@@ -134,18 +139,9 @@ public final class Session {
             tooLarge();
             return;
         }
-        if (!bucket.tryAcquire(System.nanoTime())) {
-            strikes++;
-            if (strikes == 1) {
-                sendError(new ProtocolException(ErrorCode.RATE_LIMITED, "more than "
-                        + engine.limits().messagesPerSecond() + " messages per second; slow down"));
-            }
-            if (strikes >= engine.limits().floodStrikes()) {
-                close(CloseCode.FLOOD, "kept flooding after rate_limited");
-            }
+        if (!admit()) {
             return;
         }
-        strikes = 0;
         ClientFrame frame;
         try {
             frame = engine.codec().decodeClient(text);
@@ -165,6 +161,27 @@ public final class Session {
     }
 
     /**
+     * Charges one inbound message (or control frame) against the token bucket. Refused ones
+     * count as strikes: the first gets one {@code rate_limited} error (not one per message,
+     * which would amplify a flood), and {@code flood-strikes} in a row close with 4008.
+     */
+    private boolean admit() {
+        if (bucket.tryAcquire(System.nanoTime())) {
+            strikes = 0;
+            return true;
+        }
+        strikes++;
+        if (strikes == 1) {
+            sendError(new ProtocolException(ErrorCode.RATE_LIMITED, "more than "
+                    + engine.limits().messagesPerSecond() + " messages per second; slow down"));
+        }
+        if (strikes >= engine.limits().floodStrikes()) {
+            close(CloseCode.FLOOD, "kept flooding after rate_limited");
+        }
+        return false;
+    }
+
+    /**
      * Refuses an inbound message the transport could not turn into text (e.g. a binary frame),
      * counting it against the rate limit like any other message.
      */
@@ -173,10 +190,9 @@ public final class Session {
             return;
         }
         lastHeardNanos = System.nanoTime();
-        if (!bucket.tryAcquire(System.nanoTime())) {
-            return;
+        if (admit()) {
+            sendError(new ProtocolException(code, message));
         }
-        sendError(new ProtocolException(code, message));
     }
 
     /** The peer answered a ping (or sent anything at all). */
@@ -184,10 +200,16 @@ public final class Session {
         lastHeardNanos = System.nanoTime();
     }
 
-    /** The peer pinged: answers through the writer, so the pong never interleaves with a frame. */
+    /**
+     * The peer pinged: answers through the writer, so the pong never interleaves with a frame.
+     * Pings count against the rate limit, and at most one pong waits in the queue (RFC 6455
+     * allows answering only the latest), so a peer that pings without reading cannot grow it.
+     * A ping does not count as liveness: only reading (pongs, messages) does.
+     */
     public void pinged(byte[] payload) {
-        lastHeardNanos = System.nanoTime();
-        out.pong(payload);
+        if (state != State.CLOSED && admit()) {
+            out.pong(payload);
+        }
     }
 
     /** An inbound message exceeded the frame size limit: closes with 1009. */
@@ -234,7 +256,7 @@ public final class Session {
      * @param closeCode the close code when known, else 0
      */
     public void transportClosed(int closeCode) {
-        state = State.CLOSED;
+        markClosed();
         out.stop();
         terminate(closeCode);
     }
@@ -326,6 +348,18 @@ public final class Session {
         }
         principal = next;
         scheduleExpiry(next);
+        // the new token may grant less (fewer locations, roles): drop what it no longer allows
+        for (Map.Entry<ChannelKey, SessionSubscriber> e : subscriptions.entrySet()) {
+            try {
+                engine.rules().authorize(next, e.getKey().name().toString(), ChannelRules.Action.SUBSCRIBE);
+            } catch (ProtocolException refused) {
+                if (subscriptions.remove(e.getKey(), e.getValue())) {
+                    engine.broker().unsubscribe(e.getKey(), e.getValue());
+                    sendError(new ProtocolException(ErrorCode.FORBIDDEN, "unsubscribed from " + e.getKey().name()
+                            + ": the refreshed token no longer allows it"));
+                }
+            }
+        }
         ObjectNode body = engine.codec().object();
         next.expiresAt().ifPresent(t -> body.put("expiresAt", t.toString()));
         reply(r.id(), body);
@@ -445,8 +479,17 @@ public final class Session {
     // ------------------------------------------------------------------ teardown
 
     private void writerFinished(int closeCode) {
-        state = State.CLOSED;
+        markClosed();
         terminate(closeCode);
+    }
+
+    private void markClosed() {
+        stateLock.lock();
+        try {
+            state = State.CLOSED;
+        } finally {
+            stateLock.unlock();
+        }
     }
 
     private void unsubscribeAll() {
@@ -468,6 +511,11 @@ public final class Session {
             }
         }
         engine.sessionEnded(this, closeCode);
+        try {
+            onEnded.run();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "session " + id + ": end hook failed", e);
+        }
     }
 
     private String describe() {

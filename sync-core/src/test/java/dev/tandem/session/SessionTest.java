@@ -769,21 +769,41 @@ class SessionTest {
     }
 
     @Test
-    void answersThePeersPingsWithItsPayloadAndCountsThemAsSignsOfLife() throws InterruptedException {
-        harness(Harness.limits().heartbeat(Duration.ofMillis(40), Duration.ofMillis(60)));
+    void answersThePeersPingsWithTheirPayload() {
+        harness(Harness.limits());
         Client c = h.connected(ALICE);
-        long until = System.nanoTime() + Duration.ofMillis(300).toNanos();
-        int n = 0;
-        while (System.nanoTime() < until) {
-            c.session.pinged(new byte[] {(byte) n++});
-            Thread.sleep(20);
-        }
-        int sent = n;
-        Harness.await("every pong is written", () -> c.t.pongs().size() == sent);
-        for (int i = 0; i < sent; i++) {
+        for (int i = 0; i < 5; i++) {
+            c.session.pinged(new byte[] {(byte) i});
+            int written = i + 1;
+            Harness.await("pong " + i, () -> c.t.pongs().size() == written);
             assertEquals((byte) i, c.t.pongs().get(i)[0]);
         }
-        assertEquals(Session.State.OPEN, c.session.state());
+    }
+
+    @Test
+    void aPeerThatPingsButNeverAnswersOurPingsIsStillClosedWith4010() throws InterruptedException {
+        harness(Harness.limits().heartbeat(Duration.ofMillis(40), Duration.ofMillis(60)));
+        Client c = h.connected(ALICE);
+        long until = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        while (System.nanoTime() < until && !c.t.isClosed()) {
+            c.session.pinged(new byte[] {1});
+            Thread.sleep(10);
+        }
+        assertDisconnectThenClose(c, CloseCode.HEARTBEAT_TIMEOUT);
+    }
+
+    @Test
+    void pingsCountAgainstTheRateLimitAndNeverQueueMoreThanOnePong() {
+        harness(Harness.limits().rate(1, 2, 50));
+        Client c = h.connected(ALICE);
+        c.t.block();
+        for (int i = 0; i < 1000; i++) {
+            c.session.pinged(new byte[] {(byte) i});
+        }
+        c.t.unblock();
+        c.send(new ClientFrame.Ping(1));
+        c.t.error(0, ErrorCode.RATE_LIMITED);
+        assertTrue(c.t.pongs().size() <= 2, "pongs written: " + c.t.pongs().size());
     }
 
     @Test
