@@ -87,6 +87,7 @@ public final class TandemClient implements AutoCloseable {
     private final Consumer<ServerFrame.Conflict> onConflict;
     private final Consumer<ServerFrame.Error> onError;
     private final Consumer<ServerFrame.Disconnect> onDisconnect;
+    private final java.util.function.BiConsumer<String, Position> onRecoveryLost;
     private final Consumer<State> onStateChange;
 
     private final FrameCodec codec = FrameCodec.create();
@@ -126,6 +127,7 @@ public final class TandemClient implements AutoCloseable {
         onConflict = b.onConflict;
         onError = b.onError;
         onDisconnect = b.onDisconnect;
+        onRecoveryLost = b.onRecoveryLost;
         onStateChange = b.onStateChange;
         timer = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "tandem-client-timer");
@@ -386,8 +388,23 @@ public final class TandemClient implements AutoCloseable {
     }
 
     private void resubscribe(String channel, boolean presence) {
-        request(id -> new ClientFrame.Subscribe(id, channel, positions.get(channel), presence))
+        Optional<Position> since = positions.get(channel);
+        request(id -> new ClientFrame.Subscribe(id, channel, since, presence))
                 .whenComplete((r, e) -> {
+                    if (r != null && since.isPresent() && !r.body().path("recovered").asBoolean(false)) {
+                        // the server could not replay the gap (too old, or history lost): the app
+                        // must re-read state instead of trusting the event stream
+                        String epoch = r.body().path("epoch").asText("");
+                        long offset = r.body().path("offset").asLong(0);
+                        LOG.log(Level.INFO, "{0}: missed events could not be recovered", channel);
+                        if (!epoch.isEmpty()) {
+                            try {
+                                onRecoveryLost.accept(channel, new Position(epoch, offset));
+                            } catch (RuntimeException ex) {
+                                LOG.log(Level.WARNING, "onRecoveryLost listener failed", ex);
+                            }
+                        }
+                    }
                     if (e instanceof TandemClientException t && t.code().isPresent() && !t.code().get().isTransient()) {
                         LOG.log(Level.WARNING, "resubscribing to {0} failed, dropping it: {1}", channel, t.getMessage());
                         channels.remove(channel);
@@ -691,6 +708,7 @@ public final class TandemClient implements AutoCloseable {
         private Consumer<ServerFrame.Conflict> onConflict = c -> { };
         private Consumer<ServerFrame.Error> onError = e -> { };
         private Consumer<ServerFrame.Disconnect> onDisconnect = d -> { };
+        private java.util.function.BiConsumer<String, Position> onRecoveryLost = (c, p) -> { };
         private Consumer<State> onStateChange = s -> { };
 
         private Builder(URI uri) {
@@ -766,6 +784,20 @@ public final class TandemClient implements AutoCloseable {
          */
         public Builder onError(Consumer<ServerFrame.Error> listener) {
             this.onError = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * Told, after a reconnect, of each channel whose missed events the server could not
+         * replay (the position was older than the channel's history, or its epoch changed), with
+         * the channel's current position. Re-read state for that channel ({@code doc.get} or
+         * your backend): events before that position are gone.
+         *
+         * @param listener the listener
+         * @return this builder
+         */
+        public Builder onRecoveryLost(java.util.function.BiConsumer<String, Position> listener) {
+            this.onRecoveryLost = Objects.requireNonNull(listener, "listener");
             return this;
         }
 

@@ -47,7 +47,8 @@ class ClientRecoveryTest {
     static void start() {
         Config config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
                 .sources(ConfigSources.create(Map.of("server.port", "0", "server.host", "127.0.0.1",
-                                "tandem.dev-mode", "true")),
+                                "tandem.dev-mode", "true",
+                                "tandem.channels.namespaces.project.history-size", "3")),
                         ConfigSources.classpath("application.yaml"))
                 .build();
         gateway = Gateway.start(config);
@@ -64,6 +65,11 @@ class ClientRecoveryTest {
 
     private static String token(String user, String tenant, Duration ttl, String... roles) {
         return DevTokens.mint(SECRET, user, tenant, List.of(roles), Map.of(), ttl, Optional.empty(), Optional.empty());
+    }
+
+    private static String projectToken(String user, String tenant, Duration ttl) {
+        return DevTokens.mint(SECRET, user, tenant, List.of(), Map.of("projects", List.of("p1")), ttl,
+                Optional.empty(), Optional.empty());
     }
 
     private static void publish(String tenant, String channel, int n) throws Exception {
@@ -146,6 +152,33 @@ class ClientRecoveryTest {
             }
             assertNull(events.poll(500, TimeUnit.MILLISECONDS), "no duplicate after recovery");
             assertEquals(2, tokens.get());
+        }
+    }
+
+    @Test
+    void toldWhenTheGapIsLargerThanTheHistorySoItRereadsState() throws Exception {
+        AtomicInteger tokens = new AtomicInteger();
+        CountDownLatch lost = new CountDownLatch(1);
+        BlockingQueue<String> recoveryLost = new LinkedBlockingQueue<>();
+        try (TandemClient client = TandemClient.builder(ws())
+                .token(() -> projectToken("alice", "acme-4", tokens.getAndIncrement() == 0 ? Duration.ofSeconds(2)
+                        : Duration.ofHours(1)))
+                .reconnect(new Backoff(Duration.ofMillis(500), Duration.ofSeconds(1), 2.0, 0.2))
+                .onStateChange(s -> {
+                    if (s == TandemClient.State.RECONNECTING) {
+                        lost.countDown();
+                    }
+                })
+                .onRecoveryLost((channel, top) -> recoveryLost.add(channel + "@" + top.offset()))
+                .build()) {
+            client.connect().get(10, TimeUnit.SECONDS);
+            client.subscribe("project:p1").get(10, TimeUnit.SECONDS);
+            publish("acme-4", "project:p1", 1);
+            assertTrue(lost.await(15, TimeUnit.SECONDS));
+            for (int n = 2; n <= 8; n++) {
+                publish("acme-4", "project:p1", n);
+            }
+            assertEquals("project:p1@8", recoveryLost.poll(15, TimeUnit.SECONDS));
         }
     }
 }
