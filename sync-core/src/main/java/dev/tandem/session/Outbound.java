@@ -5,7 +5,9 @@ import java.util.Optional;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
+import dev.tandem.hub.Publication;
 import dev.tandem.telemetry.Telemetry;
 
 /**
@@ -20,12 +22,17 @@ import dev.tandem.telemetry.Telemetry;
  */
 final class Outbound {
     private static final System.Logger LOG = System.getLogger(Outbound.class.getName());
+    /** Queue bytes charged for a publication not encoded yet. */
+    private static final int UNENCODED_ESTIMATE = 512;
 
     /** What the writer does next. */
     private sealed interface Item {
     }
 
     private record Text(String text, String op, long acceptedNanos) implements Item {
+    }
+
+    private record Unencoded(Publication publication) implements Item {
     }
 
     private record Ping() implements Item {
@@ -50,6 +57,7 @@ final class Outbound {
     private final Transport transport;
     private final Telemetry telemetry;
     private final Done done;
+    private final Function<Publication, String> encoder;
     private final String name;
     private volatile boolean closing;
     private final java.util.concurrent.atomic.AtomicBoolean pingQueued = new java.util.concurrent.atomic.AtomicBoolean();
@@ -57,8 +65,10 @@ final class Outbound {
     private volatile boolean finished;
     private Thread writer;
 
-    Outbound(String name, Transport transport, SessionLimits limits, Telemetry telemetry, Done done) {
+    Outbound(String name, Transport transport, SessionLimits limits, Telemetry telemetry,
+             Function<Publication, String> encoder, Done done) {
         this.name = name;
+        this.encoder = encoder;
         this.transport = transport;
         this.maxMessages = limits.outboundQueueMessages();
         this.maxBytes = limits.outboundQueueBytes();
@@ -87,6 +97,23 @@ final class Outbound {
             return false;
         }
         queue.add(new Text(text, op, acceptedNanos));
+        return true;
+    }
+
+    /**
+     * Queues a publication the writer encodes itself (replays: not worth encoding on the
+     * caller's thread, which may hold a channel lock). Counted with an estimated size.
+     */
+    boolean offerUnencoded(Publication publication) {
+        if (closing) {
+            return false;
+        }
+        if (queued.incrementAndGet() > maxMessages || queuedBytes.addAndGet(UNENCODED_ESTIMATE) > maxBytes) {
+            queued.decrementAndGet();
+            queuedBytes.addAndGet(-UNENCODED_ESTIMATE);
+            return false;
+        }
+        queue.add(new Unencoded(publication));
         return true;
     }
 
@@ -156,6 +183,12 @@ final class Outbound {
                         if (t.acceptedNanos() != 0) {
                             telemetry.delivered(System.nanoTime() - t.acceptedNanos());
                         }
+                    }
+                    case Unencoded u -> {
+                        queued.decrementAndGet();
+                        queuedBytes.addAndGet(-UNENCODED_ESTIMATE);
+                        transport.send(encoder.apply(u.publication()));
+                        telemetry.frameOut("event");
                     }
                     case Ping p -> {
                         pingQueued.set(false);

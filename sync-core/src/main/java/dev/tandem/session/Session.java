@@ -70,7 +70,8 @@ public final class Session {
         this.engine = engine;
         this.transport = transport;
         this.onEnded = onEnded;
-        this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), this::writerFinished);
+        this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), engine.hub()::encode,
+                this::writerFinished);
         this.bucket = new TokenBucket(engine.limits().messagesPerSecond(), engine.limits().burst(), System.nanoTime());
     }
 
@@ -405,7 +406,12 @@ public final class Session {
                     reply(s.id(), body);
                 }
                 for (Publication missed : recovery.missed()) {
-                    sub.deliver(missed, engine.hub().encode(missed));
+                    // encoded later by this connection's writer: beforeLive runs under the
+                    // channel's lock, where publishers to the channel wait
+                    if (!out.offerUnencoded(missed)) {
+                        overflowed();
+                        break;
+                    }
                 }
             });
         } catch (RuntimeException e) {
