@@ -106,8 +106,8 @@ class GatewayMatchesChartTest {
     /**
      * The production values with the two endpoints this machine cannot have swapped for local
      * ones through the chart's own values: the identity provider (a local JWKS server) and
-     * Kafka (a free local port with no broker; the gateway's ingest starts without one). Every
-     * other value, and all of the rendering, is the production file's.
+     * Kafka (a free local port with no broker: the gateway starts without one, and its readiness
+     * must say so). Every other value, and all of the rendering, is the production file's.
      */
     @Test
     void productionValuesServeTheProbesAndTheClusterMetrics() throws Exception {
@@ -121,7 +121,18 @@ class GatewayMatchesChartTest {
         int before = JWKS_HITS.get();
         try (Gateway gateway = start(r, pod)) {
             String base = "http://127.0.0.1:" + gateway.port();
-            assertProbesAnswer(r, base);
+            assertProbesAnswer(r, base, List.of("startupProbe", "livenessProbe"));
+            // no broker behind the rendered bootstrap address: the pod must not take traffic
+            String ready = (String) get(r.container(), "readinessProbe.httpGet.path");
+            HttpResponse<String> res = httpGet(base + ready);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (res.statusCode() != 503 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+                res = httpGet(base + ready);
+            }
+            assertEquals(503, res.statusCode(), res.body());
+            assertTrue(res.body().contains("{\"name\":\"kafka\",\"status\":\"DOWN\""), res.body());
+            assertTrue(res.body().contains("{\"name\":\"engine\",\"status\":\"UP\""), res.body());
             assertTrue(JWKS_HITS.get() > before, "the gateway did not load the JWKS from the rendered tandem.auth.jwks-url");
             Set<String> kafkaPanels = new TreeSet<>(dashboardMetrics(r));
             kafkaPanels.removeIf(n -> !n.startsWith("tandem_kafka_"));
@@ -147,8 +158,12 @@ class GatewayMatchesChartTest {
     }
 
     private static void assertProbesAnswer(Chart.Rendered r, String base) throws Exception {
+        assertProbesAnswer(r, base, List.of("startupProbe", "livenessProbe", "readinessProbe"));
+    }
+
+    private static void assertProbesAnswer(Chart.Rendered r, String base, List<String> probes) throws Exception {
         Map<String, Object> c = r.container();
-        for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {
+        for (String probe : probes) {
             String path = (String) get(c, probe + ".httpGet.path");
             // like the kubelet, give a starting node a few periods before calling it failed
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

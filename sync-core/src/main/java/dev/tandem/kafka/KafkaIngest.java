@@ -48,6 +48,7 @@ public final class KafkaIngest implements AutoCloseable {
     /** Header on dead-lettered records naming why. */
     public static final String DLQ_REASON = "tandem-dlq-reason";
     private static final System.Logger LOG = System.getLogger(KafkaIngest.class.getName());
+    private static final Duration CHECK_INTERVAL = Duration.ofSeconds(5);
 
     /** Where handled events go; throws {@link ProtocolException} for permanent problems. */
     @FunctionalInterface
@@ -74,6 +75,7 @@ public final class KafkaIngest implements AutoCloseable {
     private final AtomicLong duplicates = new AtomicLong();
     private final Thread thread;
     private volatile boolean connected;
+    private long lastCheckNanos = System.nanoTime() - CHECK_INTERVAL.toNanos();
 
     private KafkaIngest(KafkaSettings settings, EventSink sink, CloudEventCodec codec) {
         this.settings = settings;
@@ -138,7 +140,7 @@ public final class KafkaIngest implements AutoCloseable {
         return duplicates.get();
     }
 
-    /** Whether the last poll reached the cluster (for readiness). */
+    /** Whether the cluster answered the last metadata check, at most a few seconds ago (readiness). */
     public boolean connected() {
         return connected && thread.isAlive();
     }
@@ -147,7 +149,7 @@ public final class KafkaIngest implements AutoCloseable {
         try {
             while (running.get()) {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(500));
-                connected = true;
+                checkConnection();
                 boolean retrying = false;
                 for (TopicPartition tp : records.partitions()) {
                     List<ConsumerRecord<byte[], byte[]>> batch = records.records(tp);
@@ -257,6 +259,29 @@ public final class KafkaIngest implements AutoCloseable {
         deadLettered.incrementAndGet();
         LOG.log(System.Logger.Level.INFO, "dead-lettered " + record.topic() + "-" + record.partition() + "@"
                 + record.offset() + ": " + reason);
+    }
+
+    /**
+     * {@code poll} returns empty rather than failing while no broker is reachable, so readiness
+     * asks for the topic's metadata every few seconds instead.
+     */
+    private void checkConnection() {
+        long now = System.nanoTime();
+        if (now - lastCheckNanos < CHECK_INTERVAL.toNanos()) {
+            return;
+        }
+        lastCheckNanos = now;
+        try {
+            consumer.partitionsFor(settings.topicIn(), Duration.ofSeconds(2));
+            connected = true;
+        } catch (org.apache.kafka.common.errors.WakeupException e) {
+            throw e;
+        } catch (org.apache.kafka.common.KafkaException e) {
+            if (connected) {
+                LOG.log(System.Logger.Level.WARNING, "Kafka unreachable at " + settings.bootstrapServers() + ": " + e);
+            }
+            connected = false;
+        }
     }
 
     private void updateLag() {

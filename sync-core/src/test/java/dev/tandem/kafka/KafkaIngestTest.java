@@ -186,6 +186,25 @@ class KafkaIngestTest {
         assertEquals(List.of("second"), published.stream().map(p -> p.event().id()).toList());
     }
 
+    @Test
+    void reportsNotConnectedWhileNoBrokerAnswers() throws Exception {
+        KafkaSettings unreachable = KafkaSettings.create(Config.just(ConfigSources.create(Map.of(
+                "bootstrap-servers", "127.0.0.1:1",
+                "topic-in", topicIn,
+                "properties.request.timeout.ms", "1000",
+                "properties.default.api.timeout.ms", "1000")))).orElseThrow();
+        ingest = KafkaIngest.start(unreachable, (tenant, channels, e) -> { }, new CloudEventCodec(JSON));
+        Thread.sleep(4000);
+        assertTrue(!ingest.connected(), "no broker: not ready");
+        ingest.close();
+        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> { });
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!ingest.connected() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertTrue(ingest.connected(), "a reachable broker: ready");
+    }
+
     private List<ConsumerRecord<String, String>> readAll(String topic, int n) {
         Properties c = new Properties();
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
