@@ -33,13 +33,21 @@ public record Draft(String type, JsonNode data, boolean ephemeral, Optional<Stri
      * Checks an event type as it comes from a client or a backend.
      *
      * @throws ProtocolException {@code BAD_REQUEST} unless it is 1-64 of {@code A-Z a-z 0-9 _ . : -}
+     *                           and outside the reserved {@code tandem.} prefix
      */
     public static String checkType(String type) {
         if (!TYPE.matcher(type).matches()) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "type must be 1-64 of A-Z a-z 0-9 _ . : -");
         }
+        if (type.startsWith(RESERVED_PREFIX)) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "types starting with '" + RESERVED_PREFIX
+                    + "' are reserved for Tandem");
+        }
         return type;
     }
+
+    /** Event types of Tandem's own publications (presence changes) start with this. */
+    public static final String RESERVED_PREFIX = "tandem.";
 
     /** A durable publication with a generated event id. */
     public static Draft durable(String type, JsonNode data) {

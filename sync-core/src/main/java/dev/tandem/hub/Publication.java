@@ -37,8 +37,18 @@ public record Publication(ChannelKey channel, Optional<Position> position, Strin
         Objects.requireNonNull(data, "data");
     }
 
-    /** The {@code event} frame clients receive for it. */
-    public ServerFrame.Event toFrame() {
+    /** Type prefix of presence changes ({@code tandem.presence.join}, {@code .leave}, {@code .state}). */
+    public static final String PRESENCE_TYPE = "tandem.presence.";
+
+    /**
+     * The frame clients receive for it: an {@code event}, or a {@code presence} frame for the
+     * presence changes the engine publishes (ephemeral publications of type
+     * {@value #PRESENCE_TYPE}KIND, so they travel every broker to every node like any other).
+     */
+    public ServerFrame toFrame() {
+        if (type.startsWith(PRESENCE_TYPE)) {
+            return new ServerFrame.Presence(channel.name().toString(), type.substring(PRESENCE_TYPE.length()), data);
+        }
         return new ServerFrame.Event(channel.name().toString(), position, type, eventId, time, from, data);
     }
 }

@@ -11,6 +11,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -25,6 +28,10 @@ import dev.tandem.channel.ChannelKey;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.hub.Hub;
 import dev.tandem.hub.Publication;
+import dev.tandem.inbox.Inbox;
+import dev.tandem.inbox.MemoryInbox;
+import dev.tandem.presence.MemoryPresenceStore;
+import dev.tandem.presence.PresenceStore;
 import dev.tandem.protocol.CloseCode;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.FrameCodec;
@@ -51,6 +58,12 @@ public final class Engine implements AutoCloseable {
     private final Clock clock;
     private final ScheduledExecutorService scheduler;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+    private final PresenceStore presence;
+    private final Inbox inbox;
+    /** Network calls that must not run on a timer or while a lock is held. */
+    private final ExecutorService background = Executors.newVirtualThreadPerTaskExecutor();
+    /** Channels with presence joined by local sessions, with how many: swept for expired users. */
+    private final Map<ChannelKey, AtomicInteger> presenceChannels = new ConcurrentHashMap<>();
     private volatile boolean accepting = true;
 
     private Engine(Builder b) {
@@ -63,6 +76,8 @@ public final class Engine implements AutoCloseable {
         this.limits = b.limits;
         this.telemetry = b.telemetry;
         this.clock = b.clock;
+        this.presence = b.presence;
+        this.inbox = b.inbox;
         ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "tandem-timers");
             t.setDaemon(true);
@@ -70,6 +85,8 @@ public final class Engine implements AutoCloseable {
         });
         timers.setRemoveOnCancelPolicy(true);
         this.scheduler = timers;
+        long sweep = Math.max(1000, presence.limits().ttl().toMillis() / 2);
+        scheduler.scheduleWithFixedDelay(() -> background(this::expirePresence), sweep, sweep, TimeUnit.MILLISECONDS);
     }
 
     /** A builder; {@link Builder#hub}, {@link Builder#broker} and {@link Builder#verifier} are required. */
@@ -129,9 +146,65 @@ public final class Engine implements AutoCloseable {
         }
         List<Publication> result = new ArrayList<>(keys.size());
         for (ChannelKey key : keys) {
-            result.add(broker.publish(key, new Draft(type, data, false, eventId, Optional.empty())));
+            result.add(publishDurable(key, new Draft(type, data, false, eventId, Optional.empty())));
         }
         return result;
+    }
+
+    /**
+     * Publishes through the broker and, for {@code user:} channels, keeps the publication in the
+     * user's inbox until acknowledged.
+     */
+    Publication publishDurable(ChannelKey key, Draft draft) {
+        Publication p = broker.publish(key, draft);
+        if (!draft.ephemeral() && key.namespace().equals(Inbox.NAMESPACE) && p.position().isPresent()) {
+            inbox.append(key, p);
+        }
+        return p;
+    }
+
+    /** Publishes a presence change (join, leave, state) to the channel's subscribers on every node. */
+    void publishPresence(ChannelKey key, String kind, com.fasterxml.jackson.databind.node.ObjectNode data) {
+        broker.publish(key, new Draft(Publication.PRESENCE_TYPE + kind, data, true, Optional.empty(), Optional.empty()));
+    }
+
+    void presenceJoined(ChannelKey key) {
+        presenceChannels.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+    }
+
+    void presenceLeft(ChannelKey key) {
+        presenceChannels.computeIfPresent(key, (k, n) -> n.decrementAndGet() <= 0 ? null : n);
+    }
+
+    /** Users whose connections all expired (a node died) leave, with a leave event where wanted. */
+    private void expirePresence() {
+        for (ChannelKey key : presenceChannels.keySet()) {
+            try {
+                List<String> gone = presence.expire(key);
+                if (!gone.isEmpty() && rules.namespaceOf(key).joinLeave()) {
+                    for (String user : gone) {
+                        publishPresence(key, "leave", codec.object().put("user", user).put("expired", true));
+                    }
+                }
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "presence expiry on " + key + " failed: " + e);
+            }
+        }
+    }
+
+    /** Runs a task that may block on the network off the caller's thread. */
+    void background(Runnable task) {
+        try {
+            background.execute(() -> {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "background task failed", e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.log(System.Logger.Level.DEBUG, "engine closing; dropped a background task");
+        }
     }
 
     /** Publishes as a principal with the service role (REST API); see {@link #publish(String, List, String, JsonNode, Optional)}. */
@@ -208,6 +281,16 @@ public final class Engine implements AutoCloseable {
         return hub;
     }
 
+    /** The presence store. */
+    public PresenceStore presence() {
+        return presence;
+    }
+
+    /** The user inboxes. */
+    public Inbox inbox() {
+        return inbox;
+    }
+
     Telemetry telemetry() {
         return telemetry;
     }
@@ -233,6 +316,12 @@ public final class Engine implements AutoCloseable {
     /** Stops timers and closes the broker. Call {@link #drain} first for a graceful stop. */
     @Override
     public void close() {
+        background.shutdown();
+        try {
+            background.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         scheduler.shutdownNow();
         try {
             scheduler.awaitTermination(1, TimeUnit.SECONDS);
@@ -240,6 +329,8 @@ public final class Engine implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         broker.close();
+        presence.close();
+        inbox.close();
     }
 
     private static String newId() {
@@ -259,8 +350,22 @@ public final class Engine implements AutoCloseable {
         private SessionLimits limits = SessionLimits.DEFAULTS;
         private Telemetry telemetry = Telemetry.NOOP;
         private Clock clock = Clock.systemUTC();
+        private PresenceStore presence;
+        private Inbox inbox;
 
         private Builder() {
+        }
+
+        /** The presence store (default: in memory). */
+        public Builder presence(PresenceStore presence) {
+            this.presence = Objects.requireNonNull(presence);
+            return this;
+        }
+
+        /** The user inboxes (default: in memory). */
+        public Builder inbox(Inbox inbox) {
+            this.inbox = Objects.requireNonNull(inbox);
+            return this;
         }
 
         /** The node id shown to clients and in logs. */
@@ -322,6 +427,12 @@ public final class Engine implements AutoCloseable {
             Objects.requireNonNull(hub, "hub");
             Objects.requireNonNull(broker, "broker");
             Objects.requireNonNull(verifier, "verifier");
+            if (presence == null) {
+                presence = MemoryPresenceStore.create();
+            }
+            if (inbox == null) {
+                inbox = MemoryInbox.create();
+            }
             return new Engine(this);
         }
     }

@@ -1,6 +1,7 @@
 package dev.tandem.session;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -9,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.tandem.auth.Principal;
@@ -18,6 +20,9 @@ import dev.tandem.channel.ChannelRules;
 import dev.tandem.channel.Namespace;
 import dev.tandem.hub.Publication;
 import dev.tandem.hub.Subscriber;
+import dev.tandem.inbox.AckResult;
+import dev.tandem.inbox.Inbox;
+import dev.tandem.presence.Member;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.CloseCode;
 import dev.tandem.protocol.ErrorCode;
@@ -53,6 +58,8 @@ public final class Session {
     private final Transport transport;
     private final Outbound out;
     private final TokenBucket bucket;
+    private final TokenBucket ephemeralBucket;
+    private final java.util.Set<ChannelKey> presenceJoined = ConcurrentHashMap.newKeySet();
     private final Map<ChannelKey, SessionSubscriber> subscriptions = new ConcurrentHashMap<>();
     private final ReentrantLock stateLock = new ReentrantLock();
     private final AtomicBoolean terminated = new AtomicBoolean();
@@ -73,6 +80,8 @@ public final class Session {
         this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), engine.hub()::encode,
                 this::writerFinished);
         this.bucket = new TokenBucket(engine.limits().messagesPerSecond(), engine.limits().burst(), System.nanoTime());
+        this.ephemeralBucket = new TokenBucket(engine.limits().ephemeralPerSecond(), engine.limits().ephemeralPerSecond(),
+                System.nanoTime());
     }
 
     void start(Optional<String> upgradeToken) {
@@ -287,12 +296,13 @@ public final class Session {
                 if (sub != null) {
                     engine.broker().unsubscribe(key, sub);
                 }
+                leavePresence(key);
                 reply(u.id(), engine.codec().object().put("channel", u.channel()).put("subscribed", false));
             }
             case ClientFrame.Publish p -> publish(p);
             case ClientFrame.Ping p -> reply(p.id(), engine.codec().object());
-            case ClientFrame.Presence p -> throw unavailable("presence");
-            case ClientFrame.Ack a -> throw unavailable("inbox acknowledgements");
+            case ClientFrame.Presence p -> presence(p);
+            case ClientFrame.Ack a -> ack(a);
             case ClientFrame.DocGet g -> throw unavailable("documents");
             case ClientFrame.DocUpdate u -> throw unavailable("documents");
             case ClientFrame.Sync s -> throw unavailable("documents");
@@ -392,7 +402,21 @@ public final class Session {
         }
         SessionSubscriber sub = new SessionSubscriber();
         subscriptions.put(key, sub);
+        Namespace ns = engine.rules().namespaceOf(key);
+        boolean ownInbox = key.namespace().equals(Inbox.NAMESPACE) && key.name().id().equals(principal.user());
+        boolean joined = false;
         try {
+            // network calls (Redis) happen here, before the broker's lock is taken
+            List<Publication> pending = ownInbox ? engine.inbox().pending(principal.tenant(), principal.user())
+                    : List.of();
+            if (ownInbox) {
+                engine.telemetry().inboxDepth(pending.size());
+            }
+            if (ns.presence()) {
+                joined = joinPresence(key);
+            }
+            Optional<ArrayNode> snapshot = s.presence() && ns.presence()
+                    ? Optional.of(members(engine.presence().members(key))) : Optional.empty();
             engine.broker().subscribe(key, sub, s.since(), recovery -> {
                 if (s.id() > 0) {
                     Position top = recovery.top();
@@ -403,12 +427,17 @@ public final class Session {
                     if (s.since().isPresent()) {
                         body.put("recovered", recovery.recovered());
                     }
+                    snapshot.ifPresent(m -> body.set("presence", m));
+                    if (ownInbox) {
+                        body.put("inbox", pending.size());
+                    }
                     reply(s.id(), body);
                 }
-                for (Publication missed : recovery.missed()) {
+                // unacknowledged inbox messages, then what was missed, each once, by offset
+                for (Publication p : replay(pending, recovery.missed())) {
                     // encoded later by this connection's writer: beforeLive runs under the
                     // channel's lock, where publishers to the channel wait
-                    if (!out.offerUnencoded(missed)) {
+                    if (!out.offerUnencoded(p)) {
                         overflowed();
                         break;
                     }
@@ -416,6 +445,9 @@ public final class Session {
             });
         } catch (RuntimeException e) {
             subscriptions.remove(key, sub);
+            if (joined) {
+                leavePresence(key);
+            }
             throw e;
         }
         if (state == State.CLOSED) {
@@ -428,6 +460,88 @@ public final class Session {
         }
     }
 
+    private static List<Publication> replay(List<Publication> pending, List<Publication> missed) {
+        if (pending.isEmpty()) {
+            return missed;
+        }
+        java.util.LinkedHashMap<Position, Publication> byPosition = new java.util.LinkedHashMap<>();
+        for (Publication p : pending) {
+            byPosition.put(p.position().orElseThrow(), p);
+        }
+        for (Publication p : missed) {
+            byPosition.putIfAbsent(p.position().orElseThrow(), p);
+        }
+        List<Publication> all = new java.util.ArrayList<>(byPosition.values());
+        // pending entries of an older epoch stay first (their offsets are not comparable)
+        String epoch = missed.isEmpty() ? "" : missed.getFirst().position().orElseThrow().epoch();
+        all.sort(java.util.Comparator.comparing((Publication p) -> p.position().orElseThrow().epoch().equals(epoch))
+                .thenComparingLong(p -> p.position().orElseThrow().offset()));
+        return all;
+    }
+
+    /** Joins the channel's presence; true when this session's join took effect. */
+    private boolean joinPresence(ChannelKey key) {
+        Principal p = principal;
+        boolean first = engine.presence().join(key, p.user(), id, Optional.empty());
+        presenceJoined.add(key);
+        engine.presenceJoined(key);
+        if (first && engine.rules().namespaceOf(key).joinLeave()) {
+            engine.publishPresence(key, "join", engine.codec().object().put("user", p.user()));
+        }
+        return true;
+    }
+
+    /** Leaves the channel's presence (in the background: it may be a network call on a timer thread). */
+    private void leavePresence(ChannelKey key) {
+        if (!presenceJoined.remove(key)) {
+            return;
+        }
+        Principal p = principal;
+        engine.presenceLeft(key);
+        engine.background(() -> {
+            if (engine.presence().leave(key, p.user(), id) && engine.rules().namespaceOf(key).joinLeave()) {
+                engine.publishPresence(key, "leave", engine.codec().object().put("user", p.user()));
+            }
+        });
+    }
+
+    private ArrayNode members(List<Member> members) {
+        ArrayNode list = engine.codec().mapper().createArrayNode();
+        for (Member m : members) {
+            ObjectNode o = list.addObject().put("user", m.user()).put("connections", m.connections())
+                    .put("lastSeen", m.lastSeen().toString());
+            m.state().ifPresent(st -> o.set("state", st));
+        }
+        return list;
+    }
+
+    private void presence(ClientFrame.Presence p) {
+        ChannelKey key = engine.rules().resolve(principal.tenant(), p.channel());
+        if (!presenceJoined.contains(key)) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "subscribe to " + p.channel()
+                    + " first (in a namespace with presence)");
+        }
+        if (p.state().isPresent()) {
+            Member m = engine.presence().setState(key, principal.user(), id, p.state().get());
+            ObjectNode member = (ObjectNode) members(List.of(m)).get(0);
+            reply(p.id(), engine.codec().object().put("channel", p.channel()).set("member", member.deepCopy()));
+            engine.publishPresence(key, "state", member);
+        } else {
+            reply(p.id(), engine.codec().object().put("channel", p.channel())
+                    .set("members", members(engine.presence().members(key))));
+        }
+    }
+
+    private void ack(ClientFrame.Ack a) {
+        ChannelKey key = engine.rules().authorize(principal, a.channel(), ChannelRules.Action.SUBSCRIBE);
+        if (!key.namespace().equals(Inbox.NAMESPACE)) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "ack is for user: channels (inboxes)");
+        }
+        AckResult r = engine.inbox().ack(principal.tenant(), key.name().id(), a.offset());
+        reply(a.id(), engine.codec().object().put("channel", a.channel()).put("acknowledged", r.acknowledged())
+                .put("remaining", r.remaining()));
+    }
+
     private void publish(ClientFrame.Publish p) {
         ChannelKey key = engine.rules().authorize(principal, p.channel(), ChannelRules.Action.PUBLISH);
         Namespace ns = engine.rules().namespaceOf(key);
@@ -436,7 +550,11 @@ public final class Session {
                     + ns.name() + ": channels");
         }
         Draft.checkType(p.type());
-        Publication pub = engine.broker().publish(key, new Draft(p.type(), p.data(), p.ephemeral(), Optional.empty(),
+        if (p.ephemeral() && !ephemeralBucket.tryAcquire(System.nanoTime())) {
+            throw new ProtocolException(ErrorCode.RATE_LIMITED, "more than " + engine.limits().ephemeralPerSecond()
+                    + " typing/cursor signals per second");
+        }
+        Publication pub = engine.publishDurable(key, new Draft(p.type(), p.data(), p.ephemeral(), Optional.empty(),
                 Optional.of(principal.user())));
         ObjectNode body = engine.codec().object().put("channel", p.channel()).put("eventId", pub.eventId());
         pub.position().ifPresent(pos -> body.put("epoch", pos.epoch()).put("offset", pos.offset()));
@@ -479,6 +597,7 @@ public final class Session {
             close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + silentMs + " ms");
         } else {
             out.ping();
+            refreshPresence();
         }
     }
 
@@ -487,6 +606,24 @@ public final class Session {
     private void writerFinished(int closeCode) {
         markClosed();
         terminate(closeCode);
+    }
+
+    /** Keeps this connection's presence entries alive; re-joins where one expired meanwhile. */
+    private void refreshPresence() {
+        Principal p = principal;
+        if (presenceJoined.isEmpty() || p == null) {
+            return;
+        }
+        List<ChannelKey> keys = List.copyOf(presenceJoined);
+        engine.background(() -> {
+            for (ChannelKey key : keys) {
+                if (presenceJoined.contains(key) && !engine.presence().heartbeat(key, p.user(), id)
+                        && engine.presence().join(key, p.user(), id, Optional.empty())
+                        && engine.rules().namespaceOf(key).joinLeave()) {
+                    engine.publishPresence(key, "join", engine.codec().object().put("user", p.user()));
+                }
+            }
+        });
     }
 
     private void markClosed() {
@@ -503,6 +640,9 @@ public final class Session {
             if (subscriptions.remove(e.getKey(), e.getValue())) {
                 engine.broker().unsubscribe(e.getKey(), e.getValue());
             }
+        }
+        for (ChannelKey key : List.copyOf(presenceJoined)) {
+            leavePresence(key);
         }
     }
 

@@ -25,15 +25,17 @@ import io.helidon.config.Config;
  *                              ({@code heartbeat-timeout}, PT10S)
  * @param writeTimeout          how long a close may wait for a blocked write before the socket is
  *                              dropped ({@code write-timeout}, PT10S)
+ * @param ephemeralPerSecond    ephemeral publications (typing, cursor) per second per connection,
+ *                              on top of the message rate ({@code ephemeral-per-second}, 10)
  */
 public record SessionLimits(int maxFrameBytes, int messagesPerSecond, int burst, int floodStrikes,
                             int maxSubscriptions, int outboundQueueMessages, long outboundQueueBytes,
                             Duration authTimeout, Duration heartbeatInterval, Duration heartbeatTimeout,
-                            Duration writeTimeout) {
+                            Duration writeTimeout, int ephemeralPerSecond) {
     /** The defaults. */
     public static final SessionLimits DEFAULTS = new SessionLimits(64 * 1024, 50, 100, 50, 128, 4096,
             8L * 1024 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(25), Duration.ofSeconds(10),
-            Duration.ofSeconds(10));
+            Duration.ofSeconds(10), 10);
 
     /** Validates the fields. */
     public SessionLimits {
@@ -48,6 +50,7 @@ public record SessionLimits(int maxFrameBytes, int messagesPerSecond, int burst,
         positive("heartbeat-interval", heartbeatInterval.toMillis());
         positive("heartbeat-timeout", heartbeatTimeout.toMillis());
         positive("write-timeout", writeTimeout.toMillis());
+        positive("ephemeral-per-second", ephemeralPerSecond);
     }
 
     /** Limits from a {@code tandem.limits} node, defaults for what it lacks. */
@@ -64,7 +67,8 @@ public record SessionLimits(int maxFrameBytes, int messagesPerSecond, int burst,
                 limits.get("auth-timeout").as(Duration.class).orElse(d.authTimeout),
                 limits.get("heartbeat-interval").as(Duration.class).orElse(d.heartbeatInterval),
                 limits.get("heartbeat-timeout").as(Duration.class).orElse(d.heartbeatTimeout),
-                limits.get("write-timeout").as(Duration.class).orElse(d.writeTimeout));
+                limits.get("write-timeout").as(Duration.class).orElse(d.writeTimeout),
+                limits.get("ephemeral-per-second").asInt().orElse(d.ephemeralPerSecond));
     }
 
     private static void positive(String key, long value) {

@@ -47,4 +47,8 @@ public interface Telemetry {
     /** An error with this code was answered. */
     default void error(ErrorCode code) {
     }
+
+    /** A user's inbox held {@code depth} unacknowledged messages when one of its devices subscribed. */
+    default void inboxDepth(int depth) {
+    }
 }

@@ -193,7 +193,7 @@ final class Harness implements AutoCloseable {
         SessionLimits build() {
             return new SessionLimits(maxFrameBytes, messagesPerSecond, burst, floodStrikes, maxSubscriptions,
                     outboundQueueMessages, outboundQueueBytes, authTimeout, heartbeatInterval, heartbeatTimeout,
-                    writeTimeout);
+                    writeTimeout, 10);
         }
     }
 }

@@ -34,9 +34,10 @@ class SessionLimitsTest {
                 Map.entry("auth-timeout", "PT1S"),
                 Map.entry("heartbeat-interval", "PT2S"),
                 Map.entry("heartbeat-timeout", "PT3S"),
-                Map.entry("write-timeout", "PT4S"))));
+                Map.entry("write-timeout", "PT4S"),
+                Map.entry("ephemeral-per-second", "11"))));
         assertEquals(new SessionLimits(1000, 5, 6, 7, 8, 9, 10, Duration.ofSeconds(1), Duration.ofSeconds(2),
-                Duration.ofSeconds(3), Duration.ofSeconds(4)), l);
+                Duration.ofSeconds(3), Duration.ofSeconds(4), 11), l);
     }
 
     @Test

@@ -272,8 +272,6 @@ class SessionTest {
                 new ClientFrame.DocUpdate(2, "stock_level", "A-1", 3, "op-1", Optional.of(obj), Optional.empty()),
                 new ClientFrame.Sync(3, List.of()),
                 new ClientFrame.ConflictResolve(4, "c-1", "accept_local", Optional.empty()),
-                new ClientFrame.Presence(5, "workspace:w1", Optional.empty()),
-                new ClientFrame.Ack(6, "user:alice", 1),
         };
         for (ClientFrame f : frames) {
             c.send(f);

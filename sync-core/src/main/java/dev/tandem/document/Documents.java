@@ -1,0 +1,123 @@
+package dev.tandem.document;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import dev.tandem.auth.Principal;
+import dev.tandem.protocol.ClientFrame;
+import dev.tandem.protocol.ProtocolException;
+
+/**
+ * The document port: versioned JSON documents per tenant, reconciled by per-type policies.
+ * Every call acts in the caller's tenant ({@link Principal#tenant()}); the caller's user is
+ * recorded as author.
+ *
+ * <p>Guarantees of every implementation (held by the conformance suite):
+ * <ul>
+ *   <li>Each operation is atomic: its new version, history entry, applied opId, audit and outbox
+ *       rows commit together or not at all; a crash never leaves half an operation.</li>
+ *   <li>No lost update under any interleaving: a version is written only over the version it
+ *       was computed from; a concurrent writer is re-run against the newer version.</li>
+ *   <li>Idempotency: an opId seen before (within the retention) is answered
+ *       {@link OpResult.Duplicate} and changes nothing.</li>
+ *   <li>{@code inc} deltas on counter fields commute: any order of the same deltas gives the
+ *       same value, each counted exactly once.</li>
+ *   <li>Invariants are never repaired: an operation that would break one is
+ *       {@link OpResult.Rejected} with {@code constraint}.</li>
+ *   <li>Listeners hear about a change only after it committed.</li>
+ * </ul>
+ * Authorization (who may edit which type) is the caller's business.
+ */
+public interface Documents extends AutoCloseable {
+
+    /** The current version of a document, tombstones included ({@link Document#deleted()}). */
+    Optional<Document> get(Principal who, DocRef ref);
+
+    /**
+     * Applies one operation in its own transaction. Business outcomes (including malformed or
+     * oversized operations) are results, never exceptions.
+     *
+     * @throws ProtocolException {@code UNAVAILABLE} when the database cannot be reached or the
+     *         document stays contended past the retry budget (retrying later is safe: the opId
+     *         makes it idempotent)
+     */
+    OpResult apply(Principal who, DocOp op);
+
+    /**
+     * Applies a batch of offline operations in order, each in its own transaction, and answers
+     * one result per operation in the same order. A rejection or conflict never stops the rest.
+     * Replaying the same batch answers {@link OpResult.Duplicate} for everything applied before.
+     *
+     * @throws ProtocolException {@code UNAVAILABLE} as {@link #apply}: the operations before the
+     *         failing one are committed, it and the rest are not; replaying the whole batch later
+     *         applies exactly what is missing
+     */
+    default List<OpResult> sync(Principal who, List<DocOp> ops) {
+        List<OpResult> results = new ArrayList<>(ops.size());
+        for (DocOp op : ops) {
+            results.add(apply(who, op));
+        }
+        return results;
+    }
+
+    /**
+     * Decodes and applies the ops of a {@code sync} frame: an op that cannot be decoded gets
+     * {@link OpResult.Rejected} ({@code bad_request}) in its place and the others still apply.
+     */
+    default List<OpResult> syncFrames(Principal who, List<ClientFrame.DocUpdate> frames) {
+        List<OpResult> results = new ArrayList<>(frames.size());
+        for (ClientFrame.DocUpdate frame : frames) {
+            DocOp op;
+            try {
+                op = DocOp.from(frame);
+            } catch (ProtocolException e) {
+                results.add(OpResult.Rejected.of(frame.opId(), e));
+                continue;
+            }
+            results.add(apply(who, op));
+        }
+        return results;
+    }
+
+    /**
+     * Resolves an open manual conflict of the caller's tenant with a new version of the
+     * document, audited.
+     *
+     * @return the new version and the resolved record
+     * @throws ProtocolException {@code NOT_FOUND} for an unknown conflict; {@code CONFLICT} when
+     *         it is already resolved or stale (the document moved on: the record becomes stale);
+     *         {@code BAD_REQUEST} when the merged data is invalid or breaks an invariant
+     */
+    Resolved resolve(Principal who, String conflictId, Resolution resolution);
+
+    /** The caller's tenant's conflicts matching the filter, newest first. */
+    List<ConflictRecord> listConflicts(Principal who, ConflictFilter filter);
+
+    /** One conflict of the caller's tenant. */
+    Optional<ConflictRecord> getConflict(Principal who, String conflictId);
+
+    /** The document's audit trail, oldest first, at most {@code limit} (1-1000) newest entries. */
+    List<AuditEntry> audit(Principal who, DocRef ref, int limit);
+
+    /** Adds a listener for committed changes and recorded conflicts. */
+    void listen(DocumentListener listener);
+
+    /** Releases the store's resources. */
+    @Override
+    void close();
+
+    /**
+     * A successful resolution.
+     *
+     * @param document the version the resolution produced
+     * @param conflict the resolved record
+     */
+    record Resolved(Document document, ConflictRecord conflict) {
+        /** Validates the fields. */
+        public Resolved {
+            java.util.Objects.requireNonNull(document, "document");
+            java.util.Objects.requireNonNull(conflict, "conflict");
+        }
+    }
+}

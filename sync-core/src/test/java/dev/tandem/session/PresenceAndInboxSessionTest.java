@@ -1,0 +1,137 @@
+package dev.tandem.session;
+
+import java.util.List;
+import java.util.Optional;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import dev.tandem.protocol.ClientFrame;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.ServerFrame;
+
+import dev.tandem.session.Harness.Client;
+
+import static dev.tandem.session.FakeVerifier.token;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Presence and inboxes as a session drives them (memory adapters; Redis ones share the suites). */
+class PresenceAndInboxSessionTest {
+    private static final String ALICE = token("alice", "acme", "workspaces=w1");
+    private static final String BOB = token("bob", "acme", "workspaces=w1");
+    private Harness h;
+
+    @AfterEach
+    void close() {
+        if (h != null) {
+            h.close();
+        }
+    }
+
+    private static List<ServerFrame.Presence> presenceFrames(List<ServerFrame> frames) {
+        return frames.stream().filter(f -> f instanceof ServerFrame.Presence).map(f -> (ServerFrame.Presence) f).toList();
+    }
+
+    @Test
+    void twoTabsOfOneUserJoinOnceAndLeaveOnce() throws InterruptedException {
+        h = new Harness(Harness.limits().build());
+        Client watcher = h.connected(BOB);
+        watcher.send(new ClientFrame.Subscribe(1, "workspace:w1", Optional.empty(), false));
+        watcher.t.reply(1);
+        Client tab1 = h.connected(ALICE);
+        Client tab2 = h.connected(ALICE);
+        tab1.send(new ClientFrame.Subscribe(1, "workspace:w1", Optional.empty(), false));
+        tab1.t.reply(1);
+        tab2.send(new ClientFrame.Subscribe(2, "workspace:w1", Optional.empty(), true));
+        ServerFrame.Reply snapshot = tab2.t.reply(2);
+        assertEquals(2, snapshot.body().path("presence").size(), "bob and alice: " + snapshot.body());
+        assertEquals(2, snapshot.body().path("presence").get(0).path("connections").asInt(), "alice has two tabs");
+        List<ServerFrame> seen = new java.util.ArrayList<>(watcher.sync());
+        tab1.send(new ClientFrame.Unsubscribe(3, "workspace:w1"));
+        tab1.t.reply(3);
+        tab2.session.close(dev.tandem.protocol.CloseCode.NORMAL, "bye");
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (presenceFrames(seen).stream().noneMatch(p -> p.kind().equals("leave")) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            seen.addAll(watcher.sync());
+        }
+        Thread.sleep(200);
+        seen.addAll(watcher.sync());
+        List<ServerFrame.Presence> alice = presenceFrames(seen).stream()
+                .filter(p -> p.data().path("user").asText().equals("alice")).toList();
+        assertEquals(List.of("join", "leave"), alice.stream().map(ServerFrame.Presence::kind).toList(),
+                "one join and one leave for two tabs");
+        assertTrue(alice.stream().allMatch(p -> p.channel().equals("workspace:w1")));
+    }
+
+    @Test
+    void presenceStateIsSetQueriedAndCapped() {
+        h = new Harness(Harness.limits().build());
+        Client c = h.connected(ALICE);
+        c.send(new ClientFrame.Presence(1, "workspace:w1", Optional.empty()));
+        assertEquals(ErrorCode.BAD_REQUEST, c.t.error(1, ErrorCode.BAD_REQUEST).code());
+        c.send(new ClientFrame.Subscribe(2, "workspace:w1", Optional.empty(), false));
+        c.t.reply(2);
+        c.send(new ClientFrame.Presence(3, "workspace:w1", Optional.of(h.codec.object().put("status", "away"))));
+        assertEquals("away", c.t.reply(3).body().path("member").path("state").path("status").asText());
+        assertTrue(presenceFrames(c.sync()).stream().anyMatch(p -> p.kind().equals("state")),
+                "subscribers see the state change");
+        c.send(new ClientFrame.Presence(4, "workspace:w1", Optional.of(h.codec.object().put("pad", "x".repeat(5000)))));
+        c.t.error(4, ErrorCode.TOO_LARGE);
+        c.send(new ClientFrame.Presence(5, "workspace:w1", Optional.empty()));
+        ServerFrame.Reply members = c.t.reply(5);
+        assertEquals("away", members.body().path("members").get(0).path("state").path("status").asText(),
+                "the refused state changed nothing");
+    }
+
+    @Test
+    void inboxMessagesComeBackOnTheNextConnectionUntilAcknowledged() {
+        h = new Harness(Harness.limits().build());
+        h.engine.publish("acme", List.of("user:alice"), "invoice.paid", h.codec.object().put("n", 1), Optional.empty());
+        h.engine.publish("acme", List.of("user:alice"), "invoice.paid", h.codec.object().put("n", 2), Optional.empty());
+        Client phone = h.connected(ALICE);
+        phone.send(new ClientFrame.Subscribe(1, "user:alice", Optional.empty(), false));
+        assertEquals(2, phone.t.reply(1).body().path("inbox").asInt());
+        List<ServerFrame.Event> events = phone.sync().stream().filter(f -> f instanceof ServerFrame.Event)
+                .map(f -> (ServerFrame.Event) f).toList();
+        assertEquals(List.of(1, 2), events.stream().map(e -> e.data().path("n").asInt()).toList());
+        phone.send(new ClientFrame.Ack(2, "user:alice", 1));
+        assertEquals(1, phone.t.reply(2).body().path("remaining").asInt());
+        phone.send(new ClientFrame.Ack(3, "user:alice", 99));
+        phone.t.error(3, ErrorCode.NOT_FOUND);
+        phone.send(new ClientFrame.Ack(4, "user:bob", 1));
+        phone.t.error(4, ErrorCode.FORBIDDEN);
+
+        Client laptop = h.connected(ALICE);
+        laptop.send(new ClientFrame.Subscribe(1, "user:alice", Optional.empty(), false));
+        assertEquals(1, laptop.t.reply(1).body().path("inbox").asInt());
+        List<ServerFrame.Event> again = laptop.sync().stream().filter(f -> f instanceof ServerFrame.Event)
+                .map(f -> (ServerFrame.Event) f).toList();
+        assertEquals(List.of(2), again.stream().map(e -> e.data().path("n").asInt()).toList());
+        laptop.send(new ClientFrame.Ack(2, "user:alice", 2));
+        assertEquals(0, laptop.t.reply(2).body().path("remaining").asInt());
+        Client third = h.connected(ALICE);
+        third.send(new ClientFrame.Subscribe(1, "user:alice", Optional.empty(), false));
+        assertEquals(0, third.t.reply(1).body().path("inbox").asInt());
+        assertFalse(third.sync().stream().anyMatch(f -> f instanceof ServerFrame.Event));
+    }
+
+    @Test
+    void typingSignalsHaveTheirOwnRateLimit() {
+        h = new Harness(Harness.limits().build());
+        Client c = h.connected(ALICE);
+        int refused = 0;
+        for (int i = 1; i <= 30; i++) {
+            c.send(new ClientFrame.Publish(i, "doc:task:1", "typing", h.codec.object(), true));
+        }
+        for (ServerFrame f : c.sync()) {
+            if (f instanceof ServerFrame.Error e && e.code() == ErrorCode.RATE_LIMITED) {
+                refused++;
+            }
+        }
+        assertTrue(refused >= 15, "refused " + refused + " of 30 signals sent at once (limit 10/s)");
+        assertEquals(Session.State.OPEN, c.session.state());
+    }
+}
