@@ -112,11 +112,24 @@ class GatewayMatchesChartTest {
     @Test
     void productionValuesServeTheProbesAndTheClusterMetrics() throws Exception {
         String jwks = "http://127.0.0.1:" + jwksServer.getAddress().getPort() + "/jwks.json";
+        // Redis and PostgreSQL: this machine's real ones, in a database of the test's own
+        dev.tandem.testing.TestServices.Postgres pg = dev.tandem.testing.TestServices.postgres();
+        try (var c = pg.connect(); var st = c.createStatement()) {
+            st.execute("CREATE DATABASE tandem_chart_test");
+        } catch (java.sql.SQLException e) {
+            // already there from an earlier run: its schema is migrated, which is fine
+        }
+        String url = pg.jdbcUrl().replaceFirst("/[^/?]+(\\?|$)", "/tandem_chart_test$1");
         Chart.Rendered r = new Chart.Rendered(Chart.template(Chart.productionValues(), Map.of(
                 "auth.jwks.url", jwks,
-                "kafka.bootstrapServers", "127.0.0.1:" + freePort())));
+                "kafka.bootstrapServers", "127.0.0.1:" + freePort(),
+                "redis.address", dev.tandem.testing.TestServices.redis(),
+                "redis.existingSecret", "",
+                "postgres.url", url)));
         PodEnvironment pod = new PodEnvironment(r, Map.of("tandem-kafka/sasl-jaas-config",
-                "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"tandem\" password=\"stand-in\";"),
+                "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"tandem\" password=\"stand-in\";",
+                "tandem-postgres/username", pg.user(),
+                "tandem-postgres/password", pg.password()),
                 work);
         int before = JWKS_HITS.get();
         try (Gateway gateway = start(r, pod)) {

@@ -124,6 +124,15 @@ public final class DocumentStore implements Documents {
         return new DocumentStore(Settings.create(config), Policies.create(config.get("types")), clock);
     }
 
+    /**
+     * Like {@link #create(Config)}, with the database settings ({@code url}, {@code username},
+     * {@code password}, {@code schema}, {@code pool.*}) taken from {@code db} instead of the
+     * documents node's {@code db} (the gateway's shared {@code tandem.db}).
+     */
+    public static DocumentStore create(Config config, Config db) {
+        return new DocumentStore(Settings.create(config, db), Policies.create(config.get("types")), Clock.systemUTC());
+    }
+
     private static void migrate(Settings s) {
         var flyway = Flyway.configure()
                 .dataSource(s.url(), s.username(), s.password())

@@ -40,7 +40,10 @@ record Settings(String url, String username, String password, Optional<String> s
     }
 
     static Settings create(Config config) {
-        Config db = config.get("db");
+        return create(config, config.get("db"));
+    }
+
+    static Settings create(Config config, Config db) {
         String url = db.get("url").asString().orElse(DEFAULT_URL);
         return new Settings(url,
                 db.get("username").asString().orElse(url.startsWith("jdbc:h2:") ? "sa" : "postgres"),

@@ -16,7 +16,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.tandem.auth.TokenVerifier;
-import dev.tandem.broker.MemoryBroker;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.events.CloudEventCodec;
 import dev.tandem.hub.Hub;
@@ -60,6 +59,7 @@ public final class Gateway implements AutoCloseable {
     private final ScheduledExecutorService housekeeping;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final Optional<KafkaSettings> kafka;
+    private final Backends backends;
     private volatile Optional<KafkaIngest> ingest = Optional.empty();
 
     private Gateway(Config root) {
@@ -99,6 +99,10 @@ public final class Gateway implements AutoCloseable {
                                         .status(!stopped.get() || holder.engine().sessionCount() > 0)
                                         .build(), HealthCheckType.LIVENESS, "node")
                                 .addCheck(() -> kafkaHealth(), HealthCheckType.READINESS, "kafka")
+                                .addCheck(() -> HealthCheckResponse.builder()
+                                        .status(holder.backends().redisReachable())
+                                        .detail("enabled", holder.backends().redis.isPresent())
+                                        .build(), HealthCheckType.READINESS, "redis")
                                 .build())
                         .addObserver(MetricsObserver.create())
                         .build())
@@ -112,24 +116,31 @@ public final class Gateway implements AutoCloseable {
         FrameCodec codec = FrameCodec.create();
         ChannelRules rules = ChannelRules.create(tandem.get("channels"));
         Hub hub = new Hub(codec, telemetry);
-        MemoryBroker broker = new MemoryBroker(hub, rules, telemetry, Clock.systemUTC());
+        this.backends = Backends.create(tandem, hub, rules, telemetry, Clock.systemUTC());
         this.engine = Engine.builder()
                 .nodeId(tandem.get("node-id").asString().orElseGet(Gateway::defaultNodeId))
                 .codec(codec)
                 .rules(rules)
                 .hub(hub)
-                .broker(broker)
+                .broker(backends.broker)
+                .presence(backends.presence)
+                .inbox(backends.inbox)
+                .documents(backends.documents)
                 .verifier(verifier)
                 .limits(SessionLimits.create(tandem.get("limits")))
                 .telemetry(telemetry)
                 .build();
         holder.set(engine);
+        holder.setBackends(backends);
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "tandem-housekeeping");
             t.setDaemon(true);
             return t;
         });
-        housekeeping.scheduleWithFixedDelay(broker::sweep, 1, 1, TimeUnit.MINUTES);
+        backends.memoryBroker.ifPresent(b -> housekeeping.scheduleWithFixedDelay(b::sweep, 1, 1, TimeUnit.MINUTES));
+        if (backends.inbox instanceof dev.tandem.inbox.MemoryInbox m) {
+            housekeeping.scheduleWithFixedDelay(m::sweep, 1, 1, TimeUnit.MINUTES);
+        }
         startKafka(telemetry);
     }
 
@@ -235,6 +246,7 @@ public final class Gateway implements AutoCloseable {
         server.stop();
         housekeeping.shutdownNow();
         engine.close();
+        backends.close();
         LOG.log(System.Logger.Level.INFO, "Tandem node " + engine.nodeId() + " stopped");
     }
 
@@ -258,6 +270,19 @@ public final class Gateway implements AutoCloseable {
     /** Lets routes built before the engine reach it once it exists. */
     private static final class AtomicReferenceEngine {
         private volatile Engine engine;
+        private volatile Backends backends;
+
+        void setBackends(Backends b) {
+            backends = b;
+        }
+
+        Backends backends() {
+            Backends b = backends;
+            if (b == null) {
+                throw new IllegalStateException("backends not started yet");
+            }
+            return b;
+        }
 
         void set(Engine e) {
             engine = e;

@@ -52,7 +52,7 @@ class BadInputTest {
                 Arguments.of("{\"op\":\"ping\",\"id\":\"twelve\"}", "bad_request", 0),
                 Arguments.of("{\"op\":\"subscribe\",\"id\":13,\"channel\":\"mars:1\"}", "unknown_channel", 13),
                 Arguments.of("{\"op\":\"subscribe\",\"id\":14,\"channel\":\"user:someone-else\"}", "forbidden", 14),
-                Arguments.of("{\"op\":\"doc.get\",\"id\":15,\"docType\":\"task\",\"docId\":\"1\"}", "unavailable", 15),
+                Arguments.of("{\"op\":\"doc.get\",\"id\":15,\"docType\":\"task\",\"docId\":\"nope\"}", "not_found", 15),
                 Arguments.of("{\"op\":\"connect\",\"id\":16,\"token\":\"x\"}", "bad_request", 16));
     }
 

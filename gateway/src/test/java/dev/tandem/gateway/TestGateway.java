@@ -33,6 +33,8 @@ final class TestGateway implements AutoCloseable {
         all.put("tandem.node-id", "test-node");
         all.put("tandem.drain-timeout", "PT5S");
         all.put("tandem.dev-mode", "true");
+        // each test gateway gets its own document database
+        all.put("tandem.documents.db.url", "jdbc:h2:mem:gw-" + java.util.UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
         all.putAll(overrides);
         Config config = Config.builder()
                 .disableEnvironmentVariablesSource()

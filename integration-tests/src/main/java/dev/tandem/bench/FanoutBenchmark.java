@@ -285,6 +285,7 @@ public final class FanoutBenchmark {
                 "-Dserver.port=" + port, "-Dserver.host=127.0.0.1",
                 "-Dtandem.connections-per-address=1000000",
                 "-Dtandem.dev-mode=true",
+                "-Dtandem.documents.db.url=jdbc:h2:mem:bench;DB_CLOSE_DELAY=-1",
                 "-Dtandem.limits.max-subscriptions=16",
                 "-cp", System.getProperty("java.class.path"), "dev.tandem.gateway.Main"));
         return new ProcessBuilder(cmd).redirectErrorStream(true)

@@ -48,6 +48,7 @@ class ClientRecoveryTest {
         Config config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
                 .sources(ConfigSources.create(Map.of("server.port", "0", "server.host", "127.0.0.1",
                                 "tandem.dev-mode", "true",
+                                "tandem.documents.db.url", "jdbc:h2:mem:client-recovery;DB_CLOSE_DELAY=-1",
                                 "tandem.channels.namespaces.project.history-size", "3")),
                         ConfigSources.classpath("application.yaml"))
                 .build();

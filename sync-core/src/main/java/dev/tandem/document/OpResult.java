@@ -20,6 +20,27 @@ public sealed interface OpResult {
     String result();
 
     /**
+     * The result as replies and the REST API carry it: {@code opId}, {@code result}, and
+     * {@code version}, {@code strategy} and {@code fields}, {@code conflictId} and
+     * {@code conflict}, or {@code code} and {@code reason}, as the outcome has them.
+     */
+    default com.fasterxml.jackson.databind.node.ObjectNode toJson() {
+        var o = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode()
+                .put("opId", opId()).put("result", result());
+        switch (this) {
+            case Applied a -> o.put("version", a.document().version());
+            case Merged m -> {
+                o.put("version", m.document().version()).put("strategy", m.strategy().wire());
+                m.fields().forEach(o.putArray("fields")::add);
+            }
+            case Conflict c -> o.put("conflictId", c.record().id()).set("conflict", c.record().toJson());
+            case Duplicate d -> o.put("version", d.version());
+            case Rejected x -> o.put("code", x.code()).put("reason", x.reason());
+        }
+        return o;
+    }
+
+    /**
      * Applied at its base version: the document's next version.
      *
      * @param opId     the operation

@@ -37,6 +37,9 @@ public record Publication(ChannelKey channel, Optional<Position> position, Strin
         Objects.requireNonNull(data, "data");
     }
 
+    /** Type of the manual-conflict notices sent to the author's devices (as {@code conflict} frames). */
+    public static final String CONFLICT_TYPE = "tandem.conflict";
+
     /** Type prefix of presence changes ({@code tandem.presence.join}, {@code .leave}, {@code .state}). */
     public static final String PRESENCE_TYPE = "tandem.presence.";
 
@@ -46,6 +49,9 @@ public record Publication(ChannelKey channel, Optional<Position> position, Strin
      * {@value #PRESENCE_TYPE}KIND, so they travel every broker to every node like any other).
      */
     public ServerFrame toFrame() {
+        if (type.equals(CONFLICT_TYPE)) {
+            return new ServerFrame.Conflict(data.path("conflictId").asText(eventId), data);
+        }
         if (type.startsWith(PRESENCE_TYPE)) {
             return new ServerFrame.Presence(channel.name().toString(), type.substring(PRESENCE_TYPE.length()), data);
         }

@@ -28,6 +28,10 @@ import dev.tandem.channel.ChannelKey;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.hub.Hub;
 import dev.tandem.hub.Publication;
+import dev.tandem.document.ConflictRecord;
+import dev.tandem.document.DocumentChange;
+import dev.tandem.document.DocumentListener;
+import dev.tandem.document.Documents;
 import dev.tandem.inbox.Inbox;
 import dev.tandem.inbox.MemoryInbox;
 import dev.tandem.presence.MemoryPresenceStore;
@@ -59,6 +63,7 @@ public final class Engine implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final PresenceStore presence;
+    private final Optional<Documents> documents;
     private final Inbox inbox;
     /** Network calls that must not run on a timer or while a lock is held. */
     private final ExecutorService background = Executors.newVirtualThreadPerTaskExecutor();
@@ -77,6 +82,22 @@ public final class Engine implements AutoCloseable {
         this.telemetry = b.telemetry;
         this.clock = b.clock;
         this.presence = b.presence;
+        this.documents = Optional.ofNullable(b.documents);
+        documents.ifPresent(d -> d.listen(new DocumentListener() {
+            @Override
+            public void changed(DocumentChange change) {
+                publishChange(change);
+            }
+
+            @Override
+            public void conflicted(ConflictRecord record) {
+                // every device of the author that listens to its user channel gets a conflict frame
+                ChannelKey inbox = new ChannelKey(record.tenant(), new dev.tandem.channel.ChannelName(Inbox.NAMESPACE,
+                        List.of(record.author())));
+                broker.publish(inbox, new Draft(Publication.CONFLICT_TYPE, record.toJson(), true, Optional.empty(),
+                        Optional.empty()));
+            }
+        }));
         this.inbox = b.inbox;
         ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "tandem-timers");
@@ -161,6 +182,20 @@ public final class Engine implements AutoCloseable {
             inbox.append(key, p);
         }
         return p;
+    }
+
+    /** Publishes an accepted document change to the document's channel and the ones its type names. */
+    private void publishChange(DocumentChange change) {
+        for (dev.tandem.channel.ChannelName name : change.channels()) {
+            try {
+                ChannelKey key = rules.resolve(change.tenant(), name.toString());
+                publishDurable(key, new Draft(change.eventType(), change.document().toJson(), false, Optional.empty(),
+                        Optional.of(change.document().updatedBy())));
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "tenant " + change.tenant() + ": publishing a change of "
+                        + change.document().ref() + " to " + name + " failed: " + e.getMessage());
+            }
+        }
     }
 
     /** Publishes a presence change (join, leave, state) to the channel's subscribers on every node. */
@@ -281,6 +316,11 @@ public final class Engine implements AutoCloseable {
         return hub;
     }
 
+    /** The document store, when documents are enabled on this node. */
+    public Optional<Documents> documents() {
+        return documents;
+    }
+
     /** The presence store. */
     public PresenceStore presence() {
         return presence;
@@ -331,6 +371,7 @@ public final class Engine implements AutoCloseable {
         broker.close();
         presence.close();
         inbox.close();
+        documents.ifPresent(Documents::close);
     }
 
     private static String newId() {
@@ -352,6 +393,7 @@ public final class Engine implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private PresenceStore presence;
         private Inbox inbox;
+        private Documents documents;
 
         private Builder() {
         }
@@ -359,6 +401,12 @@ public final class Engine implements AutoCloseable {
         /** The presence store (default: in memory). */
         public Builder presence(PresenceStore presence) {
             this.presence = Objects.requireNonNull(presence);
+            return this;
+        }
+
+        /** The document store (default: none; document frames are then {@code unavailable}). */
+        public Builder documents(Documents documents) {
+            this.documents = Objects.requireNonNull(documents);
             return this;
         }
 

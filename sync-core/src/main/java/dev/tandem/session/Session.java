@@ -20,6 +20,12 @@ import dev.tandem.channel.ChannelRules;
 import dev.tandem.channel.Namespace;
 import dev.tandem.hub.Publication;
 import dev.tandem.hub.Subscriber;
+import dev.tandem.document.DocOp;
+import dev.tandem.document.DocRef;
+import dev.tandem.document.Document;
+import dev.tandem.document.Documents;
+import dev.tandem.document.OpResult;
+import dev.tandem.document.Resolution;
 import dev.tandem.inbox.AckResult;
 import dev.tandem.inbox.Inbox;
 import dev.tandem.presence.Member;
@@ -303,15 +309,33 @@ public final class Session {
             case ClientFrame.Ping p -> reply(p.id(), engine.codec().object());
             case ClientFrame.Presence p -> presence(p);
             case ClientFrame.Ack a -> ack(a);
-            case ClientFrame.DocGet g -> throw unavailable("documents");
-            case ClientFrame.DocUpdate u -> throw unavailable("documents");
-            case ClientFrame.Sync s -> throw unavailable("documents");
-            case ClientFrame.ConflictResolve r -> throw unavailable("documents");
+            case ClientFrame.DocGet g -> {
+                Document d = documents().get(principal, new DocRef(g.docType(), g.docId()))
+                        .orElseThrow(() -> new ProtocolException(ErrorCode.NOT_FOUND, "no document " + g.docType()
+                                + "/" + g.docId()));
+                reply(g.id(), engine.codec().object().set("document", d.toJson()));
+            }
+            case ClientFrame.DocUpdate u -> reply(u.id(), documents().apply(principal, DocOp.from(u)).toJson());
+            case ClientFrame.Sync s -> {
+                ObjectNode body = engine.codec().object();
+                ArrayNode results = body.putArray("results");
+                for (OpResult r : documents().syncFrames(principal, s.ops())) {
+                    results.add(r.toJson());
+                }
+                reply(s.id(), body);
+            }
+            case ClientFrame.ConflictResolve r -> {
+                Documents.Resolved res = documents().resolve(principal, r.conflictId(),
+                        Resolution.parse(r.resolution(), r.data()));
+                reply(r.id(), engine.codec().object().put("result", "resolved").put("conflictId", r.conflictId())
+                        .put("version", res.document().version()).set("document", res.document().toJson()));
+            }
         }
     }
 
-    private static ProtocolException unavailable(String what) {
-        return new ProtocolException(ErrorCode.UNAVAILABLE, what + " are not enabled on this node");
+    private Documents documents() {
+        return engine.documents().orElseThrow(() -> new ProtocolException(ErrorCode.UNAVAILABLE,
+                "documents are not enabled on this node"));
     }
 
     private void authenticate(String token, long requestId) {

@@ -1,0 +1,107 @@
+package dev.tandem.gateway;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+
+import dev.tandem.broker.Broker;
+import dev.tandem.broker.MemoryBroker;
+import dev.tandem.channel.ChannelRules;
+import dev.tandem.conflict.DocumentStore;
+import dev.tandem.document.Documents;
+import dev.tandem.hub.Hub;
+import dev.tandem.inbox.Inbox;
+import dev.tandem.inbox.MemoryInbox;
+import dev.tandem.presence.MemoryPresenceStore;
+import dev.tandem.presence.PresenceLimits;
+import dev.tandem.presence.PresenceStore;
+import dev.tandem.presence.redis.RedisPresenceStore;
+import dev.tandem.queue.RedisBroker;
+import dev.tandem.queue.RedisInbox;
+import dev.tandem.telemetry.Telemetry;
+
+import io.helidon.config.Config;
+
+/**
+ * Chooses each backing part by configuration (DESIGN section 2): {@code tandem.redis.address}
+ * switches the broker (history, offsets, cross-node fan-out), presence and inboxes to Redis;
+ * {@code tandem.db.url} (or {@code tandem.documents.db.url}) points the document store at
+ * PostgreSQL instead of the embedded H2 file. Each part has one adapter per mode and both pass
+ * the same conformance suite.
+ */
+final class Backends implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Backends.class.getName());
+
+    final Optional<RedissonClient> redis;
+    final Broker broker;
+    final Optional<MemoryBroker> memoryBroker;
+    final PresenceStore presence;
+    final Inbox inbox;
+    final Documents documents;
+
+    private Backends(Config tandem, Hub hub, ChannelRules rules, Telemetry telemetry, Clock clock) {
+        this.redis = tandem.get("redis.address").asString().asOptional().filter(s -> !s.isBlank())
+                .map(address -> redisson(address, tandem.get("redis")));
+        PresenceLimits presenceLimits = new PresenceLimits(
+                tandem.get("presence.ttl").as(Duration.class).orElse(PresenceLimits.DEFAULT_TTL),
+                tandem.get("presence.max-state-bytes").asInt().orElse(PresenceLimits.DEFAULT_MAX_STATE_BYTES));
+        Duration inboxTtl = tandem.get("inbox.ttl").as(Duration.class).orElse(Inbox.DEFAULT_TTL);
+        if (redis.isPresent()) {
+            RedissonClient r = redis.get();
+            this.memoryBroker = Optional.empty();
+            this.broker = new RedisBroker(r, hub, rules, telemetry, clock);
+            this.presence = new RedisPresenceStore(r, presenceLimits, clock);
+            this.inbox = new RedisInbox(r, inboxTtl, clock);
+        } else {
+            MemoryBroker memory = new MemoryBroker(hub, rules, telemetry, clock);
+            this.memoryBroker = Optional.of(memory);
+            this.broker = memory;
+            this.presence = new MemoryPresenceStore(presenceLimits, clock);
+            this.inbox = new MemoryInbox(inboxTtl, clock);
+        }
+        Config db = tandem.get("db.url").exists() ? tandem.get("db") : tandem.get("documents.db");
+        this.documents = DocumentStore.create(tandem.get("documents"), db);
+        LOG.log(System.Logger.Level.INFO, "backing parts: broker, presence and inboxes in "
+                + (redis.isPresent() ? "Redis" : "memory") + "; documents in "
+                + db.get("url").asString().map(u -> u.startsWith("jdbc:postgresql") ? "PostgreSQL" : "H2")
+                .orElse("H2 (./data/tandem)"));
+    }
+
+    static Backends create(Config tandem, Hub hub, ChannelRules rules, Telemetry telemetry, Clock clock) {
+        return new Backends(tandem, hub, rules, telemetry, clock);
+    }
+
+    /** Whether Redis answers (readiness); true when Redis is not used. */
+    boolean redisReachable() {
+        return redis.map(r -> {
+            try {
+                r.getBucket("tandem:health").isExists();
+                return true;
+            } catch (RuntimeException e) {
+                return false;
+            }
+        }).orElse(true);
+    }
+
+    private static RedissonClient redisson(String address, Config redis) {
+        org.redisson.config.Config c = new org.redisson.config.Config();
+        var single = c.useSingleServer()
+                .setAddress(address)
+                .setConnectTimeout((int) redis.get("connect-timeout").as(Duration.class)
+                        .orElse(Duration.ofSeconds(5)).toMillis())
+                .setTimeout((int) redis.get("timeout").as(Duration.class).orElse(Duration.ofSeconds(3)).toMillis())
+                .setRetryAttempts(redis.get("retry-attempts").asInt().orElse(3));
+        redis.get("password").asString().asOptional().filter(s -> !s.isBlank()).ifPresent(single::setPassword);
+        redis.get("username").asString().asOptional().filter(s -> !s.isBlank()).ifPresent(single::setUsername);
+        return Redisson.create(c);
+    }
+
+    /** Closes the adapters' clients (the engine closes the adapters). */
+    @Override
+    public void close() {
+        redis.ifPresent(RedissonClient::shutdown);
+    }
+}
