@@ -1,5 +1,7 @@
 package dev.tandem.gateway;
 
+import dev.tandem.testing.WsProbe;
+
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,7 @@
 package dev.tandem.gateway;
 
+import dev.tandem.testing.WsProbe;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

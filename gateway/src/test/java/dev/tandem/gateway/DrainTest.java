@@ -1,5 +1,7 @@
 package dev.tandem.gateway;
 
+import dev.tandem.testing.WsProbe;
+
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;

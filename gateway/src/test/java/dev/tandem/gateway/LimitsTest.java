@@ -1,5 +1,7 @@
 package dev.tandem.gateway;
 
+import dev.tandem.testing.WsProbe;
+
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.time.Duration;

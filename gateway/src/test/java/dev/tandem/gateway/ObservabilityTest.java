@@ -1,5 +1,7 @@
 package dev.tandem.gateway;
 
+import dev.tandem.testing.WsProbe;
+
 import java.net.http.HttpResponse;
 
 import com.fasterxml.jackson.databind.JsonNode;

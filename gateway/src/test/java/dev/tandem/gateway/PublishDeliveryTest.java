@@ -1,5 +1,7 @@
 package dev.tandem.gateway;
 
+import dev.tandem.testing.WsProbe;
+
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;

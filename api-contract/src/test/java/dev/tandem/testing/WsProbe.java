@@ -1,4 +1,4 @@
-package dev.tandem.gateway;
+package dev.tandem.testing;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -19,13 +19,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 /**
  * A plain JDK WebSocket client for tests: sends raw text (malformed on purpose when needed) and
  * collects every frame and the close code. Deliberately not the project's client library.
+ * Shared with the gateway and integration tests through the api-contract test-jar.
  */
-final class WsProbe implements AutoCloseable {
-    static final Duration WAIT = Duration.ofSeconds(10);
+public final class WsProbe implements AutoCloseable {
+    public static final Duration WAIT = Duration.ofSeconds(10);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    final BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
-    final CompletableFuture<Integer> closed = new CompletableFuture<>();
+    public final BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
+    public final CompletableFuture<Integer> closed = new CompletableFuture<>();
     private final WebSocket ws;
     private final StringBuilder partial = new StringBuilder();
     private final java.util.List<JsonNode> skipped = new java.util.ArrayList<>();
@@ -75,24 +76,24 @@ final class WsProbe implements AutoCloseable {
     }
 
     /** A client that reads one frame and then never again (a slow consumer / dead peer). */
-    static WsProbe stalled(URI uri, String token) throws Exception {
+    public static WsProbe stalled(URI uri, String token) throws Exception {
         return new WsProbe(uri, Map.of("Authorization", "Bearer " + token), List.of("tandem.v1"), true);
     }
 
-    static WsProbe open(URI uri) throws Exception {
+    public static WsProbe open(URI uri) throws Exception {
         return new WsProbe(uri, Map.of(), List.of("tandem.v1"));
     }
 
-    static WsProbe open(URI uri, Map<String, String> headers) throws Exception {
+    public static WsProbe open(URI uri, Map<String, String> headers) throws Exception {
         return new WsProbe(uri, headers, List.of("tandem.v1"));
     }
 
-    static WsProbe open(URI uri, Map<String, String> headers, List<String> subprotocols) throws Exception {
+    public static WsProbe open(URI uri, Map<String, String> headers, List<String> subprotocols) throws Exception {
         return new WsProbe(uri, headers, subprotocols);
     }
 
     /** Opens and authenticates with a connect frame; returns after the welcome. */
-    static WsProbe connect(URI uri, String token) throws Exception {
+    public static WsProbe connect(URI uri, String token) throws Exception {
         WsProbe p = open(uri);
         p.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + token + "\"}");
         p.expect(f -> f.path("op").asText().equals("welcome"));
@@ -100,26 +101,26 @@ final class WsProbe implements AutoCloseable {
         return p;
     }
 
-    String subprotocol() {
+    public String subprotocol() {
         return ws.getSubprotocol();
     }
 
-    void send(String text) {
+    public void send(String text) {
         ws.sendText(text, true).join();
     }
 
-    void sendFragments(String... parts) {
+    public void sendFragments(String... parts) {
         for (int i = 0; i < parts.length; i++) {
             ws.sendText(parts[i], i == parts.length - 1).join();
         }
     }
 
-    void sendBinary(byte[] bytes) {
+    public void sendBinary(byte[] bytes) {
         ws.sendBinary(java.nio.ByteBuffer.wrap(bytes), true).join();
     }
 
     /** The next frame, failing after a timeout. */
-    JsonNode next() throws InterruptedException {
+    public JsonNode next() throws InterruptedException {
         if (!skipped.isEmpty()) {
             return skipped.removeFirst();
         }
@@ -134,7 +135,7 @@ final class WsProbe implements AutoCloseable {
      * The first frame that matches, waiting for it; frames that do not match are kept, in order,
      * for later calls.
      */
-    JsonNode expect(Predicate<JsonNode> match) throws InterruptedException {
+    public JsonNode expect(Predicate<JsonNode> match) throws InterruptedException {
         for (java.util.Iterator<JsonNode> it = skipped.iterator(); it.hasNext(); ) {
             JsonNode f = it.next();
             if (match.test(f)) {
@@ -157,24 +158,24 @@ final class WsProbe implements AutoCloseable {
     }
 
     /** The reply or error to the request with this id. */
-    JsonNode answer(long id) throws InterruptedException {
+    public JsonNode answer(long id) throws InterruptedException {
         return expect(f -> f.path("id").asLong() == id
                 && (f.path("op").asText().equals("reply") || f.path("op").asText().equals("error")));
     }
 
     /** Sends a request and returns its answer. */
-    JsonNode request(long id, String json) throws InterruptedException {
+    public JsonNode request(long id, String json) throws InterruptedException {
         send(json);
         return answer(id);
     }
 
     /** The close code, waiting for it. */
-    int closeCode() throws Exception {
+    public int closeCode() throws Exception {
         return closed.get(WAIT.toSeconds(), TimeUnit.SECONDS);
     }
 
     /** Asserts that nothing arrives for a while. */
-    JsonNode poll(Duration d) throws InterruptedException {
+    public JsonNode poll(Duration d) throws InterruptedException {
         if (!skipped.isEmpty()) {
             return skipped.removeFirst();
         }
