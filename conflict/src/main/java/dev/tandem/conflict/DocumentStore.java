@@ -427,6 +427,11 @@ public final class DocumentStore implements Documents {
 
     // ------------------------------------------------------------------ pruning
 
+    /** The outbox as the Kafka relay reads it. */
+    public dev.tandem.kafka.Outbox outbox() {
+        return new OutboxTable(db, clock);
+    }
+
     /**
      * Drops what the retention settings no longer require: versions older than the newest
      * {@code keep-versions} of each document, applied opIds older than {@code op-retention} (their

@@ -41,6 +41,7 @@ final class Backends implements AutoCloseable {
     final PresenceStore presence;
     final Inbox inbox;
     final Documents documents;
+    final DocumentStore documentStore;
 
     private Backends(Config tandem, Hub hub, ChannelRules rules, Telemetry telemetry, Clock clock) {
         this.redis = tandem.get("redis.address").asString().asOptional().filter(s -> !s.isBlank())
@@ -63,7 +64,8 @@ final class Backends implements AutoCloseable {
             this.inbox = new MemoryInbox(inboxTtl, clock);
         }
         Config db = tandem.get("db.url").exists() ? tandem.get("db") : tandem.get("documents.db");
-        this.documents = DocumentStore.create(tandem.get("documents"), db);
+        this.documentStore = DocumentStore.create(tandem.get("documents"), db);
+        this.documents = documentStore;
         LOG.log(System.Logger.Level.INFO, "backing parts: broker, presence and inboxes in "
                 + (redis.isPresent() ? "Redis" : "memory") + "; documents in "
                 + db.get("url").asString().map(u -> u.startsWith("jdbc:postgresql") ? "PostgreSQL" : "H2")

@@ -61,6 +61,7 @@ public final class Gateway implements AutoCloseable {
     private final Optional<KafkaSettings> kafka;
     private final Backends backends;
     private volatile Optional<KafkaIngest> ingest = Optional.empty();
+    private volatile Optional<dev.tandem.kafka.OutboxRelay> relay = Optional.empty();
 
     private Gateway(Config root) {
         this.tandem = root.get("tandem");
@@ -165,8 +166,13 @@ public final class Gateway implements AutoCloseable {
                     new CloudEventCodec(engine.codec().mapper()));
             telemetry.kafkaIngest(in::lag, in::handled, in::deadLettered);
             ingest = Optional.of(in);
+            dev.tandem.kafka.OutboxRelay out = dev.tandem.kafka.OutboxRelay.start(settings,
+                    backends.documentStore.outbox(), engine.nodeId() + "/" + java.util.UUID.randomUUID());
+            telemetry.kafkaRelay(out::backlog, out::relayed);
+            relay = Optional.of(out);
             LOG.log(System.Logger.Level.INFO, "consuming domain events from " + settings.topicIn() + " at "
-                    + settings.bootstrapServers() + " as group " + settings.groupId());
+                    + settings.bootstrapServers() + " as group " + settings.groupId() + "; relaying changes to "
+                    + settings.topicOut());
         });
     }
 
@@ -242,6 +248,7 @@ public final class Gateway implements AutoCloseable {
         }
         // no new domain events while clients are told to go; what is not committed is redelivered
         ingest.ifPresent(KafkaIngest::close);
+        relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
         engine.drain(drainTimeout);
         server.stop();
         housekeeping.shutdownNow();

@@ -25,7 +25,8 @@ import io.helidon.metrics.api.Timer;
  * {@code tandem_deliveries_total}, {@code tandem_publish_to_deliver_seconds} (histogram),
  * {@code tandem_fanout_subscribers} (histogram), {@code tandem_slow_consumer_closes_total},
  * {@code tandem_errors_total{code}}; with Kafka on, {@code tandem_kafka_ingest_lag},
- * {@code tandem_kafka_ingest_events}, {@code tandem_kafka_ingest_dead_lettered}.
+ * {@code tandem_kafka_ingest_events}, {@code tandem_kafka_ingest_dead_lettered},
+ * {@code tandem_kafka_relay_backlog}, {@code tandem_kafka_relay_events}; {@code tandem_inbox_depth}.
  */
 final class GatewayTelemetry implements Telemetry {
     private final MeterRegistry registry;
@@ -34,6 +35,7 @@ final class GatewayTelemetry implements Telemetry {
     private final Counter slowConsumers;
     private final Timer latency;
     private final DistributionSummary fanout;
+    private final DistributionSummary inboxDepth;
     private final Map<String, Counter> framesIn = new ConcurrentHashMap<>();
     private final Map<String, Counter> framesOut = new ConcurrentHashMap<>();
     private final Map<String, Counter> publications = new ConcurrentHashMap<>();
@@ -50,6 +52,8 @@ final class GatewayTelemetry implements Telemetry {
         private static volatile java.util.function.LongSupplier ingestLag = () -> 0;
         private static volatile java.util.function.LongSupplier ingestEvents = () -> 0;
         private static volatile java.util.function.LongSupplier ingestDeadLettered = () -> 0;
+        private static volatile java.util.function.LongSupplier relayBacklog = () -> 0;
+        private static volatile java.util.function.LongSupplier relayEvents = () -> 0;
     }
 
     GatewayTelemetry(IntSupplier connections) {
@@ -71,6 +75,9 @@ final class GatewayTelemetry implements Telemetry {
         this.fanout = registry.getOrCreate(DistributionSummary.builder("tandem.fanout.subscribers",
                         DistributionStatisticsConfig.builder().buckets(1, 10, 100, 1_000, 10_000, 100_000))
                 .description("Local subscribers a publication was handed to"));
+        this.inboxDepth = registry.getOrCreate(DistributionSummary.builder("tandem.inbox.depth",
+                        DistributionStatisticsConfig.builder().buckets(1, 10, 100, 1_000, 10_000))
+                .description("Unacknowledged inbox messages a user had when a device subscribed"));
     }
 
     /** Registers the Kafka ingest's gauges. */
@@ -86,6 +93,21 @@ final class GatewayTelemetry implements Telemetry {
         registry.getOrCreate(Gauge.builder("tandem.kafka.ingest.dead.lettered",
                         () -> Live.ingestDeadLettered.getAsLong())
                 .description("Inbound events sent to the dead-letter topic since start"));
+    }
+
+    /** Registers the outbox relay's gauges. */
+    void kafkaRelay(java.util.function.LongSupplier backlog, java.util.function.LongSupplier relayed) {
+        Live.relayBacklog = backlog;
+        Live.relayEvents = relayed;
+        registry.getOrCreate(Gauge.builder("tandem.kafka.relay.backlog", () -> Live.relayBacklog.getAsLong())
+                .description("Accepted changes waiting in the outbox to be relayed to Kafka"));
+        registry.getOrCreate(Gauge.builder("tandem.kafka.relay.events", () -> Live.relayEvents.getAsLong())
+                .description("Changes relayed to the outbound topic by this node since start"));
+    }
+
+    @Override
+    public void inboxDepth(int depth) {
+        inboxDepth.record(depth);
     }
 
     @Override

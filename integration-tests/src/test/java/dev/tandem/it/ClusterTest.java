@@ -48,6 +48,7 @@ class ClusterTest {
                 Map.entry("tandem.kafka.bootstrap-servers", TestServices.kafka()),
                 Map.entry("tandem.kafka.topic-in", topic),
                 Map.entry("tandem.kafka.topic-dead-letter", topic + ".dlq"),
+                Map.entry("tandem.kafka.topic-out", topic + ".out"),
                 Map.entry("tandem.kafka.group-id", "it-" + run),
                 Map.entry("tandem.presence.ttl", "PT3S"));
         a = Node.start("node-a", cluster);
@@ -162,6 +163,44 @@ class ClusterTest {
             JsonNode read = reader.request(4, "{\"op\":\"doc.get\",\"id\":4,\"docType\":\"task\",\"docId\":\"t-1\"}");
             assertEquals(1, read.path("document").path("version").asInt(), "both nodes read the same PostgreSQL");
         }
+    }
+
+    @Test
+    void clientChangesFromBothNodesAppearOnceOnTheOutboundTopicInOrderPerDocument() throws Exception {
+        String t = tenant();
+        try (WsProbe onA = WsProbe.connect(a.ws(), Node.token("alice", t, ALL));
+             WsProbe onB = WsProbe.connect(b.ws(), Node.token("bob", t, ALL))) {
+            for (int v = 0; v < 6; v++) {
+                WsProbe writer = v % 2 == 0 ? onA : onB;
+                String body = v == 0 ? "\"data\":{\"qty\":0}" : "\"patch\":{\"set\":{\"qty\":" + v + "}}";
+                JsonNode r = writer.request(10 + v, "{\"op\":\"doc.update\",\"id\":" + (10 + v) + ",\"docType\":\"bin\","
+                        + "\"docId\":\"b-1\",\"baseVersion\":" + v + ",\"opId\":\"w:" + (v + 1) + "\"," + body + "}");
+                assertEquals("applied", r.path("result").asText(), r.toString());
+            }
+        }
+        java.util.Properties c = new java.util.Properties();
+        c.put("bootstrap.servers", TestServices.kafka());
+        c.put("group.id", "reader-" + UUID.randomUUID());
+        c.put("auto.offset.reset", "earliest");
+        c.put("key.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName());
+        c.put("value.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName());
+        List<JsonNode> changes = new java.util.ArrayList<>();
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(c)) {
+            consumer.subscribe(List.of(topic + ".out"));
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (changes.size() < 6 && System.nanoTime() < deadline) {
+                for (var rec : consumer.poll(Duration.ofMillis(300))) {
+                    if (rec.key().equals(t + "/bin/b-1")) {
+                        changes.add(json.readTree(rec.value()));
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(1, 2, 3, 4, 5, 6), changes.stream().map(e -> e.path("data").path("version").asInt()).toList(),
+                "each change once, in version order");
+        assertEquals(6, changes.stream().map(e -> e.path("id").asText()).distinct().count());
+        assertEquals(t, changes.getFirst().path("tenantid").asText());
     }
 
     @Test

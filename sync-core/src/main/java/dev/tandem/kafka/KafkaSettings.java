@@ -17,6 +17,7 @@ import io.helidon.config.Config;
  * @param bootstrapServers {@code bootstrap-servers}
  * @param topicIn          {@code topic-in}, default {@code tandem.events.in}: domain events from backends
  * @param topicDeadLetter  {@code topic-dead-letter}, default {@code tandem.events.dlq}
+ * @param topicOut         {@code topic-out}, default {@code tandem.changes.out}: accepted client changes
  * @param groupId          {@code group-id}, default {@code tandem-gateway}: one consumer group per cluster
  * @param dedupeWindow     {@code dedupe-window}, default PT10M: event ids remembered to drop redeliveries
  * @param dedupeMaxIds     {@code dedupe-max-ids}, default 100000
@@ -25,7 +26,8 @@ import io.helidon.config.Config;
  * @param routes           {@code routes}: list of {@code {type: "stock.*", channels: "location:{data.locationId}"}}
  * @param properties       {@code properties.*}: passed to the Kafka clients as is (security, timeouts…)
  */
-public record KafkaSettings(String bootstrapServers, String topicIn, String topicDeadLetter, String groupId,
+public record KafkaSettings(String bootstrapServers, String topicIn, String topicDeadLetter, String topicOut,
+                            String groupId,
                             Duration dedupeWindow, int dedupeMaxIds, Duration retryBackoff, List<Route> routes,
                             Map<String, String> properties) {
     /** Validates and copies the fields. */
@@ -58,6 +60,7 @@ public record KafkaSettings(String bootstrapServers, String topicIn, String topi
         return Optional.of(new KafkaSettings(bootstrap.get(),
                 kafka.get("topic-in").asString().orElse("tandem.events.in"),
                 kafka.get("topic-dead-letter").asString().orElse("tandem.events.dlq"),
+                kafka.get("topic-out").asString().orElse("tandem.changes.out"),
                 kafka.get("group-id").asString().orElse("tandem-gateway"),
                 kafka.get("dedupe-window").as(Duration.class).orElse(Duration.ofMinutes(10)),
                 kafka.get("dedupe-max-ids").asInt().orElse(100_000),
