@@ -427,6 +427,16 @@ public final class DocumentStore implements Documents {
 
     // ------------------------------------------------------------------ pruning
 
+    /** Whether the database answers a trivial query (readiness). */
+    public boolean reachable() {
+        try {
+            db.execute().createNamedGet("ping", "SELECT 1").execute();
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     /** The outbox as the Kafka relay reads it. */
     public dev.tandem.kafka.Outbox outbox() {
         return new OutboxTable(db, clock);

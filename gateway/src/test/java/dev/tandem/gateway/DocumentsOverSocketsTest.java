@@ -10,25 +10,37 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Versioned documents end to end over real sockets (H2 here; PostgreSQL in the cluster test). */
+/**
+ * Versioned documents end to end over real sockets, on the embedded H2 database (standalone);
+ * {@link DocumentsOverSocketsOnPostgresTest} runs the same cases on a real PostgreSQL.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DocumentsOverSocketsTest {
-    private static TestGateway node;
+    private TestGateway node;
+
+    /** The database settings of the gateway under test (none: its own in-memory H2). */
+    Map<String, String> database() {
+        return Map.of();
+    }
 
     @BeforeAll
-    static void start() {
-        node = TestGateway.start(Map.of(
+    void start() {
+        Map<String, String> config = new java.util.HashMap<>(Map.of(
                 "tandem.documents.types.stock_level.counters.0", "qty",
                 "tandem.documents.types.stock_level.invariants.0", "qty >= 0",
                 "tandem.documents.types.stock_level.channels.0", "location:{locationId}",
                 "tandem.documents.types.task.strategy", "manual"));
+        config.putAll(database());
+        node = TestGateway.start(config);
     }
 
     @AfterAll
-    static void stop() {
+    void stop() {
         node.close();
     }
 

@@ -36,6 +36,10 @@ class ObservabilityTest {
         HttpResponse<String> ready = node.get("/health/ready");
         assertEquals(200, ready.statusCode());
         assertTrue(ready.body().contains("\"connections\""), ready.body());
+        for (String part : new String[] {"\"name\":\"database\",\"status\":\"UP\"", "\"name\":\"redis\"",
+                "\"name\":\"kafka\""}) {
+            assertTrue(ready.body().contains(part), "readiness checks each backing part: " + ready.body());
+        }
     }
 
     @Test
