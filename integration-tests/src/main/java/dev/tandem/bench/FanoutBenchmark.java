@@ -117,11 +117,11 @@ public final class FanoutBenchmark {
             ws = o.url().get();
             http = o.http().orElse(ws.replaceFirst("^ws", "http").replaceFirst("/ws$", ""));
         } else {
-            int port = freePort();
-            server = Optional.of(startServer(port));
+            int port = Bench.freePort();
+            server = Optional.of(Bench.startServer(port, List.of()));
             ws = "ws://127.0.0.1:" + port + "/ws";
             http = "http://127.0.0.1:" + port;
-            waitForReady(http);
+            Bench.waitForReady(http);
         }
         try {
             return measure(o, ws, http, server);
@@ -163,7 +163,7 @@ public final class FanoutBenchmark {
                         .header("Authorization", "Bearer " + token)
                         .subprotocols("tandem.v1")
                         .connectTimeout(Duration.ofSeconds(30))
-                        .buildAsync(URI.create(ws), new Receiver(sub, latencies, recorded, lastDelivery, allDelivered)));
+                        .buildAsync(URI.create(ws), new Bench.Receiver(sub, latencies, recorded, lastDelivery, allDelivered)));
             }
             for (CompletableFuture<WebSocket> f : opening) {
                 WebSocket s = f.get(60, TimeUnit.SECONDS);
@@ -209,7 +209,7 @@ public final class FanoutBenchmark {
         client.close();
         Optional<Long> perConnection = heapBefore.flatMap(b -> heapAfter.map(a -> Math.max(0, a - b) / n));
         return new Result(n, m, (long) n * m, count, connectSeconds, deliverySeconds,
-                percentile(sorted, 0.50), percentile(sorted, 0.99), count == 0 ? 0 : sorted[count - 1], perConnection);
+                Bench.percentile(sorted, 0.50), Bench.percentile(sorted, 0.99), count == 0 ? 0 : sorted[count - 1], perConnection);
     }
 
     private static void publish(HttpClient client, String http, String token, String body) throws Exception {
@@ -220,94 +220,6 @@ public final class FanoutBenchmark {
         if (res.statusCode() != 200) {
             throw new IllegalStateException("publish failed: " + res.statusCode() + " " + res.body());
         }
-    }
-
-    private static long percentile(long[] sorted, double p) {
-        if (sorted.length == 0) {
-            return 0;
-        }
-        return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)];
-    }
-
-    /** One client connection: counts events and records their latency. */
-    private static final class Receiver implements WebSocket.Listener {
-        private final CompletableFuture<Void> subscribed;
-        private final long[] latencies;
-        private final AtomicInteger recorded;
-        private final AtomicLong lastDelivery;
-        private final CountDownLatch allDelivered;
-        private final StringBuilder partial = new StringBuilder();
-
-        Receiver(CompletableFuture<Void> subscribed, long[] latencies, AtomicInteger recorded, AtomicLong lastDelivery,
-                 CountDownLatch allDelivered) {
-            this.subscribed = subscribed;
-            this.latencies = latencies;
-            this.recorded = recorded;
-            this.lastDelivery = lastDelivery;
-            this.allDelivered = allDelivered;
-        }
-
-        @Override
-        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
-            long now = System.nanoTime();
-            partial.append(data);
-            if (last) {
-                String frame = partial.toString();
-                partial.setLength(0);
-                if (frame.startsWith("{\"op\":\"event\"") && !frame.contains("\"type\":\"warmup\"")) {
-                    int at = frame.indexOf("\"t\":");
-                    long sent = Long.parseLong(frame.substring(at + 4, frame.indexOf(',', at)));
-                    int slot = recorded.getAndIncrement();
-                    if (slot < latencies.length) {
-                        latencies[slot] = now - sent;
-                    }
-                    lastDelivery.accumulateAndGet(now, Math::max);
-                    allDelivered.countDown();
-                } else if (frame.startsWith("{\"op\":\"reply\"")) {
-                    subscribed.complete(null);
-                } else if (frame.startsWith("{\"op\":\"error\"") || frame.startsWith("{\"op\":\"disconnect\"")) {
-                    subscribed.completeExceptionally(new IllegalStateException(frame));
-                }
-            }
-            ws.request(1);
-            return null;
-        }
-
-        @Override
-        public void onError(WebSocket ws, Throwable error) {
-            subscribed.completeExceptionally(error);
-        }
-    }
-
-    private static Process startServer(int port) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx2g", "-XX:+UseG1GC",
-                "-Dserver.port=" + port, "-Dserver.host=127.0.0.1",
-                "-Dtandem.connections-per-address=1000000",
-                "-Dtandem.dev-mode=true",
-                "-Dtandem.documents.db.url=jdbc:h2:mem:bench;DB_CLOSE_DELAY=-1",
-                "-Dtandem.limits.max-subscriptions=16",
-                "-cp", System.getProperty("java.class.path"), "dev.tandem.gateway.Main"));
-        return new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-    }
-
-    private static void waitForReady(String http) throws Exception {
-        try (HttpClient c = HttpClient.newHttpClient()) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (System.nanoTime() < deadline) {
-                try {
-                    if (c.send(HttpRequest.newBuilder(URI.create(http + "/health/ready")).build(),
-                            HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                        return;
-                    }
-                } catch (IOException e) {
-                    // not listening yet
-                }
-                Thread.sleep(100);
-            }
-        }
-        throw new IllegalStateException("gateway did not become ready at " + http);
     }
 
     /** Forces a GC in the server process (jcmd) and reads its used heap from /metrics. */
@@ -328,12 +240,6 @@ public final class FanoutBenchmark {
             }
         } catch (IOException | InterruptedException e) {
             throw new IllegalStateException("cannot measure server heap: " + e, e);
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 

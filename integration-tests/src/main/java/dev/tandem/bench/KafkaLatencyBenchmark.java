@@ -1,0 +1,221 @@
+package dev.tandem.bench;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import dev.tandem.gateway.DevTokens;
+
+/**
+ * Kafka produce-to-client-receive latency across a two-node cluster: two gateways (child
+ * JVMs) in cluster mode on Redis and Kafka, N WebSocket clients split between them on one
+ * channel, M domain events produced to the inbound topic by a plain Kafka producer at a fixed
+ * rate. Each event carries the producer's {@code System.nanoTime()}; clients run in this JVM,
+ * so latency is measured on one clock: Kafka, the consumer group (whichever node consumes the
+ * partition), the Redis broker and fan-out to both nodes, and the sockets.
+ *
+ * <pre>
+ * ./tandem bench-kafka [--connections 1000] [--events 500] [--rate 100]
+ *                      [--kafka 127.0.0.1:9092] [--redis redis://127.0.0.1:6379]
+ * </pre>
+ */
+public final class KafkaLatencyBenchmark {
+    private static final String TENANT = "bench";
+    private static final String SECRET = "tandem-development-secret-do-not-use-in-production";
+
+    private KafkaLatencyBenchmark() {
+    }
+
+    /** Options, with defaults. */
+    record Options(int connections, int events, int rate, String kafka, String redis) {
+        static Options parse(String[] args) {
+            if (args.length % 2 != 0) {
+                throw new IllegalArgumentException("options come in pairs: --name value");
+            }
+            Map<String, String> m = new HashMap<>();
+            for (int i = 0; i < args.length; i += 2) {
+                m.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+            }
+            return new Options(Integer.parseInt(m.getOrDefault("connections", "1000")),
+                    Integer.parseInt(m.getOrDefault("events", "500")),
+                    Integer.parseInt(m.getOrDefault("rate", "100")),
+                    m.getOrDefault("kafka", "127.0.0.1:9092"),
+                    m.getOrDefault("redis", "redis://127.0.0.1:6379"));
+        }
+    }
+
+    /** What one run measured. */
+    record Result(int connections, int events, long expected, long delivered, long p50Nanos, long p99Nanos,
+                  long maxNanos) {
+    }
+
+    /**
+     * Runs the benchmark and prints its figures.
+     *
+     * @param args see the class description
+     */
+    public static void main(String[] args) throws Exception {
+        Options o = Options.parse(args);
+        Result r = run(o);
+        print(o, r);
+        if (r.delivered() != r.expected()) {
+            System.exit(1);
+        }
+    }
+
+    static void print(Options o, Result r) {
+        System.out.printf(Locale.ROOT, "Tandem Kafka-to-client benchmark (%d cores, %s, JDK %s)%n",
+                Runtime.getRuntime().availableProcessors(), System.getProperty("os.name"), System.getProperty("java.version"));
+        System.out.printf(Locale.ROOT, "  cluster                2 gateway nodes on Redis %s and Kafka %s%n", o.redis(), o.kafka());
+        System.out.printf(Locale.ROOT, "  subscribers            %d, half on each node, one channel%n", r.connections());
+        System.out.printf(Locale.ROOT, "  events                 %d produced at %d/s%n", r.events(), o.rate());
+        System.out.printf(Locale.ROOT, "  deliveries             %d of %d%n", r.delivered(), r.expected());
+        System.out.printf(Locale.ROOT, "  produce->receive       p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+                r.p50Nanos() / 1e6, r.p99Nanos() / 1e6, r.maxNanos() / 1e6);
+    }
+
+    static Result run(Options o) throws Exception {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        String topic = "bench.in." + run;
+        List<String> cluster = List.of("-Dtandem.redis.address=" + o.redis(),
+                "-Dtandem.kafka.bootstrap-servers=" + o.kafka(),
+                "-Dtandem.kafka.topic-in=" + topic,
+                "-Dtandem.kafka.topic-dead-letter=" + topic + ".dlq",
+                "-Dtandem.kafka.topic-out=" + topic + ".out",
+                "-Dtandem.kafka.group-id=bench-" + run);
+        int[] ports = {Bench.freePort(), Bench.freePort()};
+        List<Process> nodes = new ArrayList<>();
+        try {
+            for (int port : ports) {
+                nodes.add(Bench.startServer(port, cluster));
+            }
+            for (int port : ports) {
+                Bench.waitForReady("http://127.0.0.1:" + port);
+            }
+            return measure(o, ports, topic);
+        } finally {
+            for (Process p : nodes) {
+                p.destroy();
+            }
+            for (Process p : nodes) {
+                p.waitFor(30, TimeUnit.SECONDS);
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    private static Result measure(Options o, int[] ports, String topic) throws Exception {
+        int n = o.connections();
+        int m = o.events();
+        long[] latencies = new long[n * m];
+        AtomicInteger recorded = new AtomicInteger();
+        AtomicLong last = new AtomicLong();
+        CountDownLatch all = new CountDownLatch(n * m);
+        String token = DevTokens.mint(SECRET, "bench-client", TENANT, List.of(), Map.of(), Duration.ofHours(2),
+                Optional.empty(), Optional.empty());
+        HttpClient client = HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build();
+        List<WebSocket> sockets = new ArrayList<>();
+        List<CompletableFuture<Void>> subscribed = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            CompletableFuture<Void> sub = new CompletableFuture<>();
+            subscribed.add(sub);
+            WebSocket ws = client.newWebSocketBuilder().header("Authorization", "Bearer " + token)
+                    .subprotocols("tandem.v1")
+                    .buildAsync(URI.create("ws://127.0.0.1:" + ports[i % 2] + "/ws"),
+                            new Bench.Receiver(sub, latencies, recorded, last, all))
+                    .get(60, TimeUnit.SECONDS);
+            ws.sendText("{\"op\":\"subscribe\",\"id\":1,\"channel\":\"tenant\"}", true);
+            sockets.add(ws);
+        }
+        CompletableFuture.allOf(subscribed.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+
+        // a probe on each node: warm-up goes on until both have seen a warm-up event, so the
+        // consumer group has its partitions and the JIT has warmed up before anything is timed
+        List<CompletableFuture<Void>> warm = new ArrayList<>();
+        for (int port : ports) {
+            CompletableFuture<Void> seen = new CompletableFuture<>();
+            warm.add(seen);
+            WebSocket probe = client.newWebSocketBuilder().header("Authorization", "Bearer " + token)
+                    .subprotocols("tandem.v1")
+                    .buildAsync(URI.create("ws://127.0.0.1:" + port + "/ws"), new WebSocket.Listener() {
+                        @Override
+                        public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean lastPart) {
+                            if (data.toString().contains("\"type\":\"warmup\"")) {
+                                seen.complete(null);
+                            }
+                            w.request(1);
+                            return null;
+                        }
+                    }).get(60, TimeUnit.SECONDS);
+            probe.sendText("{\"op\":\"subscribe\",\"id\":1,\"channel\":\"tenant\"}", true);
+            sockets.add(probe);
+        }
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, o.kafka());
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        long interval = 1_000_000_000L / Math.max(1, o.rate());
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+            long warmDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            int w = 0;
+            while (!CompletableFuture.allOf(warm.toArray(CompletableFuture[]::new)).isDone()
+                    && System.nanoTime() < warmDeadline) {
+                producer.send(new ProducerRecord<>(topic, "bench/w" + (w % 6), event("w-" + w++, "warmup", 0)));
+                TimeUnit.NANOSECONDS.sleep(interval);
+            }
+            for (int i = 0; i < 50; i++) {
+                producer.send(new ProducerRecord<>(topic, "bench/w" + (i % 6), event("w2-" + i, "warmup", 0)));
+                TimeUnit.NANOSECONDS.sleep(interval);
+            }
+            Thread.sleep(1000);
+            long start = System.nanoTime();
+            for (int i = 0; i < m; i++) {
+                long wait = start + i * interval - System.nanoTime();
+                if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait);
+                }
+                producer.send(new ProducerRecord<>(topic, "bench/e" + (i % 6), event("e-" + i, "bench.tick", System.nanoTime())));
+            }
+            producer.flush();
+        }
+        all.await(Math.max(30, m / Math.max(1, o.rate()) * 3L), TimeUnit.SECONDS);
+        for (WebSocket s : sockets) {
+            s.abort();
+        }
+        client.close();
+        int count = Math.min(recorded.get(), latencies.length);
+        long[] sorted = Arrays.copyOf(latencies, count);
+        Arrays.sort(sorted);
+        return new Result(n, m, (long) n * m, count, Bench.percentile(sorted, 0.50), Bench.percentile(sorted, 0.99),
+                count == 0 ? 0 : sorted[count - 1]);
+    }
+
+    private static String event(String id, String type, long t) {
+        return "{\"specversion\":\"1.0\",\"id\":\"" + id + "\",\"source\":\"/bench\",\"type\":\"" + type
+                + "\",\"tenantid\":\"" + TENANT + "\",\"channels\":\"tenant\",\"data\":{\"t\":" + t + ",\"pad\":\""
+                + "x".repeat(60) + "\"}}";
+    }
+}
