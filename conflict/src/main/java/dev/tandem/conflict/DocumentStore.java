@@ -83,6 +83,7 @@ public final class DocumentStore implements Documents {
     private final Settings settings;
     private final Policies policies;
     private final Clock clock;
+    private volatile boolean outboxOn = true;
     private final DbClient db;
     private final Sql sql;
     private final List<DocumentListener> listeners = new CopyOnWriteArrayList<>();
@@ -427,6 +428,14 @@ public final class DocumentStore implements Documents {
 
     // ------------------------------------------------------------------ pruning
 
+    /**
+     * Whether accepted changes are written to the outbox (default: yes). Turn it off where no
+     * relay runs (no Kafka), so the table does not grow for nothing.
+     */
+    public void writeOutbox(boolean on) {
+        outboxOn = on;
+    }
+
     /** Whether the database answers a trivial query (readiness). */
     public boolean reachable() {
         try {
@@ -506,7 +515,9 @@ public final class DocumentStore implements Documents {
         p.put("origin", origin);
         tx.createNamedInsert("version-insert", sql.versionInsert).params(p).execute();
         Document doc = new Document(ref, version, data, at, by, deleted);
-        outbox(tx, tenant, doc, opId, result, fields, strategy, resolution, at);
+        if (outboxOn) {
+            outbox(tx, tenant, doc, opId, result, fields, strategy, resolution, at);
+        }
         return doc;
     }
 

@@ -146,6 +146,8 @@ public final class Gateway implements AutoCloseable {
             housekeeping.scheduleWithFixedDelay(m::sweep, 1, 1, TimeUnit.MINUTES);
         }
         startKafka(telemetry);
+        // no relay without Kafka: do not fill the outbox for nobody
+        backends.documentStore.writeOutbox(kafka.isPresent());
     }
 
     private HealthCheckResponse kafkaHealth() {
@@ -249,10 +251,19 @@ public final class Gateway implements AutoCloseable {
         if (!stopped.compareAndSet(false, true)) {
             return;
         }
-        // no new domain events while clients are told to go; what is not committed is redelivered
-        ingest.ifPresent(KafkaIngest::close);
-        relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
+        // clients are told to go first (drain stops accepting at once and turns readiness DOWN);
+        // meanwhile Kafka stops: no new domain events (what is not committed is redelivered), and
+        // the relay hands its lease over
+        Thread kafkaStop = Thread.ofVirtual().name("tandem-kafka-stop").start(() -> {
+            ingest.ifPresent(KafkaIngest::close);
+            relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
+        });
         engine.drain(drainTimeout);
+        try {
+            kafkaStop.join(Duration.ofSeconds(15));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         server.stop();
         housekeeping.shutdownNow();
         engine.close();

@@ -99,6 +99,7 @@ public final class RedisInbox implements Inbox {
             return {removed, redis.call('XLEN', KEYS[1])}
             """;
 
+    private final RedissonClient redisson;
     private final Scripts scripts;
     private final Wire wire;
     private final Duration ttl;
@@ -112,10 +113,17 @@ public final class RedisInbox implements Inbox {
         if (ttl.isNegative() || ttl.isZero()) {
             throw new IllegalArgumentException("inbox ttl must be positive");
         }
+        this.redisson = redisson;
         this.scripts = new Scripts(redisson);
         this.wire = new Wire(FrameCodec.create().mapper());
         this.ttl = ttl;
         this.clock = clock;
+    }
+
+    /** A cluster-wide lock per user channel (Redisson), so every node appends in offset order. */
+    @Override
+    public java.util.concurrent.locks.Lock orderLock(ChannelKey userChannel) {
+        return redisson.getLock("tandem:{" + userChannel + "}:inbox:order");
     }
 
     /** An inbox with the default TTL (24 h) and the system clock. */

@@ -30,6 +30,15 @@ import dev.tandem.hub.Publication;
  * published to a {@code user:} channel), so an inbox never holds an offset the channel did not issue.
  */
 public interface Inbox extends AutoCloseable {
+    /**
+     * A lock to hold while publishing to a user channel and appending to its inbox, so appends
+     * arrive in offset order (an inbox skips an offset below its newest). The memory adapter's
+     * is local; the Redis adapter's is cluster-wide.
+     */
+    default java.util.concurrent.locks.Lock orderLock(ChannelKey userChannel) {
+        return OrderLocks.local(userChannel);
+    }
+
     /** The default time a message waits for its acknowledgement. */
     Duration DEFAULT_TTL = Duration.ofHours(24);
     /** The namespace whose channels are inboxes. */

@@ -148,30 +148,49 @@ public final class KafkaIngest implements AutoCloseable {
     private void run() {
         try {
             while (running.get()) {
-                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(500));
-                checkConnection();
-                boolean retrying = false;
-                for (TopicPartition tp : records.partitions()) {
-                    List<ConsumerRecord<byte[], byte[]>> batch = records.records(tp);
-                    if (retrying) {
-                        // not handled in this round: read them again after the retry
-                        consumer.seek(tp, batch.getFirst().offset());
-                    } else {
-                        retrying = !handlePartition(tp, batch);
+                try {
+                    pollOnce();
+                } catch (WakeupException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    // a broker outage, a failed commit after a rebalance…: what was not committed is
+                    // read again; the loop must outlive it
+                    connected = false;
+                    LOG.log(System.Logger.Level.WARNING, "Kafka ingest: " + e + "; retrying in "
+                            + settings.retryBackoff());
+                    try {
+                        Thread.sleep(settings.retryBackoff().toMillis());
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        running.set(false);
                     }
                 }
-                updateLag();
             }
         } catch (WakeupException e) {
             if (running.get()) {
                 LOG.log(System.Logger.Level.ERROR, "Kafka ingest woken up unexpectedly", e);
             }
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "Kafka ingest stopped", e);
         } finally {
             connected = false;
             consumer.close(Duration.ofSeconds(5));
         }
+    }
+
+    /** One poll: each partition's records in order; a partition that must retry stops the round. */
+    private void pollOnce() {
+        ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(500));
+        checkConnection();
+        boolean retrying = false;
+        for (TopicPartition tp : records.partitions()) {
+            List<ConsumerRecord<byte[], byte[]>> batch = records.records(tp);
+            if (retrying) {
+                // not handled in this round: read them again after the retry
+                consumer.seek(tp, batch.getFirst().offset());
+            } else {
+                retrying = !handlePartition(tp, batch);
+            }
+        }
+        updateLag();
     }
 
     /**
@@ -196,7 +215,13 @@ public final class KafkaIngest implements AutoCloseable {
             return true;
         } finally {
             if (next >= 0) {
-                consumer.commitSync(Map.of(tp, new OffsetAndMetadata(next)));
+                try {
+                    consumer.commitSync(Map.of(tp, new OffsetAndMetadata(next)));
+                } catch (org.apache.kafka.common.KafkaException e) {
+                    // not committed: these events come again (to this node or the partition's new
+                    // owner) and are handled again; at-least-once
+                    LOG.log(System.Logger.Level.WARNING, "commit of " + tp + "@" + next + " failed: " + e);
+                }
             }
         }
     }

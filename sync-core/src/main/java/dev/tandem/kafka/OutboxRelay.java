@@ -23,13 +23,15 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * published for a rolled-back change (the row rolled back with it); a row is marked only after
  * Kafka acknowledged it (idempotent producer, {@code acks=all}), so a crash between the two
  * publishes it again: consumers de-duplicate by the event {@code id}. Every node runs a relay;
- * a lease in the database lets one relay at a time, and another takes over within the lease TTL
- * when it dies, so one document's changes keep their order.
+ * a lease in the database lets one relay at a time (a relay re-checks it before marking rows,
+ * stops a batch at the first record Kafka refuses, and hands the lease over when it stops);
+ * another takes over within the lease TTL when it dies, so one document's changes keep their
+ * order (a takeover may resend rows the old holder sent but did not mark).
  */
 public final class OutboxRelay implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(OutboxRelay.class.getName());
     private static final Duration LEASE = Duration.ofSeconds(15);
-    private static final int BATCH = 500;
+    private static final int BATCH = 200;
 
     private final Outbox outbox;
     private final String topic;
@@ -111,7 +113,13 @@ public final class OutboxRelay implements AutoCloseable {
         }
         List<Future<RecordMetadata>> sent = new ArrayList<>(batch.size());
         for (Outbox.Entry e : batch) {
-            sent.add(producer.send(new ProducerRecord<>(topic, e.key(), e.value())));
+            try {
+                sent.add(producer.send(new ProducerRecord<>(topic, e.key(), e.value())));
+            } catch (org.apache.kafka.common.KafkaException ex) {
+                // Kafka unreachable (send blocks up to max.block.ms): stop here, well inside the lease
+                LOG.log(System.Logger.Level.WARNING, "outbox relay: Kafka does not take records: " + ex.getMessage());
+                break;
+            }
         }
         producer.flush();
         List<Long> done = new ArrayList<>(batch.size());
@@ -126,6 +134,11 @@ public final class OutboxRelay implements AutoCloseable {
             }
         }
         if (!done.isEmpty()) {
+            if (!outbox.acquireLease(holder, LEASE)) {
+                // another node took over while we sent: it sends these again (consumers dedupe by id)
+                LOG.log(System.Logger.Level.WARNING, "outbox relay: lost the lease while sending");
+                return 0;
+            }
             outbox.markPublished(done);
             relayed.addAndGet(done.size());
         }
@@ -156,6 +169,14 @@ public final class OutboxRelay implements AutoCloseable {
             thread.join(10_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (leader) {
+            try {
+                // hand over now rather than after the lease runs out
+                outbox.acquireLease(holder, Duration.ZERO);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "outbox relay: releasing the lease failed: " + e.getMessage());
+            }
         }
         producer.close(Duration.ofSeconds(5));
     }

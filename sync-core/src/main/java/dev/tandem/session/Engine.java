@@ -177,25 +177,63 @@ public final class Engine implements AutoCloseable {
      * user's inbox until acknowledged.
      */
     Publication publishDurable(ChannelKey key, Draft draft) {
-        Publication p = broker.publish(key, draft);
-        if (!draft.ephemeral() && key.namespace().equals(Inbox.NAMESPACE) && p.position().isPresent()) {
-            inbox.append(key, p);
+        if (draft.ephemeral() || !key.namespace().equals(Inbox.NAMESPACE)) {
+            return broker.publish(key, draft);
         }
-        return p;
+        // offset and inbox append as one step per user channel: an inbox ignores an offset that
+        // arrives after a newer one, so two publishers must not interleave here
+        java.util.concurrent.locks.Lock order = inbox.orderLock(key);
+        order.lock();
+        try {
+            Publication p = broker.publish(key, draft);
+            if (p.position().isPresent()) {
+                inbox.append(key, p);
+            }
+            return p;
+        } finally {
+            order.unlock();
+        }
     }
 
     /** Publishes an accepted document change to the document's channel and the ones its type names. */
     private void publishChange(DocumentChange change) {
         for (dev.tandem.channel.ChannelName name : change.channels()) {
+            ChannelKey key;
             try {
-                ChannelKey key = rules.resolve(change.tenant(), name.toString());
-                publishDurable(key, new Draft(change.eventType(), change.document().toJson(), false, Optional.empty(),
-                        Optional.of(change.document().updatedBy())));
+                key = rules.resolve(change.tenant(), name.toString());
             } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "tenant " + change.tenant() + ": publishing a change of "
-                        + change.document().ref() + " to " + name + " failed: " + e.getMessage());
+                LOG.log(System.Logger.Level.WARNING, "tenant " + change.tenant() + ": change of "
+                        + change.document().ref() + " names channel " + name + ", which is not valid: " + e.getMessage());
+                continue;
+            }
+            Draft draft = new Draft(change.eventType(), change.document().toJson(), false,
+                    Optional.of("doc-" + change.document().ref().type() + "-" + change.document().ref().id() + "-v"
+                            + change.document().version()), Optional.of(change.document().updatedBy()));
+            try {
+                publishDurable(key, draft);
+            } catch (RuntimeException e) {
+                // committed already: keep trying in the background (a broker outage), not forever
+                background(() -> retryPublish(key, draft, e));
             }
         }
+    }
+
+    private void retryPublish(ChannelKey key, Draft draft, RuntimeException first) {
+        long pause = 200;
+        for (int attempt = 1; attempt <= 8; attempt++) {
+            try {
+                Thread.sleep(pause);
+                publishDurable(key, draft);
+                return;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (RuntimeException e) {
+                pause = Math.min(10_000, pause * 2);
+            }
+        }
+        LOG.log(System.Logger.Level.ERROR, "a committed document change could not be published to " + key
+                + " (clients re-read with doc.get): " + first.getMessage());
     }
 
     /** Publishes a presence change (join, leave, state) to the channel's subscribers on every node. */
@@ -225,6 +263,11 @@ public final class Engine implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, "presence expiry on " + key + " failed: " + e);
             }
         }
+    }
+
+    /** The executor (virtual threads) for network calls kept off timers and locks. */
+    java.util.concurrent.Executor backgroundExecutor() {
+        return background;
     }
 
     /** Runs a task that may block on the network off the caller's thread. */

@@ -66,6 +66,9 @@ public final class Session {
     private final TokenBucket bucket;
     private final TokenBucket ephemeralBucket;
     private final java.util.Set<ChannelKey> presenceJoined = ConcurrentHashMap.newKeySet();
+    private final ReentrantLock presenceLock = new ReentrantLock();
+    private java.util.concurrent.CompletableFuture<Void> presenceOps =
+            java.util.concurrent.CompletableFuture.completedFuture(null);
     private final Map<ChannelKey, SessionSubscriber> subscriptions = new ConcurrentHashMap<>();
     private final ReentrantLock stateLock = new ReentrantLock();
     private final AtomicBoolean terminated = new AtomicBoolean();
@@ -390,6 +393,7 @@ public final class Session {
             } catch (ProtocolException refused) {
                 if (subscriptions.remove(e.getKey(), e.getValue())) {
                     engine.broker().unsubscribe(e.getKey(), e.getValue());
+                    leavePresence(e.getKey());
                     sendError(new ProtocolException(ErrorCode.FORBIDDEN, "unsubscribed from " + e.getKey().name()
                             + ": the refreshed token no longer allows it"));
                 }
@@ -430,7 +434,14 @@ public final class Session {
         boolean ownInbox = key.namespace().equals(Inbox.NAMESPACE) && key.name().id().equals(principal.user());
         boolean joined = false;
         try {
-            // network calls (Redis) happen here, before the broker's lock is taken
+            // network calls (Redis) happen here, before the broker's lock is taken. For the own
+            // inbox, the channel's top is read before the pending messages, and without a position
+            // of the client's the subscription resumes from that top: whatever is published while
+            // the pending list is read is then replayed rather than missed
+            Optional<Position> since = s.since();
+            if (ownInbox && since.isEmpty()) {
+                since = Optional.of(engine.broker().top(key));
+            }
             List<Publication> pending = ownInbox ? engine.inbox().pending(principal.tenant(), principal.user())
                     : List.of();
             if (ownInbox) {
@@ -441,7 +452,7 @@ public final class Session {
             }
             Optional<ArrayNode> snapshot = s.presence() && ns.presence()
                     ? Optional.of(members(engine.presence().members(key))) : Optional.empty();
-            engine.broker().subscribe(key, sub, s.since(), recovery -> {
+            engine.broker().subscribe(key, sub, since, recovery -> {
                 if (s.id() > 0) {
                     Position top = recovery.top();
                     ObjectNode body = engine.codec().object()
@@ -522,7 +533,7 @@ public final class Session {
         }
         Principal p = principal;
         engine.presenceLeft(key);
-        engine.background(() -> {
+        presenceTask(() -> {
             if (engine.presence().leave(key, p.user(), id) && engine.rules().namespaceOf(key).joinLeave()) {
                 engine.publishPresence(key, "leave", engine.codec().object().put("user", p.user()));
             }
@@ -639,7 +650,7 @@ public final class Session {
             return;
         }
         List<ChannelKey> keys = List.copyOf(presenceJoined);
-        engine.background(() -> {
+        presenceTask(() -> {
             for (ChannelKey key : keys) {
                 if (presenceJoined.contains(key) && !engine.presence().heartbeat(key, p.user(), id)
                         && engine.presence().join(key, p.user(), id, Optional.empty())
@@ -648,6 +659,22 @@ public final class Session {
                 }
             }
         });
+    }
+
+    /**
+     * Runs a presence call (a network call with Redis) off the caller's thread, after this
+     * session's earlier presence calls: a leave never overtakes the join or refresh before it.
+     */
+    private void presenceTask(Runnable task) {
+        presenceLock.lock();
+        try {
+            presenceOps = presenceOps.thenRunAsync(task, engine.backgroundExecutor()).exceptionally(e -> {
+                LOG.log(System.Logger.Level.WARNING, "session " + id + ": presence update failed: " + e);
+                return null;
+            });
+        } finally {
+            presenceLock.unlock();
+        }
     }
 
     private void markClosed() {
