@@ -436,6 +436,30 @@ public final class DocumentStore implements Documents {
         outboxOn = on;
     }
 
+    @Override
+    public OpResult revert(Principal who, DocRef ref, long version, String opId) {
+        Optional<Document> current = get(who, ref);
+        if (current.isEmpty()) {
+            return new OpResult.Rejected(opId, "not_found", "no document " + ref.type() + "/" + ref.id());
+        }
+        if (current.get().version() != version) {
+            return new OpResult.Rejected(opId, "conflict", "the document changed since version " + version
+                    + " (now " + current.get().version() + "); nothing was undone");
+        }
+        if (version == 1) {
+            return apply(who, new DocOp(ref, version, opId, new Edit.Delete()));
+        }
+        Optional<ObjectNode> before = guarded(() -> db.execute().createNamedGet("version-get",
+                        "SELECT CAST(data AS VARCHAR) AS data FROM document_versions WHERE tenant = :tenant "
+                                + "AND doc_type = :type AND doc_id = :id AND version = :version")
+                .params(Map.of("tenant", who.tenant(), "type", ref.type(), "id", ref.id(), "version", version - 1))
+                .execute().map(row -> (ObjectNode) Json.parse(row.column(1).get(String.class))));
+        if (before.isEmpty()) {
+            return new OpResult.Rejected(opId, "not_found", "version " + (version - 1) + " is no longer kept");
+        }
+        return apply(who, new DocOp(ref, version, opId, new Edit.Replace(before.get())));
+    }
+
     /** Whether the database answers a trivial query (readiness). */
     public boolean reachable() {
         try {

@@ -166,9 +166,13 @@ public final class Gateway implements AutoCloseable {
     /** Starts consuming domain events when {@code tandem.kafka.bootstrap-servers} is set. */
     private void startKafka(GatewayTelemetry telemetry) {
         kafka.ifPresent(settings -> {
-            KafkaIngest in = KafkaIngest.start(settings, (tenant, channels, event) ->
-                    engine.publish(tenant, channels, event.type(), event.data(), Optional.of(event.id())),
-                    new CloudEventCodec(engine.codec().mapper()));
+            KafkaIngest in = KafkaIngest.start(settings, (tenant, channels, event) -> {
+                if (event.type().startsWith(KafkaIngest.CHANGE_STATUS_PREFIX)) {
+                    engine.changeStatus(tenant, event);
+                } else {
+                    engine.publish(tenant, channels, event.type(), event.data(), Optional.of(event.id()));
+                }
+            }, new CloudEventCodec(engine.codec().mapper()));
             telemetry.kafkaIngest(in::lag, in::handled, in::deadLettered);
             ingest = Optional.of(in);
             dev.tandem.kafka.OutboxRelay out = dev.tandem.kafka.OutboxRelay.start(settings,

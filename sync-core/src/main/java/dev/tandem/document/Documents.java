@@ -100,6 +100,17 @@ public interface Documents extends AutoCloseable {
     /** The document's audit trail, oldest first, at most {@code limit} (1-1000) newest entries. */
     List<AuditEntry> audit(Principal who, DocRef ref, int limit);
 
+    /**
+     * Undoes the change that made {@code version}: a new version with the data of the version
+     * before it (or a tombstone when {@code version} created the document), written as op
+     * {@code opId} through the normal versioned path (outbox, listeners, audit of the op).
+     *
+     * @return {@code applied} with the new version; {@code rejected} with code {@code conflict}
+     *         when the document has changed since {@code version} (nothing is undone then, e.g.
+     *         a revert seen twice), or {@code not_found}
+     */
+    OpResult revert(Principal who, DocRef ref, long version, String opId);
+
     /** Adds a listener for committed changes and recorded conflicts. */
     void listen(DocumentListener listener);
 

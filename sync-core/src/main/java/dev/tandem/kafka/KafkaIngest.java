@@ -45,6 +45,12 @@ import dev.tandem.protocol.ProtocolException;
  * <p>The consumer runs on its own thread ({@code KafkaConsumer} is not thread-safe).
  */
 public final class KafkaIngest implements AutoCloseable {
+    /**
+     * Type prefix of backends' answers to relayed changes ({@code tandem.change.confirmed},
+     * {@code tandem.change.rejected}); they need no channels: they go to the change's author.
+     */
+    public static final String CHANGE_STATUS_PREFIX = "tandem.change.";
+
     /** Header on dead-lettered records naming why. */
     public static final String DLQ_REASON = "tandem-dlq-reason";
     private static final System.Logger LOG = System.getLogger(KafkaIngest.class.getName());
@@ -247,10 +253,14 @@ public final class KafkaIngest implements AutoCloseable {
         String tenant = event.tenantId().orElseThrow(() -> new ProtocolException(
                 dev.tandem.protocol.ErrorCode.BAD_REQUEST, "missing tenantid extension"));
         List<String> channels = event.channels();
-        if (channels.isEmpty()) {
+        boolean status = event.type().startsWith(CHANGE_STATUS_PREFIX);
+        if (status) {
+            // a backend's answer to a change Tandem relayed: goes to the change's author, the sink decides
+            channels = List.of();
+        } else if (channels.isEmpty()) {
             channels = settings.routesFor(event.type()).stream().flatMap(r -> r.channels(event).stream()).toList();
         }
-        if (channels.isEmpty()) {
+        if (channels.isEmpty() && !status) {
             throw new ProtocolException(dev.tandem.protocol.ErrorCode.UNKNOWN_CHANNEL,
                     "unroutable: no channels extension and no route for type " + event.type());
         }

@@ -236,6 +236,57 @@ public final class Engine implements AutoCloseable {
                 + " (clients re-read with doc.get): " + first.getMessage());
     }
 
+    /**
+     * Handles a backend's answer to a change Tandem relayed to Kafka ({@code tandem.change.confirmed}
+     * or {@code tandem.change.rejected}, whose data names {@code author}, {@code docType},
+     * {@code docId}, {@code version} and {@code opId}, copied from the change, plus {@code reason}
+     * and, to undo a rejected change, {@code revert: true}). The author's devices get a durable
+     * {@code change.confirmed} / {@code change.rejected} event on {@code user:{author}} (kept in the
+     * inbox until acknowledged); a revert goes through the normal versioned path, so every
+     * subscriber of the document sees it as a new version.
+     *
+     * @throws ProtocolException {@code BAD_REQUEST} for a malformed answer (dead-lettered)
+     */
+    public void changeStatus(String tenant, dev.tandem.events.CloudEvent event) {
+        String status = event.type().substring("tandem.change.".length());
+        if (!status.equals("confirmed") && !status.equals("rejected")) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "unknown change status " + event.type()
+                    + " (tandem.change.confirmed or tandem.change.rejected)");
+        }
+        JsonNode d = event.data();
+        String author = text(d, "author");
+        String docType = text(d, "docType");
+        String docId = text(d, "docId");
+        String opId = text(d, "opId");
+        if (!d.path("version").canConvertToLong()) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "change status needs data.version");
+        }
+        long version = d.path("version").asLong();
+        com.fasterxml.jackson.databind.node.ObjectNode body = codec.object()
+                .put("status", status).put("docType", docType).put("docId", docId).put("version", version)
+                .put("opId", opId).put("by", event.source());
+        if (d.hasNonNull("reason")) {
+            body.put("reason", d.get("reason").asText());
+        }
+        if (status.equals("rejected") && d.path("revert").asBoolean(false)) {
+            Documents docs = documents.orElseThrow(() -> new ProtocolException(ErrorCode.UNAVAILABLE,
+                    "documents are not enabled on this node"));
+            Principal system = new Principal(tenant, "tandem", java.util.Set.of(), Map.of(), Optional.empty());
+            body.set("revert", docs.revert(system, new dev.tandem.document.DocRef(docType, docId), version,
+                    "revert:" + opId).toJson());
+        }
+        publishDurable(rules.resolve(tenant, Inbox.NAMESPACE + ":" + author),
+                new Draft("change." + status, body, false, Optional.of(event.id()), Optional.empty()));
+    }
+
+    private static String text(JsonNode data, String field) {
+        JsonNode v = data.get(field);
+        if (v == null || !v.isTextual() || v.textValue().isEmpty()) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "change status needs data." + field);
+        }
+        return v.textValue();
+    }
+
     /** Publishes a presence change (join, leave, state) to the channel's subscribers on every node. */
     void publishPresence(ChannelKey key, String kind, com.fasterxml.jackson.databind.node.ObjectNode data) {
         broker.publish(key, new Draft(Publication.PRESENCE_TYPE + kind, data, true, Optional.empty(), Optional.empty()));
