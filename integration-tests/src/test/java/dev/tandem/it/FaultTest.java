@@ -119,6 +119,10 @@ class FaultTest {
             try {
                 sh(script, "down");
                 waitFor(() -> status(node) == 503, "readiness DOWN while Kafka is gone");
+                // a client change while Kafka is away waits in the outbox
+                JsonNode r = client.request(5, "{\"op\":\"doc.update\",\"id\":5,\"docType\":\"note\",\"docId\":\"n-1\","
+                        + "\"baseVersion\":0,\"opId\":\"u:1\",\"data\":{\"text\":\"while kafka was down\"}}");
+                assertEquals("applied", r.path("result").asText(), r.toString());
             } finally {
                 sh(script, "up");
             }
@@ -131,6 +135,23 @@ class FaultTest {
                 assertEquals(n, e.path("offset").asLong());
             }
             waitFor(() -> status(node) == 200, "readiness UP again by itself");
+            // and the relay sends it once Kafka is back
+            Properties c = new Properties();
+            c.put("bootstrap.servers", TestServices.kafka());
+            c.put("group.id", "reader-" + UUID.randomUUID());
+            c.put("auto.offset.reset", "earliest");
+            c.put("key.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName());
+            c.put("value.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName());
+            List<String> relayed = new ArrayList<>();
+            try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(c)) {
+                consumer.subscribe(List.of("fault.out." + run));
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (relayed.isEmpty() && System.nanoTime() < deadline) {
+                    consumer.poll(Duration.ofMillis(300)).forEach(rec -> relayed.add(rec.value()));
+                }
+            }
+            assertEquals(1, relayed.size(), "the change made during the outage, relayed once");
+            assertTrue(relayed.getFirst().contains("while kafka was down"), relayed.getFirst());
         }
     }
 
