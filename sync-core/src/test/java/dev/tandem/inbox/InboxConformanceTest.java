@@ -1,10 +1,10 @@
 package dev.tandem.inbox;
 
+import dev.tandem.testing.MutableClock;
+
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -234,33 +234,4 @@ public abstract class InboxConformanceTest {
         return publications.stream().map(p -> p.position().orElseThrow().offset()).toList();
     }
 
-    /** A clock the suite moves by hand. */
-    public static final class MutableClock extends Clock {
-        private volatile Instant now;
-
-        /** A clock at {@code start}. */
-        public MutableClock(Instant start) {
-            this.now = start;
-        }
-
-        /** Moves the clock forward. */
-        public void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 }
