@@ -13,6 +13,8 @@ import dev.tandem.channel.ChannelKey;
  * <ul>
  *   <li>{@code tandem:{t/ch}:meta}: hash {@code epoch}, {@code top} (the channel's epoch and newest offset)</li>
  *   <li>{@code tandem:{t/ch}:log}: stream of the channel's history, entry id {@code OFFSET-0}, field {@code p}</li>
+ *   <li>{@code tandem:{t/ch}:ids}: sorted set of recent source event ids, scored by their offset
+ *       (at least the last 1,000 or history-size), so a redelivered event keeps its position</li>
  *   <li>{@code tandem:{t/ch}:live}: pub/sub channel (not a key) carrying {@code epoch|offset|body}</li>
  *   <li>{@code tandem:{t/user:u}:inbox}: stream of the user's unacknowledged messages, entry id {@code GEN-OFFSET}</li>
  *   <li>{@code tandem:{t/user:u}:inbox:meta}: hash {@code epoch}, {@code gen}, {@code top} of the inbox</li>
@@ -40,6 +42,11 @@ final class Keys {
 
     static List<Object> channelKeys(ChannelKey channel) {
         return List.of(meta(channel), log(channel));
+    }
+
+    /** The keys of the publish script: meta, log, and the recent source event ids. */
+    static List<Object> publishKeys(ChannelKey channel) {
+        return List.of(meta(channel), log(channel), tag(channel) + ":ids");
     }
 
     static String inbox(ChannelKey userChannel) {

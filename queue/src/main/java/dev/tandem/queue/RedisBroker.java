@@ -83,7 +83,9 @@ public final class RedisBroker implements Broker {
     private static final int ATTEMPTS = 5;
 
     /*
-     * KEYS: meta, log. ARGV: new epoch, history size, history ttl ms, meta ttl ms, topic, body.
+     * KEYS: meta, log, ids. ARGV: new epoch, history size, history ttl ms, meta ttl ms, topic, body,
+     * event id given by the source ('' when none). A source event id seen among the channel's
+     * recent publications returns that publication's position and publishes nothing again.
      * Creates the epoch when the channel has none (dropping a stale log, whose ids would collide),
      * takes the next offset, appends, and publishes, all in one atomic step.
      */
@@ -94,8 +96,17 @@ public final class RedisBroker implements Broker {
               redis.call('DEL', KEYS[2])
               redis.call('HSET', KEYS[1], 'epoch', epoch)
             end
+            if ARGV[7] ~= '' then
+              local seen = redis.call('ZSCORE', KEYS[3], ARGV[7])
+              if seen then return {epoch, tostring(seen), 'duplicate'} end
+            end
             local top = redis.call('HINCRBY', KEYS[1], 'top', 1)
             redis.call('PEXPIRE', KEYS[1], ARGV[4])
+            if ARGV[7] ~= '' then
+              redis.call('ZADD', KEYS[3], top, ARGV[7])
+              redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', top - math.max(tonumber(ARGV[2]), 1000))
+              redis.call('PEXPIRE', KEYS[3], ARGV[4])
+            end
             local size = tonumber(ARGV[2])
             if size > 0 and tonumber(ARGV[3]) > 0 then
               redis.call('XADD', KEYS[2], 'MAXLEN', size, top .. '-0', 'p', ARGV[6])
@@ -162,10 +173,15 @@ public final class RedisBroker implements Broker {
             redis(() -> topic(channel).publish(Wire.EPHEMERAL_PREFIX + body));
             position = Optional.empty();
         } else {
-            List<Object> r = redis(() -> scripts.eval(PUBLISH, RScript.ReturnType.LIST, Keys.channelKeys(channel),
+            List<Object> r = redis(() -> scripts.eval(PUBLISH, RScript.ReturnType.LIST, Keys.publishKeys(channel),
                     newEpoch(), String.valueOf(ns.historySize()), String.valueOf(ns.historyTtl().toMillis()),
-                    String.valueOf(metaTtl(ns).toMillis()), Keys.topic(channel), body));
+                    String.valueOf(metaTtl(ns).toMillis()), Keys.topic(channel), body, draft.eventId().orElse("")));
             position = Optional.of(new Position((String) r.get(0), Long.parseLong(String.valueOf(r.get(1)))));
+            if (r.size() > 2) {
+                // the source sent this event before: same position, nothing published again
+                return new Publication(channel, position, draft.type(), eventId, now, draft.from(), draft.data(),
+                        accepted);
+            }
         }
         telemetry.published(channel.namespace(), draft.ephemeral());
         return new Publication(channel, position, draft.type(), eventId, now, draft.from(), draft.data(), accepted);

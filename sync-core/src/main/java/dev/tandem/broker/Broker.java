@@ -20,7 +20,9 @@ import dev.tandem.protocol.Position;
  *
  * <p>Guarantees: offsets are gap-free and increasing within an epoch; a subscriber sees each
  * durable publication at most once per subscription and in offset order; history is bounded by
- * the namespace's size and TTL.
+ * the namespace's size and TTL; a durable draft carrying its source's event id that the channel
+ * saw among its recent publications (at least the last 1,000) is not published again: its
+ * earlier publication is returned, so redelivered events keep one offset.
  */
 public interface Broker extends AutoCloseable {
 

@@ -37,6 +37,8 @@ import dev.tandem.telemetry.Telemetry;
  */
 public final class MemoryBroker implements Broker {
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** How many recent source event ids a channel remembers (at least; or its history size). */
+    private static final int RECENT_SOURCE_IDS = 1000;
 
     private final Map<ChannelKey, ChannelState> channels = new ConcurrentHashMap<>();
     private final Hub hub;
@@ -68,9 +70,22 @@ public final class MemoryBroker implements Broker {
         ChannelState state = lockedState(channel);
         try {
             state.trim(ns, now);
+            if (draft.eventId().isPresent()) {
+                Publication earlier = state.bySourceId.get(draft.eventId().get());
+                if (earlier != null) {
+                    // the source sent this event before: same position, nothing delivered again
+                    return earlier;
+                }
+            }
             Publication p = new Publication(channel, Optional.of(new Position(state.epoch, state.top + 1)),
                     draft.type(), eventId, now, draft.from(), draft.data(), accepted);
             state.top++;
+            if (draft.eventId().isPresent()) {
+                state.bySourceId.put(eventId, p);
+                while (state.bySourceId.size() > Math.max(ns.historySize(), RECENT_SOURCE_IDS)) {
+                    state.bySourceId.pollFirstEntry();
+                }
+            }
             if (ns.historySize() > 0) {
                 state.history.addLast(p);
                 state.trim(ns, now);
@@ -204,6 +219,8 @@ public final class MemoryBroker implements Broker {
         private final ReentrantLock lock = new ReentrantLock();
         private final String epoch;
         private final ArrayDeque<Publication> history = new ArrayDeque<>();
+        /** Recent publications by their source's event id, oldest first. */
+        private final java.util.LinkedHashMap<String, Publication> bySourceId = new java.util.LinkedHashMap<>();
         private long top;
 
         private ChannelState(String epoch) {

@@ -522,6 +522,22 @@ public abstract class BrokerConformanceTest {
         assertEquals(List.of(100, 101), rec.missed().stream().map(p -> p.data().get("n").asInt()).toList());
     }
 
+    @Test
+    void aRedeliveredSourceEventKeepsItsOffsetAndIsDeliveredOnce() {
+        ChannelKey ch = key("location:wh-1");
+        Recorder live = subscribeLive(ch);
+        Draft first = new Draft("stock.updated", codec.object().put("n", 1), false, Optional.of("src-1"), Optional.empty());
+        Publication p1 = broker.publish(ch, first);
+        Publication again = broker.publish(ch, first);
+        Publication p2 = broker.publish(ch, new Draft("stock.updated", codec.object().put("n", 2), false,
+                Optional.of("src-2"), Optional.empty()));
+        assertEquals(p1.position(), again.position(), "the redelivery keeps the first offset");
+        assertEquals(List.of(1L, 2L), offsets(live.await(2)));
+        assertEquals(2, p2.position().orElseThrow().offset());
+        assertEquals(List.of("src-1", "src-2"), live.received().stream().map(Publication::eventId).toList());
+        assertEquals(2, broker.top(ch).offset());
+    }
+
     // ------------------------------------------------------------------ helpers
 
     /** A tenant id no other test uses. */
