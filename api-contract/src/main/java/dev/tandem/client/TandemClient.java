@@ -300,7 +300,9 @@ public final class TandemClient implements AutoCloseable {
 
     /** Acknowledges inbox messages up to and including {@code offset} on a {@code user:} channel. */
     public CompletableFuture<ServerFrame.Reply> ack(String channel, long offset) {
-        return request(id -> new ClientFrame.Ack(id, channel, offset));
+        // with the epoch of what was received, so an inbox whose history was lost refuses the ack
+        Optional<String> epoch = positions.get(channel).map(Position::epoch);
+        return request(id -> new ClientFrame.Ack(id, channel, offset, epoch));
     }
 
     /** The last position seen on a channel (from its events or subscribe reply), if any. */

@@ -180,11 +180,21 @@ public sealed interface ClientFrame extends Frame {
         }
     }
 
-    /** Acknowledges inbox messages up to and including {@code offset} on a {@code user:} channel. */
-    record Ack(long id, String channel, long offset) implements ClientFrame {
+    /**
+     * Acknowledges inbox messages up to and including {@code offset} on a {@code user:} channel.
+     * With {@code epoch} (the epoch of the events being acknowledged), an inbox whose epoch has
+     * changed refuses the ack instead of applying the offset to other messages.
+     */
+    record Ack(long id, String channel, long offset, Optional<String> epoch) implements ClientFrame {
         /** Validates the fields. */
         public Ack {
             Objects.requireNonNull(channel, "channel");
+            Objects.requireNonNull(epoch, "epoch");
+        }
+
+        /** An ack without an epoch. */
+        public Ack(long id, String channel, long offset) {
+            this(id, channel, offset, Optional.empty());
         }
 
         @Override

@@ -112,7 +112,8 @@ public final class FrameCodec {
             case "sync" -> new ClientFrame.Sync(id, syncOps(f, id));
             case "conflict.resolve" -> new ClientFrame.ConflictResolve(id, f.requiredString("conflictId"),
                     f.requiredString("resolution"), f.optionalAny("data"));
-            case "ack" -> new ClientFrame.Ack(id, f.requiredString("channel"), f.requiredNonNegativeLong("offset"));
+            case "ack" -> new ClientFrame.Ack(id, f.requiredString("channel"), f.requiredNonNegativeLong("offset"),
+                    f.optionalString("epoch"));
             case "ping" -> new ClientFrame.Ping(id);
             default -> throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "unknown op '" + truncate(op) + "'");
         };
@@ -198,6 +199,7 @@ public final class FrameCodec {
             case ClientFrame.Ack a -> {
                 o.put("channel", a.channel());
                 o.put("offset", a.offset());
+                a.epoch().ifPresent(e -> o.put("epoch", e));
             }
             case ClientFrame.Ping p -> {
                 // op and id only

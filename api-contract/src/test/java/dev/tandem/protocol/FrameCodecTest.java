@@ -42,6 +42,7 @@ class FrameCodecTest {
                 new ClientFrame.Sync(11, List.of(update, update)),
                 new ClientFrame.ConflictResolve(12, "cf-1", "merge", Optional.of(json("{\"a\":1}"))),
                 new ClientFrame.Ack(13, "user:bob", 17),
+                new ClientFrame.Ack(13, "user:bob", 17, Optional.of("e1")),
                 new ClientFrame.Ping(14));
     }
 

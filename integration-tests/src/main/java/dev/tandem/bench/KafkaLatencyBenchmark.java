@@ -97,6 +97,7 @@ public final class KafkaLatencyBenchmark {
     }
 
     static Result run(Options o) throws Exception {
+        // event ids unique per run: the Redis broker keeps a channel's recent ids to drop redeliveries
         String run = UUID.randomUUID().toString().substring(0, 8);
         String topic = "bench.in." + run;
         List<String> cluster = List.of("-Dtandem.redis.address=" + o.redis(),
@@ -114,7 +115,7 @@ public final class KafkaLatencyBenchmark {
             for (int port : ports) {
                 Bench.waitForReady("http://127.0.0.1:" + port);
             }
-            return measure(o, ports, topic);
+            return measure(o, ports, topic, run);
         } finally {
             for (Process p : nodes) {
                 p.destroy();
@@ -126,7 +127,7 @@ public final class KafkaLatencyBenchmark {
         }
     }
 
-    private static Result measure(Options o, int[] ports, String topic) throws Exception {
+    private static Result measure(Options o, int[] ports, String topic, String run) throws Exception {
         int n = o.connections();
         int m = o.events();
         long[] latencies = new long[n * m];
@@ -183,11 +184,11 @@ public final class KafkaLatencyBenchmark {
             int w = 0;
             while (!CompletableFuture.allOf(warm.toArray(CompletableFuture[]::new)).isDone()
                     && System.nanoTime() < warmDeadline) {
-                producer.send(new ProducerRecord<>(topic, "bench/w" + (w % 6), event("w-" + w++, "warmup", 0)));
+                producer.send(new ProducerRecord<>(topic, "bench/w" + (w % 6), event(run + "-w-" + w++, "warmup", 0)));
                 TimeUnit.NANOSECONDS.sleep(interval);
             }
             for (int i = 0; i < 50; i++) {
-                producer.send(new ProducerRecord<>(topic, "bench/w" + (i % 6), event("w2-" + i, "warmup", 0)));
+                producer.send(new ProducerRecord<>(topic, "bench/w" + (i % 6), event(run + "-w2-" + i, "warmup", 0)));
                 TimeUnit.NANOSECONDS.sleep(interval);
             }
             Thread.sleep(1000);
@@ -197,7 +198,7 @@ public final class KafkaLatencyBenchmark {
                 if (wait > 0) {
                     TimeUnit.NANOSECONDS.sleep(wait);
                 }
-                producer.send(new ProducerRecord<>(topic, "bench/e" + (i % 6), event("e-" + i, "bench.tick", System.nanoTime())));
+                producer.send(new ProducerRecord<>(topic, "bench/e" + (i % 6), event(run + "-e-" + i, "bench.tick", System.nanoTime())));
             }
             producer.flush();
         }

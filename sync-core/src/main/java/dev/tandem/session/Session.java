@@ -572,6 +572,14 @@ public final class Session {
         if (!key.namespace().equals(Inbox.NAMESPACE)) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "ack is for user: channels (inboxes)");
         }
+        if (a.epoch().isPresent()) {
+            List<Publication> pending = engine.inbox().pending(principal.tenant(), key.name().id());
+            boolean sameEpoch = pending.stream().anyMatch(p -> p.position().orElseThrow().epoch().equals(a.epoch().get()));
+            if (!pending.isEmpty() && !sameEpoch) {
+                throw new ProtocolException(ErrorCode.CONFLICT, "the inbox's history changed (epoch " + a.epoch().get()
+                        + " is gone); nothing was acknowledged: resubscribe to " + a.channel());
+            }
+        }
         AckResult r = engine.inbox().ack(principal.tenant(), key.name().id(), a.offset());
         reply(a.id(), engine.codec().object().put("channel", a.channel()).put("acknowledged", r.acknowledged())
                 .put("remaining", r.remaining()));

@@ -103,6 +103,11 @@ class PresenceAndInboxSessionTest {
         phone.t.error(3, ErrorCode.NOT_FOUND);
         phone.send(new ClientFrame.Ack(4, "user:bob", 1));
         phone.t.error(4, ErrorCode.FORBIDDEN);
+        phone.send(new ClientFrame.Ack(5, "user:alice", 2, Optional.of("an-epoch-that-is-gone")));
+        phone.t.error(5, ErrorCode.CONFLICT);
+        String epoch = events.getFirst().position().orElseThrow().epoch();
+        phone.send(new ClientFrame.Ack(6, "user:alice", 1, Optional.of(epoch)));
+        assertEquals(1, phone.t.reply(6).body().path("remaining").asInt(), "same epoch: applied (1 was acked already)");
 
         Client laptop = h.connected(ALICE);
         laptop.send(new ClientFrame.Subscribe(1, "user:alice", Optional.empty(), false));
