@@ -1,7 +1,5 @@
 package dev.tandem.gateway;
 
-import dev.tandem.testing.WsProbe;
-
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.time.Duration;
@@ -12,6 +10,8 @@ import java.util.concurrent.ExecutionException;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
+
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -96,7 +96,7 @@ class LimitsTest {
                         new dev.tandem.channel.ChannelKey("acme", dev.tandem.channel.ChannelName.parse("tenant").orElseThrow())) == 2);
                 String blob = "\"" + "z".repeat(16 * 1024) + "\"";
                 int n = 600;
-                double before = metric(node, "tandem_slow_consumer_closes_total");
+                double before = node.metric("tandem_slow_consumer_closes_total", "");
                 for (int i = 0; i < n; i++) {
                     node.gateway.engine().publish("acme", List.of("tenant"), "blob", node.gateway.engine().codec()
                             .parse("{\"i\":" + i + ",\"b\":" + blob + "}"), java.util.Optional.empty());
@@ -108,7 +108,7 @@ class LimitsTest {
                 }
                 fast.expect(f -> f.path("op").asText().equals("event") && f.path("data").path("i").asInt() == n - 1);
                 waitFor(() -> node.gateway.engine().sessionCount() == 1);
-                assertEquals(before + 1, metric(node, "tandem_slow_consumer_closes_total"));
+                assertEquals(before + 1, node.metric("tandem_slow_consumer_closes_total", ""));
             }
         }
     }
@@ -129,11 +129,6 @@ class LimitsTest {
                 assertEquals(1, node.gateway.engine().sessionCount());
             }
         }
-    }
-
-    static double metric(TestGateway node, String name) throws Exception {
-        return node.get("/metrics").body().lines().filter(l -> l.startsWith(name + "{") || l.startsWith(name + " "))
-                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(0);
     }
 
     static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {

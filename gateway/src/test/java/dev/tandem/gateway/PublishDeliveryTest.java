@@ -1,7 +1,5 @@
 package dev.tandem.gateway;
 
-import dev.tandem.testing.WsProbe;
-
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +11,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -156,8 +156,10 @@ class PublishDeliveryTest {
             assertEquals(5, c.expect(PublishDeliveryTest::isEvent).path("offset").asLong());
             JsonNode other = c.request(4, "{\"op\":\"subscribe\",\"id\":4,\"channel\":\"user:r\",\"since\":{\"epoch\":\"gone\",\"offset\":3}}");
             assertEquals(false, other.path("recovered").asBoolean());
-            JsonNode future = c.request(5, "{\"op\":\"unsubscribe\",\"id\":5,\"channel\":\"tenant\"}");
-            assertEquals("reply", future.path("op").asText());
+            JsonNode unsubscribed = c.request(5, "{\"op\":\"unsubscribe\",\"id\":5,\"channel\":\"tenant\"}");
+            assertEquals(false, unsubscribed.path("subscribed").asBoolean(true));
+            node.publish("t-resume", "tenant", "e", "{\"n\":6}");
+            assertNull(c.poll(java.time.Duration.ofMillis(300)), "nothing after unsubscribe");
             JsonNode ahead = c.request(6, "{\"op\":\"subscribe\",\"id\":6,\"channel\":\"tenant\",\"since\":{\"epoch\":\""
                     + epoch + "\",\"offset\":99}}");
             assertEquals("bad_request", ahead.path("code").asText());

@@ -17,7 +17,7 @@ import io.helidon.config.ConfigSources;
  * helpers to mint tokens and call its HTTP side.
  */
 final class TestGateway implements AutoCloseable {
-    static final String SECRET = TokenCommand.DEV_SECRET;
+    static final String SECRET = DevTokens.DEV_SECRET;
 
     final Gateway gateway;
     private final HttpClient http = HttpClient.newHttpClient();
@@ -80,6 +80,18 @@ final class TestGateway implements AutoCloseable {
     HttpResponse<String> get(String path) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(http() + path)).timeout(Duration.ofSeconds(10)).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * The sum of the values of a Prometheus metric at /metrics: every line whose name is
+     * {@code name} and whose labels contain {@code labelPart} (empty: any).
+     */
+    double metric(String name, String labelPart) throws Exception {
+        return get("/metrics").body().lines()
+                .filter(l -> l.startsWith(name + "{") || l.startsWith(name + " "))
+                .filter(l -> l.contains(labelPart))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+                .sum();
     }
 
     /** Publishes through the REST API as a service of the tenant; fails the test on a non-200. */
