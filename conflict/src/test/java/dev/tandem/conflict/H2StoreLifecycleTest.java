@@ -1,7 +1,5 @@
 package dev.tandem.conflict;
 
-import dev.tandem.testing.MutableClock;
-
 import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +28,7 @@ import dev.tandem.document.Edit;
 import dev.tandem.document.OpResult;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.ProtocolException;
+import dev.tandem.testing.MutableClock;
 
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;

@@ -11,7 +11,6 @@ import dev.tandem.broker.Broker;
 import dev.tandem.broker.MemoryBroker;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.conflict.DocumentStore;
-import dev.tandem.document.Documents;
 import dev.tandem.hub.Hub;
 import dev.tandem.inbox.Inbox;
 import dev.tandem.inbox.MemoryInbox;
@@ -37,10 +36,8 @@ final class Backends implements AutoCloseable {
 
     final Optional<RedissonClient> redis;
     final Broker broker;
-    final Optional<MemoryBroker> memoryBroker;
     final PresenceStore presence;
     final Inbox inbox;
-    final Documents documents;
     final DocumentStore documentStore;
 
     private Backends(Config tandem, Hub hub, ChannelRules rules, Telemetry telemetry, Clock clock) {
@@ -52,20 +49,16 @@ final class Backends implements AutoCloseable {
         Duration inboxTtl = tandem.get("inbox.ttl").as(Duration.class).orElse(Inbox.DEFAULT_TTL);
         if (redis.isPresent()) {
             RedissonClient r = redis.get();
-            this.memoryBroker = Optional.empty();
             this.broker = new RedisBroker(r, hub, rules, telemetry, clock);
             this.presence = new RedisPresenceStore(r, presenceLimits, clock);
             this.inbox = new RedisInbox(r, inboxTtl, clock);
         } else {
-            MemoryBroker memory = new MemoryBroker(hub, rules, telemetry, clock);
-            this.memoryBroker = Optional.of(memory);
-            this.broker = memory;
+            this.broker = new MemoryBroker(hub, rules, telemetry, clock);
             this.presence = new MemoryPresenceStore(presenceLimits, clock);
             this.inbox = new MemoryInbox(inboxTtl, clock);
         }
         Config db = tandem.get("db.url").exists() ? tandem.get("db") : tandem.get("documents.db");
         this.documentStore = DocumentStore.create(tandem.get("documents"), db);
-        this.documents = documentStore;
         LOG.log(System.Logger.Level.INFO, "backing parts: broker, presence and inboxes in "
                 + (redis.isPresent() ? "Redis" : "memory") + "; documents in "
                 + db.get("url").asString().map(u -> u.startsWith("jdbc:postgresql") ? "PostgreSQL" : "H2")

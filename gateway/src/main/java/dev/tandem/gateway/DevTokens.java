@@ -14,6 +14,12 @@ import io.helidon.security.jwt.SignedJwt;
  * these in production: anyone who knows the secret can mint any identity.
  */
 public final class DevTokens {
+    /**
+     * The public development secret: what {@code ./tandem token} signs with when no secret is
+     * configured, and what a gateway trusts only in development mode ({@code tandem.dev-mode}).
+     */
+    public static final String DEV_SECRET = "tandem-development-secret-do-not-use-in-production";
+
     private DevTokens() {
     }
 

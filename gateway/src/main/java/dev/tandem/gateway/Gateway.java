@@ -47,7 +47,6 @@ import io.helidon.webserver.websocket.WsRouting;
 public final class Gateway implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Gateway.class.getName());
 
-    private final Config tandem;
     private final Engine engine;
     private final JwtVerifier verifier;
     private final WebServer server;
@@ -64,7 +63,7 @@ public final class Gateway implements AutoCloseable {
     private volatile Optional<dev.tandem.kafka.OutboxRelay> relay = Optional.empty();
 
     private Gateway(Config root) {
-        this.tandem = root.get("tandem");
+        Config tandem = root.get("tandem");
         boolean devMode = tandem.get("dev-mode").asBoolean().orElse(false);
         this.verifier = JwtVerifier.create(tandem.get("auth"), devMode);
         this.origins = Set.copyOf(ConfigLists.strings(tandem.get("origins"), List.of()));
@@ -77,7 +76,6 @@ public final class Gateway implements AutoCloseable {
         }
 
         this.kafka = KafkaSettings.create(tandem.get("kafka"));
-        AtomicReferenceEngine holder = new AtomicReferenceEngine();
         int wsFrameLimit = Math.max(1 << 20, SessionLimits.create(tandem.get("limits")).maxFrameBytes() + 1024);
         this.server = WebServer.builder()
                 .config(root.get("server"))
@@ -92,20 +90,20 @@ public final class Gateway implements AutoCloseable {
                         .addObserver(HealthObserver.builder()
                                 .details(true)
                                 .addCheck(() -> HealthCheckResponse.builder()
-                                        .status(holder.engine().accepting())
-                                        .detail("connections", holder.engine().sessionCount())
-                                        .detail("node", holder.engine().nodeId())
+                                        .status(engine().accepting())
+                                        .detail("connections", engine().sessionCount())
+                                        .detail("node", engine().nodeId())
                                         .build(), HealthCheckType.READINESS, "engine")
                                 .addCheck(() -> HealthCheckResponse.builder()
-                                        .status(!stopped.get() || holder.engine().sessionCount() > 0)
+                                        .status(!stopped.get() || engine().sessionCount() > 0)
                                         .build(), HealthCheckType.LIVENESS, "node")
                                 .addCheck(() -> kafkaHealth(), HealthCheckType.READINESS, "kafka")
                                 .addCheck(() -> HealthCheckResponse.builder()
-                                        .status(holder.backends().redisReachable())
-                                        .detail("enabled", holder.backends().redis.isPresent())
+                                        .status(backends().redisReachable())
+                                        .detail("enabled", backends().redis.isPresent())
                                         .build(), HealthCheckType.READINESS, "redis")
                                 .addCheck(() -> HealthCheckResponse.builder()
-                                        .status(holder.backends().documentStore.reachable())
+                                        .status(backends().documentStore.reachable())
                                         .build(), HealthCheckType.READINESS, "database")
                                 .build())
                         .addObserver(MetricsObserver.create())
@@ -115,8 +113,8 @@ public final class Gateway implements AutoCloseable {
                 .build();
 
         // meters after the server is built: the metrics observer may replace the global registry
-        GatewayTelemetry telemetry = new GatewayTelemetry(() -> holder.engineOrNull() == null ? 0
-                : holder.engine().sessionCount());
+        // the health checks and gauges read engine() and backends() when called, once both exist
+        GatewayTelemetry telemetry = new GatewayTelemetry(() -> engine() == null ? 0 : engine().sessionCount());
         FrameCodec codec = FrameCodec.create();
         ChannelRules rules = ChannelRules.create(tandem.get("channels"));
         Hub hub = new Hub(codec, telemetry);
@@ -129,19 +127,19 @@ public final class Gateway implements AutoCloseable {
                 .broker(backends.broker)
                 .presence(backends.presence)
                 .inbox(backends.inbox)
-                .documents(backends.documents)
+                .documents(backends.documentStore)
                 .verifier(verifier)
                 .limits(SessionLimits.create(tandem.get("limits")))
                 .telemetry(telemetry)
                 .build();
-        holder.set(engine);
-        holder.setBackends(backends);
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "tandem-housekeeping");
             t.setDaemon(true);
             return t;
         });
-        backends.memoryBroker.ifPresent(b -> housekeeping.scheduleWithFixedDelay(b::sweep, 1, 1, TimeUnit.MINUTES));
+        if (backends.broker instanceof dev.tandem.broker.MemoryBroker m) {
+            housekeeping.scheduleWithFixedDelay(m::sweep, 1, 1, TimeUnit.MINUTES);
+        }
         if (backends.inbox instanceof dev.tandem.inbox.MemoryInbox m) {
             housekeeping.scheduleWithFixedDelay(m::sweep, 1, 1, TimeUnit.MINUTES);
         }
@@ -166,13 +164,7 @@ public final class Gateway implements AutoCloseable {
     /** Starts consuming domain events when {@code tandem.kafka.bootstrap-servers} is set. */
     private void startKafka(GatewayTelemetry telemetry) {
         kafka.ifPresent(settings -> {
-            KafkaIngest in = KafkaIngest.start(settings, (tenant, channels, event) -> {
-                if (event.type().startsWith(KafkaIngest.CHANGE_STATUS_PREFIX)) {
-                    engine.changeStatus(tenant, event);
-                } else {
-                    engine.publish(tenant, channels, event.type(), event.data(), Optional.of(event.id()));
-                }
-            }, new CloudEventCodec(engine.codec().mapper()));
+            KafkaIngest in = KafkaIngest.start(settings, engine::ingest, new CloudEventCodec(engine.codec().mapper()));
             telemetry.kafkaIngest(in::lag, in::handled, in::deadLettered);
             ingest = Optional.of(in);
             dev.tandem.kafka.OutboxRelay out = dev.tandem.kafka.OutboxRelay.start(settings,
@@ -210,6 +202,10 @@ public final class Gateway implements AutoCloseable {
     /** The engine. */
     public Engine engine() {
         return engine;
+    }
+
+    private Backends backends() {
+        return backends;
     }
 
     TokenVerifier verifier() {
@@ -289,40 +285,6 @@ public final class Gateway implements AutoCloseable {
             return InetAddress.getLocalHost().getHostName();
         } catch (UnknownHostException e) {
             return "tandem-" + ProcessHandle.current().pid();
-        }
-    }
-
-    /** Lets routes built before the engine reach it once it exists. */
-    private static final class AtomicReferenceEngine {
-        private volatile Engine engine;
-        private volatile Backends backends;
-
-        void setBackends(Backends b) {
-            backends = b;
-        }
-
-        Backends backends() {
-            Backends b = backends;
-            if (b == null) {
-                throw new IllegalStateException("backends not started yet");
-            }
-            return b;
-        }
-
-        void set(Engine e) {
-            engine = e;
-        }
-
-        Engine engineOrNull() {
-            return engine;
-        }
-
-        Engine engine() {
-            Engine e = engine;
-            if (e == null) {
-                throw new IllegalStateException("engine not started yet");
-            }
-            return e;
         }
     }
 }

@@ -80,15 +80,15 @@ final class JwtVerifier implements TokenVerifier {
 
     private JwtVerifier(Config auth, boolean devMode) {
         Optional<String> secret = auth.get("hs256-secret").asString().asOptional().filter(s -> !s.isBlank());
-        if (secret.isPresent() && secret.get().equals(TokenCommand.DEV_SECRET) && !devMode) {
+        if (secret.isPresent() && secret.get().equals(DevTokens.DEV_SECRET) && !devMode) {
             throw new IllegalArgumentException("tandem.auth.hs256-secret is the public development secret; "
                     + "set your own, or run with tandem.dev-mode=true on a development machine");
         }
         if (secret.isEmpty() && devMode) {
-            secret = Optional.of(TokenCommand.DEV_SECRET);
+            secret = Optional.of(DevTokens.DEV_SECRET);
         }
         this.hmac = secret.map(JwtVerifier::octet);
-        this.hmacIsDev = secret.map(TokenCommand.DEV_SECRET::equals).orElse(false);
+        this.hmacIsDev = secret.map(DevTokens.DEV_SECRET::equals).orElse(false);
         this.hmacKeys = hmac.map(k -> JwkKeys.builder().addKey(k).build()).orElseGet(() -> JwkKeys.builder().build());
         this.jwksFile = auth.get("jwks-file").asString().filter(s -> !s.isBlank()).map(Path::of);
         this.jwksUrl = auth.get("jwks-url").asString().filter(s -> !s.isBlank()).map(URI::create);

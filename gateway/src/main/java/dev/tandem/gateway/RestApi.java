@@ -180,7 +180,7 @@ final class RestApi implements HttpService {
     }
 
     private void publish(ServerRequest req, ServerResponse res) {
-        handle(req, res, (service, body) -> {
+        respond(req, res, true, (service, body) -> {
             List<String> channels = new ArrayList<>();
             JsonNode one = body.get("channel");
             JsonNode many = body.get("channels");
@@ -207,48 +207,28 @@ final class RestApi implements HttpService {
             if (channels.size() > 100) {
                 throw bad("at most 100 channels per publication");
             }
-            return gateway.engine().publish(service.tenant(), channels, type(body), data(body), eventId(body));
+            return published(gateway.engine().publish(service.tenant(), channels, type(body), data(body),
+                    eventId(body)));
         });
     }
 
     private void sendToUser(ServerRequest req, ServerResponse res) {
-        handle(req, res, (service, body) -> {
+        respond(req, res, true, (service, body) -> {
             String user = req.path().pathParameters().get("id");
-            return gateway.engine().publish(service.tenant(), List.of("user:" + user), type(body), data(body),
-                    eventId(body));
+            return published(gateway.engine().publish(service.tenant(), List.of("user:" + user), type(body),
+                    data(body), eventId(body)));
         });
     }
 
-    private interface Action {
-        List<Publication> apply(Principal service, JsonNode body);
-    }
-
-    private void handle(ServerRequest req, ServerResponse res, Action action) {
-        FrameCodec codec = gateway.engine().codec();
-        try {
-            Principal service = authenticate(req);
-            JsonNode body = codec.parse(req.content().as(String.class));
-            if (!body.isObject()) {
-                throw bad("the body must be a JSON object");
-            }
-            List<Publication> published = action.apply(service, body);
-            ObjectNode answer = codec.object();
-            ArrayNode list = answer.putArray("publications");
-            for (Publication p : published) {
-                ObjectNode o = list.addObject().put("channel", p.channel().name().toString()).put("eventId", p.eventId());
-                p.position().ifPresent(pos -> o.put("epoch", pos.epoch()).put("offset", pos.offset()));
-            }
-            res.headers().contentType(MediaTypes.APPLICATION_JSON);
-            res.send(codec.write(answer));
-        } catch (ProtocolException e) {
-            error(res, codec, e.code(), e.getMessage());
-        } catch (io.helidon.http.RequestException | io.helidon.http.HttpException e) {
-            // Helidon's own answers, e.g. 413 for a body over server.max-payload-size
-            throw e;
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "REST " + req.prologue().uriPath().path() + " failed", e);
-            error(res, codec, ErrorCode.INTERNAL, "internal error");
+    /** {@code {"publications":[{channel, eventId, epoch, offset}]}}. */
+    private JsonNode published(List<Publication> publications) {
+        ObjectNode answer = codec().object();
+        ArrayNode list = answer.putArray("publications");
+        for (Publication p : publications) {
+            ObjectNode o = list.addObject().put("channel", p.channel().name().toString()).put("eventId", p.eventId());
+            p.position().ifPresent(pos -> o.put("epoch", pos.epoch()).put("offset", pos.offset()));
         }
+        return answer;
     }
 
     private Principal authenticate(ServerRequest req) {

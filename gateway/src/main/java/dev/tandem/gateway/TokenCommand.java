@@ -16,9 +16,6 @@ import io.helidon.config.Config;
  * the token.
  */
 public final class TokenCommand {
-    /** The development secret shipped in application.yaml; public, so never for production. */
-    static final String DEV_SECRET = "tandem-development-secret-do-not-use-in-production";
-
     private TokenCommand() {
     }
 
@@ -68,7 +65,7 @@ public final class TokenCommand {
         // a development tool: without a configured secret it signs with the development secret,
         // which a gateway trusts only in development mode
         String secret = auth.get("hs256-secret").asString().asOptional().filter(s -> !s.isBlank())
-                .orElse(DEV_SECRET);
+                .orElse(DevTokens.DEV_SECRET);
         String token = DevTokens.mint(secret, user, tenant, roles, scopes, ttl,
                 auth.get("issuer").asString().filter(s -> !s.isBlank()),
                 auth.get("audience").asString().filter(s -> !s.isBlank()));

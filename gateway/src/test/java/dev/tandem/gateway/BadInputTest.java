@@ -1,7 +1,5 @@
 package dev.tandem.gateway;
 
-import dev.tandem.testing.WsProbe;
-
 import java.time.Duration;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -13,6 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -4,19 +4,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.KafkaTopics;
 import dev.tandem.testing.TestServices;
 import dev.tandem.testing.WsProbe;
 
@@ -42,14 +38,14 @@ class ChangeRoundTripTest {
                 "tandem.kafka.group-id", "rt-" + run));
              WsProbe alice = WsProbe.connect(node.ws(), TestGateway.token("alice", "acme"));
              WsProbe watcher = WsProbe.connect(node.ws(), TestGateway.token("bob", "acme"));
-             KafkaProducer<String, String> producer = producer(bootstrap)) {
+             KafkaProducer<String, String> producer = KafkaTopics.producer()) {
             alice.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:alice\"}");
             watcher.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"doc:order:o-1\"}");
             alice.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"order\",\"docId\":\"o-1\",\"baseVersion\":0,"
                     + "\"opId\":\"a:1\",\"data\":{\"qty\":1}}");
             alice.request(4, "{\"op\":\"doc.update\",\"id\":4,\"docType\":\"order\",\"docId\":\"o-1\",\"baseVersion\":1,"
                     + "\"opId\":\"a:2\",\"patch\":{\"set\":{\"qty\":500}}}");
-            List<JsonNode> relayed = readChanges(bootstrap, "rt.out." + run, 2);
+            List<JsonNode> relayed = readChanges("rt.out." + run, 2);
             JsonNode second = relayed.get(1).path("data");
             assertEquals(2, second.path("version").asInt());
             assertEquals("alice", second.path("updatedBy").asText());
@@ -81,30 +77,10 @@ class ChangeRoundTripTest {
                 + "\"" + extra + "}}";
     }
 
-    private static KafkaProducer<String, String> producer(String bootstrap) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        return new KafkaProducer<>(p);
-    }
-
-    private static List<JsonNode> readChanges(String bootstrap, String topic, int n) throws Exception {
-        Properties c = new Properties();
-        c.put("bootstrap.servers", bootstrap);
-        c.put("group.id", "reader-" + UUID.randomUUID());
-        c.put("auto.offset.reset", "earliest");
-        c.put("key.deserializer", StringDeserializer.class.getName());
-        c.put("value.deserializer", StringDeserializer.class.getName());
+    private static List<JsonNode> readChanges(String topic, int n) throws Exception {
         List<JsonNode> out = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c)) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (out.size() < n && System.nanoTime() < deadline) {
-                for (var r : consumer.poll(Duration.ofMillis(200))) {
-                    out.add(JSON.readTree(r.value()));
-                }
-            }
+        for (var r : KafkaTopics.read(topic, n, Duration.ofSeconds(30), r -> true)) {
+            out.add(JSON.readTree(r.value()));
         }
         assertEquals(n, out.size(), "changes on the outbound topic");
         return out;

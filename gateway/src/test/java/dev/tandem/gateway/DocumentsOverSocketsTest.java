@@ -1,7 +1,5 @@
 package dev.tandem.gateway;
 
-import dev.tandem.testing.WsProbe;
-
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -11,6 +9,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,23 +1,20 @@
 package dev.tandem.gateway;
 
-import dev.tandem.testing.WsProbe;
-
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.KafkaTopics;
 import dev.tandem.testing.TestServices;
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -40,11 +37,7 @@ class KafkaIngestGatewayTest {
                 "tandem.kafka.group-id", "gw-" + UUID.randomUUID(),
                 "tandem.kafka.routes.0.type", "stock.*",
                 "tandem.kafka.routes.0.channels", "location:{data.locationId}"));
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        producer = new KafkaProducer<>(p);
+        producer = KafkaTopics.producer();
     }
 
     @AfterAll
@@ -82,7 +75,7 @@ class KafkaIngestGatewayTest {
             assertEquals(2, second.path("offset").asLong());
             assertNull(other.poll(Duration.ofMillis(300)), "another tenant's clients see nothing");
             String ready = node.get("/health/ready").body();
-            assertTrue(ready.contains("\"kafka\""), ready);
+            assertTrue(ready.contains("{\"name\":\"kafka\",\"status\":\"UP\""), ready);
             assertEquals(200, node.get("/health/ready").statusCode(), ready);
             String metrics = node.get("/metrics").body();
             assertTrue(metrics.contains("tandem_kafka_ingest_dead_lettered{scope=\"application\",} 1.0"), metrics);

@@ -49,7 +49,7 @@ class TokenCommandTest {
         IllegalArgumentException noKeys = assertThrows(IllegalArgumentException.class,
                 () -> JwtVerifier.create(none.get("tandem.auth"), false));
         assertTrue(noKeys.getMessage().contains("dev-mode"), noKeys.getMessage());
-        Config dev = config(Map.of("tandem.auth.hs256-secret", TokenCommand.DEV_SECRET));
+        Config dev = config(Map.of("tandem.auth.hs256-secret", DevTokens.DEV_SECRET));
         assertThrows(IllegalArgumentException.class, () -> JwtVerifier.create(dev.get("tandem.auth"), false));
         Config own = config(Map.of("tandem.auth.hs256-secret", "our-own-secret-that-is-long-enough-1234"));
         String token = DevTokens.mint("our-own-secret-that-is-long-enough-1234", "a", "t", java.util.List.of(),

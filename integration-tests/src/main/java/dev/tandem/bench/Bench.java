@@ -21,6 +21,21 @@ final class Bench {
     private Bench() {
     }
 
+    /** {@code --name value} pairs as a map of name to value. */
+    static java.util.Map<String, String> options(String[] args) {
+        if (args.length % 2 != 0) {
+            throw new IllegalArgumentException("option " + args[args.length - 1] + " needs a value");
+        }
+        java.util.Map<String, String> m = new java.util.HashMap<>();
+        for (int i = 0; i < args.length; i += 2) {
+            if (!args[i].startsWith("--")) {
+                throw new IllegalArgumentException("unexpected " + args[i] + " (options are --name value)");
+            }
+            m.put(args[i].substring(2), args[i + 1]);
+        }
+        return m;
+    }
+
     static long percentile(long[] sorted, double p) {
         if (sorted.length == 0) {
             return 0;

@@ -49,23 +49,14 @@ public final class FanoutBenchmark {
     record Options(int connections, int publications, int rate, int payload, Optional<String> url,
                    Optional<String> http, String secret) {
         static Options parse(String[] args) {
-            Map<String, String> m = new java.util.HashMap<>();
-            for (int i = 0; i + 1 < args.length; i += 2) {
-                if (!args[i].startsWith("--")) {
-                    throw new IllegalArgumentException("unexpected " + args[i]);
-                }
-                m.put(args[i].substring(2), args[i + 1]);
-            }
-            if (args.length % 2 != 0) {
-                throw new IllegalArgumentException("option " + args[args.length - 1] + " needs a value");
-            }
+            Map<String, String> m = Bench.options(args);
             return new Options(Integer.parseInt(m.getOrDefault("connections", "2000")),
                     Integer.parseInt(m.getOrDefault("publications", "200")),
                     Integer.parseInt(m.getOrDefault("rate", "50")),
                     Integer.parseInt(m.getOrDefault("payload", "100")),
                     Optional.ofNullable(m.get("url")),
                     Optional.ofNullable(m.get("http")),
-                    m.getOrDefault("secret", "tandem-development-secret-do-not-use-in-production"));
+                    m.getOrDefault("secret", DevTokens.DEV_SECRET));
         }
     }
 

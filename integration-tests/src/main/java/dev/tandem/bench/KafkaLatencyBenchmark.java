@@ -6,7 +6,6 @@ import java.net.http.WebSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -43,7 +42,7 @@ import dev.tandem.gateway.DevTokens;
  */
 public final class KafkaLatencyBenchmark {
     private static final String TENANT = "bench";
-    private static final String SECRET = "tandem-development-secret-do-not-use-in-production";
+    private static final String SECRET = DevTokens.DEV_SECRET;
 
     private KafkaLatencyBenchmark() {
     }
@@ -51,13 +50,7 @@ public final class KafkaLatencyBenchmark {
     /** Options, with defaults. */
     record Options(int connections, int events, int rate, String kafka, String redis) {
         static Options parse(String[] args) {
-            if (args.length % 2 != 0) {
-                throw new IllegalArgumentException("options come in pairs: --name value");
-            }
-            Map<String, String> m = new HashMap<>();
-            for (int i = 0; i < args.length; i += 2) {
-                m.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-            }
+            Map<String, String> m = Bench.options(args);
             return new Options(Integer.parseInt(m.getOrDefault("connections", "1000")),
                     Integer.parseInt(m.getOrDefault("events", "500")),
                     Integer.parseInt(m.getOrDefault("rate", "100")),

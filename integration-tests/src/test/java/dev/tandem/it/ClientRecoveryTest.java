@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and recovery of what was published while the connection was down.
  */
 class ClientRecoveryTest {
-    private static final String SECRET = "tandem-development-secret-do-not-use-in-production";
+    private static final String SECRET = DevTokens.DEV_SECRET;
     private static Gateway gateway;
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 

@@ -3,18 +3,16 @@ package dev.tandem.it;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.KafkaTopics;
 import dev.tandem.testing.TestServices;
 import dev.tandem.testing.WsProbe;
 
@@ -53,11 +51,7 @@ class ClusterTest {
                 Map.entry("tandem.presence.ttl", "PT3S"));
         a = Node.start("node-a", cluster);
         b = Node.start("node-b", cluster);
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, TestServices.kafka());
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        producer = new KafkaProducer<>(p);
+        producer = KafkaTopics.producer();
     }
 
     @AfterAll
@@ -178,24 +172,10 @@ class ClusterTest {
                 assertEquals("applied", r.path("result").asText(), r.toString());
             }
         }
-        java.util.Properties c = new java.util.Properties();
-        c.put("bootstrap.servers", TestServices.kafka());
-        c.put("group.id", "reader-" + UUID.randomUUID());
-        c.put("auto.offset.reset", "earliest");
-        c.put("key.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName());
-        c.put("value.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName());
-        List<JsonNode> changes = new java.util.ArrayList<>();
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
-        try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(c)) {
-            consumer.subscribe(List.of(topic + ".out"));
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (changes.size() < 6 && System.nanoTime() < deadline) {
-                for (var rec : consumer.poll(Duration.ofMillis(300))) {
-                    if (rec.key().equals(t + "/bin/b-1")) {
-                        changes.add(json.readTree(rec.value()));
-                    }
-                }
-            }
+        List<JsonNode> changes = new java.util.ArrayList<>();
+        for (var rec : KafkaTopics.read(topic + ".out", 6, Duration.ofSeconds(30), r -> r.key().equals(t + "/bin/b-1"))) {
+            changes.add(json.readTree(rec.value()));
         }
         assertEquals(List.of(1, 2, 3, 4, 5, 6), changes.stream().map(e -> e.path("data").path("version").asInt()).toList(),
                 "each change once, in version order");

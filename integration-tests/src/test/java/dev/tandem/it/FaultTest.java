@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -14,10 +13,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.KafkaTopics;
 import dev.tandem.testing.TestServices;
 import dev.tandem.testing.WsProbe;
 
@@ -99,14 +98,9 @@ class FaultTest {
                 "restarts only the local broker of scripts/kafka.sh");
         String run = UUID.randomUUID().toString().substring(0, 8);
         String t = "k" + run;
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, TestServices.kafka());
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000");
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "120000");
         try (Node node = Node.start("kafka-fault-" + run, cluster(run));
-             KafkaProducer<String, String> producer = new KafkaProducer<>(p);
+             KafkaProducer<String, String> producer = KafkaTopics.producer(
+                     ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000", ProducerConfig.MAX_BLOCK_MS_CONFIG, "120000");
              WsProbe client = WsProbe.connect(node.ws(), Node.token("u", t, ALL))) {
             client.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-1\"}");
             String topic = "fault.in." + run;
@@ -136,20 +130,8 @@ class FaultTest {
             }
             waitFor(() -> status(node) == 200, "readiness UP again by itself");
             // and the relay sends it once Kafka is back
-            Properties c = new Properties();
-            c.put("bootstrap.servers", TestServices.kafka());
-            c.put("group.id", "reader-" + UUID.randomUUID());
-            c.put("auto.offset.reset", "earliest");
-            c.put("key.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName());
-            c.put("value.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName());
-            List<String> relayed = new ArrayList<>();
-            try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(c)) {
-                consumer.subscribe(List.of("fault.out." + run));
-                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-                while (relayed.isEmpty() && System.nanoTime() < deadline) {
-                    consumer.poll(Duration.ofMillis(300)).forEach(rec -> relayed.add(rec.value()));
-                }
-            }
+            List<String> relayed = KafkaTopics.read("fault.out." + run, 1, Duration.ofSeconds(60), r -> true).stream()
+                    .map(r -> r.value()).toList();
             assertEquals(1, relayed.size(), "the change made during the outage, relayed once");
             assertTrue(relayed.getFirst().contains("while kafka was down"), relayed.getFirst());
         }

@@ -18,7 +18,7 @@ import io.helidon.config.ConfigSources;
 
 /** One gateway node of a test cluster, started in this JVM on its own port. */
 final class Node implements AutoCloseable {
-    static final String SECRET = "tandem-development-secret-do-not-use-in-production";
+    static final String SECRET = DevTokens.DEV_SECRET;
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     final Gateway gateway;

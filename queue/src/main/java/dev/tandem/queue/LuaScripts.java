@@ -12,18 +12,20 @@ import org.redisson.client.codec.StringCodec;
 /**
  * Runs Lua scripts by their SHA ({@code EVALSHA}), loading a script on first use and again when
  * the server forgot it ({@code NOSCRIPT} after a restart or {@code SCRIPT FLUSH}), so the
- * script text is not sent with every call on the hot path. All values travel as strings.
+ * script text is not sent with every call on the hot path. All values travel as strings. Shared
+ * by the Redis adapters (queue and presence modules).
  */
-final class Scripts {
+public final class LuaScripts {
     private final RScript script;
     private final Map<String, String> shas = new ConcurrentHashMap<>();
 
-    Scripts(RedissonClient redisson) {
+    /** LuaScripts run on {@code redisson}. */
+    public LuaScripts(RedissonClient redisson) {
         this.script = redisson.getScript(StringCodec.INSTANCE);
     }
 
     /** Evaluates {@code source} with keys (all in one hash slot) and string arguments. */
-    <R> R eval(String source, RScript.ReturnType type, List<Object> keys, Object... args) {
+    public <R> R eval(String source, RScript.ReturnType type, List<Object> keys, Object... args) {
         String sha = shas.get(source);
         if (sha == null) {
             sha = load(source);

@@ -142,7 +142,7 @@ public final class RedisBroker implements Broker {
     private final ChannelRules rules;
     private final Telemetry telemetry;
     private final Clock clock;
-    private final Scripts scripts;
+    private final LuaScripts scripts;
     private final Wire wire;
     private final Map<ChannelKey, Feed> feeds = new ConcurrentHashMap<>();
     private final Map<Registration, Filter> registrations = new ConcurrentHashMap<>();
@@ -157,7 +157,7 @@ public final class RedisBroker implements Broker {
         this.rules = rules;
         this.telemetry = telemetry;
         this.clock = clock;
-        this.scripts = new Scripts(redisson);
+        this.scripts = new LuaScripts(redisson);
         this.wire = new Wire(FrameCodec.create().mapper());
     }
 

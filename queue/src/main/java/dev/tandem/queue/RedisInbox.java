@@ -100,7 +100,7 @@ public final class RedisInbox implements Inbox {
             """;
 
     private final RedissonClient redisson;
-    private final Scripts scripts;
+    private final LuaScripts scripts;
     private final Wire wire;
     private final Duration ttl;
     private final Clock clock;
@@ -114,7 +114,7 @@ public final class RedisInbox implements Inbox {
             throw new IllegalArgumentException("inbox ttl must be positive");
         }
         this.redisson = redisson;
-        this.scripts = new Scripts(redisson);
+        this.scripts = new LuaScripts(redisson);
         this.wire = new Wire(FrameCodec.create().mapper());
         this.ttl = ttl;
         this.clock = clock;

@@ -2,7 +2,6 @@ package dev.tandem.kafka;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -33,9 +32,9 @@ import dev.tandem.protocol.ProtocolException;
  * to an {@link EventSink}, which appends it to its channels' history and fans it out.
  *
  * <p>Guarantees: the consumer group makes each event handled by one node of the cluster; an
- * offset is committed only after its event was handled or dead-lettered (at-least-once), and
- * an event id seen within {@code dedupe-window} is dropped, so redeliveries after a rebalance
- * or restart do not reach clients twice. A malformed or unroutable event goes to the
+ * offset is committed only after its event was handled or dead-lettered (at-least-once); a
+ * redelivery after a rebalance or restart carries the same event id, which the broker publishes
+ * once per channel, so it does not reach clients twice. A malformed or unroutable event goes to the
  * dead-letter topic with the reason in the {@code tandem-dlq-reason} header and the partition
  * moves on; an event that fails for a transient reason (a backing service down) is retried
  * from the same offset after {@code retry-backoff}, so nothing is skipped. Events of one key
@@ -73,12 +72,10 @@ public final class KafkaIngest implements AutoCloseable {
     private final CloudEventCodec codec;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final KafkaProducer<byte[], byte[]> deadLetters;
-    private final Map<String, Long> seen;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final AtomicLong lag = new AtomicLong();
     private final AtomicLong handled = new AtomicLong();
     private final AtomicLong deadLettered = new AtomicLong();
-    private final AtomicLong duplicates = new AtomicLong();
     private final Thread thread;
     private volatile boolean connected;
     private long lastCheckNanos = System.nanoTime() - CHECK_INTERVAL.toNanos();
@@ -105,15 +102,6 @@ public final class KafkaIngest implements AutoCloseable {
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         this.deadLetters = new KafkaProducer<>(p);
-        int max = settings.dedupeMaxIds();
-        this.seen = new LinkedHashMap<>(1024, 0.75f, false) {
-            private static final long serialVersionUID = 1L;
-
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
-                return size() > max;
-            }
-        };
         this.thread = new Thread(this::run, "tandem-kafka-ingest");
         this.thread.setDaemon(true);
     }
@@ -139,11 +127,6 @@ public final class KafkaIngest implements AutoCloseable {
     /** Events sent to the dead-letter topic since start. */
     public long deadLettered() {
         return deadLettered.get();
-    }
-
-    /** Redeliveries dropped by event id since start. */
-    public long duplicates() {
-        return duplicates.get();
     }
 
     /** Whether the cluster answered the last metadata check, at most a few seconds ago (readiness). */
@@ -264,15 +247,7 @@ public final class KafkaIngest implements AutoCloseable {
             throw new ProtocolException(dev.tandem.protocol.ErrorCode.UNKNOWN_CHANNEL,
                     "unroutable: no channels extension and no route for type " + event.type());
         }
-        String key = tenant + "/" + event.source() + "/" + event.id();
-        long now = System.nanoTime();
-        Long before = seen.get(key);
-        if (before != null && now - before < settings.dedupeWindow().toNanos()) {
-            duplicates.incrementAndGet();
-            return;
-        }
         sink.publish(tenant, channels, event);
-        seen.put(key, now);
         handled.incrementAndGet();
     }
 

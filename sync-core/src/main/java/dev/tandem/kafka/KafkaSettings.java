@@ -19,8 +19,6 @@ import io.helidon.config.Config;
  * @param topicDeadLetter  {@code topic-dead-letter}, default {@code tandem.events.dlq}
  * @param topicOut         {@code topic-out}, default {@code tandem.changes.out}: accepted client changes
  * @param groupId          {@code group-id}, default {@code tandem-gateway}: one consumer group per cluster
- * @param dedupeWindow     {@code dedupe-window}, default PT10M: event ids remembered to drop redeliveries
- * @param dedupeMaxIds     {@code dedupe-max-ids}, default 100000
  * @param retryBackoff     {@code retry-backoff}, default PT1S: pause before retrying an event that
  *                         failed for a transient reason (the partition is retried, never skipped)
  * @param routes           {@code routes}: list of {@code {type: "stock.*", channels: "location:{data.locationId}"}}
@@ -28,7 +26,7 @@ import io.helidon.config.Config;
  */
 public record KafkaSettings(String bootstrapServers, String topicIn, String topicDeadLetter, String topicOut,
                             String groupId,
-                            Duration dedupeWindow, int dedupeMaxIds, Duration retryBackoff, List<Route> routes,
+                            Duration retryBackoff, List<Route> routes,
                             Map<String, String> properties) {
     /** Validates and copies the fields. */
     public KafkaSettings {
@@ -62,8 +60,6 @@ public record KafkaSettings(String bootstrapServers, String topicIn, String topi
                 kafka.get("topic-dead-letter").asString().orElse("tandem.events.dlq"),
                 kafka.get("topic-out").asString().orElse("tandem.changes.out"),
                 kafka.get("group-id").asString().orElse("tandem-gateway"),
-                kafka.get("dedupe-window").as(Duration.class).orElse(Duration.ofMinutes(10)),
-                kafka.get("dedupe-max-ids").asInt().orElse(100_000),
                 kafka.get("retry-backoff").as(Duration.class).orElse(Duration.ofSeconds(1)),
                 routes, props));
     }

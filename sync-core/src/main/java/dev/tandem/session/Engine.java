@@ -237,6 +237,18 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
+     * Takes a domain event from Kafka: a backend's answer to a relayed change goes to
+     * {@link #changeStatus}, anything else is published to its channels with its event id.
+     */
+    public void ingest(String tenant, List<String> channels, dev.tandem.events.CloudEvent event) {
+        if (event.type().startsWith(dev.tandem.kafka.KafkaIngest.CHANGE_STATUS_PREFIX)) {
+            changeStatus(tenant, event);
+        } else {
+            publish(tenant, channels, event.type(), event.data(), Optional.of(event.id()));
+        }
+    }
+
+    /**
      * Handles a backend's answer to a change Tandem relayed to Kafka ({@code tandem.change.confirmed}
      * or {@code tandem.change.rejected}, whose data names {@code author}, {@code docType},
      * {@code docId}, {@code version} and {@code opId}, copied from the change, plus {@code reason}
@@ -247,8 +259,8 @@ public final class Engine implements AutoCloseable {
      *
      * @throws ProtocolException {@code BAD_REQUEST} for a malformed answer (dead-lettered)
      */
-    public void changeStatus(String tenant, dev.tandem.events.CloudEvent event) {
-        String status = event.type().substring("tandem.change.".length());
+    void changeStatus(String tenant, dev.tandem.events.CloudEvent event) {
+        String status = event.type().substring(dev.tandem.kafka.KafkaIngest.CHANGE_STATUS_PREFIX.length());
         if (!status.equals("confirmed") && !status.equals("rejected")) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "unknown change status " + event.type()
                     + " (tandem.change.confirmed or tandem.change.rejected)");
@@ -334,11 +346,6 @@ public final class Engine implements AutoCloseable {
         } catch (java.util.concurrent.RejectedExecutionException e) {
             LOG.log(System.Logger.Level.DEBUG, "engine closing; dropped a background task");
         }
-    }
-
-    /** Publishes as a principal with the service role (REST API); see {@link #publish(String, List, String, JsonNode, Optional)}. */
-    public List<Publication> publish(Principal service, List<String> channels, String type, JsonNode data) {
-        return publish(service.tenant(), channels, type, data, Optional.empty());
     }
 
     /**

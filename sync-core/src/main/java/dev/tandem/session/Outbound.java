@@ -165,10 +165,6 @@ final class Outbound {
         return finished;
     }
 
-    int queuedMessages() {
-        return queued.get();
-    }
-
     private void run() {
         int closeCode = 0;
         try {

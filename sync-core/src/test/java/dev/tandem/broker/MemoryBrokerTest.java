@@ -1,7 +1,5 @@
 package dev.tandem.broker;
 
-import dev.tandem.testing.MutableClock;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,6 +19,7 @@ import dev.tandem.hub.Hub;
 import dev.tandem.hub.Publication;
 import dev.tandem.protocol.Position;
 import dev.tandem.telemetry.Telemetry;
+import dev.tandem.testing.MutableClock;
 
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;

@@ -12,6 +12,7 @@ import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.tandem.queue.LuaScripts;
 import dev.tandem.channel.ChannelKey;
 import dev.tandem.presence.Member;
 import dev.tandem.presence.PresenceLimits;
@@ -151,7 +152,7 @@ public final class RedisPresenceStore implements PresenceStore {
             return users
             """;
 
-    private final Scripts scripts;
+    private final LuaScripts scripts;
     private final PresenceLimits limits;
     private final Clock clock;
     private final String keyTtl;
@@ -161,7 +162,7 @@ public final class RedisPresenceStore implements PresenceStore {
         Objects.requireNonNull(redisson, "redisson");
         this.limits = Objects.requireNonNull(limits, "limits");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.scripts = new Scripts(redisson);
+        this.scripts = new LuaScripts(redisson);
         Duration backstop = limits.ttl().multipliedBy(KEY_TTL_FACTOR);
         this.keyTtl = String.valueOf(Math.max(backstop.toMillis(), Duration.ofMinutes(1).toMillis()));
     }
