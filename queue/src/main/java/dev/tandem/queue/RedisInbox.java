@@ -184,6 +184,13 @@ public final class RedisInbox implements Inbox {
     }
 
     @Override
+    public java.util.Optional<String> epoch(String tenant, String user) {
+        String epoch = RedisBroker.redis(() -> redisson.<String, String>getMap(Keys.inboxMeta(Inbox.channel(tenant, user)),
+                org.redisson.client.codec.StringCodec.INSTANCE).get("epoch"));
+        return java.util.Optional.ofNullable(epoch);
+    }
+
+    @Override
     public Duration ttl() {
         return ttl;
     }

@@ -2,6 +2,7 @@ package dev.tandem.inbox;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Objects;
 
 import dev.tandem.channel.ChannelKey;
@@ -66,6 +67,9 @@ public interface Inbox extends AutoCloseable {
 
     /** How many messages are pending for the user. */
     int depth(String tenant, String user);
+
+    /** The epoch of the user channel's newest message the inbox holds or held; empty when unused. */
+    Optional<String> epoch(String tenant, String user);
 
     /** How long a message waits for its acknowledgement. */
     Duration ttl();

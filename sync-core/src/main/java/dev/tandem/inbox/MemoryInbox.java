@@ -129,6 +129,19 @@ public final class MemoryInbox implements Inbox {
     }
 
     @Override
+    public java.util.Optional<String> epoch(String tenant, String user) {
+        Box box = lockedBox(Inbox.channel(tenant, user), false);
+        if (box == null) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.ofNullable(box.epoch);
+        } finally {
+            box.lock.unlock();
+        }
+    }
+
+    @Override
     public Duration ttl() {
         return ttl;
     }

@@ -573,9 +573,8 @@ public final class Session {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "ack is for user: channels (inboxes)");
         }
         if (a.epoch().isPresent()) {
-            List<Publication> pending = engine.inbox().pending(principal.tenant(), key.name().id());
-            boolean sameEpoch = pending.stream().anyMatch(p -> p.position().orElseThrow().epoch().equals(a.epoch().get()));
-            if (!pending.isEmpty() && !sameEpoch) {
+            Optional<String> current = engine.inbox().epoch(principal.tenant(), key.name().id());
+            if (current.isPresent() && !current.get().equals(a.epoch().get())) {
                 throw new ProtocolException(ErrorCode.CONFLICT, "the inbox's history changed (epoch " + a.epoch().get()
                         + " is gone); nothing was acknowledged: resubscribe to " + a.channel());
             }

@@ -182,6 +182,17 @@ public abstract class InboxConformanceTest {
     }
 
     @Test
+    void theEpochIsThatOfTheNewestMessage() {
+        ChannelKey bob = Inbox.channel(tenant, "bob");
+        assertEquals(java.util.Optional.empty(), inbox.epoch(tenant, "bob"));
+        inbox.append(bob, message(bob, "e1", 1));
+        assertEquals(java.util.Optional.of("e1"), inbox.epoch(tenant, "bob"));
+        inbox.append(bob, message(bob, "e2", 1));
+        assertEquals(java.util.Optional.of("e2"), inbox.epoch(tenant, "bob"));
+        assertEquals(java.util.Optional.empty(), inbox.epoch(tenant, "alice"));
+    }
+
+    @Test
     void tenantsAndUsersAreIsolated() {
         ChannelKey bob = Inbox.channel(tenant, "bob");
         ChannelKey alice = Inbox.channel(tenant, "alice");
