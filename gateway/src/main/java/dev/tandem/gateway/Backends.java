@@ -42,27 +42,42 @@ final class Backends implements AutoCloseable {
 
     private Backends(Config tandem, Hub hub, ChannelRules rules, Telemetry telemetry, Clock clock) {
         this.redis = tandem.get("redis.address").asString().asOptional().filter(s -> !s.isBlank())
-                .map(address -> redisson(address, tandem.get("redis")));
-        PresenceLimits presenceLimits = new PresenceLimits(
-                tandem.get("presence.ttl").as(Duration.class).orElse(PresenceLimits.DEFAULT_TTL),
-                tandem.get("presence.max-state-bytes").asInt().orElse(PresenceLimits.DEFAULT_MAX_STATE_BYTES));
-        Duration inboxTtl = tandem.get("inbox.ttl").as(Duration.class).orElse(Inbox.DEFAULT_TTL);
-        if (redis.isPresent()) {
-            RedissonClient r = redis.get();
-            this.broker = new RedisBroker(r, hub, rules, telemetry, clock);
-            this.presence = new RedisPresenceStore(r, presenceLimits, clock);
-            this.inbox = new RedisInbox(r, inboxTtl, clock);
-        } else {
-            this.broker = new MemoryBroker(hub, rules, telemetry, clock);
-            this.presence = new MemoryPresenceStore(presenceLimits, clock);
-            this.inbox = new MemoryInbox(inboxTtl, clock);
+                .map(address -> StartupException.step("could not connect to Redis at " + address,
+                        "start Redis there, or correct tandem.redis.address (env TANDEM_REDIS_ADDRESS); "
+                                + "leave it unset to run standalone with everything in memory",
+                        () -> redisson(address, tandem.get("redis"))));
+        try {
+            PresenceLimits presenceLimits = new PresenceLimits(
+                    tandem.get("presence.ttl").as(Duration.class).orElse(PresenceLimits.DEFAULT_TTL),
+                    tandem.get("presence.max-state-bytes").asInt().orElse(PresenceLimits.DEFAULT_MAX_STATE_BYTES));
+            Duration inboxTtl = tandem.get("inbox.ttl").as(Duration.class).orElse(Inbox.DEFAULT_TTL);
+            if (redis.isPresent()) {
+                RedissonClient r = redis.get();
+                this.broker = new RedisBroker(r, hub, rules, telemetry, clock);
+                this.presence = new RedisPresenceStore(r, presenceLimits, clock);
+                this.inbox = new RedisInbox(r, inboxTtl, clock);
+            } else {
+                this.broker = new MemoryBroker(hub, rules, telemetry, clock);
+                this.presence = new MemoryPresenceStore(presenceLimits, clock);
+                this.inbox = new MemoryInbox(inboxTtl, clock);
+            }
+            Config db = tandem.get("db.url").exists() ? tandem.get("db") : tandem.get("documents.db");
+            String where = db.get("url").asString().orElse("the embedded H2 file ./data/tandem");
+            this.documentStore = StartupException.step("could not open the documents database at " + where,
+                    where.startsWith("jdbc:postgresql")
+                            ? "start PostgreSQL there, or correct tandem.db.url / username / password "
+                                    + "(env TANDEM_DB_URL, TANDEM_DB_USERNAME, TANDEM_DB_PASSWORD)"
+                            : "check that the data directory is writable and no other process holds the "
+                                    + "database file, or set tandem.db.url",
+                    () -> DocumentStore.create(tandem.get("documents"), db));
+            LOG.log(System.Logger.Level.INFO, "backing parts: broker, presence and inboxes in "
+                    + (redis.isPresent() ? "Redis" : "memory") + "; documents in "
+                    + (where.startsWith("jdbc:postgresql") ? "PostgreSQL" : "H2 (" + where + ")"));
+        } catch (RuntimeException e) {
+            // nothing half-open survives a failed start: Redisson's threads would keep the JVM up
+            redis.ifPresent(RedissonClient::shutdown);
+            throw e;
         }
-        Config db = tandem.get("db.url").exists() ? tandem.get("db") : tandem.get("documents.db");
-        this.documentStore = DocumentStore.create(tandem.get("documents"), db);
-        LOG.log(System.Logger.Level.INFO, "backing parts: broker, presence and inboxes in "
-                + (redis.isPresent() ? "Redis" : "memory") + "; documents in "
-                + db.get("url").asString().map(u -> u.startsWith("jdbc:postgresql") ? "PostgreSQL" : "H2")
-                .orElse("H2 (./data/tandem)"));
     }
 
     static Backends create(Config tandem, Hub hub, ChannelRules rules, Telemetry telemetry, Clock clock) {

@@ -119,33 +119,47 @@ public final class Gateway implements AutoCloseable {
         ChannelRules rules = ChannelRules.create(tandem.get("channels"));
         Hub hub = new Hub(codec, telemetry);
         this.backends = Backends.create(tandem, hub, rules, telemetry, Clock.systemUTC());
-        this.engine = Engine.builder()
-                .nodeId(tandem.get("node-id").asString().orElseGet(Gateway::defaultNodeId))
-                .codec(codec)
-                .rules(rules)
-                .hub(hub)
-                .broker(backends.broker)
-                .presence(backends.presence)
-                .inbox(backends.inbox)
-                .documents(backends.documentStore)
-                .verifier(verifier)
-                .limits(SessionLimits.create(tandem.get("limits")))
-                .telemetry(telemetry)
-                .build();
-        this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "tandem-housekeeping");
-            t.setDaemon(true);
-            return t;
-        });
-        if (backends.broker instanceof dev.tandem.broker.MemoryBroker m) {
-            housekeeping.scheduleWithFixedDelay(m::sweep, 1, 1, TimeUnit.MINUTES);
+        Engine built = null;
+        ScheduledExecutorService timers = null;
+        try {
+            built = Engine.builder()
+                    .nodeId(tandem.get("node-id").asString().orElseGet(Gateway::defaultNodeId))
+                    .codec(codec)
+                    .rules(rules)
+                    .hub(hub)
+                    .broker(backends.broker)
+                    .presence(backends.presence)
+                    .inbox(backends.inbox)
+                    .documents(backends.documentStore)
+                    .verifier(verifier)
+                    .limits(SessionLimits.create(tandem.get("limits")))
+                    .telemetry(telemetry)
+                    .build();
+            this.engine = built;
+            timers = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "tandem-housekeeping");
+                t.setDaemon(true);
+                return t;
+            });
+            this.housekeeping = timers;
+            if (backends.broker instanceof dev.tandem.broker.MemoryBroker m) {
+                housekeeping.scheduleWithFixedDelay(m::sweep, 1, 1, TimeUnit.MINUTES);
+            }
+            if (backends.inbox instanceof dev.tandem.inbox.MemoryInbox m) {
+                housekeeping.scheduleWithFixedDelay(m::sweep, 1, 1, TimeUnit.MINUTES);
+            }
+            startKafka(telemetry);
+            // no relay without Kafka: do not fill the outbox for nobody
+            backends.documentStore.writeOutbox(kafka.isPresent());
+        } catch (RuntimeException e) {
+            // a failed start leaves nothing running: client threads would keep the JVM alive
+            ingest.ifPresent(KafkaIngest::close);
+            relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
+            Optional.ofNullable(timers).ifPresent(ScheduledExecutorService::shutdownNow);
+            Optional.ofNullable(built).ifPresent(Engine::close);
+            backends.close();
+            throw e;
         }
-        if (backends.inbox instanceof dev.tandem.inbox.MemoryInbox m) {
-            housekeeping.scheduleWithFixedDelay(m::sweep, 1, 1, TimeUnit.MINUTES);
-        }
-        startKafka(telemetry);
-        // no relay without Kafka: do not fill the outbox for nobody
-        backends.documentStore.writeOutbox(kafka.isPresent());
     }
 
     private HealthCheckResponse kafkaHealth() {
@@ -183,7 +197,24 @@ public final class Gateway implements AutoCloseable {
      */
     public static Gateway start(Config root) {
         Gateway g = new Gateway(root);
-        g.server.start();
+        try {
+            g.server.start();
+            if (!g.server.isRunning() || g.server.port() < 0) {
+                // Helidon logs a bind failure and returns a server that listens nowhere
+                throw new IllegalStateException("the server did not bind (address in use?)");
+            }
+        } catch (RuntimeException e) {
+            g.stopped.set(true);
+            g.ingest.ifPresent(KafkaIngest::close);
+            g.relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
+            g.housekeeping.shutdownNow();
+            g.engine.close();
+            g.backends.close();
+            throw new StartupException("could not listen on " + root.get("server.host").asString().orElse("0.0.0.0")
+                    + ":" + root.get("server.port").asInt().orElse(8080) + ": " + e.getMessage()
+                    + "\n  fix: stop the process that uses the port, or choose another with --port N "
+                    + "(env SERVER_PORT)", e);
+        }
         LOG.log(System.Logger.Level.INFO, "Tandem node " + g.engine.nodeId() + " serving "
                 + (g.server.hasTls() ? "wss" : "ws") + "://localhost:" + g.server.port() + "/ws (standalone)");
         return g;

@@ -17,7 +17,17 @@ public final class Main {
      */
     public static void main(String[] args) {
         LogConfig.configureRuntime();
-        Gateway gateway = Gateway.start(GatewayConfig.load());
+        Gateway gateway;
+        try {
+            gateway = Gateway.start(GatewayConfig.load());
+        } catch (RuntimeException e) {
+            // client libraries (Redis, the database pool) may have started non-daemon threads:
+            // exit explicitly, so an orchestrator restarts us instead of waiting on a hung node
+            System.err.println("Tandem could not start: " + e.getMessage());
+            System.getLogger(Main.class.getName()).log(System.Logger.Level.DEBUG, "start-up failure", e);
+            System.exit(1);
+            return;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(gateway::stop, "tandem-shutdown"));
         System.out.println("Tandem is running: " + (gateway.tls() ? "wss" : "ws") + "://localhost:" + gateway.port()
                 + "/ws  (health: /health, metrics: /metrics, token: ./tandem token --user U --tenant T)");
