@@ -52,6 +52,16 @@ public interface Broker extends AutoCloseable {
     /** The channel's newest position. */
     Position top(ChannelKey channel);
 
+    /**
+     * Whether publications currently reach this node's subscribers. False while a cross-node
+     * delivery path is broken (for example a lost Redis pub/sub connection that is being
+     * re-established): publishes may still be accepted then, but local subscribers would miss
+     * them until the broker has resubscribed and recovered. Readiness reports it.
+     */
+    default boolean delivering() {
+        return true;
+    }
+
     /** Releases resources. */
     @Override
     void close();
