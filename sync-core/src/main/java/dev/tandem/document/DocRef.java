@@ -26,6 +26,11 @@ public record DocRef(String type, String id) {
         }
     }
 
+    /** Whether {@code type} and {@code id} would make a valid reference. */
+    public static boolean isValid(String type, String id) {
+        return type != null && id != null && ChannelName.isValidId(type) && ChannelName.isValidId(id);
+    }
+
     /** The document's own channel, {@code doc:{type}:{id}}. */
     public ChannelName channel() {
         return ChannelName.parse("doc:" + type + ":" + id).orElseThrow();

@@ -54,6 +54,8 @@ public final class KafkaIngest implements AutoCloseable {
     public static final String DLQ_REASON = "tandem-dlq-reason";
     private static final System.Logger LOG = System.getLogger(KafkaIngest.class.getName());
     private static final Duration CHECK_INTERVAL = Duration.ofSeconds(5);
+    /** Channels one event may name (as the REST publish allows). */
+    static final int MAX_CHANNELS = 100;
 
     /** Where handled events go; throws {@link ProtocolException} for permanent problems. */
     @FunctionalInterface
@@ -61,8 +63,10 @@ public final class KafkaIngest implements AutoCloseable {
         /**
          * Publishes an event of {@code tenant} to the channels (names as clients write them).
          *
-         * @throws ProtocolException for a problem with the event itself (dead-lettered); any other
-         *                           exception is taken as transient and the event is retried
+         * @throws ProtocolException for a problem with the event itself (dead-lettered), or with
+         *                           code {@code unavailable} for a transient failure (retried);
+         *                           {@link IllegalArgumentException} also marks a problem with the
+         *                           event; any other exception is taken as transient and retried
          */
         void publish(String tenant, List<String> channels, CloudEvent event);
     }
@@ -193,7 +197,13 @@ public final class KafkaIngest implements AutoCloseable {
                 try {
                     handle(record);
                 } catch (ProtocolException e) {
+                    if (e.code() == dev.tandem.protocol.ErrorCode.UNAVAILABLE) {
+                        return retryFrom(tp, record, e);
+                    }
                     deadLetter(record, e.getMessage());
+                } catch (IllegalArgumentException e) {
+                    // a value of the event itself is invalid: retrying would stall the partition
+                    deadLetter(record, "invalid event: " + e.getMessage());
                 } catch (DeadLetterFailed e) {
                     return retryFrom(tp, record, e.getCause());
                 } catch (RuntimeException e) {
@@ -235,6 +245,10 @@ public final class KafkaIngest implements AutoCloseable {
         CloudEvent event = codec.decode(record.value());
         String tenant = event.tenantId().orElseThrow(() -> new ProtocolException(
                 dev.tandem.protocol.ErrorCode.BAD_REQUEST, "missing tenantid extension"));
+        if (!dev.tandem.channel.ChannelName.isValidId(tenant)) {
+            throw new ProtocolException(dev.tandem.protocol.ErrorCode.BAD_REQUEST,
+                    "tenantid is not a valid tenant id (1-128 of A-Z a-z 0-9 _ . @ ~ -)");
+        }
         List<String> channels = event.channels();
         boolean status = event.type().startsWith(CHANGE_STATUS_PREFIX);
         if (status) {
@@ -242,6 +256,10 @@ public final class KafkaIngest implements AutoCloseable {
             channels = List.of();
         } else if (channels.isEmpty()) {
             channels = settings.routesFor(event.type()).stream().flatMap(r -> r.channels(event).stream()).toList();
+        }
+        if (channels.size() > MAX_CHANNELS) {
+            throw new ProtocolException(dev.tandem.protocol.ErrorCode.BAD_REQUEST, "the event names "
+                    + channels.size() + " channels; at most " + MAX_CHANNELS + " per event");
         }
         if (channels.isEmpty() && !status) {
             throw new ProtocolException(dev.tandem.protocol.ErrorCode.UNKNOWN_CHANNEL,

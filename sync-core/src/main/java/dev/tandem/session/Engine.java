@@ -270,6 +270,9 @@ public final class Engine implements AutoCloseable {
         String docType = text(d, "docType");
         String docId = text(d, "docId");
         String opId = text(d, "opId");
+        if (!dev.tandem.document.DocRef.isValid(docType, docId)) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "change status names an invalid docType or docId");
+        }
         if (!d.path("version").canConvertToLong()) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "change status needs data.version");
         }

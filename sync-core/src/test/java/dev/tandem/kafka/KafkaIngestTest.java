@@ -135,6 +135,55 @@ class KafkaIngestTest {
     }
 
     @Test
+    void anInvalidTenantIdOrAnInvalidValueIsDeadLetteredAndThePartitionMovesOn() throws Exception {
+        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> {
+            if (e.id().equals("bad-value")) {
+                throw new IllegalArgumentException("invalid document type");
+            }
+            published.add(new Published(tenant, channels, e));
+        });
+        for (String tenant : List.of("", "a:b", "*", "a/b")) {
+            produce("k", event("t-" + tenant, "x.y", ",\"channels\":\"tenant\"", "{}")
+                    .replace("\"tenantid\":\"acme\"", "\"tenantid\":\"" + tenant + "\""));
+        }
+        produce("k", event("bad-value", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        produce("k", event("after", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        awaitPublished(1);
+        assertEquals(List.of("after"), published.stream().map(p -> p.event().id()).toList());
+        List<ConsumerRecord<String, String>> dlq = readAll(topicDlq, 5);
+        for (int i = 0; i < 4; i++) {
+            assertTrue(reason(dlq.get(i)).contains("tenant"), reason(dlq.get(i)));
+        }
+        assertTrue(reason(dlq.get(4)).contains("invalid document type"), reason(dlq.get(4)));
+    }
+
+    @Test
+    void anEventNamingTooManyChannelsIsDeadLettered() throws Exception {
+        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        String many = String.join(",", java.util.stream.IntStream.range(0, KafkaIngest.MAX_CHANNELS + 1)
+                .mapToObj(i -> "location:l" + i).toList());
+        produce("k", event("too-many", "x.y", ",\"channels\":\"" + many + "\"", "{}"));
+        produce("k", event("after", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        awaitPublished(1);
+        assertEquals("after", published.getFirst().event().id());
+        assertTrue(reason(readAll(topicDlq, 1).getFirst()).contains("at most"));
+    }
+
+    @Test
+    void anUnavailableBackingPartIsRetriedNotDeadLettered() throws Exception {
+        AtomicInteger failures = new AtomicInteger(2);
+        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> {
+            if (failures.getAndDecrement() > 0) {
+                throw new ProtocolException(ErrorCode.UNAVAILABLE, "database down");
+            }
+            published.add(new Published(tenant, channels, e));
+        });
+        produce("k", event("e1", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        awaitPublished(1);
+        assertEquals("e1", published.getFirst().event().id());
+    }
+
+    @Test
     void aTransientFailureIsRetriedFromTheSameEventSoNothingIsSkipped() throws Exception {
         AtomicInteger failures = new AtomicInteger(3);
         start("g-" + UUID.randomUUID(), (tenant, channels, e) -> {
