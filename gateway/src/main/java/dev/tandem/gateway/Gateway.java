@@ -76,6 +76,12 @@ public final class Gateway implements AutoCloseable {
         }
 
         this.kafka = KafkaSettings.create(tandem.get("kafka"));
+        FrameCodec codec = FrameCodec.create();
+        HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this));
+        if (devMode) {
+            http.register("/demo", new DemoService(tandem.get("demo.dir").asString().asOptional()
+                    .filter(s -> !s.isBlank()).map(java.nio.file.Path::of), codec));
+        }
         int wsFrameLimit = Math.max(1 << 20, SessionLimits.create(tandem.get("limits")).maxFrameBytes() + 1024);
         this.server = WebServer.builder()
                 .config(root.get("server"))
@@ -111,14 +117,13 @@ public final class Gateway implements AutoCloseable {
                                 .build())
                         .addObserver(MetricsObserver.create())
                         .build())
-                .routing(HttpRouting.builder().register("/api/v1", new RestApi(this)))
+                .routing(http)
                 .addRouting(WsRouting.builder().endpoint("/ws", () -> new WsEndpoint(this)))
                 .build();
 
         // meters after the server is built: the metrics observer may replace the global registry
         // the health checks and gauges read engine() and backends() when called, once both exist
         GatewayTelemetry telemetry = new GatewayTelemetry(() -> engine() == null ? 0 : engine().sessionCount());
-        FrameCodec codec = FrameCodec.create();
         ChannelRules rules = ChannelRules.create(tandem.get("channels"));
         Hub hub = new Hub(codec, telemetry);
         this.backends = Backends.create(tandem, hub, rules, telemetry, Clock.systemUTC());
