@@ -335,7 +335,14 @@ public final class TandemClient implements AutoCloseable {
                 }
             }
             case ServerFrame.Presence p -> emit(onPresence, p);
-            case ServerFrame.Conflict k -> emit(onConflict, k);
+            case ServerFrame.Conflict k -> {
+                // a durable inbox publication: de-duplicated by offset like an event
+                if (positions.accept(k.channel(), k.position())) {
+                    emit(onConflict, k);
+                } else {
+                    LOG.log(Level.DEBUG, "dropping duplicate conflict at {0} on {1}", k.position(), k.channel());
+                }
+            }
             case ServerFrame.Reply r -> {
                 Pending p = pending.remove(r.id());
                 if (p == null) {

@@ -57,13 +57,22 @@ public sealed interface ClientFrame extends Frame {
 
     /**
      * Subscribes to a channel; with {@code since}, first replays what was published after
-     * that position. With {@code presence}, the reply carries a presence snapshot.
+     * that position. With {@code presence}, the reply carries a presence snapshot (the
+     * namespace must have presence). With {@code snapshot} (only on {@code doc:{type}:{id}}
+     * channels), the reply carries the document as {@code doc.get} returns it, or {@code null};
+     * it is read after the subscription went live, so no change after it is missed.
      */
-    record Subscribe(long id, String channel, Optional<Position> since, boolean presence) implements ClientFrame {
+    record Subscribe(long id, String channel, Optional<Position> since, boolean presence, boolean snapshot)
+            implements ClientFrame {
         /** Validates the fields. */
         public Subscribe {
             Objects.requireNonNull(channel, "channel");
             Objects.requireNonNull(since, "since");
+        }
+
+        /** A subscription without a document snapshot. */
+        public Subscribe(long id, String channel, Optional<Position> since, boolean presence) {
+            this(id, channel, since, presence, false);
         }
 
         @Override
@@ -103,12 +112,18 @@ public sealed interface ClientFrame extends Frame {
         }
     }
 
-    /** Sets the caller's presence state on a channel when {@code state} is present, else queries it. */
+    /**
+     * Sets the caller's presence state on a channel when {@code state} (a JSON object) is
+     * present, else queries the channel's members.
+     */
     record Presence(long id, String channel, Optional<JsonNode> state) implements ClientFrame {
         /** Validates the fields. */
         public Presence {
             Objects.requireNonNull(channel, "channel");
             Objects.requireNonNull(state, "state");
+            if (state.isPresent() && !state.get().isObject()) {
+                throw new IllegalArgumentException("presence state must be a JSON object");
+            }
         }
 
         @Override
@@ -128,6 +143,43 @@ public sealed interface ClientFrame extends Frame {
         @Override
         public String op() {
             return "doc.get";
+        }
+    }
+
+    /**
+     * Lists the documents of a type whose top-level field {@code field} equals {@code value}
+     * (a string, number or boolean), ordered by id, one page of at most {@code limit}
+     * ({@value #MAX_LIMIT} at most) after the opaque cursor {@code after} of the previous page.
+     * On the wire: {@code {"op":"doc.query","docType":…,"where":{FIELD:VALUE},"limit":…,"after":…}}.
+     *
+     * @param id      the request id
+     * @param docType the document type
+     * @param field   the field of {@code data} to match
+     * @param value   the value it must equal
+     * @param limit   the page size, 1 to {@value #MAX_LIMIT} ({@value #DEFAULT_LIMIT} when not given)
+     * @param after   the {@code next} cursor of the previous page
+     */
+    record DocQuery(long id, String docType, String field, JsonNode value, int limit, Optional<String> after)
+            implements ClientFrame {
+        /** The page size when none is given. */
+        public static final int DEFAULT_LIMIT = 100;
+        /** The largest page. */
+        public static final int MAX_LIMIT = 500;
+
+        /** Validates the fields. */
+        public DocQuery {
+            Objects.requireNonNull(docType, "docType");
+            Objects.requireNonNull(field, "field");
+            Objects.requireNonNull(value, "value");
+            Objects.requireNonNull(after, "after");
+            if (!value.isTextual() && !value.isNumber() && !value.isBoolean()) {
+                throw new IllegalArgumentException("a doc.query value is a string, number or boolean");
+            }
+        }
+
+        @Override
+        public String op() {
+            return "doc.query";
         }
     }
 

@@ -8,8 +8,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -22,7 +25,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * missing or wrongly typed field, an unknown {@code op}, or text that is not one JSON object
  * throws a {@link ProtocolException} with {@link ErrorCode#BAD_REQUEST} and a message naming
  * the field; fields the contract does not know are ignored, so newer clients can talk to
- * older servers. When the frame's {@code id} could be read, the exception carries it.
+ * older servers. When the frame's {@code id} could be read, the exception carries it. An object
+ * that names a field twice is malformed (which of the two counts would be a guess).
  *
  * <p>Instances are immutable and thread-safe; share one.
  */
@@ -43,7 +47,7 @@ public final class FrameCodec {
 
     /** A codec with the contract's limits. */
     public static FrameCodec create() {
-        JsonMapper mapper = JsonMapper.builder().build();
+        JsonMapper mapper = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
         mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
                 .maxNestingDepth(MAX_NESTING_DEPTH)
                 .build());
@@ -102,12 +106,13 @@ public final class FrameCodec {
             case "connect" -> new ClientFrame.Connect(id, f.requiredString("token"));
             case "refresh" -> new ClientFrame.Refresh(id, f.requiredString("token"));
             case "subscribe" -> new ClientFrame.Subscribe(id, f.requiredString("channel"), f.optionalPosition("since"),
-                    f.optionalBoolean("presence").orElse(false));
+                    f.optionalBoolean("presence").orElse(false), f.optionalBoolean("snapshot").orElse(false));
             case "unsubscribe" -> new ClientFrame.Unsubscribe(id, f.requiredString("channel"));
             case "publish" -> new ClientFrame.Publish(id, f.requiredString("channel"), f.requiredString("type"),
                     f.required("data"), f.optionalBoolean("ephemeral").orElse(false));
-            case "presence" -> new ClientFrame.Presence(id, f.requiredString("channel"), f.optionalAny("state"));
+            case "presence" -> new ClientFrame.Presence(id, f.requiredString("channel"), f.optionalObject("state"));
             case "doc.get" -> new ClientFrame.DocGet(id, f.requiredString("docType"), f.requiredString("docId"));
+            case "doc.query" -> docQuery(f, id);
             case "doc.update" -> docUpdate(f, id, id);
             case "sync" -> new ClientFrame.Sync(id, syncOps(f, id));
             case "conflict.resolve" -> new ClientFrame.ConflictResolve(id, f.requiredString("conflictId"),
@@ -129,8 +134,44 @@ public final class FrameCodec {
                 f.requiredNonNegativeLong("baseVersion"), f.requiredString("opId"), data, patch);
     }
 
+    private static ClientFrame.DocQuery docQuery(Fields f, long id) {
+        ObjectNode where = f.requiredObject("where");
+        if (where.size() != 1) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "field 'where' must name exactly one field");
+        }
+        Map.Entry<String, JsonNode> match = where.properties().iterator().next();
+        JsonNode value = match.getValue();
+        if (!value.isTextual() && !value.isNumber() && !value.isBoolean()) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "field 'where." + truncate(match.getKey())
+                    + "' must be a string, number or boolean");
+        }
+        long limit = f.optionalNonNegativeLong("limit").orElse((long) ClientFrame.DocQuery.DEFAULT_LIMIT);
+        if (limit < 1 || limit > ClientFrame.DocQuery.MAX_LIMIT) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "field 'limit' must be 1-"
+                    + ClientFrame.DocQuery.MAX_LIMIT);
+        }
+        return new ClientFrame.DocQuery(id, f.requiredString("docType"), match.getKey(), value, (int) limit,
+                f.optionalString("after"));
+    }
+
+    /**
+     * Decodes the {@code ops} of a {@code sync} batch (also the body of the REST {@code /sync}):
+     * an array of {@code doc.update} bodies.
+     *
+     * @throws ProtocolException with {@link ErrorCode#BAD_REQUEST} naming the first malformed op
+     */
+    public List<ClientFrame.DocUpdate> decodeSyncOps(JsonNode ops) {
+        if (ops == null || ops.isNull() || ops.isMissingNode()) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "missing field 'ops'");
+        }
+        return syncOps(ops, 0);
+    }
+
     private List<ClientFrame.DocUpdate> syncOps(Fields f, long id) {
-        JsonNode ops = f.required("ops");
+        return syncOps(f.required("ops"), id);
+    }
+
+    private static List<ClientFrame.DocUpdate> syncOps(JsonNode ops, long id) {
         if (!ops.isArray()) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "field 'ops' must be an array");
         }
@@ -166,6 +207,9 @@ public final class FrameCodec {
                 if (s.presence()) {
                     o.put("presence", true);
                 }
+                if (s.snapshot()) {
+                    o.put("snapshot", true);
+                }
             }
             case ClientFrame.Unsubscribe u -> o.put("channel", u.channel());
             case ClientFrame.Publish p -> {
@@ -183,6 +227,12 @@ public final class FrameCodec {
             case ClientFrame.DocGet g -> {
                 o.put("docType", g.docType());
                 o.put("docId", g.docId());
+            }
+            case ClientFrame.DocQuery q -> {
+                o.put("docType", q.docType());
+                o.putObject("where").set(q.field(), q.value());
+                o.put("limit", q.limit());
+                q.after().ifPresent(a -> o.put("after", a));
             }
             case ClientFrame.DocUpdate u -> docUpdateFields(o, u);
             case ClientFrame.Sync s -> {
@@ -256,6 +306,9 @@ public final class FrameCodec {
             }
             case ServerFrame.Conflict c -> {
                 o.put("conflictId", c.conflictId());
+                o.put("channel", c.channel());
+                o.put("epoch", c.position().epoch());
+                o.put("offset", c.position().offset());
                 o.set("data", c.data());
             }
             case ServerFrame.Reply r -> {
@@ -313,7 +366,8 @@ public final class FrameCodec {
             }
             case "presence" -> new ServerFrame.Presence(f.requiredString("channel"), f.requiredString("kind"),
                     f.required("data"));
-            case "conflict" -> new ServerFrame.Conflict(f.requiredString("conflictId"), f.required("data"));
+            case "conflict" -> new ServerFrame.Conflict(f.requiredString("conflictId"), f.requiredString("channel"),
+                    new Position(nonEmpty(f, "epoch"), f.requiredNonNegativeLong("offset")), f.required("data"));
             case "reply" -> {
                 ObjectNode body = obj.deepCopy();
                 body.remove("op");
@@ -332,6 +386,44 @@ public final class FrameCodec {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /**
+     * The {@code id} of a client frame, found without building the frame: the top-level fields
+     * are scanned as tokens (nested values are skipped, nothing is materialized) up to the id.
+     * Used to answer a refused message (rate limit) with its id without paying for a full decode.
+     *
+     * @return the id, or 0 when the text is not a JSON object or has no valid id
+     */
+    public long peekId(String text) {
+        try (JsonParser p = mapper.getFactory().createParser(text)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return 0;
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                boolean isId = "id".equals(p.currentName());
+                JsonToken value = p.nextToken();
+                if (isId) {
+                    if (value != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+                        return 0;
+                    }
+                    long id = p.getLongValue();
+                    return id >= 1 && id <= MAX_ID ? id : 0;
+                }
+                p.skipChildren();
+            }
+            return 0;
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    private static String nonEmpty(Fields f, String name) {
+        String v = f.requiredString(name);
+        if (v.isEmpty()) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, f.id(), "field '" + name + "' must not be empty");
+        }
+        return v;
+    }
 
     private ObjectNode position(Position p) {
         ObjectNode o = mapper.createObjectNode();
@@ -412,6 +504,10 @@ public final class FrameCodec {
             } catch (DateTimeParseException e) {
                 throw wrongType(name, "an ISO-8601 instant");
             }
+        }
+
+        Optional<Long> optionalNonNegativeLong(String name) {
+            return present(name) ? Optional.of(requiredNonNegativeLong(name)) : Optional.empty();
         }
 
         Optional<String> optionalString(String name) {

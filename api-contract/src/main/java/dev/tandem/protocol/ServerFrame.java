@@ -92,11 +92,23 @@ public sealed interface ServerFrame extends Frame {
         }
     }
 
-    /** A document conflict that waits for the author's {@code conflict.resolve}; {@code data} holds the record. */
-    record Conflict(String conflictId, JsonNode data) implements ServerFrame {
+    /**
+     * A document conflict that waits for the author's {@code conflict.resolve}; {@code data}
+     * holds the record. It is a durable publication on the author's {@code user:} channel (kept
+     * in the inbox until acknowledged), so it carries that channel and its position: acknowledge
+     * it with {@code ack} like an event, and de-duplicate it by offset.
+     *
+     * @param conflictId the conflict
+     * @param channel    the author's inbox channel, {@code user:{author}}
+     * @param position   its epoch and offset on that channel
+     * @param data       the conflict record
+     */
+    record Conflict(String conflictId, String channel, Position position, JsonNode data) implements ServerFrame {
         /** Validates the fields. */
         public Conflict {
             Objects.requireNonNull(conflictId, "conflictId");
+            Objects.requireNonNull(channel, "channel");
+            Objects.requireNonNull(position, "position");
             Objects.requireNonNull(data, "data");
         }
 

@@ -31,6 +31,10 @@ class FrameCodecTest {
                 new ClientFrame.Refresh(2, "t.o.k2"),
                 new ClientFrame.Subscribe(3, "location:wh-7", Optional.of(new Position("e1", 41)), true),
                 new ClientFrame.Subscribe(4, "tenant", Optional.empty(), false),
+                new ClientFrame.Subscribe(4, "doc:task:t-1", Optional.empty(), false, true),
+                new ClientFrame.DocQuery(15, "stock_level", "locationId", json("\"wh-7\""), 100, Optional.empty()),
+                new ClientFrame.DocQuery(16, "stock_level", "qty", json("7"), 500, Optional.of("c-1")),
+                new ClientFrame.DocQuery(17, "task", "done", json("true"), 1, Optional.empty()),
                 new ClientFrame.Unsubscribe(5, "tenant"),
                 new ClientFrame.Publish(6, "workspace:w1", "chat", json("{\"text\":\"hi\"}"), false),
                 new ClientFrame.Publish(0, "doc:task:1", "typing", json("true"), true),
@@ -63,7 +67,7 @@ class FrameCodecTest {
                 new ServerFrame.Event("doc:task:1", Optional.empty(), "typing", "ev-2",
                         Instant.parse("2026-11-22T10:00:00.123Z"), Optional.of("bob"), json("{\"user\":\"bob\"}")),
                 new ServerFrame.Presence("workspace:w1", "join", json("{\"user\":\"bob\"}")),
-                new ServerFrame.Conflict("cf-1", json("{\"fields\":[\"qty\"]}")),
+                new ServerFrame.Conflict("cf-1", "user:alice", new Position("e1", 3), json("{\"fields\":[\"qty\"]}")),
                 new ServerFrame.Reply(1, (com.fasterxml.jackson.databind.node.ObjectNode) json(
                         "{\"channel\":\"location:wh-7\",\"epoch\":\"e1\",\"offset\":44,\"recovered\":true}")),
                 new ServerFrame.Error(3, ErrorCode.FORBIDDEN, "user:bob is not yours"),
@@ -148,7 +152,69 @@ class FrameCodecTest {
                 Arguments.of("{\"op\":\"ping\",\"id\":1.5}", 0L, "field 'id' must be a positive integer"),
                 Arguments.of("{\"op\":\"ping\",\"id\":9007199254740993}", 0L, "field 'id' must be a positive integer"),
                 Arguments.of("{\"op\":\"ack\",\"id\":15,\"channel\":\"user:me\"}", 15L, "missing field 'offset'"),
-                Arguments.of("{\"op\":\"connect\",\"id\":16,\"token\":null}", 16L, "missing field 'token'"));
+                Arguments.of("{\"op\":\"connect\",\"id\":16,\"token\":null}", 16L, "missing field 'token'"),
+                Arguments.of("{\"op\":\"presence\",\"id\":17,\"channel\":\"w:1\",\"state\":\"away\"}", 17L,
+                        "field 'state' must be an object"),
+                Arguments.of("{\"op\":\"presence\",\"id\":18,\"channel\":\"w:1\",\"state\":[1]}", 18L,
+                        "field 'state' must be an object"),
+                Arguments.of("{\"op\":\"subscribe\",\"id\":19,\"channel\":\"doc:t:1\",\"snapshot\":1}", 19L,
+                        "field 'snapshot' must be a boolean"),
+                Arguments.of("{\"op\":\"doc.query\",\"id\":20,\"docType\":\"t\"}", 20L, "missing field 'where'"),
+                Arguments.of("{\"op\":\"doc.query\",\"id\":21,\"docType\":\"t\",\"where\":{}}", 21L,
+                        "exactly one field"),
+                Arguments.of("{\"op\":\"doc.query\",\"id\":22,\"docType\":\"t\",\"where\":{\"a\":1,\"b\":2}}", 22L,
+                        "exactly one field"),
+                Arguments.of("{\"op\":\"doc.query\",\"id\":23,\"docType\":\"t\",\"where\":{\"a\":{\"b\":1}}}", 23L,
+                        "must be a string, number or boolean"),
+                Arguments.of("{\"op\":\"doc.query\",\"id\":24,\"docType\":\"t\",\"where\":{\"a\":null}}", 24L,
+                        "must be a string, number or boolean"),
+                Arguments.of("{\"op\":\"doc.query\",\"id\":25,\"docType\":\"t\",\"where\":{\"a\":1},\"limit\":501}",
+                        25L, "field 'limit' must be 1-500"),
+                Arguments.of("{\"op\":\"doc.query\",\"id\":26,\"docType\":\"t\",\"where\":{\"a\":1},\"limit\":0}",
+                        26L, "field 'limit' must be 1-500"),
+                Arguments.of("{\"op\":\"doc.query\",\"id\":27,\"docType\":\"t\",\"where\":{\"a\":1},\"after\":3}",
+                        27L, "field 'after' must be a string"),
+                Arguments.of("{\"op\":\"ping\",\"op\":\"publish\",\"id\":28}", 0L, "malformed JSON"));
+    }
+
+    @Test
+    void aDocQueryWithoutLimitGetsTheDefaultPage() {
+        var q = (ClientFrame.DocQuery) CODEC.decodeClient(
+                "{\"op\":\"doc.query\",\"id\":1,\"docType\":\"stock_level\",\"where\":{\"locationId\":\"wh-7\"}}");
+        assertEquals(new ClientFrame.DocQuery(1, "stock_level", "locationId", json("\"wh-7\""), 100, Optional.empty()), q);
+    }
+
+    @Test
+    void syncOpsDecodeFromABodyAsFromAFrame() {
+        JsonNode ops = json("[{\"docType\":\"t\",\"docId\":\"1\",\"baseVersion\":0,\"opId\":\"c:1\",\"data\":{\"a\":1}}]");
+        var viaFrame = (ClientFrame.Sync) CODEC.decodeClient("{\"op\":\"sync\",\"ops\":" + ops + "}");
+        assertEquals(viaFrame.ops(), CODEC.decodeSyncOps(ops));
+        ProtocolException e = assertThrows(ProtocolException.class, () -> CODEC.decodeSyncOps(json("{}")));
+        assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        assertThrows(ProtocolException.class, () -> CODEC.decodeSyncOps(null));
+    }
+
+    static Stream<Arguments> peekedIds() {
+        return Stream.of(
+                Arguments.of("{\"op\":\"ping\",\"id\":42}", 42L),
+                Arguments.of("{\"id\":7,\"op\":\"ping\"}", 7L),
+                Arguments.of("{\"op\":\"publish\",\"data\":{\"id\":5,\"x\":[{\"id\":6}]},\"id\":9}", 9L),
+                Arguments.of("{\"op\":\"publish\",\"data\":{\"id\":5}}", 0L),
+                Arguments.of("{\"op\":\"ping\",\"id\":\"7\"}", 0L),
+                Arguments.of("{\"op\":\"ping\",\"id\":-3}", 0L),
+                Arguments.of("{\"op\":\"ping\",\"id\":1.5}", 0L),
+                Arguments.of("{\"op\":\"ping\",\"id\":99999999999999999999999}", 0L),
+                Arguments.of("{\"op\":\"ping\",\"id\":9007199254740992}", 0L),
+                Arguments.of("[1,2]", 0L),
+                Arguments.of("{broken", 0L),
+                Arguments.of("", 0L),
+                Arguments.of("{\"op\":\"ping\",\"pad\":\"" + "x".repeat(60_000) + "\",\"id\":3}", 3L));
+    }
+
+    @ParameterizedTest
+    @MethodSource("peekedIds")
+    void peeksTheIdOfAFrameWithoutDecodingIt(String text, long id) {
+        assertEquals(id, CODEC.peekId(text));
     }
 
     @ParameterizedTest

@@ -37,7 +37,10 @@ public record Publication(ChannelKey channel, Optional<Position> position, Strin
         Objects.requireNonNull(data, "data");
     }
 
-    /** Type of the manual-conflict notices sent to the author's devices (as {@code conflict} frames). */
+    /**
+     * Type of the manual-conflict notices: durable publications on the author's {@code user:}
+     * channel, delivered as {@code conflict} frames.
+     */
     public static final String CONFLICT_TYPE = "tandem.conflict";
 
     /** Type prefix of presence changes ({@code tandem.presence.join}, {@code .leave}, {@code .state}). */
@@ -49,8 +52,9 @@ public record Publication(ChannelKey channel, Optional<Position> position, Strin
      * {@value #PRESENCE_TYPE}KIND, so they travel every broker to every node like any other).
      */
     public ServerFrame toFrame() {
-        if (type.equals(CONFLICT_TYPE)) {
-            return new ServerFrame.Conflict(data.path("conflictId").asText(eventId), data);
+        if (type.equals(CONFLICT_TYPE) && position.isPresent()) {
+            return new ServerFrame.Conflict(data.path("conflictId").asText(eventId), channel.name().toString(),
+                    position.get(), data);
         }
         if (type.startsWith(PRESENCE_TYPE)) {
             return new ServerFrame.Presence(channel.name().toString(), type.substring(PRESENCE_TYPE.length()), data);

@@ -91,11 +91,9 @@ public final class Engine implements AutoCloseable {
 
             @Override
             public void conflicted(ConflictRecord record) {
-                // every device of the author that listens to its user channel gets a conflict frame
-                ChannelKey inbox = new ChannelKey(record.tenant(), new dev.tandem.channel.ChannelName(Inbox.NAMESPACE,
-                        List.of(record.author())));
-                broker.publish(inbox, new Draft(Publication.CONFLICT_TYPE, record.toJson(), true, Optional.empty(),
-                        Optional.empty()));
+                // durable on the author's user channel: kept in the inbox until acknowledged
+                publishDurable(Inbox.channel(record.tenant(), record.author()), new Draft(Publication.CONFLICT_TYPE,
+                        record.toJson(), false, Optional.of("conflict-" + record.id()), Optional.empty()));
             }
         }));
         this.inbox = b.inbox;

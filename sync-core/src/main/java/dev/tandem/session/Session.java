@@ -319,6 +319,8 @@ public final class Session {
                 reply(g.id(), engine.codec().object().set("document", d.toJson()));
             }
             case ClientFrame.DocUpdate u -> reply(u.id(), documents().apply(principal, DocOp.from(u)).toJson());
+            case ClientFrame.DocQuery q -> throw new ProtocolException(ErrorCode.UNAVAILABLE,
+                    "doc.query is not served by this build yet");
             case ClientFrame.Sync s -> {
                 ObjectNode body = engine.codec().object();
                 ArrayNode results = body.putArray("results");
