@@ -392,10 +392,13 @@ public final class FrameCodec {
      * are scanned as tokens (nested values are skipped, nothing is materialized) up to the id.
      * Used to answer a refused message (rate limit) with its id without paying for a full decode.
      *
-     * @return the id, or 0 when the text is not a JSON object or has no valid id
+     * @return the id, or 0 when the text is not a JSON object or has no valid id (before any
+     *         syntax error)
      */
     public long peekId(String text) {
         try (JsonParser p = mapper.getFactory().createParser(text)) {
+            // the id of a frame that names another field twice is still its id
+            p.configure(JsonParser.Feature.STRICT_DUPLICATE_DETECTION, false);
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return 0;
             }

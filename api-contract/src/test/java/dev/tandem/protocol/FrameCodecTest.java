@@ -207,6 +207,8 @@ class FrameCodecTest {
                 Arguments.of("{\"op\":\"ping\",\"id\":9007199254740992}", 0L),
                 Arguments.of("[1,2]", 0L),
                 Arguments.of("{broken", 0L),
+                Arguments.of("{\"op\":\"ping\",\"op\":\"publish\",\"id\":4}", 4L),
+                Arguments.of("{\"op\":\"ping\",\"id\":5,\"oops", 5L),
                 Arguments.of("", 0L),
                 Arguments.of("{\"op\":\"ping\",\"pad\":\"" + "x".repeat(60_000) + "\",\"id\":3}", 3L));
     }

@@ -38,11 +38,16 @@ final class Merger {
     }
 
     /** The stored head of a document. */
-    record Current(long version, ObjectNode data, boolean deleted, Instant updatedAt, Optional<String> opId) {
+    record Current(long version, ObjectNode data, boolean deleted, Instant updatedAt, Optional<String> opId,
+                   String updatedBy) {
     }
 
-    /** A stored version. {@code origin} is the writing client device (or operation). */
-    record Version(long version, ObjectNode data, boolean deleted, String origin, Optional<String> opId, Instant at) {
+    /**
+     * A stored version. {@code origin} is the writing client device (or operation), {@code by}
+     * the user who wrote it.
+     */
+    record Version(long version, ObjectNode data, boolean deleted, String origin, Optional<String> opId, Instant at,
+                   String by) {
     }
 
     /** What to do. */
@@ -51,8 +56,16 @@ final class Merger {
         record Apply(ObjectNode data, boolean deleted) implements Decision {
         }
 
-        /** Write a new version reconciled by the policy. */
-        record Merge(ObjectNode data, boolean deleted, List<String> fields, Strategy strategy) implements Decision {
+        /**
+         * Write a new version reconciled by the policy. {@code overwrote} names, for every
+         * overlapping field where the operation's value replaced another writer's (last write
+         * wins, client wins), the user who wrote the replaced value.
+         */
+        record Merge(ObjectNode data, boolean deleted, List<String> fields, Strategy strategy,
+                     Map<String, String> overwrote) implements Decision {
+            Merge(ObjectNode data, boolean deleted, List<String> fields, Strategy strategy) {
+                this(data, deleted, fields, strategy, Map.of());
+            }
         }
 
         /** Keep the current version: the stored values won every change. */
@@ -160,11 +173,13 @@ final class Merger {
             }
             List<String> fields = List.copyOf(overlap);
             return switch (policy.strategy()) {
-                case CLIENT_WINS -> new Decision.Merge(Json.object(), true, fields, Strategy.CLIENT_WINS);
+                case CLIENT_WINS -> new Decision.Merge(Json.object(), true, fields, Strategy.CLIENT_WINS,
+                        writers(overlap, others, cur));
                 case SERVER_WINS -> new Decision.Keep(fields, Strategy.SERVER_WINS);
                 case MANUAL -> new Decision.Hold(fields, NullNode.getInstance());
                 case LAST_WRITE_WINS -> overlap.stream().allMatch(f -> clientWins(f, others, cur, op, receivedAt))
-                        ? new Decision.Merge(Json.object(), true, fields, Strategy.LAST_WRITE_WINS)
+                        ? new Decision.Merge(Json.object(), true, fields, Strategy.LAST_WRITE_WINS,
+                                writers(overlap, others, cur))
                         : new Decision.Keep(fields, Strategy.LAST_WRITE_WINS);
                 case MERGE -> throw new IllegalStateException("not an overlap strategy");
             };
@@ -201,23 +216,26 @@ final class Merger {
             return checked(policy, cur.data(), new Decision.Merge(applyAll(cur.data(), changes), false, fields, Strategy.MERGE));
         }
         return switch (policy.strategy()) {
-            case CLIENT_WINS -> checked(policy, cur.data(),
-                    new Decision.Merge(applyAll(cur.data(), changes), false, fields, Strategy.CLIENT_WINS));
+            case CLIENT_WINS -> checked(policy, cur.data(), new Decision.Merge(applyAll(cur.data(), changes), false,
+                    fields, Strategy.CLIENT_WINS, writers(overlap, others, cur)));
             case MANUAL -> {
                 ObjectNode local = applyAll(cur.data(), changes);
                 Optional<String> broken = violation(policy, cur.data(), local);
                 yield broken.<Decision>map(r -> new Decision.Reject(OpResult.Rejected.CONSTRAINT, r, true))
                         .orElseGet(() -> new Decision.Hold(fields, local));
             }
-            case SERVER_WINS -> partial(policy, cur, changes, overlap, fields, Strategy.SERVER_WINS);
+            case SERVER_WINS -> partial(policy, cur, changes, overlap, fields, Strategy.SERVER_WINS, Map.of());
             case LAST_WRITE_WINS -> {
                 Set<String> losers = new TreeSet<>();
+                Set<String> won = new TreeSet<>();
                 for (String f : overlap) {
-                    if (!clientWins(f, others, cur, op, receivedAt)) {
+                    if (clientWins(f, others, cur, op, receivedAt)) {
+                        won.add(f);
+                    } else {
                         losers.add(f);
                     }
                 }
-                yield partial(policy, cur, changes, losers, fields, Strategy.LAST_WRITE_WINS);
+                yield partial(policy, cur, changes, losers, fields, Strategy.LAST_WRITE_WINS, writers(won, others, cur));
             }
             case MERGE -> throw new IllegalStateException("not an overlap strategy");
         };
@@ -225,13 +243,27 @@ final class Merger {
 
     /** Applies the changes except those to {@code losers}; keeps the version when nothing is left. */
     private static Decision partial(Policy policy, Current cur, Map<String, Change> changes, Set<String> losers,
-                                    List<String> fields, Strategy strategy) {
+                                    List<String> fields, Strategy strategy, Map<String, String> overwrote) {
         Map<String, Change> kept = new LinkedHashMap<>(changes);
         kept.keySet().removeAll(losers);
         if (kept.isEmpty()) {
             return new Decision.Keep(fields, strategy);
         }
-        return checked(policy, cur.data(), new Decision.Merge(applyAll(cur.data(), kept), false, fields, strategy));
+        return checked(policy, cur.data(), new Decision.Merge(applyAll(cur.data(), kept), false, fields, strategy,
+                overwrote));
+    }
+
+    /**
+     * Who wrote the stored value of each field: the last other writer since the base when the
+     * history is known, else the writer of the current version.
+     */
+    private static Map<String, String> writers(Set<String> fields, Optional<Map<String, Version>> others, Current cur) {
+        Map<String, String> by = new java.util.TreeMap<>();
+        for (String f : fields) {
+            Version v = others.map(o -> o.get(f)).orElse(null);
+            by.put(f, v != null ? v.by() : cur.updatedBy());
+        }
+        return by;
     }
 
     /**

@@ -19,9 +19,12 @@ import io.helidon.config.Config;
  * @param opRetention      how long applied opIds are kept for duplicate detection
  * @param pruneInterval    how often pruning runs; zero disables the background pruning
  * @param maxAttempts      tries per operation when concurrent writers collide
+ * @param maxNumberDigits  digits a number may have before and after the decimal point
+ * @param auditRetention   how long audit entries are kept
  */
 record Settings(String url, String username, String password, Optional<String> schema, Map<String, String> pool,
-                int maxDocumentBytes, int keepVersions, Duration opRetention, Duration pruneInterval, int maxAttempts) {
+                int maxDocumentBytes, int keepVersions, Duration opRetention, Duration pruneInterval, int maxAttempts,
+                int maxNumberDigits, Duration auditRetention) {
     /** The standalone database: an H2 file next to the working directory. */
     static final String DEFAULT_URL = "jdbc:h2:file:./data/tandem;LOCK_TIMEOUT=10000";
     /** H2 keeps text values up to this length; documents must fit. */
@@ -36,6 +39,12 @@ record Settings(String url, String username, String password, Optional<String> s
         }
         if (maxAttempts < 1) {
             throw new IllegalArgumentException("max-attempts must be at least 1");
+        }
+        if (maxNumberDigits < 1 || maxNumberDigits > 500) {
+            throw new IllegalArgumentException("max-number-digits must be 1-500");
+        }
+        if (auditRetention.isNegative() || auditRetention.isZero()) {
+            throw new IllegalArgumentException("audit-retention must be positive");
         }
     }
 
@@ -54,7 +63,9 @@ record Settings(String url, String username, String password, Optional<String> s
                 config.get("keep-versions").asInt().orElse(100),
                 config.get("op-retention").as(Duration.class).orElse(Duration.ofDays(30)),
                 config.get("prune-interval").as(Duration.class).orElse(Duration.ofHours(1)),
-                config.get("max-attempts").asInt().orElse(100));
+                config.get("max-attempts").asInt().orElse(100),
+                config.get("max-number-digits").asInt().orElse(100),
+                config.get("audit-retention").as(Duration.class).orElse(Duration.ofDays(90)));
     }
 
     boolean postgres() {

@@ -120,7 +120,7 @@ class MergerTest {
 
     @Test
     void lastWriteWinsComparesReceiveTimesAndBreaksTiesByOpId() {
-        Merger.Current cur = new Merger.Current(2, obj("a", 2), false, T0.plusSeconds(10), Optional.of("m:5"));
+        Merger.Current cur = new Merger.Current(2, obj("a", 2), false, T0.plusSeconds(10), Optional.of("m:5"), "mia");
         List<Merger.Version> history = List.of(version(1, obj("a", 1), "c:x", T0), version(2, obj("a", 2), "c:m", T0.plusSeconds(10)));
         DocOp later = op(1, "z:1", Edit.Patch.set(Map.of("a", Json.NODES.numberNode(3))));
         var won = Merger.decide(Policy.DEFAULT, Optional.of(cur), history, later, "c:z", T0.plusSeconds(11));
@@ -234,8 +234,8 @@ class MergerTest {
         private void write(ObjectNode data, String origin) {
             long version = head == null ? 1 : head.version() + 1;
             Instant at = T0.plusSeconds(++clock);
-            head = new Merger.Current(version, data, false, at, Optional.of(origin + version));
-            history.add(new Merger.Version(version, data, false, origin, Optional.of(origin + version), at));
+            head = new Merger.Current(version, data, false, at, Optional.of(origin + version), "user-" + origin);
+            history.add(new Merger.Version(version, data, false, origin, Optional.of(origin + version), at, "user-" + origin));
         }
     }
 
@@ -260,11 +260,11 @@ class MergerTest {
     }
 
     private static Merger.Current current(long version, ObjectNode data) {
-        return new Merger.Current(version, data, false, T0, Optional.empty());
+        return new Merger.Current(version, data, false, T0, Optional.empty(), "someone");
     }
 
     private static Merger.Version version(long v, ObjectNode data, String origin, Instant at) {
-        return new Merger.Version(v, data, false, origin, Optional.of(origin + ":" + v), at);
+        return new Merger.Version(v, data, false, origin, Optional.of(origin + ":" + v), at, "user-" + origin);
     }
 
     private static DocOp op(long base, String opId, Edit edit) {

@@ -57,9 +57,11 @@ final class Backends implements AutoCloseable {
                 this.presence = new RedisPresenceStore(r, presenceLimits, clock);
                 this.inbox = new RedisInbox(r, inboxTtl, clock);
             } else {
-                this.broker = new MemoryBroker(hub, rules, telemetry, clock);
+                this.broker = new MemoryBroker(hub, rules, telemetry, clock, tandem.get("channels.max-per-tenant").asInt()
+                        .orElse(MemoryBroker.DEFAULT_MAX_CHANNELS_PER_TENANT));
                 this.presence = new MemoryPresenceStore(presenceLimits, clock);
-                this.inbox = new MemoryInbox(inboxTtl, clock);
+                this.inbox = new MemoryInbox(inboxTtl, tandem.get("inbox.max-messages").asInt()
+                        .orElse(MemoryInbox.DEFAULT_MAX_MESSAGES), clock);
             }
             Config db = tandem.get("db.url").exists() ? tandem.get("db") : tandem.get("documents.db");
             String where = db.get("url").asString().orElse("the embedded H2 file ./data/tandem");

@@ -15,12 +15,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import dev.tandem.auth.TokenVerifier;
 import dev.tandem.channel.ChannelRules;
+import dev.tandem.document.DocumentAccess;
 import dev.tandem.events.CloudEventCodec;
 import dev.tandem.hub.Hub;
 import dev.tandem.kafka.KafkaIngest;
 import dev.tandem.kafka.KafkaSettings;
+import dev.tandem.operations.OperationLimits;
+import dev.tandem.operations.Operations;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.session.Engine;
 import dev.tandem.session.SessionLimits;
@@ -37,7 +39,8 @@ import io.helidon.webserver.websocket.WsRouting;
 
 /**
  * A running Tandem gateway node: the Helidon WebServer with the {@code /ws} endpoint, the
- * service API, health and metrics, wired to a sync {@link Engine}. It wires and delegates; the
+ * service API, health and metrics. It wires the backing parts into the {@link Operations} layer
+ * and the transports onto it (WebSocket sessions through an {@link Engine}, the REST API); the
  * decisions live in sync-core and the module libraries.
  *
  * <p>Standalone mode (the default) runs the engine on the in-memory broker. {@link #stop()}
@@ -48,12 +51,15 @@ public final class Gateway implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Gateway.class.getName());
 
     private final Engine engine;
+    private final Operations operations;
+    private final FrameCodec codec;
+    private final Hub hub;
+    private final ConnectionWatch connectionWatch = new ConnectionWatch(100);
     private final JwtVerifier verifier;
     private final WebServer server;
     private final Set<String> origins;
     private final int connectionsPerAddress;
     private final Duration drainTimeout;
-    private final String serviceRole;
     private final Map<String, AtomicInteger> perAddress = new ConcurrentHashMap<>();
     private final ScheduledExecutorService housekeeping;
     private final AtomicBoolean stopped = new AtomicBoolean();
@@ -69,7 +75,6 @@ public final class Gateway implements AutoCloseable {
         this.origins = Set.copyOf(ConfigLists.strings(tandem.get("origins"), List.of()));
         this.connectionsPerAddress = tandem.get("connections-per-address").asInt().orElse(1000);
         this.drainTimeout = tandem.get("drain-timeout").as(Duration.class).orElse(Duration.ofSeconds(20));
-        this.serviceRole = tandem.get("auth.service-role").asString().orElse("service");
         if (verifier.trustsDevelopmentSecret()) {
             LOG.log(System.Logger.Level.WARNING, "development mode: HS256 tokens signed with the public development "
                     + "secret are trusted, so anyone can mint tokens. Never expose this node.");
@@ -77,7 +82,8 @@ public final class Gateway implements AutoCloseable {
 
         this.kafka = KafkaSettings.create(tandem.get("kafka"));
         FrameCodec codec = FrameCodec.create();
-        HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this));
+        this.codec = codec;
+        HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this::operations, codec));
         if (devMode) {
             http.register("/demo", new DemoService(tandem.get("demo.dir").asString().asOptional()
                     .filter(s -> !s.isBlank()).map(java.nio.file.Path::of), codec));
@@ -125,21 +131,30 @@ public final class Gateway implements AutoCloseable {
         // the health checks and gauges read engine() and backends() when called, once both exist
         GatewayTelemetry telemetry = new GatewayTelemetry(() -> engine() == null ? 0 : engine().sessionCount());
         ChannelRules rules = ChannelRules.create(tandem.get("channels"));
-        Hub hub = new Hub(codec, telemetry);
+        this.hub = new Hub(codec, telemetry);
         this.backends = Backends.create(tandem, hub, rules, telemetry, Clock.systemUTC());
+        Operations ops = null;
         Engine built = null;
         ScheduledExecutorService timers = null;
         try {
-            built = Engine.builder()
-                    .nodeId(tandem.get("node-id").asString().orElseGet(Gateway::defaultNodeId))
-                    .codec(codec)
+            ops = Operations.builder()
                     .rules(rules)
-                    .hub(hub)
                     .broker(backends.broker)
                     .presence(backends.presence)
                     .inbox(backends.inbox)
                     .documents(backends.documentStore)
+                    .access(DocumentAccess.create(tandem.get("documents.types")))
                     .verifier(verifier)
+                    .codec(codec)
+                    .limits(OperationLimits.create(tandem.get("limits")))
+                    .telemetry(telemetry)
+                    .serviceRole(tandem.get("auth.service-role").asString().orElse("service"))
+                    .build();
+            this.operations = ops;
+            built = Engine.builder()
+                    .nodeId(tandem.get("node-id").asString().orElseGet(Gateway::defaultNodeId))
+                    .codec(codec)
+                    .operations(ops)
                     .limits(SessionLimits.create(tandem.get("limits")))
                     .telemetry(telemetry)
                     .build();
@@ -165,6 +180,8 @@ public final class Gateway implements AutoCloseable {
             relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
             Optional.ofNullable(timers).ifPresent(ScheduledExecutorService::shutdownNow);
             Optional.ofNullable(built).ifPresent(Engine::close);
+            Optional.ofNullable(ops).ifPresent(Operations::close);
+            connectionWatch.close();
             backends.close();
             throw e;
         }
@@ -186,7 +203,7 @@ public final class Gateway implements AutoCloseable {
     /** Starts consuming domain events when {@code tandem.kafka.bootstrap-servers} is set. */
     private void startKafka(GatewayTelemetry telemetry) {
         kafka.ifPresent(settings -> {
-            KafkaIngest in = KafkaIngest.start(settings, engine::ingest, new CloudEventCodec(engine.codec().mapper()));
+            KafkaIngest in = KafkaIngest.start(settings, operations::ingest, new CloudEventCodec(codec.mapper()));
             telemetry.kafkaIngest(in::lag, in::handled, in::deadLettered);
             ingest = Optional.of(in);
             dev.tandem.kafka.OutboxRelay out = dev.tandem.kafka.OutboxRelay.start(settings,
@@ -217,6 +234,8 @@ public final class Gateway implements AutoCloseable {
             g.relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
             g.housekeeping.shutdownNow();
             g.engine.close();
+            g.operations.close();
+            g.connectionWatch.close();
             g.backends.close();
             throw new StartupException("could not listen on " + root.get("server.host").asString().orElse("0.0.0.0")
                     + ":" + root.get("server.port").asInt().orElse(8080) + ": " + e.getMessage()
@@ -238,7 +257,7 @@ public final class Gateway implements AutoCloseable {
         return server.hasTls();
     }
 
-    /** The engine. */
+    /** The node's WebSocket sessions. */
     public Engine engine() {
         return engine;
     }
@@ -247,12 +266,22 @@ public final class Gateway implements AutoCloseable {
         return backends;
     }
 
-    TokenVerifier verifier() {
-        return verifier;
+    FrameCodec codec() {
+        return codec;
     }
 
-    String serviceRole() {
-        return serviceRole;
+    ConnectionWatch connectionWatch() {
+        return connectionWatch;
+    }
+
+    /** The local hub (tests: who is subscribed on this node). */
+    Hub hub() {
+        return hub;
+    }
+
+    /** The operations layer (tests). */
+    Operations operations() {
+        return operations;
     }
 
     boolean originAllowed(String origin) {
@@ -305,7 +334,9 @@ public final class Gateway implements AutoCloseable {
         }
         server.stop();
         housekeeping.shutdownNow();
+        connectionWatch.close();
         engine.close();
+        operations.close();
         backends.close();
         LOG.log(System.Logger.Level.INFO, "Tandem node " + engine.nodeId() + " stopped");
     }

@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 
 import dev.tandem.auth.Principal;
+import dev.tandem.auth.TokenExpiredException;
 import dev.tandem.auth.TokenVerifier;
 import dev.tandem.channel.ChannelName;
 import dev.tandem.protocol.ErrorCode;
@@ -164,6 +165,11 @@ final class JwtVerifier implements TokenVerifier {
             // the exception message contains the token: never log or return it
             throw unauthorized("malformed token");
         }
+        // the JWT library reads an out-of-range number as something else (1e1000000000 as 0):
+        // the time claims are judged on their JSON values first
+        for (String claim : TIME_CLAIMS) {
+            checkTime(jwt, claim);
+        }
         String alg = jwt.algorithm().orElse(Jwk.ALG_NONE);
         if (!algorithms.contains(alg)) {
             throw unauthorized("algorithm " + alg + " is not accepted");
@@ -175,9 +181,13 @@ final class JwtVerifier implements TokenVerifier {
         Errors claims = validator.validate(jwt);
         if (!claims.isValid()) {
             String text = claims.toString().toLowerCase(Locale.ROOT);
-            throw unauthorized(text.contains("expir") ? "token expired"
-                    : text.contains("audience") ? "wrong audience"
+            if (text.contains("no longer valid")) {
+                // Helidon's ExpirationValidator: "Token no longer valid, expiration: …"
+                throw new TokenExpiredException();
+            }
+            throw unauthorized(text.contains("audience") ? "wrong audience"
                     : text.contains("issuer") ? "wrong issuer"
+                    : text.contains("mandatory") ? "a required claim is missing"
                     : "token not valid yet or claims invalid");
         }
         String user = jwt.subject().filter(ChannelName::isValidId)
@@ -190,6 +200,24 @@ final class JwtVerifier implements TokenVerifier {
         }
         return new Principal(tenant, user, Set.copyOf(strings(jwt.payloadClaim(rolesClaim))), scopes,
                 jwt.expirationTime());
+    }
+
+    /** NumericDate claims: seconds since 1970, from 0 to the end of year 9999. */
+    private static final List<String> TIME_CLAIMS = List.of("exp", "nbf", "iat");
+    private static final java.math.BigDecimal LATEST_TIME = java.math.BigDecimal.valueOf(253_402_300_799L);
+
+    private static void checkTime(Jwt jwt, String claim) {
+        Optional<JsonValue> v = jwt.payloadClaim(claim);
+        if (v.isEmpty()) {
+            return;
+        }
+        if (!(v.get() instanceof jakarta.json.JsonNumber n)) {
+            throw unauthorized("claim '" + claim + "' must be a number");
+        }
+        java.math.BigDecimal t = n.bigDecimalValue();
+        if (t.signum() < 0 || t.compareTo(LATEST_TIME) > 0) {
+            throw unauthorized("claim '" + claim + "' is out of range");
+        }
     }
 
     private Errors verifyHmac(SignedJwt signed, String alg) {

@@ -2,27 +2,21 @@ package dev.tandem.gateway;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiFunction;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.tandem.auth.Principal;
-import dev.tandem.channel.ChannelKey;
-import dev.tandem.document.ConflictFilter;
-import dev.tandem.document.ConflictRecord;
-import dev.tandem.document.DocRef;
-import dev.tandem.document.Document;
-import dev.tandem.document.Documents;
-import dev.tandem.document.OpResult;
-import dev.tandem.document.Resolution;
-import dev.tandem.presence.Member;
+import dev.tandem.operations.Operations;
+import dev.tandem.operations.Result;
 import dev.tandem.protocol.ClientFrame;
-import dev.tandem.hub.Publication;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.ProtocolException;
+import dev.tandem.telemetry.LogText;
 
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.http.HeaderNames;
@@ -34,201 +28,183 @@ import io.helidon.webserver.http.ServerResponse;
 
 /**
  * The service API under {@code /api/v1} for backends without Kafka, authenticated by service
- * tokens (a JWT with the configured service role, acting within its own tenant).
+ * tokens (a JWT with the configured service role, acting within its own tenant). It only turns
+ * HTTP into calls on the {@link Operations} layer and {@link Result}s into responses: 200 with
+ * the body, or the error code's HTTP status with {@code {"code": "...", "message": "..."}}. The
+ * bodies are those of the same operations over the WebSocket.
  *
  * <ul>
  *   <li>{@code POST /api/v1/publish} body {@code {"channel": "...", "type": "...", "data": ...}}
- *       or {@code "channels": [...]}; answers {@code {"publications":[{channel, epoch, offset,
- *       eventId}]}}.</li>
+ *       or {@code "channels": [...]}, optional {@code eventId}; answers {@code {"publications":[{channel,
+ *       epoch, offset, eventId}]}}.</li>
  *   <li>{@code POST /api/v1/users/{id}/send} body {@code {"type": "...", "data": ...}}: publishes
  *       to {@code user:{id}}.</li>
  *   <li>{@code GET /api/v1/presence/{channel}}: who is on a channel.</li>
  *   <li>{@code GET /api/v1/sync-state?user=U}: inbox depth and open conflicts of a user.</li>
- *   <li>{@code GET /api/v1/documents/{type}/{id}}, {@code POST /api/v1/sync} ({@code {"ops":[…]}},
- *       one result per op), {@code GET /api/v1/conflicts?type=&status=&limit=},
- *       {@code GET /api/v1/conflicts/{id}}, {@code POST /api/v1/conflicts/{id}/resolve}
- *       ({@code {"resolution": "accept_local|accept_server|merge", "data": …}}).</li>
+ *   <li>{@code GET /api/v1/documents/{type}/{id}} ({@code doc.get});
+ *       {@code GET /api/v1/documents/{type}?where.FIELD=VALUE&limit=&after=} ({@code doc.query}: VALUE
+ *       is a JSON number, {@code true}, {@code false} or a quoted string, else the text as a string);
+ *       {@code POST /api/v1/sync} ({@code {"ops":[…]}}, one result per op);
+ *       {@code GET /api/v1/conflicts?type=&status=&limit=}, {@code GET /api/v1/conflicts/{id}},
+ *       {@code POST /api/v1/conflicts/{id}/resolve} ({@code {"resolution": "accept_local|accept_server|merge",
+ *       "data": …}}).</li>
  * </ul>
- * Errors answer {@code {"code": "...", "message": "..."}} with the code's HTTP status.
  */
 final class RestApi implements HttpService {
     private static final System.Logger LOG = System.getLogger(RestApi.class.getName());
 
-    private final Gateway gateway;
+    private final java.util.function.Supplier<Operations> layer;
+    private final FrameCodec codec;
 
-    RestApi(Gateway gateway) {
-        this.gateway = gateway;
+    /**
+     * The API on the node's operations (supplied once the node is built: the server, and so its
+     * routing, is built first).
+     */
+    RestApi(java.util.function.Supplier<Operations> layer, FrameCodec codec) {
+        this.layer = layer;
+        this.codec = codec;
     }
 
     @Override
     public void routing(HttpRules rules) {
-        rules.post("/publish", this::publish)
-                .post("/users/{id}/send", this::sendToUser)
-                .get("/presence/{channel}", (req, res) -> respond(req, res, false, (service, body) -> {
-                    ChannelKey key = gateway.engine().rules().resolve(service.tenant(),
-                            req.path().pathParameters().get("channel"));
-                    ObjectNode answer = codec().object().put("channel", key.name().toString());
-                    ArrayNode members = answer.putArray("members");
-                    for (Member m : gateway.engine().presence().members(key)) {
-                        ObjectNode o = members.addObject().put("user", m.user()).put("connections", m.connections())
-                                .put("lastSeen", m.lastSeen().toString());
-                        m.state().ifPresent(s -> o.set("state", s));
+        rules.post("/publish", (req, res) -> withBody(req, res, (service, body) -> {
+                    List<String> channels = new ArrayList<>();
+                    JsonNode one = body.get("channel");
+                    JsonNode many = body.get("channels");
+                    if (one != null && !one.isNull()) {
+                        channels.add(string(one, "channel"));
                     }
-                    return answer;
-                }))
-                .get("/sync-state", (req, res) -> respond(req, res, false, (service, body) -> {
-                    String user = req.query().first("user").asOptional()
-                            .orElseThrow(() -> bad("query parameter 'user' is required"));
-                    if (!dev.tandem.channel.ChannelName.isValidId(user)) {
-                        throw bad("'user' is not a valid id");
-                    }
-                    ObjectNode answer = codec().object().put("user", user);
-                    answer.putObject("inbox").put("depth", gateway.engine().inbox().depth(service.tenant(), user))
-                            .put("ttl", gateway.engine().inbox().ttl().toString());
-                    answer.put("openConflicts", documents().listConflicts(service,
-                            new ConflictFilter(Optional.empty(), Optional.of(ConflictRecord.Status.OPEN), 1000)).stream()
-                            .filter(c -> c.author().equals(user)).count());
-                    return answer;
-                }))
-                .get("/documents/{type}/{id}", (req, res) -> respond(req, res, false, (service, body) -> {
-                    DocRef ref = new DocRef(req.path().pathParameters().get("type"), req.path().pathParameters().get("id"));
-                    Document d = documents().get(service, ref).orElseThrow(() ->
-                            new ProtocolException(ErrorCode.NOT_FOUND, "no document " + ref.type() + "/" + ref.id()));
-                    return codec().object().set("document", d.toJson());
-                }))
-                .post("/sync", (req, res) -> respond(req, res, true, (service, body) -> {
-                    ObjectNode frame = codec().object().put("op", "sync");
-                    frame.set("ops", body.get("ops"));
-                    ClientFrame decoded = codec().decodeClient(codec().write(frame));
-                    ObjectNode answer = codec().object();
-                    ArrayNode results = answer.putArray("results");
-                    for (OpResult r : documents().syncFrames(service, ((ClientFrame.Sync) decoded).ops())) {
-                        results.add(r.toJson());
-                    }
-                    return answer;
-                }))
-                .get("/conflicts", (req, res) -> respond(req, res, false, (service, body) -> {
-                    Optional<ConflictRecord.Status> status = req.query().first("status").asOptional().map(s -> {
-                        try {
-                            return ConflictRecord.Status.valueOf(s.toUpperCase(java.util.Locale.ROOT));
-                        } catch (IllegalArgumentException e) {
-                            throw bad("status must be open, resolved or stale");
+                    if (many != null && !many.isNull()) {
+                        if (!many.isArray()) {
+                            throw bad("field 'channels' must be an array of strings");
                         }
-                    });
-                    int limit = req.query().first("limit").asOptional().map(Integer::parseInt).orElse(100);
-                    ObjectNode answer = codec().object();
-                    ArrayNode list = answer.putArray("conflicts");
-                    for (ConflictRecord c : documents().listConflicts(service, new ConflictFilter(
-                            req.query().first("type").asOptional(), status, Math.min(1000, Math.max(1, limit))))) {
-                        list.add(c.toJson());
+                        for (JsonNode c : many) {
+                            channels.add(string(c, "channels"));
+                        }
                     }
-                    return answer;
+                    if (channels.isEmpty()) {
+                        throw bad("give 'channel' or 'channels'");
+                    }
+                    if (channels.size() > 100) {
+                        throw bad("at most 100 channels per publication");
+                    }
+                    return layer.get().servicePublish(service, channels, type(body), data(body), eventId(body));
                 }))
-                .get("/conflicts/{id}", (req, res) -> respond(req, res, false, (service, body) -> documents()
-                        .getConflict(service, req.path().pathParameters().get("id")).map(c -> (JsonNode) c.toJson())
-                        .orElseThrow(() -> new ProtocolException(ErrorCode.NOT_FOUND, "no such conflict"))))
-                .post("/conflicts/{id}/resolve", (req, res) -> respond(req, res, true, (service, body) -> {
+                .post("/users/{id}/send", (req, res) -> withBody(req, res, (service, body) ->
+                        layer.get().sendToUser(service, req.path().pathParameters().get("id"), type(body), data(body),
+                                eventId(body))))
+                .get("/presence/{channel}", (req, res) -> respond(req, res, service ->
+                        layer.get().presenceMembers(service, req.path().pathParameters().get("channel"))))
+                .get("/sync-state", (req, res) -> respond(req, res, service -> layer.get().syncState(service,
+                        req.query().first("user").asOptional().orElseThrow(() -> bad("query parameter 'user' is required")))))
+                .get("/documents/{type}/{id}", (req, res) -> respond(req, res, service ->
+                        layer.get().getDocument(service, req.path().pathParameters().get("type"),
+                                req.path().pathParameters().get("id"))))
+                .get("/documents/{type}", (req, res) -> respond(req, res, service ->
+                        layer.get().queryDocuments(service, query(req))))
+                .post("/sync", (req, res) -> withBody(req, res, (service, body) ->
+                        layer.get().sync(service, codec.decodeSyncOps(body.get("ops")))))
+                .get("/conflicts", (req, res) -> respond(req, res, service -> layer.get().listConflicts(service,
+                        req.query().first("type").asOptional(), req.query().first("status").asOptional(),
+                        integer(req.query().first("limit").asOptional().orElse("100"), "limit"))))
+                .get("/conflicts/{id}", (req, res) -> respond(req, res, service ->
+                        layer.get().getConflict(service, req.path().pathParameters().get("id"))))
+                .post("/conflicts/{id}/resolve", (req, res) -> withBody(req, res, (service, body) -> {
                     JsonNode resolution = body.get("resolution");
                     if (resolution == null || !resolution.isTextual()) {
                         throw bad("field 'resolution' (accept_local, accept_server or merge) is required");
                     }
-                    Documents.Resolved r = documents().resolve(service, req.path().pathParameters().get("id"),
-                            Resolution.parse(resolution.textValue(), Optional.ofNullable(body.get("data"))));
-                    return codec().object().put("result", "resolved").put("version", r.document().version())
-                            .set("conflict", r.conflict().toJson());
+                    return layer.get().resolveConflict(service, req.path().pathParameters().get("id"), resolution.textValue(),
+                            Optional.ofNullable(body.get("data")).filter(d -> !d.isNull()));
                 }));
     }
 
-    private FrameCodec codec() {
-        return gateway.engine().codec();
-    }
-
-    private Documents documents() {
-        return gateway.engine().documents().orElseThrow(() -> new ProtocolException(ErrorCode.UNAVAILABLE,
-                "documents are not enabled on this node"));
-    }
-
-    private interface Handler {
-        JsonNode apply(Principal service, JsonNode body);
-    }
-
-    /** Authenticates a service token, reads a JSON object body when {@code withBody}, answers JSON. */
-    private void respond(ServerRequest req, ServerResponse res, boolean withBody, Handler handler) {
-        FrameCodec codec = codec();
-        try {
-            Principal service = authenticate(req);
-            JsonNode body = codec.object();
-            if (withBody) {
-                body = codec.parse(req.content().as(String.class));
-                if (!body.isObject()) {
-                    throw bad("the body must be a JSON object");
+    /** {@code doc.query} from {@code ?where.FIELD=VALUE&limit=&after=}. */
+    private ClientFrame.DocQuery query(ServerRequest req) {
+        List<Map.Entry<String, String>> where = new ArrayList<>();
+        for (String name : req.query().names()) {
+            if (name.startsWith("where.")) {
+                for (String v : req.query().all(name)) {
+                    where.add(Map.entry(name.substring(6), v));
                 }
             }
-            JsonNode answer = handler.apply(service, body);
-            res.headers().contentType(MediaTypes.APPLICATION_JSON);
-            res.send(codec.write(answer));
+        }
+        if (where.size() != 1 || where.getFirst().getKey().isEmpty()) {
+            throw bad("give exactly one where.FIELD=VALUE");
+        }
+        int limit = integer(req.query().first("limit").asOptional()
+                .orElse(String.valueOf(ClientFrame.DocQuery.DEFAULT_LIMIT)), "limit");
+        if (limit < 1 || limit > ClientFrame.DocQuery.MAX_LIMIT) {
+            throw bad("limit must be 1-" + ClientFrame.DocQuery.MAX_LIMIT);
+        }
+        return new ClientFrame.DocQuery(0, req.path().pathParameters().get("type"), where.getFirst().getKey(),
+                value(where.getFirst().getValue()), limit, req.query().first("after").asOptional());
+    }
+
+    /** A query value: a JSON number, boolean or quoted string as such, anything else as text. */
+    private JsonNode value(String text) {
+        if (!text.isEmpty() && (text.equals("true") || text.equals("false") || text.startsWith("\"")
+                || text.charAt(0) == '-' || Character.isDigit(text.charAt(0)))) {
+            try {
+                JsonNode v = codec.parse(text);
+                if (v.isNumber() || v.isBoolean() || v.isTextual()) {
+                    return v;
+                }
+            } catch (ProtocolException e) {
+                // not JSON: the text itself
+            }
+        }
+        return codec.mapper().getNodeFactory().textNode(text);
+    }
+
+    // ------------------------------------------------------------------ translation
+
+    /** Authenticates a service token, runs the operation, answers its result. */
+    private void respond(ServerRequest req, ServerResponse res, java.util.function.Function<Principal, Result> op) {
+        Result result;
+        try {
+            result = op.apply(authenticate(req));
         } catch (ProtocolException e) {
-            error(res, codec, e.code(), e.getMessage());
-        } catch (NumberFormatException e) {
-            error(res, codec, ErrorCode.BAD_REQUEST, "a number was expected: " + e.getMessage());
+            result = Result.failed(e);
         } catch (io.helidon.http.RequestException | io.helidon.http.HttpException e) {
             throw e;
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "REST " + req.prologue().uriPath().path() + " failed", e);
-            error(res, codec, ErrorCode.INTERNAL, "internal error");
+            LOG.log(System.Logger.Level.ERROR, "REST " + req.prologue().method().text() + " "
+                    + LogText.safe(req.prologue().uriPath().rawPath()) + " failed", LogText.scrub(e));
+            result = new Result.Failed(ErrorCode.INTERNAL, "internal error; see the server log");
         }
+        send(res, result);
     }
 
-    private void publish(ServerRequest req, ServerResponse res) {
-        respond(req, res, true, (service, body) -> {
-            List<String> channels = new ArrayList<>();
-            JsonNode one = body.get("channel");
-            JsonNode many = body.get("channels");
-            if (one != null && !one.isNull()) {
-                if (!one.isTextual()) {
-                    throw bad("field 'channel' must be a string");
-                }
-                channels.add(one.textValue());
+    /** Like {@link #respond}, with the request's JSON object body. */
+    private void withBody(ServerRequest req, ServerResponse res, BiFunction<Principal, ObjectNode, Result> op) {
+        respond(req, res, service -> {
+            if (!req.content().hasEntity()) {
+                throw bad("a JSON object body is required");
             }
-            if (many != null && !many.isNull()) {
-                if (!many.isArray()) {
-                    throw bad("field 'channels' must be an array of strings");
-                }
-                for (JsonNode c : many) {
-                    if (!c.isTextual()) {
-                        throw bad("field 'channels' must be an array of strings");
-                    }
-                    channels.add(c.textValue());
-                }
+            String text = req.content().as(String.class);
+            if (text.isBlank()) {
+                throw bad("a JSON object body is required");
             }
-            if (channels.isEmpty()) {
-                throw bad("give 'channel' or 'channels'");
+            if (!(codec.parse(text) instanceof ObjectNode body)) {
+                throw bad("the body must be a JSON object");
             }
-            if (channels.size() > 100) {
-                throw bad("at most 100 channels per publication");
-            }
-            return published(gateway.engine().publish(service.tenant(), channels, type(body), data(body),
-                    eventId(body)));
+            return op.apply(service, body);
         });
     }
 
-    private void sendToUser(ServerRequest req, ServerResponse res) {
-        respond(req, res, true, (service, body) -> {
-            String user = req.path().pathParameters().get("id");
-            return published(gateway.engine().publish(service.tenant(), List.of("user:" + user), type(body),
-                    data(body), eventId(body)));
-        });
-    }
-
-    /** {@code {"publications":[{channel, eventId, epoch, offset}]}}. */
-    private JsonNode published(List<Publication> publications) {
-        ObjectNode answer = codec().object();
-        ArrayNode list = answer.putArray("publications");
-        for (Publication p : publications) {
-            ObjectNode o = list.addObject().put("channel", p.channel().name().toString()).put("eventId", p.eventId());
-            p.position().ifPresent(pos -> o.put("epoch", pos.epoch()).put("offset", pos.offset()));
+    private void send(ServerResponse res, Result result) {
+        res.headers().contentType(MediaTypes.APPLICATION_JSON);
+        switch (result) {
+            case Result.Ok ok -> res.send(codec.write(ok.body()));
+            case Result.Failed f -> {
+                res.status(Status.create(f.code().httpStatus()));
+                if (f.code() == ErrorCode.UNAUTHORIZED) {
+                    res.headers().set(HeaderNames.WWW_AUTHENTICATE, "Bearer");
+                }
+                res.send(codec.write(codec.object().put("code", f.code().wire()).put("message", f.message())));
+            }
         }
-        return answer;
     }
 
     private Principal authenticate(ServerRequest req) {
@@ -236,12 +212,14 @@ final class RestApi implements HttpService {
                 .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7))
                 .map(v -> v.substring(7).trim())
                 .orElseThrow(() -> new ProtocolException(ErrorCode.UNAUTHORIZED, "Authorization: Bearer token required"));
-        Principal p = gateway.verifier().verify(token);
-        if (!p.hasRole(gateway.serviceRole())) {
-            throw new ProtocolException(ErrorCode.FORBIDDEN, "the service API needs the '" + gateway.serviceRole()
-                    + "' role");
+        return layer.get().authenticateService(token);
+    }
+
+    private static String string(JsonNode v, String field) {
+        if (!v.isTextual()) {
+            throw bad("field '" + field + "' must be " + (field.equals("channels") ? "an array of strings" : "a string"));
         }
-        return p;
+        return v.textValue();
     }
 
     private static String type(JsonNode body) {
@@ -271,16 +249,15 @@ final class RestApi implements HttpService {
         return Optional.of(id.textValue());
     }
 
-    private static ProtocolException bad(String message) {
-        return new ProtocolException(ErrorCode.BAD_REQUEST, message);
+    private static int integer(String text, String name) {
+        try {
+            return Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw bad("'" + name + "' must be an integer");
+        }
     }
 
-    private static void error(ServerResponse res, FrameCodec codec, ErrorCode code, String message) {
-        res.status(Status.create(code.httpStatus()));
-        res.headers().contentType(MediaTypes.APPLICATION_JSON);
-        if (code == ErrorCode.UNAUTHORIZED) {
-            res.headers().set(HeaderNames.WWW_AUTHENTICATE, "Bearer");
-        }
-        res.send(codec.write(codec.object().put("code", code.wire()).put("message", String.valueOf(message))));
+    private static ProtocolException bad(String message) {
+        return new ProtocolException(ErrorCode.BAD_REQUEST, message);
     }
 }

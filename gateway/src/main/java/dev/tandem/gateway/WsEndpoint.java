@@ -14,6 +14,7 @@ import dev.tandem.protocol.ServerFrame;
 import dev.tandem.session.Engine;
 import dev.tandem.session.Session;
 import dev.tandem.session.Transport;
+import dev.tandem.telemetry.LogText;
 
 import io.helidon.common.buffers.BufferData;
 import io.helidon.http.DirectHandler;
@@ -36,10 +37,13 @@ import io.helidon.websocket.WsSession;
 final class WsEndpoint implements WsListener {
     private static final System.Logger LOG = System.getLogger(WsEndpoint.class.getName());
 
+    /** RFC 6455's code for a connection that ended without a close frame (never sent on the wire). */
+    private static final int DROPPED = 1006;
+
     private final Gateway gateway;
     private final StringBuilder fragments = new StringBuilder();
     private Optional<String> upgradeToken = Optional.empty();
-    private Session session;
+    private volatile Session session;
     private String address = "?";
     private final java.util.concurrent.atomic.AtomicBoolean counted = new java.util.concurrent.atomic.AtomicBoolean();
     private boolean tooLarge;
@@ -79,15 +83,19 @@ final class WsEndpoint implements WsListener {
         if (!gateway.connectionOpened(address)) {
             LOG.log(System.Logger.Level.INFO, "refusing connection from " + address + ": per-address limit reached");
             CloseCode code = CloseCode.CONNECTION_LIMIT;
-            ws.send(gateway.engine().codec().encode(ServerFrame.Disconnect.of(code, code.reason())), true);
+            ws.send(gateway.codec().encode(ServerFrame.Disconnect.of(code, code.reason())), true);
             ws.close(code.code(), code.reason());
             return;
         }
         counted.set(true);
+        // every callback of this connection runs on this thread, which ends with the connection
+        // even when Helidon calls neither onClose nor onError (a socket cut without a close frame)
+        gateway.connectionWatch().watch(this, Thread.currentThread(), () -> ended(DROPPED));
         try {
             session = gateway.engine().open(transport, upgradeToken, this::release);
         } catch (RuntimeException e) {
             // Helidon closes with 1011 and calls neither onClose nor onError
+            gateway.connectionWatch().forget(this);
             release();
             throw e;
         } finally {
@@ -153,13 +161,15 @@ final class WsEndpoint implements WsListener {
 
     @Override
     public void onError(WsSession ws, Throwable t) {
-        LOG.log(System.Logger.Level.DEBUG, () -> "connection " + address + " failed: " + t);
+        LOG.log(System.Logger.Level.DEBUG, () -> "connection " + address + " failed: " + LogText.safe(String.valueOf(t)));
         ended(CloseCode.INTERNAL.code());
     }
 
     private void ended(int status) {
-        if (session != null) {
-            session.transportClosed(status);
+        gateway.connectionWatch().forget(this);
+        Session s = session;
+        if (s != null) {
+            s.transportClosed(status);
         }
         release();
     }

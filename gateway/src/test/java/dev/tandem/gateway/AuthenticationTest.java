@@ -102,10 +102,24 @@ class AuthenticationTest {
     }
 
     @Test
-    void refusesAnExpiredToken() throws Exception {
+    void aTokenAlreadyExpiredAtConnectClosesWith4003SoTheClientFetchesANewOne() throws Exception {
         String expired = DevTokens.mint(TestGateway.SECRET, "alice", "acme", List.of(), Map.of(),
                 Duration.ofMinutes(-5), java.util.Optional.empty(), java.util.Optional.empty());
-        assertRefused(expired, "expired");
+        try (WsProbe c = WsProbe.open(node.ws())) {
+            c.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + expired + "\"}");
+            JsonNode e = c.answer(1);
+            assertEquals("unauthorized", e.path("code").asText());
+            assertTrue(e.path("message").asText().contains("expired"), e.path("message").asText());
+            JsonNode d = c.expect(f -> isOp(f, "disconnect"));
+            assertEquals(4003, d.path("code").asInt());
+            assertTrue(d.path("reconnect").asBoolean());
+            assertEquals(4003, c.closeCode());
+        }
+        try (WsProbe c = WsProbe.open(node.ws(), Map.of("Authorization", "Bearer " + expired))) {
+            assertEquals("unauthorized", c.expect(f -> isOp(f, "error")).path("code").asText());
+            assertTrue(c.expect(f -> isOp(f, "disconnect")).path("reconnect").asBoolean());
+            assertEquals(4003, c.closeCode());
+        }
     }
 
     @Test

@@ -92,14 +92,14 @@ class LimitsTest {
                  WsProbe fast = WsProbe.connect(node.ws(), TestGateway.token("fast", "acme"))) {
                 slow.send("{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
                 fast.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
-                waitFor(() -> node.gateway.engine().hub().subscriberCount(
+                waitFor(() -> node.gateway.hub().subscriberCount(
                         new dev.tandem.channel.ChannelKey("acme", dev.tandem.channel.ChannelName.parse("tenant").orElseThrow())) == 2);
                 String blob = "\"" + "z".repeat(16 * 1024) + "\"";
                 int n = 600;
                 double before = node.metric("tandem_slow_consumer_closes_total", "");
                 for (int i = 0; i < n; i++) {
-                    node.gateway.engine().publish("acme", List.of("tenant"), "blob", node.gateway.engine().codec()
-                            .parse("{\"i\":" + i + ",\"b\":" + blob + "}"), java.util.Optional.empty());
+                    node.gateway.operations().servicePublish(TestGateway.service("acme"), List.of("tenant"), "blob",
+                            node.gateway.codec().parse("{\"i\":" + i + ",\"b\":" + blob + "}"), java.util.Optional.empty());
                     if (i % 32 == 31) {
                         // the healthy client keeps up with what it is sent; only the stalled one falls behind
                         int upTo = i;

@@ -24,7 +24,7 @@ class StandaloneRestartTest {
             assertEquals("applied", r.path("result").asText(), r.toString());
         }
         try (TestGateway second = TestGateway.start(config);
-             WsProbe c = WsProbe.connect(second.ws(), TestGateway.token("bob", "acme"))) {
+             WsProbe c = WsProbe.connect(second.ws(), TestGateway.token("alice", "acme"))) {
             JsonNode doc = c.request(3, "{\"op\":\"doc.get\",\"id\":3,\"docType\":\"note\",\"docId\":\"n-1\"}");
             assertEquals("kept", doc.path("document").path("data").path("text").asText(), doc.toString());
             JsonNode replay = c.request(4, "{\"op\":\"doc.update\",\"id\":4,\"docType\":\"note\",\"docId\":\"n-1\","

@@ -56,6 +56,12 @@ final class TestGateway implements AutoCloseable {
         return "http://127.0.0.1:" + gateway.port();
     }
 
+    /** A service principal of the tenant, for calling the operations layer directly. */
+    static dev.tandem.auth.Principal service(String tenant) {
+        return new dev.tandem.auth.Principal(tenant, "backend", java.util.Set.of("service"), Map.of(),
+                java.util.Optional.empty());
+    }
+
     static String token(String user, String tenant, String... roles) {
         return DevTokens.mint(SECRET, user, tenant, List.of(roles), Map.of(), Duration.ofHours(1),
                 java.util.Optional.empty(), java.util.Optional.empty());
@@ -80,6 +86,11 @@ final class TestGateway implements AutoCloseable {
     HttpResponse<String> get(String path) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(http() + path)).timeout(Duration.ofSeconds(10)).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> get(String path, String token) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(http() + path)).timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + token).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /**

@@ -21,8 +21,10 @@ import dev.tandem.protocol.Position;
  * <p>Guarantees: offsets are gap-free and increasing within an epoch; a subscriber sees each
  * durable publication at most once per subscription and in offset order; history is bounded by
  * the namespace's size and TTL; a durable draft carrying its source's event id that the channel
- * saw among its recent publications (at least the last 1,000) is not published again: its
- * earlier publication is returned, so redelivered events keep one offset.
+ * saw among its recent publications (at least the channel's history window: history-size
+ * publications within history-ttl, or 100 for a namespace without history; the Redis broker
+ * keeps 1,000) is not published again: its earlier position is returned, so redelivered events
+ * keep one offset.
  */
 public interface Broker extends AutoCloseable {
 

@@ -34,13 +34,23 @@ import dev.tandem.telemetry.Telemetry;
  * subscribers' queues (which never blocks), so concurrent publishers to one channel are ordered
  * and channels do not contend with each other. History is lost on restart: the channel then
  * gets a new epoch and clients holding an old position are told {@code recovered: false}.
+ *
+ * <p>Memory is bounded per channel by the namespace's history (size and TTL; the source event
+ * ids remembered for de-duplication follow the same window, ids only) and per tenant by
+ * {@code maxChannelsPerTenant}: a publish or subscribe that would create one more channel is
+ * refused with {@code limit_exceeded}; channels without history and subscribers are forgotten by
+ * {@link #sweep()}.
  */
 public final class MemoryBroker implements Broker {
     private static final SecureRandom RANDOM = new SecureRandom();
-    /** How many recent source event ids a channel remembers (at least; or its history size). */
-    private static final int RECENT_SOURCE_IDS = 1000;
+    /** How many recent source event ids a channel without history remembers. */
+    static final int MIN_SOURCE_IDS = 100;
+    /** The default cap on channels in memory per tenant. */
+    public static final int DEFAULT_MAX_CHANNELS_PER_TENANT = 10_000;
 
     private final Map<ChannelKey, ChannelState> channels = new ConcurrentHashMap<>();
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> perTenant = new ConcurrentHashMap<>();
+    private final int maxChannelsPerTenant;
     private final Hub hub;
     private final ChannelRules rules;
     private final Telemetry telemetry;
@@ -48,10 +58,19 @@ public final class MemoryBroker implements Broker {
 
     /** A broker delivering through {@code hub}, with history bounds from {@code rules}. */
     public MemoryBroker(Hub hub, ChannelRules rules, Telemetry telemetry, Clock clock) {
+        this(hub, rules, telemetry, clock, DEFAULT_MAX_CHANNELS_PER_TENANT);
+    }
+
+    /** Like {@link #MemoryBroker(Hub, ChannelRules, Telemetry, Clock)}, with a cap on channels per tenant. */
+    public MemoryBroker(Hub hub, ChannelRules rules, Telemetry telemetry, Clock clock, int maxChannelsPerTenant) {
+        if (maxChannelsPerTenant < 1) {
+            throw new IllegalArgumentException("channels per tenant must be positive");
+        }
         this.hub = hub;
         this.rules = rules;
         this.telemetry = telemetry;
         this.clock = clock;
+        this.maxChannelsPerTenant = maxChannelsPerTenant;
     }
 
     @Override
@@ -71,20 +90,19 @@ public final class MemoryBroker implements Broker {
         try {
             state.trim(ns, now);
             if (draft.eventId().isPresent()) {
-                Publication earlier = state.bySourceId.get(draft.eventId().get());
+                SourceId earlier = state.bySourceId.get(draft.eventId().get());
                 if (earlier != null) {
                     // the source sent this event before: same position, nothing delivered again
-                    return earlier;
+                    return new Publication(channel, Optional.of(new Position(state.epoch, earlier.offset())),
+                            draft.type(), eventId, earlier.time(), draft.from(), draft.data(), accepted);
                 }
             }
             Publication p = new Publication(channel, Optional.of(new Position(state.epoch, state.top + 1)),
                     draft.type(), eventId, now, draft.from(), draft.data(), accepted);
             state.top++;
             if (draft.eventId().isPresent()) {
-                state.bySourceId.put(eventId, p);
-                while (state.bySourceId.size() > Math.max(ns.historySize(), RECENT_SOURCE_IDS)) {
-                    state.bySourceId.pollFirstEntry();
-                }
+                state.bySourceId.put(eventId, new SourceId(p.position().orElseThrow().offset(), now));
+                state.trim(ns, now);
             }
             if (ns.historySize() > 0) {
                 state.history.addLast(p);
@@ -170,8 +188,9 @@ public final class MemoryBroker implements Broker {
             }
             try {
                 state.trim(rules.namespaceOf(e.getKey()), now);
-                if (state.history.isEmpty() && !hub.hasSubscribers(e.getKey())) {
+                if (state.history.isEmpty() && state.bySourceId.isEmpty() && !hub.hasSubscribers(e.getKey())) {
                     it.remove();
+                    perTenant.computeIfPresent(e.getKey().tenant(), (t, n) -> n.decrementAndGet() <= 0 ? null : n);
                     removed++;
                 }
             } finally {
@@ -189,6 +208,7 @@ public final class MemoryBroker implements Broker {
     @Override
     public void close() {
         channels.clear();
+        perTenant.clear();
     }
 
     /**
@@ -199,13 +219,25 @@ public final class MemoryBroker implements Broker {
      */
     private ChannelState lockedState(ChannelKey channel) {
         while (true) {
-            ChannelState state = channels.computeIfAbsent(channel, k -> new ChannelState(newEpoch()));
+            ChannelState state = channels.computeIfAbsent(channel, this::newChannel);
             state.lock.lock();
             if (channels.get(channel) == state) {
                 return state;
             }
             state.lock.unlock();
         }
+    }
+
+    /** A channel's first state, counted against its tenant's cap. */
+    private ChannelState newChannel(ChannelKey channel) {
+        java.util.concurrent.atomic.AtomicInteger n = perTenant.computeIfAbsent(channel.tenant(),
+                t -> new java.util.concurrent.atomic.AtomicInteger());
+        if (n.incrementAndGet() > maxChannelsPerTenant) {
+            n.decrementAndGet();
+            throw new ProtocolException(ErrorCode.LIMIT_EXCEEDED, "the tenant has " + maxChannelsPerTenant
+                    + " channels in use, the most this node keeps");
+        }
+        return new ChannelState(newEpoch());
     }
 
     private static String newEpoch() {
@@ -219,8 +251,8 @@ public final class MemoryBroker implements Broker {
         private final ReentrantLock lock = new ReentrantLock();
         private final String epoch;
         private final ArrayDeque<Publication> history = new ArrayDeque<>();
-        /** Recent publications by their source's event id, oldest first. */
-        private final java.util.LinkedHashMap<String, Publication> bySourceId = new java.util.LinkedHashMap<>();
+        /** Recent source event ids with their offset and time, oldest first. */
+        private final java.util.LinkedHashMap<String, SourceId> bySourceId = new java.util.LinkedHashMap<>();
         private long top;
 
         private ChannelState(String epoch) {
@@ -235,6 +267,16 @@ public final class MemoryBroker implements Broker {
             while (!history.isEmpty() && history.peekFirst().time().isBefore(oldest)) {
                 history.removeFirst();
             }
+            // the de-duplication window follows the history's: as many ids, as long
+            int ids = ns.historySize() > 0 ? ns.historySize() : MIN_SOURCE_IDS;
+            while (!bySourceId.isEmpty() && (bySourceId.size() > ids
+                    || bySourceId.firstEntry().getValue().time().isBefore(oldest))) {
+                bySourceId.pollFirstEntry();
+            }
         }
+    }
+
+    /** Where a source event id was published. */
+    private record SourceId(long offset, Instant time) {
     }
 }

@@ -16,15 +16,18 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param data      the JSON object
  * @param updatedAt when the server accepted this version
  * @param updatedBy the user whose change (or resolution) made this version
+ * @param createdBy the user who created the document (its author, for {@link DocumentAccess})
  * @param deleted   whether this version is a tombstone
  */
-public record Document(DocRef ref, long version, JsonNode data, Instant updatedAt, String updatedBy, boolean deleted) {
+public record Document(DocRef ref, long version, JsonNode data, Instant updatedAt, String updatedBy, String createdBy,
+                       boolean deleted) {
     /** Validates the fields. */
     public Document {
         Objects.requireNonNull(ref, "ref");
         Objects.requireNonNull(data, "data");
         Objects.requireNonNull(updatedAt, "updatedAt");
         Objects.requireNonNull(updatedBy, "updatedBy");
+        Objects.requireNonNull(createdBy, "createdBy");
         if (version < 1) {
             throw new IllegalArgumentException("version must be positive");
         }
@@ -32,7 +35,7 @@ public record Document(DocRef ref, long version, JsonNode data, Instant updatedA
 
     /**
      * The document as clients see it in replies and events:
-     * {@code {docType, docId, version, data, updatedAt, updatedBy, deleted}}.
+     * {@code {docType, docId, version, data, updatedAt, updatedBy, createdBy, deleted}}.
      */
     public ObjectNode toJson() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
@@ -42,6 +45,7 @@ public record Document(DocRef ref, long version, JsonNode data, Instant updatedA
         o.set("data", data);
         o.put("updatedAt", updatedAt.toString());
         o.put("updatedBy", updatedBy);
+        o.put("createdBy", createdBy);
         o.put("deleted", deleted);
         return o;
     }

@@ -16,12 +16,14 @@ import dev.tandem.channel.ChannelName;
  * @param conflictId the resolved conflict, for resolutions
  * @param fields     the overlapping fields of a merge or a resolution
  * @param strategy   the strategy of a merge
- * @param channels   where to publish it: {@code doc:{type}:{id}} first, then the type's
- *                   configured channels that the data names (e.g. {@code location:wh-7})
+ * @param channels    where to publish it: {@code doc:{type}:{id}} first, then the type's
+ *                    configured channels that the data names (e.g. {@code location:wh-7})
+ * @param overwritten the users whose stored values a concurrent change replaced by the
+ *                    type's last-write-wins or client-wins strategy (never the change's author)
  */
 public record DocumentChange(String tenant, Document document, Kind kind, Optional<String> opId,
                              Optional<String> conflictId, List<String> fields, Optional<Strategy> strategy,
-                             List<ChannelName> channels) {
+                             List<ChannelName> channels, List<Overwrite> overwritten) {
     /** Validates and copies the fields. */
     public DocumentChange {
         Objects.requireNonNull(tenant, "tenant");
@@ -32,6 +34,26 @@ public record DocumentChange(String tenant, Document document, Kind kind, Option
         fields = List.copyOf(fields);
         Objects.requireNonNull(strategy, "strategy");
         channels = List.copyOf(channels);
+        overwritten = List.copyOf(overwritten);
+    }
+
+    /**
+     * Values of one user that a concurrent change overwrote.
+     *
+     * @param user    whose values were lost (who wrote them last)
+     * @param fields  the fields, sorted
+     * @param lost    their values before the change (absent: the field did not exist)
+     * @param winning the values the change wrote (absent: the change removed the field)
+     */
+    public record Overwrite(String user, List<String> fields, com.fasterxml.jackson.databind.node.ObjectNode lost,
+                            com.fasterxml.jackson.databind.node.ObjectNode winning) {
+        /** Validates and copies the fields. */
+        public Overwrite {
+            Objects.requireNonNull(user, "user");
+            fields = List.copyOf(fields);
+            Objects.requireNonNull(lost, "lost");
+            Objects.requireNonNull(winning, "winning");
+        }
     }
 
     /** What made a change. */

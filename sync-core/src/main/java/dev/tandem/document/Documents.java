@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Optional;
 
 import dev.tandem.auth.Principal;
-import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.ProtocolException;
 
 /**
@@ -26,23 +25,33 @@ import dev.tandem.protocol.ProtocolException;
  *   <li>Invariants are never repaired: an operation that would break one is
  *       {@link OpResult.Rejected} with {@code constraint}.</li>
  *   <li>Listeners hear about a change only after it committed.</li>
+ *   <li>OpIds are scoped to their author: the same opId sent by two users is two operations.</li>
+ *   <li>A {@link WriteGuard} refusal writes nothing and leaves the opId unspent.</li>
+ *   <li>Numbers are bounded on write: a value the store accepted can always be read back.</li>
  * </ul>
- * Authorization (who may edit which type) is the caller's business.
+ * Authorization is the caller's: the operations layer judges reads itself and writes through
+ * the {@link WriteGuard} it passes, which the store consults inside the write's transaction.
  */
 public interface Documents extends AutoCloseable {
 
     /** The current version of a document, tombstones included ({@link Document#deleted()}). */
     Optional<Document> get(Principal who, DocRef ref);
 
+    /** Applies one operation with no guard: {@code apply(who, op, WriteGuard.ALLOW)}. */
+    default OpResult apply(Principal who, DocOp op) {
+        return apply(who, op, WriteGuard.ALLOW);
+    }
+
     /**
      * Applies one operation in its own transaction. Business outcomes (including malformed or
-     * oversized operations) are results, never exceptions.
+     * oversized operations, and refusals of the guard) are results, never exceptions.
      *
+     * @param guard asked before anything is written, with the stored document and the change
      * @throws ProtocolException {@code UNAVAILABLE} when the database cannot be reached or the
      *         document stays contended past the retry budget (retrying later is safe: the opId
      *         makes it idempotent)
      */
-    OpResult apply(Principal who, DocOp op);
+    OpResult apply(Principal who, DocOp op, WriteGuard guard);
 
     /**
      * Applies a batch of offline operations in order, each in its own transaction, and answers
@@ -62,25 +71,6 @@ public interface Documents extends AutoCloseable {
     }
 
     /**
-     * Decodes and applies the ops of a {@code sync} frame: an op that cannot be decoded gets
-     * {@link OpResult.Rejected} ({@code bad_request}) in its place and the others still apply.
-     */
-    default List<OpResult> syncFrames(Principal who, List<ClientFrame.DocUpdate> frames) {
-        List<OpResult> results = new ArrayList<>(frames.size());
-        for (ClientFrame.DocUpdate frame : frames) {
-            DocOp op;
-            try {
-                op = DocOp.from(frame);
-            } catch (ProtocolException e) {
-                results.add(OpResult.Rejected.of(frame.opId(), e));
-                continue;
-            }
-            results.add(apply(who, op));
-        }
-        return results;
-    }
-
-    /**
      * Resolves an open manual conflict of the caller's tenant with a new version of the
      * document, audited.
      *
@@ -89,10 +79,38 @@ public interface Documents extends AutoCloseable {
      *         it is already resolved or stale (the document moved on: the record becomes stale);
      *         {@code BAD_REQUEST} when the merged data is invalid or breaks an invariant
      */
-    Resolved resolve(Principal who, String conflictId, Resolution resolution);
+    default Resolved resolve(Principal who, String conflictId, Resolution resolution) {
+        return resolve(who, conflictId, resolution, WriteGuard.ALLOW);
+    }
+
+    /**
+     * Resolves an open manual conflict like {@link #resolve(Principal, String, Resolution)},
+     * asking {@code guard} first (with the conflict's author and the data the resolution writes).
+     *
+     * @throws ProtocolException {@code FORBIDDEN} with the guard's reason when it refuses; nothing
+     *         changes then
+     */
+    Resolved resolve(Principal who, String conflictId, Resolution resolution, WriteGuard guard);
 
     /** The caller's tenant's conflicts matching the filter, newest first. */
     List<ConflictRecord> listConflicts(Principal who, ConflictFilter filter);
+
+    /** How many open conflicts of the caller's tenant {@code author} has (counted by the database). */
+    long countOpenConflicts(Principal who, String author);
+
+    /**
+     * One page of the caller's tenant's live documents of a type whose field equals a value,
+     * ordered by id (see {@link DocumentQuery}).
+     *
+     * @throws ProtocolException {@code BAD_REQUEST} for a cursor this store did not make
+     */
+    DocumentQuery.Page query(Principal who, DocumentQuery query);
+
+    /**
+     * The channels a type's changes are published to besides {@code doc:{type}:{id}}, as
+     * configured ({@code location:{locationId}}: templates whose {@code {field}} comes from the data).
+     */
+    List<String> channelTemplates(String type);
 
     /** One conflict of the caller's tenant. */
     Optional<ConflictRecord> getConflict(Principal who, String conflictId);

@@ -23,21 +23,45 @@ import dev.tandem.protocol.ProtocolException;
  * <p>One lock per user inbox, never held around anything that blocks. An inbox without pending
  * messages and without appends for a TTL is forgotten (on access and by {@link #sweep}), so memory
  * follows the users with pending messages; it then answers acknowledgements like an unknown inbox.
+ *
+ * <p>Each inbox holds at most {@code maxMessages} (default {@value #DEFAULT_MAX_MESSAGES}): when
+ * it is full, the oldest pending message is dropped to make room, so a publication to a user is
+ * never refused and memory stays bounded (a device that was away longer than that recovers the
+ * rest from the channel's history, or is told {@code recovered: false}).
  */
 public final class MemoryInbox implements Inbox {
+    /** The default cap on pending messages per user. */
+    public static final int DEFAULT_MAX_MESSAGES = 1000;
+
     private final Map<ChannelKey, Box> boxes = new ConcurrentHashMap<>();
     private final Duration ttl;
+    private final int maxMessages;
     private final Clock clock;
+    private final java.util.concurrent.atomic.AtomicLong dropped = new java.util.concurrent.atomic.AtomicLong();
 
     /** An inbox keeping messages for {@code ttl}, reading time from {@code clock}. */
     public MemoryInbox(Duration ttl, Clock clock) {
+        this(ttl, DEFAULT_MAX_MESSAGES, clock);
+    }
+
+    /** An inbox keeping up to {@code maxMessages} per user for {@code ttl}, reading time from {@code clock}. */
+    public MemoryInbox(Duration ttl, int maxMessages, Clock clock) {
         Objects.requireNonNull(ttl, "ttl");
         Objects.requireNonNull(clock, "clock");
         if (ttl.isNegative() || ttl.isZero()) {
             throw new IllegalArgumentException("inbox ttl must be positive");
         }
+        if (maxMessages < 1) {
+            throw new IllegalArgumentException("inbox max-messages must be positive");
+        }
         this.ttl = ttl;
+        this.maxMessages = maxMessages;
         this.clock = clock;
+    }
+
+    /** How many pending messages were dropped because an inbox was full, since start. */
+    public long dropped() {
+        return dropped.get();
     }
 
     /** An inbox with the default TTL and the system clock. */
@@ -64,6 +88,10 @@ public final class MemoryInbox implements Inbox {
             box.top = position.offset();
             box.lastAppend = now;
             box.entries.addLast(new Entry(box.generation, publication, now.plus(ttl)));
+            while (box.entries.size() > maxMessages) {
+                box.entries.removeFirst(); // full: the oldest makes room
+                dropped.incrementAndGet();
+            }
         } finally {
             box.lock.unlock();
         }

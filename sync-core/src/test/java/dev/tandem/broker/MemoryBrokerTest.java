@@ -89,6 +89,43 @@ class MemoryBrokerTest extends BrokerConformanceTest {
     }
 
     @Test
+    void theSourceEventIdsRememberedFollowTheHistoryWindow() {
+        ChannelKey small = key("small:ids");
+        for (int i = 1; i <= SMALL_HISTORY + 2; i++) {
+            broker.publish(small, new Draft("t", codec.object().put("i", i), false, Optional.of("src-" + i), Optional.empty()));
+        }
+        Publication last = broker.publish(small, new Draft("t", codec.object(), false,
+                Optional.of("src-" + (SMALL_HISTORY + 2)), Optional.empty()));
+        assertEquals(SMALL_HISTORY + 2, last.position().orElseThrow().offset(), "still in the window: same offset");
+        Publication old = broker.publish(small, new Draft("t", codec.object(), false, Optional.of("src-1"), Optional.empty()));
+        assertEquals(SMALL_HISTORY + 3, old.position().orElseThrow().offset(), "out of the window: published again");
+
+        ChannelKey brief = key("short:ids");
+        broker.publish(brief, new Draft("t", codec.object(), false, Optional.of("once"), Optional.empty()));
+        assertEquals(1, broker.publish(brief, new Draft("t", codec.object(), false, Optional.of("once"), Optional.empty()))
+                .position().orElseThrow().offset());
+        clock.advance(Duration.ofMinutes(2));
+        assertEquals(2, broker.publish(brief, new Draft("t", codec.object(), false, Optional.of("once"), Optional.empty()))
+                .position().orElseThrow().offset(), "past the history's TTL the id is forgotten too");
+    }
+
+    @Test
+    void aTenantHasAtMostItsCapOfChannelsInMemory() {
+        MemoryBroker capped = new MemoryBroker(new Hub(codec, Telemetry.NOOP), rules, Telemetry.NOOP, clock, 2);
+        ChannelKey a = rules.resolve("capped", "location:a");
+        capped.publish(a, draft("n", 1));
+        capped.top(rules.resolve("capped", "location:b"));
+        dev.tandem.protocol.ProtocolException e = org.junit.jupiter.api.Assertions.assertThrows(
+                dev.tandem.protocol.ProtocolException.class, () -> capped.top(rules.resolve("capped", "location:c")));
+        assertEquals(dev.tandem.protocol.ErrorCode.LIMIT_EXCEEDED, e.code());
+        assertEquals(2, capped.channelCount());
+        assertEquals(0, capped.top(rules.resolve("other", "location:c")).offset(), "other tenants have their own");
+        assertEquals(2, capped.publish(a, draft("n", 2)).position().orElseThrow().offset(), "known channels still work");
+        assertEquals(2, capped.sweep(), "the idle channels (b, and the other tenant's c) are forgotten");
+        assertEquals(0, capped.top(rules.resolve("capped", "location:c")).offset(), "and its place is free again");
+    }
+
+    @Test
     void historyExpiresAfterTheNamespacesTtl() {
         ChannelKey ch = key("short:s1"); // history-ttl PT1M
         for (int i = 1; i <= 3; i++) {

@@ -81,7 +81,7 @@ class DocOpTest {
     @Test
     void aDocumentsChannelIsItsTypeAndId() {
         assertEquals("doc:stock_level:A-1@wh-7", new DocRef("stock_level", "A-1@wh-7").channel().toString());
-        assertTrue(new Document(new DocRef("t", "i"), 1, codec.object(), java.time.Instant.EPOCH, "u", false)
+        assertTrue(new Document(new DocRef("t", "i"), 1, codec.object(), java.time.Instant.EPOCH, "u", "c", false)
                 .toJson().has("updatedAt"));
         assertThrows(IllegalArgumentException.class, () -> new DocRef("t", "has space"));
     }

@@ -20,7 +20,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.tandem.auth.Principal;
-import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.ProtocolException;
 
@@ -341,13 +340,6 @@ public abstract class DocumentsConformanceTest {
         assertEquals(1, docs.get(alice, ref).orElseThrow().version());
         assertEquals(List.of(), docs.audit(alice, ref, 10));
 
-        List<OpResult> results = docs.syncFrames(alice, List.of(
-                frame(ref, -1, "a:4", null, obj("set", obj("x", 1))),
-                frame(ref, 1, "a:5", null, obj("set", "nope")),
-                frame(ref, 1, "a:6", null, obj("frobnicate", obj())),
-                frame(ref, 1, "a:7", obj("title", "ok"), null)));
-        assertEquals(List.of("rejected", "rejected", "rejected", "applied"), results.stream().map(OpResult::result).toList());
-        results.subList(0, 3).forEach(res -> assertEquals(OpResult.Rejected.BAD_REQUEST, rejected(res).code()));
     }
 
     // ------------------------------------------------------------------ manual conflicts
@@ -634,6 +626,222 @@ public abstract class DocumentsConformanceTest {
         }
     }
 
+    // ------------------------------------------------------------------ authors, guards, queries
+
+    @Test
+    void opIdsAreScopedToTheirAuthor() {
+        DocRef ref = new DocRef("note", "shared");
+        applied(docs.apply(alice, replace(ref, 0, "dev:1", obj("a", 1))));
+        // bob sends alice's next opId first: it is his own operation, and hers still applies
+        assertEquals("applied", docs.apply(bob, set(ref, 1, "dev:2", "b", 2)).result());
+        assertEquals("applied", docs.apply(alice, set(ref, 2, "dev:2", "c", 3)).result());
+        assertEquals(obj("a", 1, "b", 2, "c", 3), docs.get(alice, ref).orElseThrow().data());
+        // a replay is a duplicate for its own author
+        assertEquals(Optional.of("applied"), assertInstanceOf(OpResult.Duplicate.class,
+                docs.apply(alice, set(ref, 2, "dev:2", "c", 3))).original());
+        assertInstanceOf(OpResult.Duplicate.class, docs.apply(bob, set(ref, 1, "dev:2", "b", 2)));
+        assertEquals(3, docs.get(alice, ref).orElseThrow().version());
+    }
+
+    @Test
+    void theCreatorStaysTheDocumentsAuthor() {
+        DocRef ref = new DocRef("note", "made-by-alice");
+        docs.apply(alice, replace(ref, 0, "a:1", obj("t", 1)));
+        docs.apply(bob, set(ref, 1, "b:1", "t", 2));
+        Document doc = docs.get(bob, ref).orElseThrow();
+        assertEquals("alice", doc.createdBy());
+        assertEquals("bob", doc.updatedBy());
+        assertEquals("alice", doc.toJson().get("createdBy").asText());
+    }
+
+    @Test
+    void aGuardRefusalWritesNothingAndLeavesTheOpIdUnspent() {
+        DocRef ref = new DocRef("note", "guarded");
+        List<WriteGuard.Write> seen = new CopyOnWriteArrayList<>();
+        WriteGuard refuse = w -> {
+            seen.add(w);
+            return Optional.of(new WriteGuard.Refusal("forbidden", "not yours"));
+        };
+        WriteGuard watch = w -> {
+            seen.add(w);
+            return Optional.empty();
+        };
+        OpResult.Rejected no = rejected(docs.apply(alice, replace(ref, 0, "a:1", obj("x", 1)), refuse));
+        assertEquals("forbidden", no.code());
+        assertEquals("not yours", no.reason());
+        assertEquals(Optional.empty(), docs.get(alice, ref));
+        assertEquals(List.of(), changes);
+        WriteGuard.Write first = seen.getFirst();
+        assertEquals("alice", first.who().user());
+        assertEquals(Optional.empty(), first.stored());
+        assertEquals(new WriteGuard.Change.Put(obj("x", 1)), first.change());
+
+        // the same opId is judged anew: it was not spent
+        assertEquals("applied", docs.apply(alice, replace(ref, 0, "a:1", obj("x", 1)), watch).result());
+        // the guard sees what is stored and what the write would make of it
+        assertEquals("applied", docs.apply(bob, set(ref, 1, "b:1", "y", 2), watch).result());
+        WriteGuard.Write update = seen.getLast();
+        assertEquals(1, update.stored().orElseThrow().version());
+        assertEquals("alice", update.stored().orElseThrow().createdBy());
+        assertEquals(new WriteGuard.Change.Put(obj("x", 1, "y", 2)), update.change());
+        assertEquals("applied", docs.apply(bob, new DocOp(ref, 2, "b:2", new Edit.Delete()), watch).result());
+        assertEquals(new WriteGuard.Change.Delete(), seen.getLast().change());
+        // a refused delete leaves the document as it was
+        docs.apply(alice, replace(ref, 3, "a:2", obj("z", 1)));
+        assertEquals("forbidden", rejected(docs.apply(bob, new DocOp(ref, 4, "b:3", new Edit.Delete()), refuse)).code());
+        assertFalse(docs.get(alice, ref).orElseThrow().deleted());
+    }
+
+    @Test
+    void aGuardRefusalOfAResolutionChangesNothing() {
+        DocRef ref = new DocRef("note_manual", "n1");
+        docs.apply(alice, replace(ref, 0, "a:1", obj("t", "a")));
+        docs.apply(alice, set(ref, 1, "a:2", "t", "b"));
+        ConflictRecord c = conflict(docs.apply(bob, set(ref, 1, "b:1", "t", "c")));
+        List<WriteGuard.Write> seen = new CopyOnWriteArrayList<>();
+        ProtocolException e = assertThrows(ProtocolException.class, () -> docs.resolve(alice, c.id(),
+                Resolution.acceptLocal(), w -> {
+                    seen.add(w);
+                    return Optional.of(new WriteGuard.Refusal("forbidden", "only the author resolves"));
+                }));
+        assertEquals(ErrorCode.FORBIDDEN, e.code());
+        assertEquals("only the author resolves", e.getMessage());
+        assertEquals(Optional.of("bob"), seen.getFirst().author());
+        assertEquals(Optional.of(c.id()), seen.getFirst().conflictId());
+        assertEquals(ConflictRecord.Status.OPEN, docs.getConflict(alice, c.id()).orElseThrow().status());
+        assertEquals(2, docs.get(alice, ref).orElseThrow().version());
+        assertEquals(3, docs.resolve(bob, c.id(), Resolution.acceptLocal(), WriteGuard.ALLOW).document().version());
+    }
+
+    @Test
+    void queriesPageThroughTheLiveDocumentsOfATypeByOneFieldInIdOrder() {
+        for (String id : List.of("E", "A", "C", "B", "D")) {
+            docs.apply(alice, replace(stock(id), 0, "q-" + id + ":1", obj("locationId", "wh-7", "quantity", 1)));
+        }
+        docs.apply(alice, replace(stock("F"), 0, "q-F:1", obj("locationId", "wh-8", "quantity", 1)));
+        docs.apply(alice, replace(stock("G"), 0, "q-G:1", obj("locationId", "wh-7", "quantity", 1)));
+        docs.apply(alice, new DocOp(stock("G"), 1, "q-G:2", new Edit.Delete()));
+        docs.apply(alice, replace(new DocRef("note", "A"), 0, "q-n:1", obj("locationId", "wh-7")));
+        Principal stranger = principal("other-" + alice.tenant(), "alice");
+        docs.apply(stranger, replace(stock("A"), 0, "q-x:1", obj("locationId", "wh-7")));
+
+        List<String> ids = new ArrayList<>();
+        Optional<String> after = Optional.empty();
+        int pages = 0;
+        do {
+            DocumentQuery.Page page = docs.query(alice, new DocumentQuery("stock_level", "locationId", text("wh-7"), 2, after));
+            assertTrue(page.documents().size() <= 2);
+            page.documents().forEach(d -> ids.add(d.ref().id()));
+            after = page.next();
+            assertTrue(++pages < 10, "pages never end");
+        } while (after.isPresent());
+        assertEquals(List.of("A", "B", "C", "D", "E"), ids);
+
+        DocumentQuery.Page all = docs.query(alice, new DocumentQuery("stock_level", "locationId", text("wh-7"), 500,
+                Optional.empty()));
+        assertEquals(5, all.documents().size());
+        assertEquals(Optional.empty(), all.next());
+        Document a = all.documents().getFirst();
+        assertEquals(docs.get(alice, stock("A")).orElseThrow(), a);
+        assertEquals(List.of("A"), docs.query(stranger, new DocumentQuery("stock_level", "locationId", text("wh-7"), 10,
+                Optional.empty())).documents().stream().map(d -> d.ref().id()).toList());
+    }
+
+    @Test
+    void queriesMatchNumbersByValueAndBooleans() {
+        docs.apply(alice, replace(new DocRef("task", "t1"), 0, "t:1", obj("qty", 7, "done", JsonNodeFactory.instance.booleanNode(true))));
+        docs.apply(alice, replace(new DocRef("task", "t2"), 0, "t:2", obj("qty", com.fasterxml.jackson.databind.node.DecimalNode.valueOf(new BigDecimal("7.0")),
+                "done", JsonNodeFactory.instance.booleanNode(false))));
+        docs.apply(alice, replace(new DocRef("task", "t3"), 0, "t:3", obj("qty", "7", "done", "true")));
+        assertEquals(List.of("t1", "t2"), ids(docs.query(alice, new DocumentQuery("task", "qty", num(7), 10, Optional.empty()))));
+        assertEquals(List.of("t3"), ids(docs.query(alice, new DocumentQuery("task", "qty", text("7"), 10, Optional.empty()))));
+        assertEquals(List.of("t1"), ids(docs.query(alice, new DocumentQuery("task", "done",
+                JsonNodeFactory.instance.booleanNode(true), 10, Optional.empty()))));
+    }
+
+    @Test
+    void aCursorTheStoreDidNotMakeIsABadRequest() {
+        ProtocolException e = assertThrows(ProtocolException.class, () -> docs.query(alice,
+                new DocumentQuery("task", "qty", num(7), 10, Optional.of("%%not-a-cursor"))));
+        assertEquals(ErrorCode.BAD_REQUEST, e.code());
+    }
+
+    @Test
+    void openConflictsAreCountedPerAuthor() {
+        DocRef ref = new DocRef("note_manual", "count");
+        docs.apply(alice, replace(ref, 0, "a:1", obj("t", "a")));
+        docs.apply(alice, set(ref, 1, "a:2", "t", "b"));
+        conflict(docs.apply(bob, set(ref, 1, "b:1", "t", "c")));
+        ConflictRecord second = conflict(docs.apply(bob, set(ref, 1, "b:2", "t", "d")));
+        assertEquals(2, docs.countOpenConflicts(alice, "bob"));
+        assertEquals(0, docs.countOpenConflicts(alice, "alice"));
+        docs.resolve(bob, second.id(), Resolution.acceptServer());
+        assertEquals(1, docs.countOpenConflicts(alice, "bob"), "the resolved one is no longer open");
+        assertEquals(0, docs.countOpenConflicts(principal("other-" + alice.tenant(), "x"), "bob"));
+    }
+
+    @Test
+    void aTypeNamesTheChannelsItsChangesArePublishedTo() {
+        assertEquals(List.of("location:{locationId}"), docs.channelTemplates("stock_level"));
+        assertEquals(List.of(), docs.channelTemplates("note"));
+    }
+
+    @Test
+    void aLastWriteWinsOverwriteNamesTheUserWhoseValueWasLost() {
+        DocRef ref = new DocRef("note", "lww");
+        docs.apply(alice, replace(ref, 0, "a:1", obj("title", "first", "body", "x")));
+        docs.apply(bob, set(ref, 1, "b:1", "title", "bob's"));
+        // alice, offline at version 1, set the title: her later write wins over bob's value
+        OpResult.Merged m = merged(docs.apply(alice, set(ref, 1, "a:2", "title", "alice's")));
+        assertEquals(List.of("title"), m.fields());
+        assertEquals(Strategy.LAST_WRITE_WINS, m.strategy());
+        DocumentChange change = changes.getLast();
+        assertEquals(List.of(new DocumentChange.Overwrite("bob", List.of("title"), obj("title", "bob's"),
+                obj("title", "alice's"))), change.overwritten());
+        // nobody is told when only their own value is replaced
+        docs.apply(alice, set(ref, 3, "a:3", "body", "y"));
+        docs.apply(alice, set(ref, 3, "other-device:1", "body", "z"));
+        assertEquals(List.of(), changes.getLast().overwritten());
+    }
+
+    @Test
+    void numbersAreBoundedOnWriteSoWhatIsStoredStaysReadable() {
+        DocRef ref = new DocRef("note", "numbers");
+        ObjectNode huge = obj("n", JsonNodeFactory.instance.numberNode(new java.math.BigInteger("9".repeat(900))));
+        assertEquals(OpResult.Rejected.TOO_LARGE, rejected(docs.apply(alice, replace(ref, 0, "a:1", huge))).code());
+        applied(docs.apply(alice, replace(ref, 0, "a:2", obj("n", 1, "m",
+                JsonNodeFactory.instance.numberNode(new java.math.BigInteger("9".repeat(100)))))));
+        assertEquals(OpResult.Rejected.TOO_LARGE, rejected(docs.apply(alice, new DocOp(ref, 1, "a:3",
+                Edit.Patch.inc(Map.of("n", new BigDecimal("1e-300")))))).code());
+        long start = System.nanoTime();
+        assertEquals(OpResult.Rejected.TOO_LARGE, rejected(docs.apply(alice, new DocOp(ref, 1, "a:4",
+                Edit.Patch.inc(Map.of("n", new BigDecimal("1e1000000000")))))).code());
+        assertTrue(System.nanoTime() - start < 5_000_000_000L, "refused before any arithmetic");
+        // the result of an inc is bounded too: 100 nines plus one has 101 digits
+        assertEquals(OpResult.Rejected.TOO_LARGE, rejected(docs.apply(alice, inc(ref, 1, "a:5", "m", 1))).code());
+        assertEquals(OpResult.Rejected.TOO_LARGE, rejected(docs.apply(alice, set(ref, 1, "a:6", "n",
+                JsonNodeFactory.instance.numberNode(Double.POSITIVE_INFINITY)))).code());
+        Document doc = docs.get(alice, ref).orElseThrow();
+        assertEquals(1, doc.version());
+        assertEquals(1, doc.data().get("n").intValue());
+        assertEquals("applied", docs.apply(alice, inc(ref, 1, "a:7", "n", 1)).result());
+    }
+
+    @Test
+    void aDeletionIsPublishedToTheChannelsThatCarriedTheDocument() {
+        DocRef ref = stock("gone");
+        docs.apply(alice, replace(ref, 0, "a:1", obj("quantity", 1, "locationId", "wh-7")));
+        docs.apply(alice, new DocOp(ref, 1, "a:2", new Edit.Delete()));
+        DocumentChange deleted = changes.getLast();
+        assertTrue(deleted.document().deleted());
+        assertEquals(List.of("doc:stock_level:gone", "location:wh-7"),
+                deleted.channels().stream().map(Object::toString).toList());
+    }
+
+    private static List<String> ids(DocumentQuery.Page page) {
+        return page.documents().stream().map(d -> d.ref().id()).toList();
+    }
+
     /** How many operations each of the concurrent writers makes. */
     protected int concurrentOpsPerThread() {
         return 25;
@@ -697,10 +905,6 @@ public abstract class DocumentsConformanceTest {
     /** A patch incrementing one field. */
     protected static DocOp inc(DocRef ref, long base, String opId, String field, int delta) {
         return new DocOp(ref, base, opId, Edit.Patch.inc(Map.of(field, BigDecimal.valueOf(delta))));
-    }
-
-    private static ClientFrame.DocUpdate frame(DocRef ref, long base, String opId, ObjectNode data, ObjectNode patch) {
-        return new ClientFrame.DocUpdate(0, ref.type(), ref.id(), base, opId, Optional.ofNullable(data), Optional.ofNullable(patch));
     }
 
     private static OpResult.Applied applied(OpResult r) {

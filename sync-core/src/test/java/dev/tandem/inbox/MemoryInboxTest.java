@@ -38,6 +38,20 @@ class MemoryInboxTest extends InboxConformanceTest {
     }
 
     @Test
+    void aFullInboxDropsItsOldestMessageAndNeverRefusesOne() {
+        MemoryInbox small = new MemoryInbox(TTL, 3, clock);
+        ChannelKey bob = Inbox.channel(tenant, "bob");
+        for (int i = 1; i <= 5; i++) {
+            small.append(bob, message(bob, "e1", i));
+        }
+        assertEquals(java.util.List.of(3L, 4L, 5L), small.pending(tenant, "bob").stream()
+                .map(p -> p.position().orElseThrow().offset()).toList());
+        assertEquals(2, small.dropped());
+        assertEquals(3, small.ack(tenant, "bob", 5).acknowledged());
+        assertThrows(IllegalArgumentException.class, () -> new MemoryInbox(TTL, 0, clock));
+    }
+
+    @Test
     void theDefaultsAreADayAndTheSystemClock() {
         assertEquals(Duration.ofHours(24), MemoryInbox.create().ttl());
         assertThrows(IllegalArgumentException.class, () -> new MemoryInbox(Duration.ZERO, Clock.systemUTC()));

@@ -8,7 +8,6 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import dev.tandem.hub.Publication;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.CloseCode;
 import dev.tandem.protocol.ErrorCode;
@@ -75,8 +74,8 @@ class EngineTest {
         a.send(new ClientFrame.Subscribe(1, "tenant", Optional.empty(), false));
         a.t.reply(1);
         a.t.block();
-        h.engine.publish("acme", List.of("tenant"), "t", data(), Optional.empty());
-        h.engine.publish("acme", List.of("tenant"), "t", data(), Optional.empty());
+        h.publish("acme", "tenant", "t", data());
+        h.publish("acme", "tenant", "t", data());
         Thread drainer = Thread.ofVirtual().start(() -> h.engine.drain(Duration.ofSeconds(5)));
         Harness.await("draining", () -> !h.engine.accepting());
         a.t.unblock();
@@ -127,61 +126,11 @@ class EngineTest {
         assertTrue(h.engine.drain(Duration.ofSeconds(1)));
         h.open(Optional.of(ALICE)).t.awaitClose(); // refused while draining
         Harness.await("the engine has no session left", () -> h.engine.sessionCount() == 0);
-        // what stays is the engine's own presence sweep, never a session's timer
-        Harness.await("no session timer is left", () -> timers.getQueue().size() == 1);
+        // the presence sweep belongs to the operations layer: nothing of a session stays behind
+        Harness.await("no session timer is left", () -> timers.getQueue().isEmpty());
     }
 
     // ------------------------------------------------------------------ trusted publish
-
-    @Test
-    void publishesForTrustedCallersToEveryNamedChannelOnce() {
-        h = new Harness(Harness.limits().build());
-        Client c = h.connected(ALICE);
-        c.send(new ClientFrame.Subscribe(1, "location:wh-1", Optional.empty(), false));
-        c.t.reply(1);
-
-        List<Publication> out = h.engine.publish("acme", List.of("location:wh-1", "user:bob", "location:wh-1"),
-                "stock.updated", data(), Optional.of("evt-9"));
-        assertEquals(2, out.size(), "a channel named twice is published once");
-        assertEquals(List.of("acme/location:wh-1", "acme/user:bob"),
-                out.stream().map(p -> p.channel().toString()).toList());
-        assertTrue(out.stream().allMatch(p -> p.eventId().equals("evt-9") && p.from().isEmpty()));
-        ServerFrame.Event e = c.t.next(ServerFrame.Event.class);
-        assertEquals("evt-9", e.eventId());
-        assertEquals(Optional.empty(), e.from());
-    }
-
-    @Test
-    void aTrustedPublishWithOneBadChannelPublishesNothing() {
-        h = new Harness(Harness.limits().build());
-        ProtocolException e = assertThrows(ProtocolException.class, () -> h.engine.publish("acme",
-                List.of("location:wh-1", "nowhere:x"), "stock.updated", data(), Optional.empty()));
-        assertEquals(ErrorCode.UNKNOWN_CHANNEL, e.code());
-        assertEquals(0, h.memory.top(h.key("acme", "location:wh-1")).offset());
-    }
-
-    @Test
-    void aTrustedPublishNeedsAChannelAndAValidType() {
-        h = new Harness(Harness.limits().build());
-        assertEquals(ErrorCode.BAD_REQUEST, assertThrows(ProtocolException.class,
-                () -> h.engine.publish("acme", List.of(), "t", data(), Optional.empty())).code());
-        for (String type : new String[] {"", "has space", "x".repeat(65), "new\nline"}) {
-            assertEquals(ErrorCode.BAD_REQUEST, assertThrows(ProtocolException.class,
-                    () -> h.engine.publish("acme", List.of("tenant"), type, data(), Optional.empty())).code());
-        }
-        assertEquals(0, h.memory.top(h.key("acme", "tenant")).offset());
-    }
-
-    @Test
-    void aTrustedPublishStaysInItsTenant() {
-        h = new Harness(Harness.limits().build());
-        Client globex = h.connected(token("alice", "globex"));
-        globex.send(new ClientFrame.Subscribe(1, "tenant", Optional.empty(), false));
-        globex.t.reply(1);
-        h.engine.publish("acme", List.of("tenant"), "t", data(), Optional.empty());
-        assertEquals(List.of(), globex.sync());
-        assertEquals(0, h.memory.top(h.key("globex", "tenant")).offset());
-    }
 
     // ------------------------------------------------------------------ telemetry
 
@@ -210,13 +159,13 @@ class EngineTest {
             }
         };
         dev.tandem.hub.Hub hub = new dev.tandem.hub.Hub(dev.tandem.protocol.FrameCodec.create(), telemetry);
-        Engine engine = Engine.builder()
-                .hub(hub)
+        dev.tandem.operations.Operations ops = dev.tandem.operations.Operations.builder()
                 .broker(new dev.tandem.broker.MemoryBroker(hub, dev.tandem.channel.ChannelRules.create(), telemetry,
                         java.time.Clock.systemUTC()))
                 .verifier(new FakeVerifier())
                 .telemetry(telemetry)
                 .build();
+        Engine engine = Engine.builder().operations(ops).telemetry(telemetry).build();
         try {
             TestTransport t = new TestTransport(engine.codec());
             Session s = engine.open(t, Optional.empty());
@@ -226,6 +175,7 @@ class EngineTest {
             assertEquals(List.of("opened", "in:connect", "error:unauthorized", "closed:4001"), seen);
         } finally {
             engine.close();
+            ops.close();
         }
     }
 }

@@ -9,11 +9,17 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.tandem.auth.Principal;
 import dev.tandem.broker.Broker;
 import dev.tandem.broker.MemoryBroker;
 import dev.tandem.channel.ChannelKey;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.hub.Hub;
+import dev.tandem.operations.Operations;
+import dev.tandem.operations.Result;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.ServerFrame;
@@ -22,12 +28,13 @@ import dev.tandem.telemetry.Telemetry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** An engine on a memory broker with the fake verifier, and clients on test transports. */
+/** An engine and its operations on a memory broker with the fake verifier, and clients on test transports. */
 final class Harness implements AutoCloseable {
     final FrameCodec codec = FrameCodec.create();
     final ChannelRules rules = ChannelRules.create();
     final Hub hub = new Hub(codec, Telemetry.NOOP);
     final MemoryBroker memory = new MemoryBroker(hub, rules, Telemetry.NOOP, Clock.systemUTC());
+    final Operations ops;
     final Engine engine;
     private final List<TestTransport> transports = new CopyOnWriteArrayList<>();
 
@@ -36,15 +43,32 @@ final class Harness implements AutoCloseable {
     }
 
     Harness(SessionLimits limits, UnaryOperator<Broker> wrap) {
+        ops = Operations.builder()
+                .codec(codec)
+                .rules(rules)
+                .broker(wrap.apply(memory))
+                .verifier(new FakeVerifier())
+                .build();
         engine = Engine.builder()
                 .nodeId("node-test")
                 .codec(codec)
-                .rules(rules)
-                .hub(hub)
-                .broker(wrap.apply(memory))
-                .verifier(new FakeVerifier())
+                .operations(ops)
                 .limits(limits)
                 .build();
+    }
+
+    /** A service of the tenant (acts for it, as the REST API does). */
+    static Principal service(String tenant) {
+        return new Principal(tenant, "backend", java.util.Set.of("service"), java.util.Map.of(), Optional.empty());
+    }
+
+    /** Publishes as a service; fails the test when refused. Answers the publications' JSON. */
+    ObjectNode publish(String tenant, String channel, String type, JsonNode data) {
+        Result r = ops.servicePublish(service(tenant), List.of(channel), type, data, Optional.empty());
+        if (r instanceof Result.Ok ok) {
+            return ok.body();
+        }
+        throw new AssertionError("publish refused: " + r);
     }
 
     /** Limits: the defaults, changed by the given setter calls. */
@@ -94,6 +118,7 @@ final class Harness implements AutoCloseable {
     @Override
     public void close() {
         engine.close();
+        ops.close();
         List<String> violations = new ArrayList<>();
         for (TestTransport t : transports) {
             violations.addAll(t.violations());

@@ -59,8 +59,8 @@ class SessionTest {
         return h.codec.object().put("i", i);
     }
 
-    private List<Publication> publishToTenant(String tenant, int i) {
-        return h.engine.publish(tenant, List.of("tenant"), "tick", data(i), Optional.empty());
+    private void publishToTenant(String tenant, int i) {
+        h.publish(tenant, "tenant", "tick", data(i));
     }
 
     private static ClientFrame.Subscribe subscribe(long id, String channel) {
@@ -156,12 +156,33 @@ class SessionTest {
     }
 
     @Test
-    void anExpiredTokenIsRefusedAtConnect() {
+    void aTokenExpiredAtConnectClosesWith4003SoTheClientFetchesANewOne() {
         harness();
         Client c = h.open();
         c.send(new ClientFrame.Connect(1, expiring("alice", "acme", Instant.now().minusSeconds(1))));
         c.t.error(1, ErrorCode.UNAUTHORIZED);
+        assertDisconnectThenClose(c, CloseCode.TOKEN_EXPIRED);
+        Client upgrade = h.open(Optional.of(expiring("alice", "acme", Instant.now().minusSeconds(1))));
+        upgrade.t.error(0, ErrorCode.UNAUTHORIZED);
+        assertDisconnectThenClose(upgrade, CloseCode.TOKEN_EXPIRED);
+    }
+
+    @Test
+    void aTokenExpiringBeyondAnyTimerIsWelcomedAndKeptOpen() {
+        harness();
+        Client c = h.connected(expiring("alice", "acme", Instant.parse("9000-01-01T00:00:00Z")));
+        assertEquals(Session.State.OPEN, c.session.state());
+        assertEquals(List.of(), c.sync());
+    }
+
+    @Test
+    void aTokenExpiringAfterTheLastRepresentableYearIsRefusedNotHalfAuthenticated() {
+        harness();
+        Client c = h.open();
+        c.send(new ClientFrame.Connect(1, expiring("alice", "acme", Instant.parse("+10000-01-01T00:00:00Z"))));
+        c.t.error(1, ErrorCode.UNAUTHORIZED);
         assertDisconnectThenClose(c, CloseCode.UNAUTHORIZED);
+        assertEquals(java.util.Optional.empty(), c.session.principal());
     }
 
     @Test
@@ -525,14 +546,14 @@ class SessionTest {
     // ------------------------------------------------------------------ limits
 
     @Test
-    void aFloodGetsOneRateLimitedErrorThenACloseWith4008() {
+    void aFloodWithoutIdsGetsOneRateLimitedErrorThenACloseWith4008() {
         harness(Harness.limits().rate(1, 3, 5));
         Client c = h.connected(ALICE); // the upgrade token costs no message
         for (int i = 1; i <= 3; i++) {
             c.send(new ClientFrame.Ping(i));
         }
         for (int i = 4; i <= 8; i++) {
-            c.send(new ClientFrame.Ping(i));
+            c.send(new ClientFrame.Ping(0));
         }
         c.t.reply(1);
         c.t.reply(2);
@@ -544,28 +565,40 @@ class SessionTest {
     }
 
     @Test
+    void everyRefusedFrameWithAnIdGetsItsOwnRateLimitedError() {
+        harness(Harness.limits().rate(1, 3, 5));
+        Client c = h.connected(ALICE);
+        for (int i = 1; i <= 8; i++) {
+            c.send("{\"op\":\"ping\",\"data\":{\"id\":99},\"id\":" + i + "}");
+        }
+        c.t.reply(1);
+        c.t.reply(2);
+        c.t.reply(3);
+        for (int i = 4; i <= 8; i++) {
+            c.t.error(i, ErrorCode.RATE_LIMITED);
+        }
+        assertDisconnectThenClose(c, CloseCode.FLOOD);
+    }
+
+    @Test
     void anAcceptedMessageEndsAFlood() throws InterruptedException {
         harness(Harness.limits().rate(1, 2, 3));
         Client c = h.connected(ALICE);
-        for (int i = 1; i <= 4; i++) {
-            c.send(new ClientFrame.Ping(i)); // 1 and 2 use the burst, 3 and 4 are two strikes
-        }
+        c.send(new ClientFrame.Ping(1));
+        c.send(new ClientFrame.Ping(2)); // 1 and 2 use the burst
+        c.send(new ClientFrame.Ping(0));
+        c.send(new ClientFrame.Ping(0)); // two strikes, one error
         c.t.reply(1);
         c.t.reply(2);
         c.t.error(0, ErrorCode.RATE_LIMITED);
         Thread.sleep(1100); // precondition, not an assertion: the bucket earns a token
         c.send(new ClientFrame.Ping(5));
         c.t.reply(5);
-        // at most one more token: at most one of these passes, and the strikes started over
-        c.send(new ClientFrame.Ping(6));
-        c.send(new ClientFrame.Ping(7));
+        // no token left: both are refused; without the reset the strikes would close the connection
+        c.send(new ClientFrame.Ping(0));
+        c.send(new ClientFrame.Ping(0));
         assertEquals(Session.State.OPEN, c.session.state(), "strikes from before the accepted message counted");
-        ServerFrame f = c.t.next();
-        if (f instanceof ServerFrame.Reply r) {
-            assertEquals(6, r.id());
-            f = c.t.next();
-        }
-        ServerFrame.Error e = (ServerFrame.Error) f;
+        ServerFrame.Error e = c.t.next(ServerFrame.Error.class);
         assertEquals(ErrorCode.RATE_LIMITED, e.code(), "a new flood is announced again");
     }
 
@@ -814,7 +847,7 @@ class SessionTest {
         c.session.refuse(ErrorCode.BAD_REQUEST, "binary frames are not part of tandem.v1");
         c.t.error(0, ErrorCode.BAD_REQUEST);
         c.send(new ClientFrame.Ping(1)); // the burst of two is spent
-        c.t.error(0, ErrorCode.RATE_LIMITED);
+        c.t.error(1, ErrorCode.RATE_LIMITED);
         assertEquals(Session.State.OPEN, c.session.state());
     }
 

@@ -12,7 +12,6 @@ import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import dev.tandem.queue.LuaScripts;
 import dev.tandem.channel.ChannelKey;
 import dev.tandem.presence.Member;
 import dev.tandem.presence.PresenceLimits;
@@ -23,6 +22,7 @@ import dev.tandem.protocol.ProtocolException;
 import org.redisson.api.RScript;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.RedisException;
+import org.redisson.client.codec.StringCodec;
 
 /**
  * The presence store of cluster mode, in Redis, shared by all nodes: a user's tabs on different
@@ -38,7 +38,9 @@ import org.redisson.client.RedisException;
  *   <li>{@code tandem:{t/ch}:presence:seen}: hash, user to last seen (ms)</li>
  * </ul>
  * Each operation is one Lua script, so join/leave answers are exact with any number of nodes,
- * and {@link #expire} reports a user to one caller only. Expiry times come from the caller's
+ * and {@link #expire} reports a user to one caller only. Redisson's script cache (on by default,
+ * {@code Config.useScriptCache}) sends a script's SHA ({@code EVALSHA}) rather than its text and
+ * loads it again when Redis forgot it ({@code NOSCRIPT} after a restart or {@code SCRIPT FLUSH}). Expiry times come from the caller's
  * clock (run NTP on the nodes). As a backstop against garbage when no node is left to call
  * {@link #expire}, the keys themselves expire {@value #KEY_TTL_FACTOR} TTLs after the last write.
  */
@@ -152,7 +154,7 @@ public final class RedisPresenceStore implements PresenceStore {
             return users
             """;
 
-    private final LuaScripts scripts;
+    private final RScript scripts;
     private final PresenceLimits limits;
     private final Clock clock;
     private final String keyTtl;
@@ -162,7 +164,7 @@ public final class RedisPresenceStore implements PresenceStore {
         Objects.requireNonNull(redisson, "redisson");
         this.limits = Objects.requireNonNull(limits, "limits");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.scripts = new LuaScripts(redisson);
+        this.scripts = redisson.getScript(StringCodec.INSTANCE);
         Duration backstop = limits.ttl().multipliedBy(KEY_TTL_FACTOR);
         this.keyTtl = String.valueOf(Math.max(backstop.toMillis(), Duration.ofMinutes(1).toMillis()));
     }
@@ -177,7 +179,7 @@ public final class RedisPresenceStore implements PresenceStore {
         Objects.requireNonNull(connectionId, "connectionId");
         Optional<String> json = state.map(limits::encodeState); // refuses before anything changes
         Instant now = clock.instant();
-        Long first = redis(() -> scripts.eval(JOIN, RScript.ReturnType.LONG, userKeys(channel, user), user,
+        Long first = redis(() -> eval(JOIN, RScript.ReturnType.LONG, userKeys(channel, user), user,
                 connectionId, ms(now), ms(now.plus(limits.ttl())), json.orElse(""), json.isPresent() ? "1" : "0",
                 keyTtl));
         return first == 1L;
@@ -185,7 +187,7 @@ public final class RedisPresenceStore implements PresenceStore {
 
     @Override
     public boolean leave(ChannelKey channel, String user, String connectionId) {
-        Long last = redis(() -> scripts.eval(LEAVE, RScript.ReturnType.LONG, userKeys(channel, user), user,
+        Long last = redis(() -> eval(LEAVE, RScript.ReturnType.LONG, userKeys(channel, user), user,
                 connectionId, ms(clock.instant())));
         return last == 1L;
     }
@@ -193,7 +195,7 @@ public final class RedisPresenceStore implements PresenceStore {
     @Override
     public boolean heartbeat(ChannelKey channel, String user, String connectionId) {
         Instant now = clock.instant();
-        Long alive = redis(() -> scripts.eval(HEARTBEAT, RScript.ReturnType.LONG, userKeys(channel, user), user,
+        Long alive = redis(() -> eval(HEARTBEAT, RScript.ReturnType.LONG, userKeys(channel, user), user,
                 connectionId, ms(now), ms(now.plus(limits.ttl())), keyTtl));
         return alive == 1L;
     }
@@ -202,7 +204,7 @@ public final class RedisPresenceStore implements PresenceStore {
     public Member setState(ChannelKey channel, String user, String connectionId, JsonNode state) {
         String json = limits.encodeState(state);
         Instant now = clock.instant();
-        Long live = redis(() -> scripts.eval(SET_STATE, RScript.ReturnType.LONG, userKeys(channel, user), user,
+        Long live = redis(() -> eval(SET_STATE, RScript.ReturnType.LONG, userKeys(channel, user), user,
                 connectionId, ms(now), json));
         if (live == 0L) {
             throw new ProtocolException(ErrorCode.NOT_FOUND, user + " is not present on " + channel.name());
@@ -213,7 +215,7 @@ public final class RedisPresenceStore implements PresenceStore {
 
     @Override
     public List<Member> members(ChannelKey channel) {
-        List<Object> flat = redis(() -> scripts.eval(MEMBERS, RScript.ReturnType.LIST, channelKeys(channel),
+        List<Object> flat = redis(() -> eval(MEMBERS, RScript.ReturnType.LIST, channelKeys(channel),
                 ms(clock.instant())));
         List<Member> members = new ArrayList<>(flat.size() / 4);
         for (int i = 0; i + 3 < flat.size(); i += 4) {
@@ -228,7 +230,7 @@ public final class RedisPresenceStore implements PresenceStore {
 
     @Override
     public List<String> expire(ChannelKey channel) {
-        List<Object> users = redis(() -> scripts.eval(EXPIRE, RScript.ReturnType.LIST, channelKeys(channel),
+        List<Object> users = redis(() -> eval(EXPIRE, RScript.ReturnType.LIST, channelKeys(channel),
                 ms(clock.instant())));
         return users.stream().map(String::valueOf).sorted().toList();
     }
@@ -236,6 +238,10 @@ public final class RedisPresenceStore implements PresenceStore {
     @Override
     public PresenceLimits limits() {
         return limits;
+    }
+
+    private <R> R eval(String script, RScript.ReturnType type, List<Object> keys, Object... args) {
+        return scripts.eval(RScript.Mode.READ_WRITE, script, type, keys, args);
     }
 
     static String users(ChannelKey channel) {

@@ -87,6 +87,16 @@ class RedisPresenceStoreTest extends PresenceConformanceTest {
     }
 
     @Test
+    void scriptsRunAgainAfterRedisForgotThem() {
+        ChannelKey doc = key("doc:note:flushed");
+        assertTrue(store.join(doc, "alice", "a1", Optional.empty()));
+        nodeA.getScript().scriptFlush(); // as after a Redis restart: NOSCRIPT for every cached SHA
+        assertTrue(store.join(doc, "bob", "b1", Optional.empty()));
+        assertEquals(List.of("alice", "bob"), store.members(doc).stream().map(Member::user).toList());
+        assertTrue(store.leave(doc, "alice", "a1"));
+    }
+
+    @Test
     void keysAreTenantScopedHashTaggedAndExpireAsABackstop() {
         ChannelKey doc = key("doc:note:n9");
         store.join(doc, "alice", "a1", Optional.empty());

@@ -1,0 +1,60 @@
+package dev.tandem.operations;
+
+import java.util.Optional;
+
+import dev.tandem.auth.Principal;
+import dev.tandem.broker.Draft;
+import dev.tandem.channel.ChannelKey;
+import dev.tandem.document.WriteGuard;
+
+/**
+ * Where an application's backend can take part in operations: asked after the layer's own
+ * checks passed, before anything happens. Every method has a default that allows and changes
+ * nothing, so an implementation overrides what it needs. Implementations are called on the
+ * caller's thread and are responsible for their own timeouts and failure behaviour.
+ */
+public interface Hooks {
+    /** No hooks: everything the layer allows is allowed as it is. */
+    Hooks NONE = new Hooks() {
+    };
+
+    /**
+     * A token was verified for a connection.
+     *
+     * @return the principal to use (possibly with more claims or roles)
+     * @throws dev.tandem.protocol.ProtocolException to refuse ({@code UNAUTHORIZED} or {@code FORBIDDEN})
+     */
+    default Principal connect(Principal principal) {
+        return principal;
+    }
+
+    /**
+     * A client wants to subscribe (the channel's rules allow it).
+     *
+     * @return why not, or empty to allow
+     */
+    default Optional<String> subscribe(Principal principal, ChannelKey channel) {
+        return Optional.empty();
+    }
+
+    /**
+     * A client publishes (the channel's rules allow it).
+     *
+     * @return the draft to publish (possibly rewritten)
+     * @throws dev.tandem.protocol.ProtocolException to refuse
+     */
+    default Draft publish(Principal principal, ChannelKey channel, Draft draft) {
+        return draft;
+    }
+
+    /**
+     * A document write passed the type's access rules and is about to commit (asked inside the
+     * write's transaction; see {@link WriteGuard}).
+     *
+     * @return the refusal the author receives as {@code rejected} with its code and reason, or
+     *         empty to allow
+     */
+    default Optional<WriteGuard.Refusal> documentWrite(WriteGuard.Write write) {
+        return Optional.empty();
+    }
+}

@@ -1,0 +1,456 @@
+package dev.tandem.operations;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.tandem.auth.Principal;
+import dev.tandem.broker.Recovery;
+import dev.tandem.channel.ChannelKey;
+import dev.tandem.channel.ChannelRules;
+import dev.tandem.channel.Namespace;
+import dev.tandem.document.DocRef;
+import dev.tandem.document.Document;
+import dev.tandem.hub.Publication;
+import dev.tandem.hub.Subscriber;
+import dev.tandem.inbox.Inbox;
+import dev.tandem.protocol.ClientFrame;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.Position;
+import dev.tandem.protocol.ProtocolException;
+import dev.tandem.telemetry.LogText;
+
+/**
+ * One connection's subscriptions and presence memberships, whatever the transport: subscribe
+ * (with recovery after a position, the user's inbox replayed on its own {@code user:} channel,
+ * presence joined where the namespace keeps it, and on {@code doc:} channels a snapshot of the
+ * document), unsubscribe, presence state and queries, refresh (dropping what a new token no longer
+ * allows) and close. Publications go to the connection's {@link Delivery} in channel order.
+ *
+ * <p>Guarantees: every subscribe is answered exactly once, in order with the publications of its
+ * channel (the answer, then what is replayed, then live ones, with no gap and no duplicate by
+ * offset); a refused subscribe leaves nothing subscribed or joined. A connection's own typing and
+ * cursor signals are not delivered back to its user. A {@code doc:} subscription is taken away
+ * (with a {@code forbidden} notice) when a change makes the document unreadable for its user.
+ * Presence calls of one connection run in order off the caller's thread (they may be network calls).
+ */
+public final class Subscriptions {
+    private static final System.Logger LOG = System.getLogger(Subscriptions.class.getName());
+    /** The event of a document change (a deletion carries no data and is always delivered). */
+    private static final String DOC_CHANGED = "doc.changed";
+    /** Publications held for a snapshot subscribe while its document is read, at most. */
+    private static final int MAX_HELD = 1024;
+
+    private final Operations ops;
+    private final String connection;
+    private final Delivery delivery;
+    private final int maxSubscriptions;
+    private final Map<ChannelKey, Sub> subscriptions = new ConcurrentHashMap<>();
+    private final Set<ChannelKey> presenceJoined = ConcurrentHashMap.newKeySet();
+    private final ReentrantLock presenceLock = new ReentrantLock();
+    private CompletableFuture<Void> presenceOps = CompletableFuture.completedFuture(null);
+    private volatile Principal principal;
+    private volatile boolean closed;
+
+    Subscriptions(Operations ops, String connection, Principal principal, Delivery delivery, int maxSubscriptions) {
+        this.ops = ops;
+        this.connection = connection;
+        this.principal = principal;
+        this.delivery = delivery;
+        this.maxSubscriptions = maxSubscriptions;
+    }
+
+    /** How many channels the connection is subscribed to. */
+    public int count() {
+        return subscriptions.size();
+    }
+
+    /** Who the connection is. */
+    public Principal principal() {
+        return principal;
+    }
+
+    // ------------------------------------------------------------------ subscribe
+
+    /**
+     * Subscribes. The answer ({@code {channel, epoch, offset}}, and {@code recovered} with
+     * {@code since}, {@code presence} with {@code presence: true}, {@code inbox} on the own inbox,
+     * {@code document} with {@code snapshot: true}) is given to {@code answer} exactly once, before
+     * any publication of the channel reaches the delivery.
+     */
+    public void subscribe(ClientFrame.Subscribe s, Consumer<Result> answer) {
+        AtomicBoolean answered = new AtomicBoolean();
+        Consumer<Result> once = r -> {
+            if (answered.compareAndSet(false, true)) {
+                answer.accept(r);
+            }
+        };
+        Principal who = principal;
+        try {
+            subscribe(who, s, once);
+        } catch (ProtocolException e) {
+            ops.telemetry().error(e.code());
+            once.accept(Result.failed(e));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "tenant " + who.tenant() + " user " + who.user() + " connection "
+                    + connection + ": subscribe failed", LogText.scrub(e));
+            ops.telemetry().error(ErrorCode.INTERNAL);
+            once.accept(new Result.Failed(ErrorCode.INTERNAL, "internal error; see the server log"));
+        }
+    }
+
+    private void subscribe(Principal who, ClientFrame.Subscribe s, Consumer<Result> answer) {
+        ChannelRules rules = ops.rules();
+        ChannelKey key = rules.authorize(who, s.channel(), ChannelRules.Action.SUBSCRIBE);
+        Namespace ns = rules.namespaceOf(key);
+        if (s.presence() && !ns.presence()) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "channels of '" + ns.name() + "' have no presence");
+        }
+        boolean document = key.namespace().equals("doc") && ops.documentOps().isPresent();
+        if (s.snapshot() && !key.namespace().equals("doc")) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "snapshot is for doc:{type}:{id} channels");
+        }
+        if (s.snapshot() && !document) {
+            throw new ProtocolException(ErrorCode.UNAVAILABLE, "documents are not enabled on this node");
+        }
+        Optional<String> hooked = ops.hooks().subscribe(who, key);
+        if (hooked.isPresent()) {
+            throw new ProtocolException(ErrorCode.FORBIDDEN, hooked.get());
+        }
+        if (subscriptions.containsKey(key)) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "already subscribed to " + s.channel());
+        }
+        if (subscriptions.size() >= maxSubscriptions) {
+            throw new ProtocolException(ErrorCode.LIMIT_EXCEEDED, "at most " + maxSubscriptions
+                    + " subscriptions per connection");
+        }
+        Optional<DocRef> docRef = document ? Optional.of(new DocRef(key.name().segments().get(0),
+                key.name().segments().get(1))) : Optional.empty();
+        if (docRef.isPresent() && !s.snapshot()) {
+            ops.docs().readable(who, docRef.get()); // forbidden when the user may not read it
+        }
+        Sub sub = new Sub(key, docRef, s.snapshot());
+        subscriptions.put(key, sub);
+        boolean ownInbox = key.namespace().equals(Inbox.NAMESPACE) && key.name().id().equals(who.user());
+        boolean joined = false;
+        ObjectNode[] reply = new ObjectNode[1];
+        try {
+            // network calls (Redis) happen here, before the broker's lock is taken. For the own
+            // inbox, the channel's top is read before the pending messages, and without a position
+            // of the client's the subscription resumes from that top: whatever is published while
+            // the pending list is read is then replayed rather than missed
+            Optional<Position> since = s.since();
+            if (ownInbox && since.isEmpty()) {
+                since = Optional.of(ops.broker().top(key));
+            }
+            List<Publication> pending = ownInbox ? ops.inbox().pending(who.tenant(), who.user()) : List.of();
+            if (ownInbox) {
+                ops.telemetry().inboxDepth(pending.size());
+            }
+            if (ns.presence()) {
+                ops.presences().join(key, who.user(), connection);
+                presenceJoined.add(key);
+                joined = true;
+            }
+            Optional<ArrayNode> members = s.presence() ? Optional.of(ops.presences().members(key)) : Optional.empty();
+            ops.broker().subscribe(key, sub, since, recovery -> {
+                ObjectNode body = body(s, recovery, members, ownInbox ? pending.size() : -1);
+                List<Publication> replay = replay(pending, recovery.missed());
+                if (s.snapshot()) {
+                    // answered once the document is read; until then publications wait in order
+                    reply[0] = body;
+                    sub.holdReplay(replay);
+                } else {
+                    answer.accept(new Result.Ok(body));
+                    for (Publication p : replay) {
+                        // encoded later by the connection's writer: this runs under the channel's lock
+                        if (!delivery.replay(p)) {
+                            delivery.overflowed();
+                            break;
+                        }
+                    }
+                }
+            });
+            if (s.snapshot()) {
+                // read after going live: every change after this read arrives as an event
+                Optional<Document> doc = ops.docs().readable(who, docRef.get());
+                reply[0].set("document", doc.<com.fasterxml.jackson.databind.JsonNode>map(Document::toJson)
+                        .orElse(NullNode.getInstance()));
+                sub.release(() -> answer.accept(new Result.Ok(reply[0])));
+            }
+        } catch (RuntimeException e) {
+            if (subscriptions.remove(key, sub)) {
+                ops.broker().unsubscribe(key, sub);
+            }
+            if (joined) {
+                leavePresence(key, who);
+            }
+            throw e;
+        }
+        if (closed) {
+            // closed while subscribing (the replay overflowed the queue, or a close from another
+            // thread): that close may have run before the broker added sub, so remove sub itself
+            // rather than rely on the map, which no longer holds it
+            subscriptions.remove(key, sub);
+            ops.broker().unsubscribe(key, sub);
+            close();
+        }
+    }
+
+    private ObjectNode body(ClientFrame.Subscribe s, Recovery recovery, Optional<ArrayNode> members, int inbox) {
+        Position top = recovery.top();
+        ObjectNode body = ops.codec().object().put("channel", s.channel()).put("epoch", top.epoch())
+                .put("offset", top.offset());
+        if (s.since().isPresent()) {
+            body.put("recovered", recovery.recovered());
+        }
+        members.ifPresent(m -> body.set("presence", m));
+        if (inbox >= 0) {
+            body.put("inbox", inbox);
+        }
+        return body;
+    }
+
+    /** Unacknowledged inbox messages, then what was missed, each once, by position. */
+    static List<Publication> replay(List<Publication> pending, List<Publication> missed) {
+        if (pending.isEmpty()) {
+            return missed;
+        }
+        LinkedHashMap<Position, Publication> byPosition = new LinkedHashMap<>();
+        for (Publication p : pending) {
+            byPosition.put(p.position().orElseThrow(), p);
+        }
+        for (Publication p : missed) {
+            byPosition.putIfAbsent(p.position().orElseThrow(), p);
+        }
+        List<Publication> all = new ArrayList<>(byPosition.values());
+        // pending entries of an older epoch stay first (their offsets are not comparable)
+        String epoch = missed.isEmpty() ? "" : missed.getFirst().position().orElseThrow().epoch();
+        all.sort(Comparator.comparing((Publication p) -> p.position().orElseThrow().epoch().equals(epoch))
+                .thenComparingLong(p -> p.position().orElseThrow().offset()));
+        return all;
+    }
+
+    /** Unsubscribes (and leaves the channel's presence): {@code {channel, subscribed: false}}. */
+    public Result unsubscribe(String channel) {
+        Principal who = principal;
+        return ops.answer(who, "unsubscribe", () -> {
+            ChannelKey key = ops.rules().resolve(who.tenant(), channel);
+            Sub sub = subscriptions.remove(key);
+            if (sub != null) {
+                ops.broker().unsubscribe(key, sub);
+            }
+            leavePresence(key, who);
+            return ops.codec().object().put("channel", channel).put("subscribed", false);
+        });
+    }
+
+    // ------------------------------------------------------------------ presence
+
+    /**
+     * {@code presence}: with a state (an object), sets the user's state on a channel this
+     * connection is present on ({@code {channel, member}}); without, lists its members
+     * ({@code {channel, members}}).
+     */
+    public Result presence(ClientFrame.Presence p) {
+        Principal who = principal;
+        return ops.answer(who, "presence", () -> {
+            ChannelKey key = ops.rules().resolve(who.tenant(), p.channel());
+            if (!presenceJoined.contains(key)) {
+                throw new ProtocolException(ErrorCode.BAD_REQUEST, "subscribe to " + p.channel()
+                        + " first (in a namespace with presence)");
+            }
+            if (p.state().isPresent()) {
+                if (!(p.state().get() instanceof ObjectNode state)) {
+                    throw new ProtocolException(ErrorCode.BAD_REQUEST, "presence state must be a JSON object");
+                }
+                ObjectNode member = ops.presences().setState(key, who.user(), connection, state);
+                return ops.codec().object().put("channel", p.channel()).set("member", member);
+            }
+            return ops.codec().object().put("channel", p.channel()).set("members", ops.presences().members(key));
+        });
+    }
+
+    /** Keeps this connection's presence entries alive (its heartbeat). */
+    public void heartbeat() {
+        Principal who = principal;
+        if (presenceJoined.isEmpty()) {
+            return;
+        }
+        List<ChannelKey> keys = List.copyOf(presenceJoined);
+        presenceTask(() -> {
+            for (ChannelKey key : keys) {
+                if (presenceJoined.contains(key)) {
+                    ops.presences().heartbeat(key, who.user(), connection);
+                }
+            }
+        });
+    }
+
+    private void leavePresence(ChannelKey key, Principal who) {
+        if (presenceJoined.remove(key)) {
+            presenceTask(() -> ops.presences().leave(key, who.user(), connection));
+        }
+    }
+
+    /**
+     * Runs a presence call (a network call with Redis) off the caller's thread, after this
+     * connection's earlier presence calls: a leave never overtakes the join or refresh before it.
+     */
+    private void presenceTask(Runnable task) {
+        presenceLock.lock();
+        try {
+            presenceOps = presenceOps.thenRunAsync(task, ops.background().executor()).exceptionally(e -> {
+                LOG.log(System.Logger.Level.WARNING, "connection " + connection + ": presence update failed: " + e);
+                return null;
+            });
+        } finally {
+            presenceLock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /**
+     * Takes a refreshed principal (same user and tenant): subscriptions the new token no longer
+     * allows are dropped, each with a {@code forbidden} notice.
+     */
+    public void refresh(Principal next) {
+        principal = next;
+        for (Map.Entry<ChannelKey, Sub> e : subscriptions.entrySet()) {
+            try {
+                ops.rules().authorize(next, e.getKey().name().toString(), ChannelRules.Action.SUBSCRIBE);
+            } catch (ProtocolException refused) {
+                if (subscriptions.remove(e.getKey(), e.getValue())) {
+                    ops.broker().unsubscribe(e.getKey(), e.getValue());
+                    leavePresence(e.getKey(), next);
+                    delivery.notice(new Result.Failed(ErrorCode.FORBIDDEN, "unsubscribed from " + e.getKey().name()
+                            + ": the refreshed token no longer allows it"));
+                }
+            }
+        }
+    }
+
+    /** Unsubscribes from everything and leaves every presence; later subscribes undo themselves. */
+    public void close() {
+        closed = true;
+        Principal who = principal;
+        for (Map.Entry<ChannelKey, Sub> e : subscriptions.entrySet()) {
+            if (subscriptions.remove(e.getKey(), e.getValue())) {
+                ops.broker().unsubscribe(e.getKey(), e.getValue());
+            }
+        }
+        for (ChannelKey key : List.copyOf(presenceJoined)) {
+            leavePresence(key, who);
+        }
+    }
+
+    /** A user loses a doc: subscription when a change makes the document unreadable for them. */
+    private void revoke(Sub sub) {
+        if (subscriptions.remove(sub.key, sub)) {
+            ops.background().run(() -> ops.broker().unsubscribe(sub.key, sub));
+            delivery.notice(new Result.Failed(ErrorCode.FORBIDDEN, "unsubscribed from " + sub.key.name()
+                    + ": you may no longer read the document"));
+        }
+    }
+
+    /**
+     * One channel's subscription: filters out the user's own signals, checks readability on
+     * {@code doc:} channels, and for a snapshot holds publications until the answer is given.
+     */
+    private final class Sub implements Subscriber {
+        private final ChannelKey key;
+        private final Optional<DocRef> doc;
+        private final ReentrantLock lock = new ReentrantLock();
+        private final List<Object[]> held;
+        private volatile boolean holding;
+        private volatile boolean revoked;
+
+        private Sub(ChannelKey key, Optional<DocRef> doc, boolean hold) {
+            this.key = key;
+            this.doc = doc;
+            this.holding = hold;
+            this.held = hold ? new ArrayList<>() : List.of();
+        }
+
+        @Override
+        public void deliver(Publication p, String frame) {
+            if (revoked) {
+                return;
+            }
+            Principal who = principal;
+            if (p.position().isEmpty() && p.from().isPresent() && p.from().get().equals(who.user())) {
+                return; // typing and cursor signals are for the others
+            }
+            if (doc.isPresent() && p.type().equals(DOC_CHANGED) && !ops.docs().mayRead(who, doc.get().type(), p.data())) {
+                revoked = true;
+                revoke(this);
+                return;
+            }
+            if (holding) {
+                lock.lock();
+                try {
+                    if (holding) {
+                        if (held.size() >= MAX_HELD) {
+                            holding = false;
+                            delivery.overflowed();
+                        } else {
+                            held.add(new Object[] {p, frame});
+                        }
+                        return;
+                    }
+                } finally {
+                    lock.unlock();
+                }
+            }
+            if (!delivery.live(p, frame)) {
+                delivery.overflowed();
+            }
+        }
+
+        /** Publications replayed on subscribe wait behind the answer like live ones. */
+        private void holdReplay(List<Publication> replay) {
+            lock.lock();
+            try {
+                for (Publication p : replay) {
+                    held.add(new Object[] {p, null});
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Gives the answer, then what was held, then lets live publications through. */
+        private void release(Runnable answer) {
+            lock.lock();
+            try {
+                answer.run();
+                for (Object[] h : held) {
+                    Publication p = (Publication) h[0];
+                    boolean queued = h[1] == null ? delivery.replay(p) : delivery.live(p, (String) h[1]);
+                    if (!queued) {
+                        delivery.overflowed();
+                        break;
+                    }
+                }
+                held.clear();
+                holding = false;
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+}
