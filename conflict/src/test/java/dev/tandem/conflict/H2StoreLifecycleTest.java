@@ -102,6 +102,24 @@ class H2StoreLifecycleTest {
         }
     }
 
+    @Test
+    void theAuditTrailIsPrunedAfterItsRetention() {
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        DocRef note = new DocRef("note", "audited");
+        try (DocumentStore store = open(dir.resolve("a"), Map.of("audit-retention", "P7D"), clock)) {
+            store.apply(ALICE, new DocOp(note, 0, "a:1", Edit.Patch.set(Map.of("t", Json.NODES.textNode("x")))));
+            store.apply(ALICE, new DocOp(note, 1, "a:2", Edit.Patch.set(Map.of("t", Json.NODES.textNode("y")))));
+            store.apply(ALICE, new DocOp(note, 1, "b:1", Edit.Patch.set(Map.of("t", Json.NODES.textNode("z")))));
+            assertEquals(1, store.audit(ALICE, note, 10).size(), "the merge is audited");
+            clock.advance(Duration.ofDays(6));
+            store.prune();
+            assertEquals(1, store.audit(ALICE, note, 10).size(), "kept within the retention");
+            clock.advance(Duration.ofDays(2));
+            store.prune();
+            assertEquals(List.of(), store.audit(ALICE, note, 10), "gone after it");
+        }
+    }
+
     /**
      * A write that fails half way (here: the outbox insert, after the document row was updated)
      * leaves nothing of the operation behind, stops the batch like a crash would, and a replay
