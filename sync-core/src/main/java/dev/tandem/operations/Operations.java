@@ -5,10 +5,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -24,7 +22,6 @@ import dev.tandem.channel.ChannelKey;
 import dev.tandem.channel.ChannelName;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.channel.Namespace;
-import dev.tandem.document.DocRef;
 import dev.tandem.document.DocumentAccess;
 import dev.tandem.document.Documents;
 import dev.tandem.events.CloudEvent;
@@ -80,6 +77,7 @@ public final class Operations implements AutoCloseable {
     private final Background background = new Background();
     private final Publisher publisher;
     private final Presences presences;
+    private final ChangeStatuses changeStatuses;
 
     private Operations(Builder b) {
         this.rules = b.rules;
@@ -97,6 +95,7 @@ public final class Operations implements AutoCloseable {
         this.publisher = new Publisher(broker, inbox, rules, codec, background);
         this.presences = new Presences(presenceStore, rules, publisher, codec, background);
         this.docs = documents.map(d -> new DocumentOps(d, access, hooks, broker, rules, codec, b.limits, serviceRole));
+        this.changeStatuses = new ChangeStatuses(rules, codec, publisher, documents);
         documents.ifPresent(d -> d.listen(publisher));
     }
 
@@ -340,51 +339,10 @@ public final class Operations implements AutoCloseable {
      */
     public void ingest(String tenant, List<String> channels, CloudEvent event) {
         if (event.type().startsWith(KafkaIngest.CHANGE_STATUS_PREFIX)) {
-            changeStatus(tenant, event);
+            changeStatuses.handle(tenant, event);
         } else {
             publishAll(tenant, channels, event.type(), event.data(), Optional.of(event.id()));
         }
-    }
-
-    private void changeStatus(String tenant, CloudEvent event) {
-        String status = event.type().substring(KafkaIngest.CHANGE_STATUS_PREFIX.length());
-        if (!status.equals("confirmed") && !status.equals("rejected")) {
-            throw new ProtocolException(ErrorCode.BAD_REQUEST, "unknown change status " + event.type()
-                    + " (tandem.change.confirmed or tandem.change.rejected)");
-        }
-        JsonNode d = event.data();
-        String author = text(d, "author");
-        String docType = text(d, "docType");
-        String docId = text(d, "docId");
-        String opId = text(d, "opId");
-        if (!DocRef.isValid(docType, docId)) {
-            throw new ProtocolException(ErrorCode.BAD_REQUEST, "change status names an invalid docType or docId");
-        }
-        if (!d.path("version").canConvertToLong()) {
-            throw new ProtocolException(ErrorCode.BAD_REQUEST, "change status needs data.version");
-        }
-        long version = d.path("version").asLong();
-        ObjectNode body = codec.object().put("status", status).put("docType", docType).put("docId", docId)
-                .put("version", version).put("opId", opId).put("by", event.source());
-        if (d.hasNonNull("reason")) {
-            body.put("reason", d.get("reason").asText());
-        }
-        if (status.equals("rejected") && d.path("revert").asBoolean(false)) {
-            Documents store = documents.orElseThrow(() -> new ProtocolException(ErrorCode.UNAVAILABLE,
-                    "documents are not enabled on this node"));
-            Principal system = new Principal(tenant, "tandem", Set.of(), Map.of(), Optional.empty());
-            body.set("revert", store.revert(system, new DocRef(docType, docId), version, "revert:" + opId).toJson());
-        }
-        publisher.publish(rules.resolve(tenant, Inbox.NAMESPACE + ":" + author),
-                new Draft("change." + status, body, false, Optional.of(event.id()), Optional.empty()));
-    }
-
-    private static String text(JsonNode data, String field) {
-        JsonNode v = data.get(field);
-        if (v == null || !v.isTextual() || v.textValue().isEmpty()) {
-            throw new ProtocolException(ErrorCode.BAD_REQUEST, "change status needs data." + field);
-        }
-        return v.textValue();
     }
 
     // ------------------------------------------------------------------ plumbing

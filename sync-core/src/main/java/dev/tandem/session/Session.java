@@ -1,7 +1,5 @@
 package dev.tandem.session;
 
-import java.time.Duration;
-import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -55,15 +53,15 @@ public final class Session {
     private final Transport transport;
     private final Outbound out;
     private final Admission admission;
+    private final Liveness liveness;
+    private final TokenExpiry expiry;
     private final ReentrantLock stateLock = new ReentrantLock();
     private final AtomicBoolean terminated = new AtomicBoolean();
     private final Runnable onEnded;
     private volatile State state = State.AWAITING_AUTH;
     private volatile Principal principal;
     private volatile Subscriptions subscriptions;
-    private volatile long lastHeardNanos = System.nanoTime();
     private volatile ScheduledFuture<?> authTimer;
-    private volatile ScheduledFuture<?> expiryTimer;
     private volatile ScheduledFuture<?> heartbeat;
 
     Session(String id, Engine engine, Transport transport, Runnable onEnded) {
@@ -75,6 +73,9 @@ public final class Session {
         this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), p -> engine.codec().encode(p.toFrame()),
                 this::writerFinished);
         this.admission = new Admission(engine.limits(), System.nanoTime());
+        this.liveness = new Liveness(engine.limits(), System.nanoTime());
+        this.expiry = new TokenExpiry(engine.scheduler(), engine.clock(),
+                () -> close(CloseCode.TOKEN_EXPIRED, "token expired; reconnect with a fresh token"));
     }
 
     void start(Optional<String> upgradeToken) {
@@ -129,7 +130,7 @@ public final class Session {
         if (state == State.CLOSED) {
             return;
         }
-        lastHeardNanos = System.nanoTime();
+        liveness.heard(System.nanoTime());
         int max = engine.limits().maxFrameBytes();
         if ((long) text.length() * 3 > max && (text.length() > max || utf8Length(text) > max)) {
             tooLarge();
@@ -189,7 +190,7 @@ public final class Session {
         if (state == State.CLOSED) {
             return;
         }
-        lastHeardNanos = System.nanoTime();
+        liveness.heard(System.nanoTime());
         if (admit(() -> 0)) {
             sendError(new ProtocolException(code, message));
         }
@@ -197,7 +198,7 @@ public final class Session {
 
     /** The peer answered a ping (or sent anything at all). */
     public void heard() {
-        lastHeardNanos = System.nanoTime();
+        liveness.heard(System.nanoTime());
     }
 
     /**
@@ -275,7 +276,6 @@ public final class Session {
                     CloseCode.UNAUTHORIZED);
             return;
         }
-        long expiresInMs = p.expiresAt().map(this::millisUntil).orElse(-1L);
         Subscriptions subs = ops.subscriptions(id, p, new SessionDelivery(), engine.limits().maxSubscriptions());
         stateLock.lock();
         try {
@@ -291,7 +291,7 @@ public final class Session {
         if (authTimer != null) {
             authTimer.cancel(false);
         }
-        scheduleExpiry(p, expiresInMs);
+        expiry.watch(p.expiresAt());
         SessionLimits l = engine.limits();
         enqueue(new ServerFrame.Welcome(id, engine.nodeId(), p.user(), p.tenant(), l.heartbeatInterval().toMillis(),
                 p.expiresAt(), new ServerFrame.Limits(l.maxFrameBytes(), l.messagesPerSecond(), l.burst(),
@@ -318,47 +318,13 @@ public final class Session {
         if (!next.tenant().equals(current.tenant()) || !next.user().equals(current.user())) {
             throw new ProtocolException(ErrorCode.FORBIDDEN, "a refreshed token must be for the same user and tenant");
         }
-        long expiresInMs = next.expiresAt().map(this::millisUntil).orElse(-1L);
         principal = next;
-        scheduleExpiry(next, expiresInMs);
+        expiry.watch(next.expiresAt());
         // the new token may grant less (fewer locations, roles): drop what it no longer allows
         subscriptions.refresh(next);
         ObjectNode body = engine.codec().object();
         next.expiresAt().ifPresent(t -> body.put("expiresAt", t.toString()));
         reply(r.id(), body);
-    }
-
-    /** Milliseconds until an instant, saturated (a far expiry must not overflow a timer). */
-    private long millisUntil(Instant at) {
-        Duration d = Duration.between(engine.clock().instant(), at);
-        if (d.isNegative()) {
-            return 0;
-        }
-        return d.compareTo(MAX_TIMER) > 0 ? MAX_TIMER.toMillis() : d.toMillis();
-    }
-
-    /** The longest timer scheduled: an expiry beyond it is checked again when it fires. */
-    private static final Duration MAX_TIMER = Duration.ofDays(365);
-
-    private void scheduleExpiry(Principal p, long delayMs) {
-        ScheduledFuture<?> previous = expiryTimer;
-        if (previous != null) {
-            previous.cancel(false);
-        }
-        if (delayMs < 0) {
-            return;
-        }
-        expiryTimer = engine.scheduler().schedule(() -> {
-            if (principal != p) {
-                return;
-            }
-            long left = p.expiresAt().map(this::millisUntil).orElse(0L);
-            if (left > 0) {
-                scheduleExpiry(p, left);
-            } else {
-                close(CloseCode.TOKEN_EXPIRED, "token expired; reconnect with a fresh token");
-            }
-        }, delayMs, TimeUnit.MILLISECONDS);
     }
 
     // ------------------------------------------------------------------ outbound
@@ -426,10 +392,9 @@ public final class Session {
         if (state == State.CLOSED) {
             return;
         }
-        SessionLimits l = engine.limits();
-        long silentMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastHeardNanos);
-        if (silentMs > l.heartbeatInterval().toMillis() + l.heartbeatTimeout().toMillis()) {
-            close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + silentMs + " ms");
+        long now = System.nanoTime();
+        if (liveness.gone(now)) {
+            close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + liveness.silentMillis(now) + " ms");
         } else {
             out.ping();
             Subscriptions s = subscriptions;
@@ -522,11 +487,12 @@ public final class Session {
     }
 
     private void cancelTimers() {
-        for (ScheduledFuture<?> f : new ScheduledFuture<?>[] {authTimer, expiryTimer, heartbeat}) {
+        for (ScheduledFuture<?> f : new ScheduledFuture<?>[] {authTimer, heartbeat}) {
             if (f != null) {
                 f.cancel(false);
             }
         }
+        expiry.cancel();
     }
 
     private String describe() {
