@@ -51,12 +51,16 @@ final class ConnectionWatch implements AutoCloseable {
     private void check() {
         for (Map.Entry<Object, Watched> e : watched.entrySet()) {
             if (!e.getValue().thread().isAlive() && watched.remove(e.getKey(), e.getValue())) {
-                try {
-                    e.getValue().ended().run();
-                } catch (RuntimeException ex) {
-                    System.getLogger(ConnectionWatch.class.getName()).log(System.Logger.Level.WARNING,
-                            "ending a dropped connection failed", ex);
-                }
+                // ending a session may call Redis (unsubscribe, presence): never on this timer
+                Runnable ended = e.getValue().ended();
+                Thread.ofVirtual().name("tandem-dropped-connection").start(() -> {
+                    try {
+                        ended.run();
+                    } catch (RuntimeException ex) {
+                        System.getLogger(ConnectionWatch.class.getName()).log(System.Logger.Level.WARNING,
+                                "ending a dropped connection failed", ex);
+                    }
+                });
             }
         }
     }

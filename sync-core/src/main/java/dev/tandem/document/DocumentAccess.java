@@ -137,7 +137,8 @@ public final class DocumentAccess {
             }
             String where = "tandem.documents.types." + name + ".access." + right.key();
             try {
-                List<String> texts = node.isLeaf() ? List.of(node.asString().get())
+                // a list, or one value with rules separated by commas (environment variables)
+                List<String> texts = node.isLeaf() ? List.of(node.asString().get().split(","))
                         : node.asList(String.class).get();
                 rules.put(right, texts.stream().map(AccessRule::parse).toList());
             } catch (RuntimeException e) {
