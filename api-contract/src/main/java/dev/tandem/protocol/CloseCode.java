@@ -30,14 +30,24 @@ public enum CloseCode {
     AUTH_TIMEOUT(4002, true, "authentication timeout"),
     /** The token expired before a {@code refresh}; reconnect with a fresh token. */
     TOKEN_EXPIRED(4003, true, "token expired"),
+    /** The token was revoked (by {@code jti}, or every token of the user issued before a time); reconnect with a fresh token. */
+    TOKEN_REVOKED(4004, true, "token revoked"),
+    /** The application disconnected the user through the service API; do not reconnect on your own. */
+    DISCONNECTED(4005, false, "disconnected by the application"),
     /** The connection kept sending after being told {@code rate_limited}. */
     FLOOD(4008, true, "flood"),
     /** The client did not read fast enough and its outbound queue overflowed. */
     SLOW_CONSUMER(4009, true, "slow consumer"),
     /** The client did not answer the server's pings in time. */
     HEARTBEAT_TIMEOUT(4010, true, "heartbeat timeout"),
+    /** The connection subscribed to nothing within the idle timeout; connect again when there is something to follow. */
+    IDLE(4011, false, "idle connection"),
     /** Too many connections from the client's address; retry later. */
-    CONNECTION_LIMIT(4029, true, "too many connections");
+    CONNECTION_LIMIT(4029, true, "too many connections"),
+    /** The node is at its connection limit; reconnect, preferably to another node. */
+    NODE_FULL(4030, true, "node full"),
+    /** The tenant is at its connection limit (per node); retry later with backoff. */
+    TENANT_LIMIT(4031, true, "tenant connection limit");
 
     private final int code;
     private final boolean reconnect;
