@@ -297,21 +297,29 @@ describe('documents', () => {
       const late = await bob.documents.update('stock_level', 'D-1@wh-7', { patch: { set: { price: 14 } } }, { baseVersion: 1 });
       assert.equal((await bob.documents.settled(late.opId)).status, 'conflict');
       // bob's phone connects later: the notice waits in his inbox, with its position
-      const phone = await connected('bob', tenant, { autoAck: false });
-      const frames: Array<{ conflictId: string; channel?: string; offset?: number }> = [];
-      phone.on('conflict', (f) => frames.push({ conflictId: f.conflictId, ...(f.channel === undefined ? {} : { channel: f.channel }), ...(f.position === undefined ? {} : { offset: f.position.offset }) }));
-      await eventually(() => frames.length === 1, 'the phone gets the conflict notice', 5000);
-      assert.equal(frames[0]?.channel, 'user:bob');
-      assert.equal(typeof frames[0]?.offset, 'number');
-      await eventually(() => phone.documents.conflicts().length === 1, 'kept by the phone');
-      await phone.ack('user:bob', frames[0]?.offset as number);
-      phone.close();
-      const tablet = await connected('bob', tenant);
-      const more: string[] = [];
-      tablet.on('conflict', (f) => more.push(f.conflictId));
-      await sleep(1000);
-      assert.deepEqual(more, [], 'acknowledged notices are not delivered again');
-      tablet.close();
+      const phone = testClient(gw.wsUrl, { user: 'bob', tenant, locations: ['wh-7'] }, { autoAck: false }).client;
+      const tablet = testClient(gw.wsUrl, { user: 'bob', tenant, locations: ['wh-7'] }).client;
+      try {
+        const frames: Array<{ conflictId: string; channel?: string; offset?: number }> = [];
+        phone.on('conflict', (f) =>
+          frames.push({ conflictId: f.conflictId, ...(f.channel === undefined ? {} : { channel: f.channel }), ...(f.position === undefined ? {} : { offset: f.position.offset }) }),
+        );
+        await phone.connect();
+        await eventually(() => frames.length === 1, 'the phone gets the conflict notice', 5000);
+        assert.equal(frames[0]?.channel, 'user:bob');
+        assert.equal(typeof frames[0]?.offset, 'number');
+        await eventually(() => phone.documents.conflicts().length === 1, 'kept by the phone');
+        await phone.ack('user:bob', frames[0]?.offset as number);
+        phone.close();
+        const more: string[] = [];
+        tablet.on('conflict', (f) => more.push(f.conflictId));
+        await tablet.connect();
+        await sleep(1000);
+        assert.deepEqual(more, [], 'acknowledged notices are not delivered again');
+      } finally {
+        phone.close();
+        tablet.close();
+      }
     } finally {
       alice.close();
       bob.close();

@@ -98,6 +98,14 @@ export interface GatewayOptions {
   nodeId?: string;
 }
 
+/** Every gateway process started here, killed when this process exits however it exits. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) {
+    p.kill('SIGKILL');
+  }
+});
+
 /** A gateway process. */
 export class Gateway {
   private process: ChildProcess | undefined;
@@ -157,6 +165,8 @@ export class Gateway {
     this.output = '';
     const child = spawn(javaCommand(), args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     this.process = child;
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     const keep = (b: Buffer): void => {
       this.output = (this.output + b.toString()).slice(-20_000);
     };
