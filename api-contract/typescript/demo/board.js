@@ -132,6 +132,7 @@ function row(doc) {
     const tr = el('tr', {}, el('td', { textContent: d.sku }), el('td', { textContent: d.name || '' }),
       el('td', { className: 'qty' }, minus, qty, plus, pending), el('td', {}, price, editing), ver);
     tr.dataset.sku = d.sku;
+    tr.addEventListener('animationend', () => tr.classList.remove('flash'));
     minus.addEventListener('click', () => change(doc.docId, { patch: { inc: { qty: -1 } } }));
     plus.addEventListener('click', () => change(doc.docId, { patch: { inc: { qty: 1 } } }));
     price.addEventListener('focus', () => presence.setState({ editing: d.sku }).catch(() => {}));

@@ -93,15 +93,21 @@ describe('demo board in Chromium', () => {
       await plus(alice.page, 'A-1');
       await plus(alice.page, 'A-1');
       await bob.page.waitForFunction(() => document.querySelector('tr[data-sku="A-1"] output')?.textContent === '12', null, { timeout: 10_000 });
-      // typing in a price field shows up on the other side
-      await alice.page.locator('tr[data-sku="B-7"] input.price').focus();
+      // typing in a price field shows up on the other side (and nothing changes: same value at blur)
+      const b7 = alice.page.locator('tr[data-sku="B-7"] input.price');
+      await b7.focus();
       await alice.page.keyboard.type('7');
       await bob.page.waitForFunction(() => (document.querySelector('#typing')?.textContent ?? '').includes('alice is typing a price for B-7'), null, {
         timeout: 10_000,
       });
-      await alice.page.locator('tr[data-sku="B-7"] input.price').blur();
-      await sleep(300);
+      await bob.page.waitForFunction(() => (document.querySelector('tr[data-sku="B-7"] .editing')?.textContent ?? '').includes('alice'), null, {
+        timeout: 10_000,
+      });
+      await sleep(1200); // let the highlight of the last change fade
       await bob.page.screenshot({ path: targetFile('board.png') });
+      await alice.page.keyboard.press('Backspace');
+      await b7.blur();
+      assert.equal((await serverDoc(gw, tenant, 'B-7')).version, 1, 'typing alone changes nothing');
       assert.equal((await serverDoc(gw, tenant, 'A-1')).data.qty, 12);
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${why(alice, bob)}`);
