@@ -63,7 +63,7 @@ export type ConnectionState =
   | 'reconnecting'
   /** the network is down or {@link TandemClient.pause} was called: no attempts until it is back */
   | 'offline'
-  /** ended: {@link TandemClient.close}, or the server said not to reconnect (e.g. 4001) */
+  /** ended: {@link TandemClient.close}, or the server said not to reconnect (e.g. 4001; `connect()` starts over) */
   | 'closed';
 
 /** Options of a {@link TandemClient}. Only `url` and `getToken` are required. */
@@ -389,8 +389,10 @@ export class TandemClient {
 
   /**
    * Starts connecting (idempotent) and resolves with the first welcome. Failed attempts are
-   * retried with backoff (also the first one); the promise rejects only when the client ends:
-   * {@link close}, or a close the server marks `reconnect: false` (4001 unauthorized).
+   * retried with backoff (also the first one); the promise rejects only when the connection
+   * ends for good: {@link close}, or a close the server marks `reconnect: false` (4001: the
+   * token was refused). After the latter, `connect()` starts over (e.g. once the user signed in
+   * again); after `close()` it rejects.
    */
   connect(): Promise<WelcomeFrame> {
     if (this.closed) {
@@ -837,6 +839,11 @@ export class TandemClient {
     }
     if (this.inboxWanted && this.inboxSub === undefined) {
       this.inboxSub = this.subscribe(`user:${w.user}`, {});
+    }
+    if (this.ackTarget !== undefined && this.ackTimer === undefined) {
+      // an acknowledgement the last connection could not send (replays of what it covers are
+      // dropped as duplicates, so nothing else would trigger it)
+      this.ackTimer = setTimeout(() => this.sendAck(), 250);
     }
     for (const hook of [...this.readyHooks]) {
       this.call(() => hook(w));

@@ -4,7 +4,7 @@ import { Emitter, type Unsubscribe } from './emitter.js';
 import { TandemError, unavailable } from './errors.js';
 import { toConflict, toDoc, type ConflictRecord, type Doc } from './doc.js';
 import { LiveDocument, LiveQuery, type LiveQueryOptions } from './live.js';
-import { isJsonObject, type ConflictFrame, type DocOpBody, type Json, type JsonObject, type Resolution } from './protocol.js';
+import { isJsonObject, type ConflictFrame, type DocOpBody, type Json, type JsonObject, type Position, type Resolution } from './protocol.js';
 import { MemoryStorage, newClientId, type DocChange, type NewOp, type QueueStorage, type StoredConflict, type StoredOp } from './storage.js';
 
 /** An operation of the queue as the app sees it. */
@@ -26,9 +26,8 @@ export interface QueryPage<T extends JsonObject = JsonObject> {
   readonly next: string | null;
   /** The channel the matching documents publish their changes to, if any. */
   readonly channel: string | null;
-  /** The channel's position when the page was read. */
-  readonly epoch: string;
-  readonly offset: number;
+  /** The channel's position, read just before the page (null without a channel). */
+  readonly position: Position | null;
 }
 
 /** Events of {@link Documents}. */
@@ -46,7 +45,6 @@ export interface DocumentEvents {
 }
 
 const PENDING: ReadonlySet<string> = new Set(['queued', 'sending']);
-const FINISHED: ReadonlySet<string> = new Set(['applied', 'merged', 'duplicate']);
 const MAX_BATCH = 100;
 const MAX_INTERNAL_ATTEMPTS = 5;
 
@@ -203,10 +201,14 @@ export class Documents {
       ...(page.after === undefined ? {} : { after: page.after }),
     });
     const list = body['documents'];
+    const channel = body['channel'];
     const epoch = body['epoch'];
     const offset = body['offset'];
-    if (!Array.isArray(list) || typeof epoch !== 'string' || typeof offset !== 'number') {
-      throw new TandemError('protocol', 'doc.query reply without documents and position', { transient: false });
+    const hasChannel = typeof channel === 'string';
+    if (!Array.isArray(list) || (hasChannel && (typeof epoch !== 'string' || typeof offset !== 'number'))) {
+      throw new TandemError('protocol', 'doc.query reply without documents, or a channel without its position', {
+        transient: false,
+      });
     }
     const documents: Doc<T>[] = [];
     for (const d of list) {
@@ -217,14 +219,12 @@ export class Documents {
       }
     }
     const next = body['next'];
-    const channel = body['channel'];
     return {
       docType,
       documents,
       next: typeof next === 'string' ? next : null,
-      channel: typeof channel === 'string' ? channel : null,
-      epoch,
-      offset,
+      channel: hasChannel ? channel : null,
+      position: hasChannel ? { epoch: epoch as string, offset: offset as number } : null,
     };
   }
 
@@ -640,7 +640,7 @@ export class Documents {
     return {
       ...structuredClone(e.op),
       durable: e.durable,
-      done: FINISHED.has(e.op.status) && !this.entries.has(e.op.seq),
+      done: false,
       ...(e.resolution === undefined ? {} : { resolution: e.resolution }),
     };
   }

@@ -223,7 +223,7 @@ export class LiveQuery<T extends JsonObject = JsonObject> {
     }
     this.replace(first.docs);
     this.followed = first.channel;
-    if (first.channel === null) {
+    if (first.channel === null || first.position === null) {
       return;
     }
     const handlers = {
@@ -257,24 +257,20 @@ export class LiveQuery<T extends JsonObject = JsonObject> {
   }
 
   /** Reads every page; the position is the first page's. */
-  private async pages(): Promise<{ docs: Doc<T>[]; channel: string | null; position: Position }> {
+  private async pages(): Promise<{ docs: Doc<T>[]; channel: string | null; position: Position | null }> {
     const docs: Doc<T>[] = [];
     let after: string | undefined;
-    let channel: string | null = null;
-    let position: Position | undefined;
+    let first: { channel: string | null; position: Position | null } | undefined;
     do {
       const page = await this.docs.query<T>(this.docType, this.where, {
         limit: this.pageSize,
         ...(after === undefined ? {} : { after }),
       });
-      if (position === undefined) {
-        position = { epoch: page.epoch, offset: page.offset };
-        channel = page.channel;
-      }
+      first ??= { channel: page.channel, position: page.position };
       docs.push(...page.documents);
       after = page.next ?? undefined;
     } while (after !== undefined && !this.closed);
-    return { docs, channel, position: position as Position };
+    return { docs, channel: first?.channel ?? null, position: first?.position ?? null };
   }
 
   /** Loads again while the subscription stays; events that arrive meanwhile are applied after, in order. */
