@@ -203,6 +203,37 @@ describe('demo board in Chromium', () => {
       await bob.context.close();
     }
   });
+
+  test('a full browser store (origin quota) is reported as storage_quota; the edit stays in memory', { timeout: 60_000 }, async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${gw.httpUrl}/health`); // an origin of the gateway, to load the client from
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: gw.httpUrl, quotaSize: 2_000_000 });
+      const result = await page.evaluate(async (wsUrl) => {
+        const moduleUrl = '/demo/dist/index.js';
+        const m = (await import(moduleUrl)) as typeof import('@tandem/client');
+        const client = new m.TandemClient({ url: wsUrl, getToken: () => 'unused', storage: new m.IndexedDbStorage('quota-test') });
+        const errors: string[] = [];
+        client.documents.on('storageError', (e) => errors.push(e.code));
+        const big = 'x'.repeat(400_000);
+        const ops = [];
+        for (let i = 0; i < 12 && errors.length === 0; i++) {
+          ops.push(await client.documents.update('note', `n-${i}`, { data: { text: big } }));
+        }
+        const kept = client.documents.ops().length;
+        client.close();
+        return { errors, durable: ops.map((o) => o.durable), kept };
+      }, gw.wsUrl);
+      assert.equal(result.errors[0], 'storage_quota', JSON.stringify(result));
+      assert.equal(result.durable[0], true);
+      assert.equal(result.durable.at(-1), false, 'the one that did not fit is kept in memory');
+      assert.equal(result.kept, result.durable.length, 'nothing lost');
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 describe('demo board in Chromium, cluster mode', () => {

@@ -309,6 +309,8 @@ export class TandemClient {
   private everWelcomed = false;
   private attempts = 0;
   private tokenReason: TokenReason = 'connect';
+  /** The expiry getToken gave with the token of the current attempt, if any. */
+  private tokenExpiresAt: number | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private paused = false;
@@ -685,6 +687,7 @@ export class TandemClient {
       if (typeof token !== 'string' || token === '') {
         throw new TypeError('getToken returned no token');
       }
+      this.tokenExpiresAt = typeof t === 'string' || t.expiresAt === undefined ? undefined : +t.expiresAt;
     } catch (e) {
       if (c === this.conn && !c.ended) {
         const err = e instanceof TandemError ? e : unavailable(`getToken failed: ${String(e)}`);
@@ -831,7 +834,7 @@ export class TandemClient {
     const eps = w.limits.ephemeralPerSecond ?? this.ephemeralDefault;
     this.signalBucket.reset(eps * 0.8, Math.max(1, Math.floor(eps * 0.8)), true);
     this.watch(c, w.heartbeatMs);
-    this.scheduleRefresh(w.expiresAt);
+    this.scheduleRefresh(w.expiresAt ?? this.tokenExpiresAt);
     this.setState('connected');
     this.emitter.emit('welcome', w);
     for (const ch of this.channels.values()) {
@@ -892,9 +895,15 @@ export class TandemClient {
       const t = await this.getTokenFn('refresh');
       const token = typeof t === 'string' ? t : t.token;
       const body = await this.request({ op: 'refresh', token });
-      const next = typeof body['expiresAt'] === 'string' ? Date.parse(body['expiresAt']) : Number.NaN;
-      const fallback = typeof t === 'string' || t.expiresAt === undefined ? undefined : +t.expiresAt;
-      this.scheduleRefresh(Number.isNaN(next) ? fallback : next);
+      const parsed = typeof body['expiresAt'] === 'string' ? Date.parse(body['expiresAt']) : Number.NaN;
+      const next = Number.isNaN(parsed) ? (typeof t === 'string' || t.expiresAt === undefined ? undefined : +t.expiresAt) : parsed;
+      if (next !== undefined && next <= expiresAt) {
+        // the same (cached) token again: asking more often will not help; at expiry the server
+        // closes with 4003 and the reconnect asks for an 'expired' token
+        this.log.warn("getToken('refresh') returned a token that expires no later than the current one");
+        return;
+      }
+      this.scheduleRefresh(next);
     } catch (e) {
       const err = e instanceof TandemError ? e : unavailable(`getToken failed: ${String(e)}`);
       this.log.warn(`token refresh failed (${err.code}): ${err.message}`);
