@@ -173,7 +173,11 @@ function render() {
     r.ver.textContent = String(doc.version);
     trs.push(r.tr);
   }
-  tbody.replaceChildren(...trs);
+  // re-inserting rows would take the focus from a price being typed: only when the rows changed
+  const same = tbody.children.length === trs.length && trs.every((tr, i) => tbody.children[i] === tr);
+  if (!same) {
+    tbody.replaceChildren(...trs);
+  }
 }
 
 function flash(docId) {

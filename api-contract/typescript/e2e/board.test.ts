@@ -58,8 +58,21 @@ async function members(p: Page): Promise<string[]> {
   return p.locator('#members li').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset['user'] ?? ''));
 }
 
-function why(...pages: BoardPage[]): string {
-  return pages.map((b) => b.console.slice(-15).join('\n')).join('\n---\n');
+/** What the pages knew, for a failure message: their last console lines, events and queue. */
+async function why(...pages: BoardPage[]): Promise<string> {
+  const parts: string[] = [];
+  for (const b of pages) {
+    const state = await b.page
+      .evaluate(() => {
+        const board = (window as unknown as { board?: { user: string; events: unknown[]; items: Map<string, unknown>; client: { state: string; documents: { ops(): unknown[] } } } }).board;
+        return board === undefined
+          ? 'no board'
+          : JSON.stringify({ user: board.user, state: board.client.state, events: board.events.slice(-8), items: [...board.items.values()], queue: board.client.documents.ops() });
+      })
+      .catch((e: Error) => `page not readable: ${e.message}`);
+    parts.push(`${state}\n${b.console.slice(-15).join('\n')}`);
+  }
+  return parts.join('\n---\n');
 }
 
 describe('demo board in Chromium', () => {
@@ -110,7 +123,7 @@ describe('demo board in Chromium', () => {
       assert.equal((await serverDoc(gw, tenant, 'B-7')).version, 1, 'typing alone changes nothing');
       assert.equal((await serverDoc(gw, tenant, 'A-1')).data.qty, 12);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n${why(alice, bob)}`);
+      throw new Error(`${(e as Error).message}\n${await why(alice, bob)}`);
     } finally {
       await alice.context.close();
       await bob.context.close();
@@ -156,7 +169,7 @@ describe('demo board in Chromium', () => {
       );
       assert.equal(await qty(alice.page, 'C-3'), String(before.data.qty + 1));
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n${why(alice, bob)}`);
+      throw new Error(`${(e as Error).message}\n${await why(alice, bob)}`);
     } finally {
       await alice.context.close();
       await bob.context.close();
@@ -197,7 +210,7 @@ describe('demo board in Chromium', () => {
       assert.equal((await serverDoc(gw, tenant, 'D-9')).data.price, 30);
       assert.equal(await alice.page.locator('dialog#conflict').isVisible(), false);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n${why(alice, bob)}`);
+      throw new Error(`${(e as Error).message}\n${await why(alice, bob)}`);
     } finally {
       await alice.context.close();
       await bob.context.close();
@@ -217,7 +230,12 @@ describe('demo board in Chromium', () => {
         const client = new m.TandemClient({ url: wsUrl, getToken: () => 'unused', storage: new m.IndexedDbStorage('quota-test') });
         const errors: string[] = [];
         client.documents.on('storageError', (e) => errors.push(e.code));
-        const big = 'x'.repeat(400_000);
+        // random text: IndexedDB compresses values, so a repeated character would hardly count
+        const bytes = new Uint8Array(300_000);
+        for (let i = 0; i < bytes.length; i += 65_536) {
+          crypto.getRandomValues(bytes.subarray(i, i + 65_536));
+        }
+        const big = btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join('')); // 400 KB
         const ops = [];
         for (let i = 0; i < 12 && errors.length === 0; i++) {
           ops.push(await client.documents.update('note', `n-${i}`, { data: { text: big } }));
@@ -299,7 +317,7 @@ describe('demo board in Chromium, cluster mode', () => {
         timeout: 10_000,
       });
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n${why(board)}`);
+      throw new Error(`${(e as Error).message}\n${await why(board)}`);
     } finally {
       await board.context.close();
     }
