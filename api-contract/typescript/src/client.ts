@@ -1107,7 +1107,13 @@ export class TandemClient {
         }
         const top: Position = { epoch, offset };
         const recovered = body['recovered'] === true;
-        this.positions.top(ch.name, top, recovered);
+        const inboxPending = typeof body['inbox'] === 'number' ? body['inbox'] : 0;
+        if (since === undefined && inboxPending > 0) {
+          // the own inbox: its unacknowledged messages (at or below the top) follow this reply;
+          // holding no position yet lets them in, and they set it
+        } else {
+          this.positions.top(ch.name, top, recovered);
+        }
         const reply: SubscribeReply = {
           channel: ch.name,
           position: top,
