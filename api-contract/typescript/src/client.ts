@@ -12,7 +12,6 @@ import {
   SUBPROTOCOL,
   TOKEN_EXPIRED,
   decodeServerFrame,
-  isJsonObject,
   type ClientFrame,
   type ConflictFrame,
   type DisconnectFrame,
@@ -1383,6 +1382,3 @@ export class TandemClient {
     }
   }
 }
-
-/** Whether a value is a JSON object; re-exported for the modules built on the client. */
-export { isJsonObject };
