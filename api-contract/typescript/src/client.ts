@@ -11,6 +11,7 @@ import {
   CLOSE_CODES,
   SUBPROTOCOL,
   TOKEN_EXPIRED,
+  TOKEN_REVOKED,
   decodeServerFrame,
   type ClientFrame,
   type ConflictFrame,
@@ -945,7 +946,9 @@ export class TandemClient {
       return;
     }
     const expired = why.closeCode === TOKEN_EXPIRED || c.disconnect?.code === TOKEN_EXPIRED;
-    if (expired) {
+    const revoked = why.closeCode === TOKEN_REVOKED || c.disconnect?.code === TOKEN_REVOKED;
+    if (expired || revoked) {
+      // the cached token is no good any more; a revoked one comes back after the usual backoff
       this.tokenReason = 'expired';
     }
     let delay: number | undefined;

@@ -54,14 +54,22 @@ export const CLOSE_CODES: Readonly<Record<number, { name: string; reconnect: boo
   4001: { name: 'unauthorized', reconnect: false },
   4002: { name: 'authentication timeout', reconnect: true },
   4003: { name: 'token expired', reconnect: true },
+  4004: { name: 'token revoked', reconnect: true },
+  4005: { name: 'disconnected by the application', reconnect: false },
   4008: { name: 'flood', reconnect: true },
   4009: { name: 'slow consumer', reconnect: true },
   4010: { name: 'heartbeat timeout', reconnect: true },
+  4011: { name: 'idle connection', reconnect: false },
   4029: { name: 'too many connections', reconnect: true },
+  4030: { name: 'node full', reconnect: true },
+  4031: { name: 'tenant connection limit', reconnect: true },
 };
 
 /** The close code that means "token expired: reconnect with a fresh token". */
 export const TOKEN_EXPIRED = 4003;
+
+/** The close code that means "this token was revoked": only a freshly issued token may come back. */
+export const TOKEN_REVOKED = 4004;
 
 /** A place in a channel's stream: its epoch and an offset within it. */
 export interface Position {

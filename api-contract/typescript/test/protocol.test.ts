@@ -126,3 +126,19 @@ describe('TokenBucket', () => {
     assert.ok(!b.tryTake());
   });
 });
+
+describe('close codes', () => {
+  test('every close code of the Java contract is known, with the same reconnect advice', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { resolve } = await import('node:path');
+    const { PACKAGE_DIR } = await import('./support/gateway.js');
+    const { CLOSE_CODES } = await import('@tandem/client');
+    const java = readFileSync(resolve(PACKAGE_DIR, '../src/main/java/dev/tandem/protocol/CloseCode.java'), 'utf8');
+    const declared = [...java.matchAll(/^\s+[A-Z_]+\((\d+), (true|false), "/gm)].map((m) => [Number(m[1]), m[2] === 'true'] as const);
+    assert.ok(declared.length >= 15, `read ${declared.length} close codes from CloseCode.java`);
+    for (const [code, reconnect] of declared) {
+      assert.equal(CLOSE_CODES[code]?.reconnect, reconnect, `close code ${code}`);
+    }
+    assert.equal(Object.keys(CLOSE_CODES).length, declared.length, 'no close code the server does not have');
+  });
+});
