@@ -68,7 +68,7 @@ final class GatewayTelemetry implements Telemetry {
         this.slowConsumers = registry.getOrCreate(Counter.builder("tandem.slow.consumer.closes")
                 .description("Connections closed because their outbound queue overflowed"));
         this.latency = registry.getOrCreate(Timer.builder("tandem.publish.to.deliver")
-                .description("Time from accepting a publication to writing it to a socket")
+                .description("Time from accepting a publication to writing it to a socket (sampled once per socket write: its oldest publication)")
                 .buckets(Duration.ofNanos(250_000), Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5),
                         Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
                         Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(5)));
@@ -132,6 +132,18 @@ final class GatewayTelemetry implements Telemetry {
     public void frameOut(String op) {
         framesOut.computeIfAbsent(op, o -> registry.getOrCreate(Counter.builder("tandem.frames.out")
                 .description("Server frames written, by op").tags(Metrics.tags("op", o)))).increment();
+    }
+
+    @Override
+    public void framesOut(String op, int count) {
+        framesOut.computeIfAbsent(op, o -> registry.getOrCreate(Counter.builder("tandem.frames.out")
+                .description("Server frames written, by op").tags(Metrics.tags("op", o)))).increment(count);
+    }
+
+    @Override
+    public void delivered(int count, long sampleNanos) {
+        deliveries.increment(count);
+        latency.record(sampleNanos, TimeUnit.NANOSECONDS);
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -24,6 +25,7 @@ import io.helidon.http.HttpPrologue;
 import io.helidon.http.RequestException;
 import io.helidon.http.Status;
 import io.helidon.http.WritableHeaders;
+import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.websocket.WsUpgrader;
 import io.helidon.websocket.WsListener;
 import io.helidon.websocket.WsSession;
@@ -209,6 +211,23 @@ final class WsEndpoint implements WsListener {
         public void send(String text) throws IOException {
             try {
                 ws.send(text, true);
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            }
+        }
+
+        /**
+         * Writes the frames in one socket write, through the connection's own writer (the one
+         * Helidon's {@code send} uses, so frames never interleave with Helidon's).
+         */
+        @Override
+        public void sendAll(List<byte[]> utf8Frames) throws IOException {
+            if (!(ws.socketContext() instanceof ConnectionContext ctx)) {
+                Transport.super.sendAll(utf8Frames);
+                return;
+            }
+            try {
+                ctx.dataWriter().writeNow(BufferData.create(WsFrames.text(utf8Frames)));
             } catch (UncheckedIOException e) {
                 throw e.getCause();
             }

@@ -27,6 +27,7 @@ import dev.tandem.channel.ChannelKey;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.channel.Namespace;
 import dev.tandem.hub.Hub;
+import dev.tandem.hub.Encoded;
 import dev.tandem.hub.Publication;
 import dev.tandem.hub.Subscriber;
 import dev.tandem.protocol.ErrorCode;
@@ -494,7 +495,7 @@ public final class RedisBroker implements Broker {
      */
     private record Filter(Subscriber subscriber, Position start, Feed feed) implements Subscriber {
         @Override
-        public void deliver(Publication publication, String frame) {
+        public void deliver(Publication publication, Encoded frame) {
             if (publication.position().isPresent()) {
                 Position p = publication.position().get();
                 if (p.epoch().equals(start.epoch()) && p.offset() <= start.offset()) {

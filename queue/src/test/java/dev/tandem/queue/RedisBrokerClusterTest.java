@@ -23,6 +23,7 @@ import dev.tandem.broker.Recovery;
 import dev.tandem.channel.ChannelKey;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.hub.Hub;
+import dev.tandem.hub.Encoded;
 import dev.tandem.hub.Publication;
 import dev.tandem.hub.Subscriber;
 import dev.tandem.protocol.FrameCodec;
@@ -300,7 +301,7 @@ class RedisBrokerClusterTest {
         private final List<Publication> received = new ArrayList<>();
 
         @Override
-        public synchronized void deliver(Publication publication, String frame) {
+        public synchronized void deliver(Publication publication, Encoded frame) {
             received.add(publication);
             notifyAll();
         }

@@ -13,7 +13,8 @@ import dev.tandem.telemetry.Telemetry;
  * fan-out of a publication to them.
  *
  * <p>Lookups are one map access per publication (never a scan over connections), and each
- * publication is encoded once and the same text handed to every subscriber. Thread-safe.
+ * publication is encoded once, to text and UTF-8 bytes, and the same {@link Encoded} frame handed
+ * to every subscriber. Thread-safe.
  */
 public final class Hub {
     private final Map<ChannelKey, Set<Subscriber>> channels = new ConcurrentHashMap<>();
@@ -86,7 +87,7 @@ public final class Hub {
             telemetry.fannedOut(0);
             return 0;
         }
-        String frame = encode(publication);
+        Encoded frame = new Encoded(encode(publication));
         int n = 0;
         for (Subscriber s : subscribers) {
             s.deliver(publication, frame);

@@ -12,5 +12,5 @@ public interface Subscriber {
      * @param publication the publication
      * @param frame       its {@code event} frame, encoded once for all subscribers
      */
-    void deliver(Publication publication, String frame);
+    void deliver(Publication publication, Encoded frame);
 }

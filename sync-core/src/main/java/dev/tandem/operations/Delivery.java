@@ -1,5 +1,6 @@
 package dev.tandem.operations;
 
+import dev.tandem.hub.Encoded;
 import dev.tandem.hub.Publication;
 
 /**
@@ -15,7 +16,7 @@ public interface Delivery {
      * @param frame its {@code event} frame, encoded once for all subscribers
      * @return false when the connection's queue is full (then {@link #overflowed()} is called)
      */
-    boolean live(Publication publication, String frame);
+    boolean live(Publication publication, Encoded frame);
 
     /**
      * A publication replayed on subscribe (inbox or recovery), to be encoded by the transport.

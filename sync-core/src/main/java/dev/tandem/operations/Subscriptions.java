@@ -24,6 +24,7 @@ import dev.tandem.channel.ChannelRules;
 import dev.tandem.channel.Namespace;
 import dev.tandem.document.DocRef;
 import dev.tandem.document.Document;
+import dev.tandem.hub.Encoded;
 import dev.tandem.hub.Publication;
 import dev.tandem.hub.Subscriber;
 import dev.tandem.inbox.Inbox;
@@ -387,7 +388,7 @@ public final class Subscriptions {
         }
 
         @Override
-        public void deliver(Publication p, String frame) {
+        public void deliver(Publication p, Encoded frame) {
             if (revoked) {
                 return;
             }
@@ -440,7 +441,7 @@ public final class Subscriptions {
                 answer.run();
                 for (Object[] h : held) {
                     Publication p = (Publication) h[0];
-                    boolean queued = h[1] == null ? delivery.replay(p) : delivery.live(p, (String) h[1]);
+                    boolean queued = h[1] == null ? delivery.replay(p) : delivery.live(p, (Encoded) h[1]);
                     if (!queued) {
                         delivery.overflowed();
                         break;

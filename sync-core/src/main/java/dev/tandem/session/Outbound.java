@@ -1,10 +1,15 @@
 package dev.tandem.session;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 
 import dev.tandem.hub.Publication;
@@ -16,6 +21,16 @@ import dev.tandem.telemetry.Telemetry;
  * them; when the queue is over its bounds, {@link #offer} says so and the session closes the
  * connection as a slow consumer.
  *
+ * <p>The writer takes whatever is queued when it wakes and hands the text frames to the
+ * transport in one {@link Transport#sendAll} call (one socket write for a WebSocket), up to
+ * {@value #MAX_BATCH_BYTES} bytes; a busy connection costs one wake-up and one write per batch
+ * instead of per frame. Live publications arrive already encoded to UTF-8 once for all
+ * subscribers ({@link dev.tandem.hub.Encoded}) and are written from those shared bytes.
+ *
+ * <p>The queue is lock-free and the writer is woken only when it sleeps: a producer that finds
+ * it awake (draining or writing) just appends, so a busy connection costs no wake-up per frame.
+ * Telemetry is counted per write, not per frame.
+ *
  * <p>Because only the writer touches the transport, our frames, pings and our close never
  * interleave on the socket. (Helidon itself still writes a close frame from its own thread when
  * the peer closes or a frame is too large; the connection is over by then.)
@@ -24,12 +39,15 @@ final class Outbound {
     private static final System.Logger LOG = System.getLogger(Outbound.class.getName());
     /** Queue bytes charged for a publication not encoded yet. */
     private static final int UNENCODED_ESTIMATE = 512;
+    /** A batch is written once it holds this many bytes, even if more is queued. */
+    static final int MAX_BATCH_BYTES = 64 * 1024;
 
     /** What the writer does next. */
     private sealed interface Item {
     }
 
-    private record Text(String text, String op, long acceptedNanos) implements Item {
+    /** A text frame in UTF-8 ({@code utf8} may be shared with other connections: read only). */
+    private record Text(byte[] utf8, String op, long acceptedNanos) implements Item {
     }
 
     private record Unencoded(Publication publication) implements Item {
@@ -49,7 +67,9 @@ final class Outbound {
         void writerFinished(int closeCode);
     }
 
-    private final LinkedBlockingQueue<Item> queue = new LinkedBlockingQueue<>();
+    private final ConcurrentLinkedQueue<Item> queue = new ConcurrentLinkedQueue<>();
+    /** Set by the writer just before it parks; a producer that clears it unparks the writer. */
+    private final AtomicBoolean sleeping = new AtomicBoolean();
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong queuedBytes = new AtomicLong();
     private final int maxMessages;
@@ -60,10 +80,10 @@ final class Outbound {
     private final Function<Publication, String> encoder;
     private final String name;
     private volatile boolean closing;
-    private final java.util.concurrent.atomic.AtomicBoolean pingQueued = new java.util.concurrent.atomic.AtomicBoolean();
-    private final java.util.concurrent.atomic.AtomicBoolean pongQueued = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean pingQueued = new AtomicBoolean();
+    private final AtomicBoolean pongQueued = new AtomicBoolean();
     private volatile boolean finished;
-    private Thread writer;
+    private volatile Thread writer;
 
     Outbound(String name, Transport transport, SessionLimits limits, Telemetry telemetry,
              Function<Publication, String> encoder, Done done) {
@@ -77,26 +97,39 @@ final class Outbound {
     }
 
     void start() {
-        writer = Thread.ofVirtual().name("tandem-writer-" + name).start(this::run);
+        // assigned before it runs: a producer that wakes the writer must see it
+        Thread t = Thread.ofVirtual().name("tandem-writer-" + name).unstarted(this::run);
+        writer = t;
+        t.start();
     }
 
     /**
-     * Queues a text frame.
+     * Queues a text frame made for this connection (a reply, an error, a notice).
      *
      * @return false when the queue is over its bounds (the caller closes as slow consumer) or
      *         the connection is closing
      */
     boolean offer(String text, String op, long acceptedNanos) {
+        return offer(text.getBytes(StandardCharsets.UTF_8), op, acceptedNanos);
+    }
+
+    /**
+     * Queues a text frame already in UTF-8, possibly shared with other connections (a live
+     * publication encoded once for all its subscribers).
+     *
+     * @return false when the queue is over its bounds or the connection is closing
+     */
+    boolean offer(byte[] utf8, String op, long acceptedNanos) {
         if (closing) {
             return false;
         }
-        long len = text.length();
+        long len = utf8.length;
         if (queued.incrementAndGet() > maxMessages || queuedBytes.addAndGet(len) > maxBytes) {
             queued.decrementAndGet();
             queuedBytes.addAndGet(-len);
             return false;
         }
-        queue.add(new Text(text, op, acceptedNanos));
+        enqueue(new Text(utf8, op, acceptedNanos));
         return true;
     }
 
@@ -113,21 +146,21 @@ final class Outbound {
             queuedBytes.addAndGet(-UNENCODED_ESTIMATE);
             return false;
         }
-        queue.add(new Unencoded(publication));
+        enqueue(new Unencoded(publication));
         return true;
     }
 
     /** Queues a ping unless closing or one is still waiting (a stuck peer must not grow the queue). */
     void ping() {
         if (!closing && pingQueued.compareAndSet(false, true)) {
-            queue.add(new Ping());
+            enqueue(new Ping());
         }
     }
 
     /** Queues a pong answering the peer's ping unless closing or one is still waiting. */
     void pong(byte[] payload) {
         if (!closing && pongQueued.compareAndSet(false, true)) {
-            queue.add(new Pong(payload));
+            enqueue(new Pong(payload));
         }
     }
 
@@ -148,8 +181,36 @@ final class Outbound {
             queued.set(0);
             queuedBytes.set(0);
         }
-        queue.add(new Close(code, reason, lastFrame));
+        enqueue(new Close(code, reason, lastFrame));
         return true;
+    }
+
+    private void enqueue(Item item) {
+        queue.add(item);
+        if (sleeping.get() && sleeping.compareAndSet(true, false)) {
+            LockSupport.unpark(writer);
+        }
+    }
+
+    /** The next item, parking while there is none. */
+    private Item next() throws InterruptedException {
+        while (true) {
+            Item item = queue.poll();
+            if (item != null) {
+                return item;
+            }
+            sleeping.set(true);
+            // look again after saying we sleep: an item added before that was not announced
+            item = queue.poll();
+            if (item != null) {
+                sleeping.set(false);
+                return item;
+            }
+            LockSupport.park(this);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+        }
     }
 
     /** Stops the writer without writing anything more (the peer is gone). */
@@ -167,43 +228,56 @@ final class Outbound {
 
     private void run() {
         int closeCode = 0;
+        List<Text> batch = new ArrayList<>();
+        List<byte[]> wire = new ArrayList<>();
         try {
             while (true) {
-                Item item = queue.take();
-                switch (item) {
-                    case Text t -> {
-                        queued.decrementAndGet();
-                        queuedBytes.addAndGet(-t.text().length());
-                        transport.send(t.text());
-                        telemetry.frameOut(t.op());
-                        if (t.acceptedNanos() != 0) {
-                            telemetry.delivered(System.nanoTime() - t.acceptedNanos());
+                Item item = next();
+                int batchBytes = 0;
+                while (item != null) {
+                    switch (item) {
+                        case Text t -> {
+                            queued.decrementAndGet();
+                            queuedBytes.addAndGet(-t.utf8().length);
+                            batch.add(t);
+                            batchBytes += t.utf8().length;
+                        }
+                        case Unencoded u -> {
+                            queued.decrementAndGet();
+                            queuedBytes.addAndGet(-UNENCODED_ESTIMATE);
+                            Text t = new Text(encoder.apply(u.publication()).getBytes(StandardCharsets.UTF_8), "event", 0);
+                            batch.add(t);
+                            batchBytes += t.utf8().length;
+                        }
+                        case Ping p -> {
+                            flush(batch, wire);
+                            batchBytes = 0;
+                            pingQueued.set(false);
+                            transport.ping();
+                        }
+                        case Pong p -> {
+                            flush(batch, wire);
+                            batchBytes = 0;
+                            pongQueued.set(false);
+                            transport.pong(p.payload());
+                        }
+                        case Close c -> {
+                            closeCode = c.code();
+                            if (c.lastFrame().isPresent()) {
+                                batch.add(new Text(c.lastFrame().get().getBytes(StandardCharsets.UTF_8), "disconnect", 0));
+                            }
+                            flush(batch, wire);
+                            transport.close(c.code(), c.reason());
+                            return;
                         }
                     }
-                    case Unencoded u -> {
-                        queued.decrementAndGet();
-                        queuedBytes.addAndGet(-UNENCODED_ESTIMATE);
-                        transport.send(encoder.apply(u.publication()));
-                        telemetry.frameOut("event");
+                    if (batchBytes >= MAX_BATCH_BYTES) {
+                        flush(batch, wire);
+                        batchBytes = 0;
                     }
-                    case Ping p -> {
-                        pingQueued.set(false);
-                        transport.ping();
-                    }
-                    case Pong p -> {
-                        pongQueued.set(false);
-                        transport.pong(p.payload());
-                    }
-                    case Close c -> {
-                        closeCode = c.code();
-                        if (c.lastFrame().isPresent()) {
-                            transport.send(c.lastFrame().get());
-                            telemetry.frameOut("disconnect");
-                        }
-                        transport.close(c.code(), c.reason());
-                        return;
-                    }
+                    item = queue.poll();
                 }
+                flush(batch, wire);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -213,5 +287,44 @@ final class Outbound {
             finished = true;
             done.writerFinished(closeCode);
         }
+    }
+
+    /** Writes the batch in one {@link Transport#sendAll}, then counts what went out. */
+    private void flush(List<Text> batch, List<byte[]> wire) throws IOException {
+        if (batch.isEmpty()) {
+            return;
+        }
+        for (Text t : batch) {
+            wire.add(t.utf8());
+        }
+        try {
+            transport.sendAll(wire);
+        } finally {
+            wire.clear();
+        }
+        // counted per op run and once per write: per-frame metric updates cost more than the write
+        long oldest = 0;
+        int delivered = 0;
+        String op = batch.get(0).op();
+        int run = 0;
+        for (Text t : batch) {
+            if (!t.op().equals(op)) {
+                telemetry.framesOut(op, run);
+                op = t.op();
+                run = 0;
+            }
+            run++;
+            if (t.acceptedNanos() != 0) {
+                delivered++;
+                if (oldest == 0) {
+                    oldest = t.acceptedNanos();
+                }
+            }
+        }
+        telemetry.framesOut(op, run);
+        if (delivered > 0) {
+            telemetry.delivered(delivered, System.nanoTime() - oldest);
+        }
+        batch.clear();
     }
 }

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.tandem.auth.Principal;
 import dev.tandem.auth.TokenExpiredException;
+import dev.tandem.hub.Encoded;
 import dev.tandem.hub.Publication;
 import dev.tandem.operations.Delivery;
 import dev.tandem.operations.Operations;
@@ -366,8 +367,8 @@ public final class Session {
     /** Where this connection's subscriptions put their publications: its outbound queue. */
     private final class SessionDelivery implements Delivery {
         @Override
-        public boolean live(Publication publication, String frame) {
-            return out.offer(frame, "event", publication.acceptedNanos());
+        public boolean live(Publication publication, Encoded frame) {
+            return out.offer(frame.utf8(), "event", publication.acceptedNanos());
         }
 
         @Override

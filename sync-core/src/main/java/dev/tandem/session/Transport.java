@@ -1,6 +1,8 @@
 package dev.tandem.session;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * One client connection as the engine sees it: a way to write frames and to close. The
@@ -14,6 +16,17 @@ import java.io.IOException;
 public interface Transport {
     /** Writes one text frame; blocks until written. */
     void send(String text) throws IOException;
+
+    /**
+     * Writes text frames, given as UTF-8 JSON, in order; blocks until written. The engine hands
+     * over whatever a connection has queued at once, so a transport that can should put them on
+     * the wire in one write. The arrays may be shared with other connections: read only.
+     */
+    default void sendAll(List<byte[]> utf8Frames) throws IOException {
+        for (byte[] frame : utf8Frames) {
+            send(new String(frame, StandardCharsets.UTF_8));
+        }
+    }
 
     /** Sends a WebSocket ping. */
     void ping() throws IOException;

@@ -40,6 +40,25 @@ public interface Telemetry {
     default void delivered(long nanos) {
     }
 
+    /**
+     * {@code count} server frames of {@code op} were written in one write (the writer counts a
+     * batch at once, not frame by frame).
+     */
+    default void framesOut(String op, int count) {
+        for (int i = 0; i < count; i++) {
+            frameOut(op);
+        }
+    }
+
+    /**
+     * {@code count} publications reached a socket in one write; {@code sampleNanos} is the time
+     * since the oldest of them was accepted. Latency is recorded once per write, not per
+     * delivery: a histogram update per subscriber and publication costs more than the write.
+     */
+    default void delivered(int count, long sampleNanos) {
+        delivered(sampleNanos);
+    }
+
     /** A connection was closed because it read too slowly. */
     default void slowConsumerClosed() {
     }

@@ -23,6 +23,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.channel.ChannelKey;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.hub.Hub;
+import dev.tandem.hub.Encoded;
 import dev.tandem.hub.Publication;
 import dev.tandem.hub.Subscriber;
 import dev.tandem.protocol.ErrorCode;
@@ -581,12 +582,12 @@ public abstract class BrokerConformanceTest {
         private volatile Recovery recovery;
 
         @Override
-        public synchronized void deliver(Publication publication, String frame) {
+        public synchronized void deliver(Publication publication, Encoded frame) {
             if (beforeLiveCalls.get() == 0) {
                 early.incrementAndGet();
             }
             received.add(publication);
-            frames.add(frame);
+            frames.add(frame.text());
             notifyAll();
         }
 

@@ -53,7 +53,7 @@ class HubTest {
 
     @Test
     void addingTheSameSubscriberTwiceDeliversOnce() {
-        List<String> got = new ArrayList<>();
+        List<Encoded> got = new ArrayList<>();
         Subscriber a = (p, f) -> got.add(f);
         hub.add(acme, a);
         hub.add(acme, a);
@@ -63,15 +63,17 @@ class HubTest {
 
     @Test
     void encodesAPublicationOnceForAllSubscribers() {
-        List<String> frames = new ArrayList<>();
+        List<Encoded> frames = new ArrayList<>();
         hub.add(acme, (p, f) -> frames.add(f));
         hub.add(acme, (p, f) -> frames.add(f));
         hub.add(acme, (p, f) -> frames.add(f));
         assertEquals(3, hub.deliver(publication(acme, 1)));
         assertEquals(3, frames.size());
-        assertSame(frames.get(0), frames.get(1), "the same text, not an equal copy");
+        assertSame(frames.get(0), frames.get(1), "the same frame, not an equal copy");
         assertSame(frames.get(0), frames.get(2));
-        ServerFrame.Event event = (ServerFrame.Event) codec.decodeServer(frames.get(0));
+        ServerFrame.Event event = (ServerFrame.Event) codec.decodeServer(frames.get(0).text());
+        assertEquals(frames.get(0).text(), new String(frames.get(0).utf8(), java.nio.charset.StandardCharsets.UTF_8),
+                "the bytes every socket gets are the text's UTF-8");
         assertEquals("location:wh-1", event.channel());
         assertEquals(Optional.of(new Position("e1", 1)), event.position());
         assertEquals(List.of(3), fanOuts);

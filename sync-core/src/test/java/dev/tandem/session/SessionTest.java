@@ -667,6 +667,25 @@ class SessionTest {
     }
 
     @Test
+    void framesQueuedWhileTheSocketIsBusyGoOutTogetherInOneWriteAndInOrder() throws Exception {
+        harness();
+        Client c = h.connected(ALICE);
+        c.send(subscribe(1, "tenant"));
+        c.t.reply(1);
+        c.t.block();
+        publishToTenant("acme", 1);
+        c.t.awaitBlockedInSend(); // the writer is on the wire with event 1
+        for (int i = 2; i <= 20; i++) {
+            publishToTenant("acme", i);
+        }
+        c.t.unblock();
+        for (int i = 1; i <= 20; i++) {
+            assertEquals(i, c.t.next(ServerFrame.Event.class).position().orElseThrow().offset());
+        }
+        assertTrue(c.t.batchSizes().contains(19), "events 2-20 went out in one write: " + c.t.batchSizes());
+    }
+
+    @Test
     void aPeerThatNeverReadsAgainIsDroppedAfterTheWriteTimeout() throws Exception {
         harness(Harness.limits().outboundQueueMessages(4).writeTimeout(Duration.ofMillis(150)));
         Client dead = h.connected(ALICE);

@@ -34,6 +34,7 @@ final class TestTransport implements Transport {
     private final LinkedBlockingQueue<ServerFrame> frames = new LinkedBlockingQueue<>();
     private final List<String> log = new CopyOnWriteArrayList<>();
     private final List<String> violations = new CopyOnWriteArrayList<>();
+    private final List<Integer> batchSizes = new CopyOnWriteArrayList<>();
     private final AtomicInteger pings = new AtomicInteger();
     private final CompletableFuture<Integer> closed = new CompletableFuture<>();
     private final CountDownLatch interrupted = new CountDownLatch(1);
@@ -70,6 +71,18 @@ final class TestTransport implements Transport {
         ServerFrame frame = codec.decodeServer(text);
         log.add(frame.op());
         frames.add(frame);
+    }
+
+    /** Records how many frames each write carried, then takes them one by one. */
+    @Override
+    public void sendAll(List<byte[]> utf8Frames) throws IOException {
+        batchSizes.add(utf8Frames.size());
+        Transport.super.sendAll(utf8Frames);
+    }
+
+    /** How many frames each {@link #sendAll} carried, in order. */
+    List<Integer> batchSizes() {
+        return List.copyOf(batchSizes);
     }
 
     @Override
