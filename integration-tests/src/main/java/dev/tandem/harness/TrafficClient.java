@@ -71,6 +71,8 @@ public final class TrafficClient {
         public int duplicatesDropped;
         /** Subscribes with {@code since} answered {@code recovered: false}. */
         public int recoveryRefused;
+        /** Live events that moved the channel to a new epoch (at its offset 1). */
+        public int epochChanges;
         /** Offsets that jumped without the server saying so (silent gaps). */
         public final List<String> silentGaps = new ArrayList<>();
         boolean toldLost;
@@ -221,7 +223,12 @@ public final class TrafficClient {
         if (log.epoch != null && epoch.equals(log.epoch) && offset != log.last + 1) {
             log.silentGaps.add(log.epoch + ":" + log.last + "->" + offset);
         } else if (log.epoch != null && !epoch.equals(log.epoch)) {
-            log.silentGaps.add("epoch " + log.epoch + "->" + epoch + " without recovered:false");
+            // the channel started over (its history is gone): visible, as long as nothing of the
+            // new epoch was skipped
+            log.epochChanges++;
+            if (offset != 1) {
+                log.silentGaps.add("epoch " + log.epoch + "->" + epoch + " at offset " + offset);
+            }
         }
         log.epoch = epoch;
         log.last = offset;
@@ -303,7 +310,7 @@ public final class TrafficClient {
 
     /** What one channel handed on so far, copied. */
     public record View(String epoch, long last, List<String> eventIds, List<Long> offsets, int duplicatesDropped,
-                       int recoveryRefused, List<String> silentGaps) {
+                       int recoveryRefused, int epochChanges, List<String> silentGaps) {
     }
 
     /** A copy of one channel's log. */
@@ -312,7 +319,7 @@ public final class TrafficClient {
         try {
             ChannelLog l = logs.get(channel);
             return new View(l.epoch, l.last, List.copyOf(l.eventIds), List.copyOf(l.offsets), l.duplicatesDropped,
-                    l.recoveryRefused, List.copyOf(l.silentGaps));
+                    l.recoveryRefused, l.epochChanges, List.copyOf(l.silentGaps));
         } finally {
             lock.unlock();
         }
