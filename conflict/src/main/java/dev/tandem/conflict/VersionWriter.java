@@ -192,14 +192,19 @@ final class VersionWriter {
     /**
      * The after-commit notice of a change, with the channels the type publishes it to, named by
      * {@code routing}: the new data, or for a deletion the data before it (so a {@code doc.deleted}
-     * reaches the channels that carried the document).
+     * reaches the channels that carried the document); and by {@code previous}, the live data
+     * before the change, so a document that leaves a channel ({@code locationId} wh-7 to wh-8)
+     * is also published to the channel it left, whose subscribers learn it is no longer theirs.
      */
-    static DocumentChange change(String tenant, Policy policy, Document doc, JsonNode routing, DocumentChange.Kind kind,
-                                 Optional<String> opId, Optional<String> conflictId, List<String> fields,
-                                 Optional<Strategy> strategy, List<DocumentChange.Overwrite> overwritten) {
+    static DocumentChange change(String tenant, Policy policy, Document doc, JsonNode routing, Optional<JsonNode> previous,
+                                 DocumentChange.Kind kind, Optional<String> opId, Optional<String> conflictId,
+                                 List<String> fields, Optional<Strategy> strategy,
+                                 List<DocumentChange.Overwrite> overwritten) {
         var channels = new ArrayList<ChannelName>();
         channels.add(doc.ref().channel());
         policy.channelsFor(routing).stream().filter(c -> !channels.contains(c)).forEach(channels::add);
+        previous.ifPresent(before -> policy.channelsFor(before).stream().filter(c -> !channels.contains(c))
+                .forEach(channels::add));
         return new DocumentChange(tenant, doc, kind, opId, conflictId, fields, strategy, channels, overwritten);
     }
 }
