@@ -93,6 +93,7 @@ public final class Gateway implements AutoCloseable {
                 .config(root.get("server"))
                 .shutdownHook(false)
                 .featuresDiscoverServices(false)
+                .directHandlers(RestApi.directHandlers(codec))
                 .addProtocol(io.helidon.webserver.websocket.WsConfig.builder()
                         .maxFrameLength(root.get("server.protocols.websocket.max-frame-length").asInt()
                                 .orElse(wsFrameLimit))

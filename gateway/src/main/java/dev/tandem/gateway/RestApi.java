@@ -19,8 +19,10 @@ import dev.tandem.protocol.ProtocolException;
 import dev.tandem.telemetry.LogText;
 
 import io.helidon.common.media.type.MediaTypes;
+import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
+import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -116,7 +118,35 @@ final class RestApi implements HttpService {
                     }
                     return layer.get().resolveConflict(service, req.path().pathParameters().get("id"), resolution.textValue(),
                             Optional.ofNullable(body.get("data")).filter(d -> !d.isNull()));
-                }));
+                }))
+                // last: whatever no route above took
+                .any((req, res) -> send(res, new Result.Failed(ErrorCode.NOT_FOUND, "no such endpoint: "
+                        + req.prologue().method().text() + " under /api/v1 (see the README's service API)")));
+    }
+
+    /**
+     * What the server answers before a request reaches a route (a body over
+     * {@code server.max-payload-size}, a malformed request): the API's JSON error body, with
+     * {@code too_large} for 413 and {@code bad_request} otherwise, never the request's text.
+     */
+    static DirectHandlers directHandlers(FrameCodec codec) {
+        DirectHandler json = (request, type, status, headers, message) -> {
+            ErrorCode code = status.code() == ErrorCode.TOO_LARGE.httpStatus() ? ErrorCode.TOO_LARGE
+                    : ErrorCode.BAD_REQUEST;
+            String text = code == ErrorCode.TOO_LARGE ? "the body is larger than server.max-payload-size allows"
+                    : "malformed HTTP request (" + status.code() + ")";
+            headers.set(HeaderNames.CONTENT_TYPE, MediaTypes.APPLICATION_JSON.text());
+            return DirectHandler.TransportResponse.builder()
+                    .status(status)
+                    .headers(headers)
+                    .keepAlive(false)
+                    .entity(codec.write(codec.object().put("code", code.wire()).put("message", text)))
+                    .build();
+        };
+        return DirectHandlers.builder()
+                .addHandler(DirectHandler.EventType.BAD_REQUEST, json)
+                .addHandler(DirectHandler.EventType.PAYLOAD_TOO_LARGE, json)
+                .build();
     }
 
     /** {@code doc.query} from {@code ?where.FIELD=VALUE&limit=&after=}. */
