@@ -18,9 +18,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.document.DocumentAccess;
 import dev.tandem.events.CloudEventCodec;
+import dev.tandem.hooks.HookSettings;
+import dev.tandem.hooks.HttpHooks;
 import dev.tandem.hub.Hub;
 import dev.tandem.kafka.KafkaIngest;
 import dev.tandem.kafka.KafkaSettings;
+import dev.tandem.operations.Hooks;
 import dev.tandem.operations.OperationLimits;
 import dev.tandem.operations.Operations;
 import dev.tandem.protocol.FrameCodec;
@@ -65,6 +68,7 @@ public final class Gateway implements AutoCloseable {
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final Optional<KafkaSettings> kafka;
     private final Backends backends;
+    private final Hooks hooks;
     private volatile Optional<KafkaIngest> ingest = Optional.empty();
     private volatile Optional<dev.tandem.kafka.OutboxRelay> relay = Optional.empty();
 
@@ -133,7 +137,10 @@ public final class Gateway implements AutoCloseable {
         GatewayTelemetry telemetry = new GatewayTelemetry(() -> engine() == null ? 0 : engine().sessionCount());
         ChannelRules rules = ChannelRules.create(tandem.get("channels"));
         this.hub = new Hub(codec, telemetry);
+        // settings checked before anything is opened that would have to be closed again
+        HookSettings hookSettings = HookSettings.create(tandem.get("hooks"));
         this.backends = Backends.create(tandem, hub, rules, telemetry, Clock.systemUTC());
+        this.hooks = HttpHooks.create(hookSettings, codec.mapper(), telemetry, Clock.systemUTC());
         Operations ops = null;
         Engine built = null;
         ScheduledExecutorService timers = null;
@@ -150,6 +157,7 @@ public final class Gateway implements AutoCloseable {
                     .limits(OperationLimits.create(tandem.get("limits")))
                     .telemetry(telemetry)
                     .serviceRole(tandem.get("auth.service-role").asString().orElse("service"))
+                    .hooks(hooks)
                     .build();
             this.operations = ops;
             built = Engine.builder()
@@ -183,6 +191,7 @@ public final class Gateway implements AutoCloseable {
             Optional.ofNullable(built).ifPresent(Engine::close);
             Optional.ofNullable(ops).ifPresent(Operations::close);
             connectionWatch.close();
+            closeHooks();
             backends.close();
             throw e;
         }
@@ -237,6 +246,7 @@ public final class Gateway implements AutoCloseable {
             g.engine.close();
             g.operations.close();
             g.connectionWatch.close();
+            g.closeHooks();
             g.backends.close();
             throw new StartupException("could not listen on " + root.get("server.host").asString().orElse("0.0.0.0")
                     + ":" + root.get("server.port").asInt().orElse(8080) + ": " + e.getMessage()
@@ -338,6 +348,7 @@ public final class Gateway implements AutoCloseable {
         connectionWatch.close();
         engine.close();
         operations.close();
+        closeHooks();
         backends.close();
         LOG.log(System.Logger.Level.INFO, "Tandem node " + engine.nodeId() + " stopped");
     }
@@ -345,6 +356,12 @@ public final class Gateway implements AutoCloseable {
     @Override
     public void close() {
         stop();
+    }
+
+    private void closeHooks() {
+        if (hooks instanceof HttpHooks h) {
+            h.close();
+        }
     }
 
     private static String defaultNodeId() {

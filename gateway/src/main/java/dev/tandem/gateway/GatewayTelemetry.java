@@ -26,7 +26,8 @@ import io.helidon.metrics.api.Timer;
  * {@code tandem_fanout_subscribers} (histogram), {@code tandem_slow_consumer_closes_total},
  * {@code tandem_errors_total{code}}; with Kafka on, {@code tandem_kafka_ingest_lag},
  * {@code tandem_kafka_ingest_events}, {@code tandem_kafka_ingest_dead_lettered},
- * {@code tandem_kafka_relay_backlog}, {@code tandem_kafka_relay_events}; {@code tandem_inbox_depth}.
+ * {@code tandem_kafka_relay_backlog}, {@code tandem_kafka_relay_events}; {@code tandem_inbox_depth};
+ * {@code tandem_hook_calls_total{hook,outcome}}, {@code tandem_hook_latency_seconds{hook}} (histogram).
  */
 final class GatewayTelemetry implements Telemetry {
     private final MeterRegistry registry;
@@ -41,6 +42,8 @@ final class GatewayTelemetry implements Telemetry {
     private final Map<String, Counter> publications = new ConcurrentHashMap<>();
     private final Map<Integer, Counter> closed = new ConcurrentHashMap<>();
     private final Map<ErrorCode, Counter> errors = new ConcurrentHashMap<>();
+    private final Map<String, Counter> hookCalls = new ConcurrentHashMap<>();
+    private final Map<String, Timer> hookLatency = new ConcurrentHashMap<>();
 
     /**
      * What the gauges read. Meters live in the process-wide registry and outlive a gateway, so
@@ -162,5 +165,19 @@ final class GatewayTelemetry implements Telemetry {
     public void error(ErrorCode code) {
         errors.computeIfAbsent(code, c -> registry.getOrCreate(Counter.builder("tandem.errors")
                 .description("Errors answered, by code").tags(Metrics.tags("code", c.wire())))).increment();
+    }
+
+    @Override
+    public void hookCall(String hook, String outcome, long nanos) {
+        hookCalls.computeIfAbsent(hook + "/" + outcome, k -> registry.getOrCreate(Counter.builder("tandem.hook.calls")
+                .description("Backend hook and webhook calls, by hook and outcome (allow, refuse, ok, failure)")
+                .tags(Metrics.tags("hook", hook, "outcome", outcome)))).increment();
+        hookLatency.computeIfAbsent(hook, h -> registry.getOrCreate(Timer.builder("tandem.hook.latency")
+                .description("Time of backend hook and webhook calls, by hook")
+                .tags(Metrics.tags("hook", h))
+                .buckets(Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+                        Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+                        Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5))))
+                .record(nanos, TimeUnit.NANOSECONDS);
     }
 }

@@ -110,10 +110,13 @@ public final class Operations implements AutoCloseable {
      * Verifies a client's token (a {@code connect}, {@code refresh} or upgrade header) and lets
      * the {@link Hooks#connect} hook see the principal.
      *
+     * @return the principal and the channels the backend subscribes the connection to
      * @throws TokenExpiredException when the token has expired (the client should fetch a new one)
-     * @throws ProtocolException     {@code UNAUTHORIZED} for a token that is not acceptable
+     * @throws ProtocolException     {@code UNAUTHORIZED} for a token that is not acceptable,
+     *                               {@code FORBIDDEN} when the backend refuses,
+     *                               {@code UNAVAILABLE} when the backend cannot be asked
      */
-    public Principal authenticate(String token) {
+    public Hooks.Admitted authenticate(String token) {
         Principal p = verifier.verify(token);
         Optional<Instant> exp = p.expiresAt();
         if (exp.isPresent() && exp.get().isAfter(LATEST_EXPIRY)) {

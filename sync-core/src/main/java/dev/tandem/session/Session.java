@@ -12,6 +12,7 @@ import dev.tandem.auth.Principal;
 import dev.tandem.auth.TokenExpiredException;
 import dev.tandem.hub.Publication;
 import dev.tandem.operations.Delivery;
+import dev.tandem.operations.Hooks;
 import dev.tandem.operations.Operations;
 import dev.tandem.operations.Result;
 import dev.tandem.operations.Subscriptions;
@@ -262,13 +263,17 @@ public final class Session {
      */
     private void authenticate(String token, long requestId) {
         Principal p;
+        Hooks.Admitted admitted;
         try {
-            p = ops.authenticate(token);
+            admitted = ops.authenticate(token);
+            p = admitted.principal();
         } catch (TokenExpiredException e) {
             refuseAuth(e.withRequestId(requestId), CloseCode.TOKEN_EXPIRED);
             return;
         } catch (ProtocolException e) {
-            refuseAuth(e.withRequestId(requestId), CloseCode.UNAUTHORIZED);
+            // a backend that cannot be asked is not the client's fault: it may come back
+            refuseAuth(e.withRequestId(requestId), e.code() == ErrorCode.UNAVAILABLE ? CloseCode.INTERNAL
+                    : CloseCode.UNAUTHORIZED);
             return;
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "session " + id + ": token verification failed", LogText.scrub(e));
@@ -299,6 +304,16 @@ public final class Session {
         if (requestId > 0) {
             reply(requestId, engine.codec().object().put("session", id));
         }
+        // channels the backend's connect hook named: subscribed as if the client had asked
+        // (without an id: a refusal arrives as an error notice)
+        for (String channel : admitted.channels()) {
+            subs.subscribe(new ClientFrame.Subscribe(0, channel, Optional.empty(), false, false), result -> {
+                if (result instanceof Result.Failed f) {
+                    sendError(new ProtocolException(f.code(), "server-side subscription to " + channel + ": "
+                            + f.message()));
+                }
+            });
+        }
         LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + " authenticated: " + describe());
     }
 
@@ -310,7 +325,7 @@ public final class Session {
     private void refresh(ClientFrame.Refresh r) {
         Principal next;
         try {
-            next = ops.authenticate(r.token());
+            next = ops.authenticate(r.token()).principal();
         } catch (TokenExpiredException e) {
             throw new ProtocolException(ErrorCode.UNAUTHORIZED, r.id(), "token expired");
         }

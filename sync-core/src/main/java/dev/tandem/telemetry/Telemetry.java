@@ -51,4 +51,15 @@ public interface Telemetry {
     /** A user's inbox held {@code depth} unacknowledged messages when one of its devices subscribed. */
     default void inboxDepth(int depth) {
     }
+
+    /**
+     * A backend hook or webhook call ended.
+     *
+     * @param hook    its name ({@code connect}, {@code subscribe}, {@code publish},
+     *                {@code document-write}, {@code webhook})
+     * @param outcome {@code allow}, {@code refuse}, {@code ok} or {@code failure} (no answer)
+     * @param nanos   how long it took
+     */
+    default void hookCall(String hook, String outcome, long nanos) {
+    }
 }
