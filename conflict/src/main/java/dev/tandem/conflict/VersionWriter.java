@@ -32,13 +32,18 @@ final class VersionWriter {
 
     private final Sql sql;
     private volatile boolean outboxOn = true;
+    private volatile boolean kafkaOn = true;
+    private volatile boolean webhooksOn = false;
 
     VersionWriter(Sql sql) {
         this.sql = sql;
     }
 
-    void outbox(boolean on) {
-        outboxOn = on;
+    /** Which outbox streams read the rows; none: no rows are written. */
+    void outbox(boolean kafka, boolean webhooks) {
+        kafkaOn = kafka;
+        webhooksOn = webhooks;
+        outboxOn = kafka || webhooks;
     }
 
     /**
@@ -184,9 +189,13 @@ final class VersionWriter {
         strategy.ifPresent(s -> data.put("strategy", s.wire()));
         resolution.ifPresent(r -> data.put("resolution", r));
         event.set("data", data);
-        tx.createNamedInsert("outbox-insert", sql.outboxInsert).params(Map.of("tenant", tenant,
+        Map<String, Object> p = new HashMap<>(Map.of("tenant", tenant,
                 "key", tenant + "/" + doc.ref().type() + "/" + doc.ref().id(), "type", type,
-                "payload", Json.write(event), "at", Rows.timestamp(at))).execute();
+                "payload", Json.write(event), "at", Rows.timestamp(at)));
+        // a stream that is off is done with the row from the start
+        p.put("published", kafkaOn ? null : Rows.timestamp(at));
+        p.put("hooked", webhooksOn ? null : Rows.timestamp(at));
+        tx.createNamedInsert("outbox-insert", sql.outboxInsert).params(p).execute();
     }
 
     /**

@@ -20,12 +20,15 @@ import dev.tandem.document.DocumentAccess;
 import dev.tandem.events.CloudEventCodec;
 import dev.tandem.hooks.HookSettings;
 import dev.tandem.hooks.HttpHooks;
+import dev.tandem.hooks.WebhookSettings;
+import dev.tandem.hooks.Webhooks;
 import dev.tandem.hub.Hub;
 import dev.tandem.kafka.KafkaIngest;
 import dev.tandem.kafka.KafkaSettings;
 import dev.tandem.operations.Hooks;
 import dev.tandem.operations.OperationLimits;
 import dev.tandem.operations.Operations;
+import dev.tandem.presence.PresenceListener;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.session.Engine;
 import dev.tandem.session.SessionLimits;
@@ -69,6 +72,7 @@ public final class Gateway implements AutoCloseable {
     private final Optional<KafkaSettings> kafka;
     private final Backends backends;
     private final Hooks hooks;
+    private final Optional<Webhooks> webhooks;
     private volatile Optional<KafkaIngest> ingest = Optional.empty();
     private volatile Optional<dev.tandem.kafka.OutboxRelay> relay = Optional.empty();
 
@@ -139,8 +143,13 @@ public final class Gateway implements AutoCloseable {
         this.hub = new Hub(codec, telemetry);
         // settings checked before anything is opened that would have to be closed again
         HookSettings hookSettings = HookSettings.create(tandem.get("hooks"));
+        Optional<WebhookSettings> webhookSettings = WebhookSettings.create(tandem);
+        String nodeId = tandem.get("node-id").asString().orElseGet(Gateway::defaultNodeId);
         this.backends = Backends.create(tandem, hub, rules, telemetry, Clock.systemUTC());
         this.hooks = HttpHooks.create(hookSettings, codec.mapper(), telemetry, Clock.systemUTC());
+        this.webhooks = webhookSettings.map(w -> Webhooks.start(w, Optional.of(backends.documentStore.webhookOutbox()),
+                nodeId + "/" + java.util.UUID.randomUUID(), codec.mapper(), telemetry, Clock.systemUTC()));
+        webhooks.ifPresent(w -> telemetry.webhooks(w::backlog));
         Operations ops = null;
         Engine built = null;
         ScheduledExecutorService timers = null;
@@ -158,10 +167,11 @@ public final class Gateway implements AutoCloseable {
                     .telemetry(telemetry)
                     .serviceRole(tandem.get("auth.service-role").asString().orElse("service"))
                     .hooks(hooks)
+                    .presenceListener(webhooks.<PresenceListener>map(w -> w).orElse(PresenceListener.NONE))
                     .build();
             this.operations = ops;
             built = Engine.builder()
-                    .nodeId(tandem.get("node-id").asString().orElseGet(Gateway::defaultNodeId))
+                    .nodeId(nodeId)
                     .codec(codec)
                     .operations(ops)
                     .limits(SessionLimits.create(tandem.get("limits")))
@@ -182,7 +192,8 @@ public final class Gateway implements AutoCloseable {
             }
             startKafka(telemetry);
             // no relay without Kafka: do not fill the outbox for nobody
-            backends.documentStore.writeOutbox(kafka.isPresent());
+            backends.documentStore.writeOutbox(kafka.isPresent(),
+                    webhookSettings.map(WebhookSettings::documents).orElse(false));
         } catch (RuntimeException e) {
             // a failed start leaves nothing running: client threads would keep the JVM alive
             ingest.ifPresent(KafkaIngest::close);
@@ -359,6 +370,7 @@ public final class Gateway implements AutoCloseable {
     }
 
     private void closeHooks() {
+        webhooks.ifPresent(Webhooks::close);
         if (hooks instanceof HttpHooks h) {
             h.close();
         }

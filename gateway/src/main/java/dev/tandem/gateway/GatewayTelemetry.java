@@ -27,7 +27,8 @@ import io.helidon.metrics.api.Timer;
  * {@code tandem_errors_total{code}}; with Kafka on, {@code tandem_kafka_ingest_lag},
  * {@code tandem_kafka_ingest_events}, {@code tandem_kafka_ingest_dead_lettered},
  * {@code tandem_kafka_relay_backlog}, {@code tandem_kafka_relay_events}; {@code tandem_inbox_depth};
- * {@code tandem_hook_calls_total{hook,outcome}}, {@code tandem_hook_latency_seconds{hook}} (histogram).
+ * {@code tandem_hook_calls_total{hook,outcome}}, {@code tandem_hook_latency_seconds{hook}} (histogram),
+ * with webhooks on {@code tandem_webhooks_backlog}.
  */
 final class GatewayTelemetry implements Telemetry {
     private final MeterRegistry registry;
@@ -57,6 +58,7 @@ final class GatewayTelemetry implements Telemetry {
         private static volatile java.util.function.LongSupplier ingestDeadLettered = () -> 0;
         private static volatile java.util.function.LongSupplier relayBacklog = () -> 0;
         private static volatile java.util.function.LongSupplier relayEvents = () -> 0;
+        private static volatile java.util.function.LongSupplier webhookBacklog = () -> 0;
     }
 
     GatewayTelemetry(IntSupplier connections) {
@@ -106,6 +108,13 @@ final class GatewayTelemetry implements Telemetry {
                 .description("Accepted changes waiting in the outbox to be relayed to Kafka"));
         registry.getOrCreate(Gauge.builder("tandem.kafka.relay.events", () -> Live.relayEvents.getAsLong())
                 .description("Changes relayed to the outbound topic by this node since start"));
+    }
+
+    /** Registers the webhooks' gauge. */
+    void webhooks(java.util.function.LongSupplier backlog) {
+        Live.webhookBacklog = backlog;
+        registry.getOrCreate(Gauge.builder("tandem.webhooks.backlog", () -> Live.webhookBacklog.getAsLong())
+                .description("Document changes waiting in the outbox for the webhook"));
     }
 
     @Override

@@ -31,6 +31,7 @@ import dev.tandem.inbox.Inbox;
 import dev.tandem.inbox.MemoryInbox;
 import dev.tandem.kafka.KafkaIngest;
 import dev.tandem.presence.MemoryPresenceStore;
+import dev.tandem.presence.PresenceListener;
 import dev.tandem.presence.PresenceStore;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.ErrorCode;
@@ -93,7 +94,7 @@ public final class Operations implements AutoCloseable {
         this.hooks = b.hooks;
         this.access = b.access;
         this.publisher = new Publisher(broker, inbox, rules, codec, background);
-        this.presences = new Presences(presenceStore, rules, publisher, codec, background);
+        this.presences = new Presences(presenceStore, rules, publisher, codec, background, b.presenceListener);
         this.docs = documents.map(d -> new DocumentOps(d, access, hooks, broker, rules, codec, b.limits, serviceRole));
         this.changeStatuses = new ChangeStatuses(rules, codec, publisher, documents);
         documents.ifPresent(d -> d.listen(publisher));
@@ -425,6 +426,7 @@ public final class Operations implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private String serviceRole = "service";
         private Hooks hooks = Hooks.NONE;
+        private PresenceListener presenceListener = PresenceListener.NONE;
         private DocumentAccess access = DocumentAccess.defaults();
 
         private Builder() {
@@ -505,6 +507,12 @@ public final class Operations implements AutoCloseable {
         /** The backend hooks (default: {@link Hooks#NONE}). */
         public Builder hooks(Hooks hooks) {
             this.hooks = Objects.requireNonNull(hooks);
+            return this;
+        }
+
+        /** Who is told about presence joins and leaves besides subscribers (default: nobody). */
+        public Builder presenceListener(PresenceListener listener) {
+            this.presenceListener = Objects.requireNonNull(listener);
             return this;
         }
 
