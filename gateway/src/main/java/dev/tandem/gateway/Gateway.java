@@ -31,6 +31,7 @@ import dev.tandem.operations.Operations;
 import dev.tandem.presence.PresenceListener;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.session.Engine;
+import dev.tandem.session.FleetLimits;
 import dev.tandem.session.SessionLimits;
 
 import io.helidon.config.Config;
@@ -138,7 +139,8 @@ public final class Gateway implements AutoCloseable {
 
         // meters after the server is built: the metrics observer may replace the global registry
         // the health checks and gauges read engine() and backends() when called, once both exist
-        GatewayTelemetry telemetry = new GatewayTelemetry(() -> engine() == null ? 0 : engine().sessionCount());
+        GatewayTelemetry telemetry = new GatewayTelemetry(() -> engine() == null ? 0 : engine().sessionCount(),
+                Set.copyOf(ConfigLists.strings(tandem.get("metrics.tenants"), List.of())));
         ChannelRules rules = ChannelRules.create(tandem.get("channels"));
         this.hub = new Hub(codec, telemetry);
         // settings checked before anything is opened that would have to be closed again
@@ -168,6 +170,8 @@ public final class Gateway implements AutoCloseable {
                     .serviceRole(tandem.get("auth.service-role").asString().orElse("service"))
                     .hooks(hooks)
                     .presenceListener(webhooks.<PresenceListener>map(w -> w).orElse(PresenceListener.NONE))
+                    .revocations(backends.revocations)
+                    .maxTokenLifetime(tandem.get("auth.max-token-lifetime").as(Duration.class).orElse(Duration.ofDays(1)))
                     .build();
             this.operations = ops;
             built = Engine.builder()
@@ -175,6 +179,7 @@ public final class Gateway implements AutoCloseable {
                     .codec(codec)
                     .operations(ops)
                     .limits(SessionLimits.create(tandem.get("limits")))
+                    .fleet(FleetLimits.create(tandem.get("limits")))
                     .telemetry(telemetry)
                     .build();
             this.engine = built;

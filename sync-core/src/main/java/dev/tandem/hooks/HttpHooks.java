@@ -118,8 +118,7 @@ public final class HttpHooks implements Hooks, AutoCloseable {
                 channels.add(c.textValue());
             }
         }
-        return new Admitted(new Principal(principal.tenant(), principal.user(), roles, scopes, principal.expiresAt()),
-                channels);
+        return new Admitted(principal.with(roles, scopes), channels);
     }
 
     @Override

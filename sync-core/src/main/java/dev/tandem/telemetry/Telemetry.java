@@ -62,4 +62,19 @@ public interface Telemetry {
      */
     default void hookCall(String hook, String outcome, long nanos) {
     }
+
+    /**
+     * A concurrent change was settled by a strategy ({@code last-write-wins}, {@code server-wins},
+     * {@code client-wins}, {@code merge}, {@code manual} …).
+     */
+    default void conflict(String strategy) {
+    }
+
+    /** A connection of the tenant was authenticated ({@code +1}) or ended ({@code -1}). */
+    default void tenantConnections(String tenant, int delta) {
+    }
+
+    /** A client message of the tenant was received. */
+    default void tenantMessage(String tenant) {
+    }
 }
