@@ -54,7 +54,7 @@ class FleetControlsTest {
         String globex = tenant();
         try (TestGateway node = TestGateway.start(Map.of("tandem.limits.max-connections", "3",
                 "tandem.limits.max-connections-per-tenant", "2",
-                "tandem.metrics.tenants.0", acme))) {
+                "tandem.metrics.tenants", acme))) {
             List<WsProbe> open = new ArrayList<>();
             try {
                 open.add(WsProbe.connect(node.ws(), token("a1", acme)));
