@@ -74,6 +74,7 @@ public final class Gateway implements AutoCloseable {
     private final Backends backends;
     private final Hooks hooks;
     private final Optional<Webhooks> webhooks;
+    private final SseEndpoint sse;
     private volatile Optional<KafkaIngest> ingest = Optional.empty();
     private volatile Optional<dev.tandem.kafka.OutboxRelay> relay = Optional.empty();
 
@@ -92,7 +93,10 @@ public final class Gateway implements AutoCloseable {
         this.kafka = KafkaSettings.create(tandem.get("kafka"));
         FrameCodec codec = FrameCodec.create();
         this.codec = codec;
-        HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this::operations, codec));
+        this.sse = new SseEndpoint(this::operations, codec, SessionLimits.create(tandem.get("limits")),
+                Clock.systemUTC());
+        HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this::operations, codec))
+                .register("/sse", sse);
         if (devMode) {
             http.register("/demo", new DemoService(tandem.get("demo.dir").asString().asOptional()
                     .filter(s -> !s.isBlank()).map(java.nio.file.Path::of), codec));
@@ -353,6 +357,7 @@ public final class Gateway implements AutoCloseable {
             ingest.ifPresent(KafkaIngest::close);
             relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
         });
+        sse.drain();
         engine.drain(drainTimeout);
         try {
             kafkaStop.join(Duration.ofSeconds(15));

@@ -374,6 +374,46 @@ public final class Operations implements AutoCloseable {
         });
     }
 
+    /**
+     * A client frame that needs no connection state, for transports whose requests are
+     * independent (SSE's HTTP POSTs): {@code publish}, {@code ping}, {@code ack}, {@code doc.*},
+     * {@code sync}, {@code conflict.resolve}, and {@code presence} without a state (who is on a
+     * channel the caller may subscribe to). Frames about a connection ({@code connect},
+     * {@code refresh}, {@code subscribe}, {@code unsubscribe}, setting a presence state) are
+     * {@code bad_request}.
+     */
+    public Result request(Principal who, ClientFrame frame) {
+        return switch (frame) {
+            case ClientFrame.Publish p -> publish(who, p);
+            case ClientFrame.Ping p -> ping();
+            case ClientFrame.Ack a -> ack(who, a);
+            case ClientFrame.DocGet g -> getDocument(who, g.docType(), g.docId());
+            case ClientFrame.DocQuery q -> queryDocuments(who, q);
+            case ClientFrame.DocUpdate u -> updateDocument(who, u);
+            case ClientFrame.Sync s -> sync(who, s.ops());
+            case ClientFrame.ConflictResolve r -> resolveConflict(who, r.conflictId(), r.resolution(), r.data());
+            case ClientFrame.Presence p when p.state().isEmpty() -> answer(who, "presence", () -> {
+                ChannelKey key = rules.authorize(who, p.channel(), ChannelRules.Action.SUBSCRIBE);
+                if (!rules.namespaceOf(key).presence()) {
+                    throw new ProtocolException(ErrorCode.BAD_REQUEST, "channels of '" + key.namespace()
+                            + "' have no presence");
+                }
+                return codec.object().put("channel", p.channel()).set("members", presences.members(key));
+            });
+            case ClientFrame.Presence p -> new Result.Failed(ErrorCode.BAD_REQUEST,
+                    "a presence state belongs to a connection: set it over the WebSocket");
+            case ClientFrame.Connect c -> notHere(c.op());
+            case ClientFrame.Refresh r -> notHere(r.op());
+            case ClientFrame.Subscribe s -> notHere(s.op());
+            case ClientFrame.Unsubscribe u -> notHere(u.op());
+        };
+    }
+
+    private static Result notHere(String op) {
+        return new Result.Failed(ErrorCode.BAD_REQUEST, op + " is about a connection: for a stream, name its "
+                + "channels in the stream's URL");
+    }
+
     /** An application-level ping: an empty answer. */
     public Result ping() {
         return Result.ok();
