@@ -40,7 +40,6 @@ import dev.tandem.protocol.Position;
 import dev.tandem.protocol.ProtocolException;
 import dev.tandem.protocol.ServerFrame;
 import dev.tandem.session.SessionLimits;
-import dev.tandem.telemetry.LogText;
 
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.http.HeaderNames;
@@ -380,9 +379,5 @@ final class SseEndpoint implements HttpService {
     }
 
     private record Live(Publication publication, String frame) {
-    }
-
-    static String safe(String s) {
-        return LogText.safe(s);
     }
 }

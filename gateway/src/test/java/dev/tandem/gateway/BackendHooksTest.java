@@ -210,4 +210,24 @@ class BackendHooksTest {
             }
         }
     }
+
+    @Test
+    void aFullBulkheadRefusesAtOnceInsteadOfQueueing() throws Exception {
+        try (TestGateway narrow = TestGateway.start(Map.of("tandem.hooks.secret", FakeBackend.SECRET,
+                "tandem.hooks.subscribe.url", backend.url("/subscribe"),
+                "tandem.hooks.subscribe.max-concurrent", "1",
+                "tandem.hooks.subscribe.timeout", "PT3S"))) {
+            backend.on("/subscribe", body -> new FakeBackend.Answer(200, "{\"result\":\"allow\"}", 1_500));
+            try (WsProbe first = WsProbe.connect(narrow.ws(), token("kim"));
+                 WsProbe second = WsProbe.connect(narrow.ws(), token("lee"))) {
+                first.send("{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
+                backend.next("/subscribe"); // the first call is in flight
+                long start = System.nanoTime();
+                JsonNode refused = second.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
+                assertEquals("unavailable", refused.path("code").asText(), refused.toString());
+                assertTrue(System.nanoTime() - start < 1_000_000_000L, "refused at once, not after the slow call");
+                assertEquals("reply", first.answer(2).path("op").asText(), "the call in flight completes");
+            }
+        }
+    }
 }
