@@ -92,6 +92,8 @@ public final class Documents {
     }
 
     private final Link link;
+    /** The client live views subscribe through; set once by the client that owns these documents. */
+    private volatile TandemClient client;
     private QueueStore store;
     private final Backoff retryBackoff;
     private final Clock clock;
@@ -118,6 +120,8 @@ public final class Documents {
     private ScheduledFuture<?> retryTimer;
     private int retries;
     private boolean closed;
+
+    private final List<CompletableFuture<Void>> connectWaiters = new CopyOnWriteArrayList<>();
 
     // readable from any thread
     private final ConcurrentSkipListMap<Long, QueuedOp> views = new ConcurrentSkipListMap<>();
@@ -218,6 +222,39 @@ public final class Documents {
                             hasChannel ? Optional.of(new Position(body.get("epoch").textValue(),
                                     body.get("offset").asLong())) : Optional.empty());
                 });
+    }
+
+    /**
+     * A document kept current: loaded with its channel's position (a {@code snapshot}
+     * subscription), then followed. One live view per document and client.
+     */
+    public LiveDocument watch(String docType, String docId) {
+        return new LiveDocument(owner(), this, docType, docId);
+    }
+
+    /**
+     * The documents of a type whose field {@code field} equals {@code value}, kept current
+     * ("load, then follow"), loaded 100 per page.
+     */
+    public LiveQuery liveQuery(String docType, String field, JsonNode value) {
+        return liveQuery(docType, field, value, 100);
+    }
+
+    /** {@link #liveQuery(String, String, JsonNode)} with its page size (1-500). */
+    public LiveQuery liveQuery(String docType, String field, JsonNode value, int pageSize) {
+        return new LiveQuery(owner(), this, docType, field, value, pageSize);
+    }
+
+    void attach(TandemClient owner) {
+        this.client = owner;
+    }
+
+    private TandemClient owner() {
+        TandemClient c = client;
+        if (c == null) {
+            throw new IllegalStateException("live views need documents of a TandemClient");
+        }
+        return c;
     }
 
     /** The newest version of a document this client has seen (replies, snapshots, events), if any. */
@@ -412,7 +449,25 @@ public final class Documents {
 
     /** The client is connected (welcome received): send what waits. */
     void connected() {
+        for (CompletableFuture<Void> f : connectWaiters) {
+            connectWaiters.remove(f);
+            f.complete(null);
+        }
         thread.execute(this::pump);
+    }
+
+    /** Completes when the client is (or next becomes) connected. */
+    CompletableFuture<Void> whenConnected() {
+        if (link.ready().isPresent()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        connectWaiters.add(f);
+        if (link.ready().isPresent()) { // connected meanwhile
+            connectWaiters.remove(f);
+            f.complete(null);
+        }
+        return f;
     }
 
     /** A conflict frame from the inbox; the future completes once it is handled (then it may be acknowledged). */

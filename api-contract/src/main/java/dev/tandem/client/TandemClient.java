@@ -180,6 +180,7 @@ public final class TandemClient implements AutoCloseable {
                 return TandemClient.this.request(frame, timeout.isZero() ? requestTimeout : timeout);
             }
         }, store);
+        documents.attach(this);
         http = ownsHttp ? HttpClient.newHttpClient() : b.httpClient;
         timer = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "tandem-client-timer");
