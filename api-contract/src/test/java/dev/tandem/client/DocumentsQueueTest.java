@@ -1,5 +1,6 @@
 package dev.tandem.client;
 
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,6 +16,7 @@ import java.util.function.LongFunction;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -332,6 +334,52 @@ class DocumentsQueueTest {
         QueuedOp last = seen.get(seen.size() - 1);
         assertTrue(last.done());
         assertEquals(Optional.of(Resolution.ACCEPT_LOCAL), last.resolution());
+    }
+
+    @Test
+    void aFullJournalIsReportedTheOperationKeptInMemoryAndNothingStoredBeforeIsLost(@TempDir Path dir)
+            throws Exception {
+        Path file = dir.resolve("q.journal");
+        documents(FileJournal.open(file, 1_500));
+        List<QueuedOp> ops = new ArrayList<>();
+        QueueStorageException full = null;
+        for (int i = 0; i < 20 && full == null; i++) {
+            ops.add(update("A-" + i, DocChange.inc("qty", 1)));
+            Object notice = notices.poll(100, TimeUnit.MILLISECONDS);
+            full = notice instanceof QueueStorageException q ? q : null;
+        }
+        assertNotNull(full, "the journal filled up");
+        assertEquals(QueueStorageException.Kind.FULL, full.kind());
+        QueuedOp last = ops.get(ops.size() - 1);
+        assertFalse(last.durable(), "kept in memory");
+        assertEquals(ops.stream().map(QueuedOp::opId).toList(), docs.ops().stream().map(QueuedOp::opId).toList(),
+                "nothing is lost from the queue");
+        docs.close();
+        docs = null;
+        try (FileJournal again = FileJournal.open(file, 1_500)) {
+            assertEquals(ops.subList(0, ops.size() - 1).stream().map(QueuedOp::opId).toList(),
+                    again.load().ops().stream().map(e -> e.opId).toList(), "everything stored before is still stored");
+        }
+    }
+
+    @Test
+    void aConflictNoticeFromTheInboxMarksItsOperationAndAStaleOneForgetsIt() throws Exception {
+        link.welcome = ALICE;
+        documents(new MemoryQueueStore(0));
+        QueuedOp a = update("A-1", DocChange.set("price", JSON.numberNode(7)));
+        ScriptedLink.Sent s = link.next(); // the reply is lost: another device of alice's gets the conflict
+        ObjectNode record = JSON.objectNode().put("conflictId", "k2").put("opId", a.opId()).put("status", "open");
+        docs.conflictFrame(new ServerFrame.Conflict("k2", "user:alice", new dev.tandem.protocol.Position("e", 1), record))
+                .get(5, TimeUnit.SECONDS);
+        assertEquals(OpStatus.CONFLICT, docs.ops().get(0).status());
+        assertEquals("k2", ((ConflictRecord) notices.poll(5, TimeUnit.SECONDS)).conflictId());
+        record.put("status", "stale");
+        docs.conflictFrame(new ServerFrame.Conflict("k2", "user:alice", new dev.tandem.protocol.Position("e", 2), record))
+                .get(5, TimeUnit.SECONDS);
+        assertEquals("resolved k2", notices.poll(5, TimeUnit.SECONDS));
+        assertTrue(docs.ops().isEmpty());
+        assertTrue(docs.conflicts().isEmpty());
+        s.reply().completeExceptionally(new TandemClientException(ErrorCode.UNAVAILABLE, "lost"));
     }
 
     @Test
