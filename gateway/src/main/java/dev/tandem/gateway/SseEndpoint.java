@@ -33,6 +33,7 @@ import dev.tandem.operations.Hooks;
 import dev.tandem.operations.Operations;
 import dev.tandem.operations.Result;
 import dev.tandem.operations.Subscriptions;
+import dev.tandem.operations.UserRates;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.CloseCode;
 import dev.tandem.protocol.ErrorCode;
@@ -66,7 +67,8 @@ import io.helidon.webserver.http.ServerResponse;
  *   <li>{@code POST /sse/send} (Bearer token) takes one client frame ({@code publish},
  *       {@code ping}, {@code ack}, {@code presence} query, {@code doc.get}, {@code doc.query},
  *       {@code doc.update}, {@code sync}, {@code conflict.resolve}) and answers its {@code reply}
- *       or {@code error} frame (the error code's HTTP status).</li>
+ *       or {@code error} frame (the error code's HTTP status). A user's POSTs share one budget
+ *       of {@code messages-per-second} with {@code burst} ({@code rate_limited}, 429, beyond).</li>
  * </ul>
  * No sticky sessions: a stream's state is its URL and its last event id, and every POST stands
  * alone, so any node serves any request. To subscribe to more or fewer channels, the client opens
@@ -83,6 +85,8 @@ final class SseEndpoint implements HttpService {
     private final SessionLimits limits;
     private final Clock clock;
     private final Map<String, Stream> streams = new ConcurrentHashMap<>();
+    /** Each user's POSTs share one budget of {@code messages-per-second} with {@code burst}. */
+    private final UserRates rates;
     private volatile boolean listening;
 
     SseEndpoint(Supplier<Operations> layer, FrameCodec codec, SessionLimits limits, Clock clock) {
@@ -90,6 +94,7 @@ final class SseEndpoint implements HttpService {
         this.codec = codec;
         this.limits = limits;
         this.clock = clock;
+        this.rates = new UserRates(limits.messagesPerSecond(), limits.burst());
     }
 
     @Override
@@ -118,6 +123,10 @@ final class SseEndpoint implements HttpService {
                     ErrorCode.UNAUTHORIZED, "Authorization: Bearer token required"))).principal();
             String text = req.content().hasEntity() ? req.content().as(String.class) : "";
             id = codec.peekId(text);
+            if (!rates.tryAcquire(who, 1)) {
+                throw new ProtocolException(ErrorCode.RATE_LIMITED, "more than " + limits.messagesPerSecond()
+                        + " messages per second; slow down");
+            }
             ClientFrame frame = codec.decodeClient(text);
             result = ops.request(who, frame);
         } catch (ProtocolException e) {

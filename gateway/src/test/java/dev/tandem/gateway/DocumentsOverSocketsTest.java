@@ -105,6 +105,8 @@ class DocumentsOverSocketsTest {
                     + "\"baseVersion\":1,\"opId\":\"b:1\",\"patch\":{\"set\":{\"title\":\"from bob\"}}}");
             assertEquals("conflict", theirs.path("result").asText(), theirs.toString());
             String conflictId = theirs.path("conflictId").asText();
+            assertTrue(node.metric("tandem_conflicts_total", "strategy=\"manual\"") >= 1,
+                    "conflicts are counted by strategy");
             JsonNode notice = bobLaptop.expect(f -> f.path("op").asText().equals("conflict"));
             assertEquals(conflictId, notice.path("conflictId").asText());
             assertTrue(notice.path("data").path("fields").toString().contains("title"), notice.toString());

@@ -131,4 +131,24 @@ class SseTransportTest {
             }
         }
     }
+
+    @Test
+    void aUsersPostsShareTheMessageRate() throws Exception {
+        String t = tenant();
+        try (TestGateway node = TestGateway.start(Map.of("tandem.limits.messages-per-second", "1",
+                "tandem.limits.burst", "5"))) {
+            int limited = 0;
+            for (int i = 1; i <= 8; i++) {
+                HttpResponse<String> r = node.post("/sse/send", token("xena", t), "{\"op\":\"ping\",\"id\":" + i + "}");
+                if (r.statusCode() == 429) {
+                    assertTrue(r.body().contains("\"code\":\"rate_limited\"") && r.body().contains("\"id\":" + i),
+                            r.body());
+                    limited++;
+                }
+            }
+            assertTrue(limited >= 2, "8 quick POSTs over a burst of 5: " + limited + " refused");
+            assertEquals(200, node.post("/sse/send", token("yuri", t), "{\"op\":\"ping\",\"id\":1}").statusCode(),
+                    "another user has a budget of its own");
+        }
+    }
 }
