@@ -76,7 +76,10 @@ over it and the result rendered with toYaml (no hand-written YAML indentation).
 {{- /* dev-mode off: a pod must never trust the public development secret */}}
 {{- $tandem := dict "dev-mode" false "drain-timeout" (printf "PT%dS" (int $v.gateway.drainTimeoutSeconds)) "origins" $v.gateway.origins "connections-per-address" (int $v.gateway.connectionsPerAddress) "auth" $auth -}}
 {{- if $v.gateway.limits }}{{- $_ := set $tandem "limits" $v.gateway.limits }}{{- end }}
-{{- if $v.gateway.channelNamespaces }}{{- $_ := set $tandem "channels" (dict "namespaces" $v.gateway.channelNamespaces) }}{{- end }}
+{{- $channels := dict "max-per-tenant" (int $v.gateway.maxChannelsPerTenant) -}}
+{{- if $v.gateway.channelNamespaces }}{{- $_ := set $channels "namespaces" $v.gateway.channelNamespaces }}{{- end }}
+{{- $_ := set $tandem "channels" $channels }}
+{{- $_ := set $tandem "inbox" (dict "ttl" $v.gateway.inbox.ttl "max-messages" (int $v.gateway.inbox.maxMessages)) }}
 {{- if $v.kafka.bootstrapServers }}
 {{- $kafka := dict -}}
 {{- if $v.kafka.groupId }}{{- $_ := set $kafka "group-id" $v.kafka.groupId }}{{- end }}

@@ -89,11 +89,19 @@ public final class TandemClient implements AutoCloseable {
     private final Consumer<ServerFrame.Disconnect> onDisconnect;
     private final java.util.function.BiConsumer<String, Position> onRecoveryLost;
     private final Consumer<State> onStateChange;
+    private final boolean inbox;
+    private final Documents documents;
+    /** Internal listeners per channel (live documents and queries). */
+    private final Map<String, List<ChannelListener>> channelListeners = new ConcurrentHashMap<>();
+    /** The newest inbox position handled and not yet acknowledged. */
+    private final java.util.concurrent.atomic.AtomicReference<Position> ackTarget =
+            new java.util.concurrent.atomic.AtomicReference<>();
+    private final AtomicBoolean ackScheduled = new AtomicBoolean();
 
     private final FrameCodec codec = FrameCodec.create();
     private final Positions positions = new Positions();
-    /** Subscribed channels, each with its {@code presence} flag, to resubscribe after a reconnect. */
-    private final Map<String, Boolean> channels = new ConcurrentHashMap<>();
+    /** Subscribed channels, each with its flags, to resubscribe after a reconnect. */
+    private final Map<String, Sub> channels = new ConcurrentHashMap<>();
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong(1);
     private final ScheduledThreadPoolExecutor timer;
@@ -102,11 +110,35 @@ public final class TandemClient implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private volatile State state = State.CLOSED;
     private volatile Connection current;
+    private volatile ServerFrame.Welcome lastWelcome;
     private CompletableFuture<ServerFrame.Welcome> lastConnect;
     private ScheduledFuture<?> reconnectTask;
     private boolean closed;
     private boolean everConnected;
     private int attempts;
+
+    /** A subscription's flags, repeated when it is resubscribed. */
+    private record Sub(boolean presence, boolean snapshot) {
+    }
+
+    /** Internal per-channel listener (live documents and queries); called on the receive thread. */
+    interface ChannelListener {
+        /** A subscribe reply for the channel (first and after every reconnect). */
+        default void subscribed(ServerFrame.Reply reply) {
+        }
+
+        /** A delivered (not duplicate) event of the channel. */
+        default void event(ServerFrame.Event event) {
+        }
+
+        /** After a reconnect, the gap could not be replayed; {@code top} is the channel's position. */
+        default void recoveryLost(Position top) {
+        }
+
+        /** The (re)subscription was refused for good. */
+        default void ended(TandemClientException error) {
+        }
+    }
 
     /** A request waiting for its reply; {@code onReply} runs on the receive thread before the future completes. */
     private record Pending(Connection connection, CompletableFuture<ServerFrame.Reply> future,
@@ -119,8 +151,6 @@ public final class TandemClient implements AutoCloseable {
         tokenInHeader = b.tokenInHeader;
         backoff = b.backoff;
         requestTimeout = b.requestTimeout;
-        ownsHttp = b.httpClient == null;
-        http = ownsHttp ? HttpClient.newHttpClient() : b.httpClient;
         headers = List.copyOf(b.headers);
         onEvent = b.onEvent;
         onPresence = b.onPresence;
@@ -129,6 +159,29 @@ public final class TandemClient implements AutoCloseable {
         onDisconnect = b.onDisconnect;
         onRecoveryLost = b.onRecoveryLost;
         onStateChange = b.onStateChange;
+        inbox = b.inbox;
+        ownsHttp = b.httpClient == null;
+        // opened first: a journal that cannot be opened fails build() before anything starts
+        QueueStore store = b.queueFile != null ? FileJournal.open(b.queueFile, b.queueMaxBytes)
+                : new MemoryQueueStore(b.queueMaxBytes);
+        documents = new Documents(new Documents.Link() {
+            @Override
+            public Optional<ServerFrame.Welcome> ready() {
+                return readyWelcome();
+            }
+
+            @Override
+            public Optional<ServerFrame.Welcome> last() {
+                return Optional.ofNullable(lastWelcome);
+            }
+
+            @Override
+            public CompletableFuture<ServerFrame.Reply> request(LongFunction<ClientFrame> frame, Duration timeout) {
+                return TandemClient.this.request(frame, timeout.isZero() ? requestTimeout : timeout);
+            }
+        }, store);
+        documents.attach(this);
+        http = ownsHttp ? HttpClient.newHttpClient() : b.httpClient;
         timer = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "tandem-client-timer");
             t.setDaemon(true);
@@ -212,6 +265,7 @@ public final class TandemClient implements AutoCloseable {
                 ws.sendClose(WebSocket.NORMAL_CLOSURE, "").exceptionally(e -> ws);
             }
         }
+        documents.close();
         timer.schedule(() -> {
             if (c != null) {
                 c.abort();
@@ -235,6 +289,11 @@ public final class TandemClient implements AutoCloseable {
      * @throws IllegalArgumentException if the built frame does not carry the id it was given
      */
     public CompletableFuture<ServerFrame.Reply> request(LongFunction<ClientFrame> frameWithId) {
+        return request(frameWithId, requestTimeout);
+    }
+
+    /** {@link #request(LongFunction)} with its own reply timeout (large {@code sync} batches). */
+    CompletableFuture<ServerFrame.Reply> request(LongFunction<ClientFrame> frameWithId, Duration replyTimeout) {
         long id = ids.getAndIncrement();
         ClientFrame frame = frameWithId.apply(id);
         if (frame.id() != id) {
@@ -256,8 +315,8 @@ public final class TandemClient implements AutoCloseable {
         Pending p = new Pending(c, future, onReply);
         pending.put(id, p);
         ScheduledFuture<?> timeout = timer.schedule(
-                () -> future.completeExceptionally(unavailable("no reply within " + requestTimeout)),
-                requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                () -> future.completeExceptionally(unavailable("no reply within " + replyTimeout)),
+                replyTimeout.toMillis(), TimeUnit.MILLISECONDS);
         future.whenComplete((r, e) -> {
             timeout.cancel(false);
             pending.remove(id, p);
@@ -276,6 +335,98 @@ public final class TandemClient implements AutoCloseable {
      */
     public CompletableFuture<ServerFrame.Reply> subscribe(String channel) {
         return request(id -> new ClientFrame.Subscribe(id, channel, positions.get(channel), false));
+    }
+
+    /**
+     * Subscribes to a channel from a given position ({@code since}: the server replays what came
+     * after it; the client's own remembered position wins when it is newer in the same epoch),
+     * and with {@code snapshot} (only {@code doc:} channels) the reply carries the document, read
+     * after the subscription went live. Both are repeated on every resubscribe after a reconnect.
+     */
+    public CompletableFuture<ServerFrame.Reply> subscribe(String channel, Optional<Position> since, boolean snapshot) {
+        since.ifPresent(p -> positions.accept(channel, p));
+        return request(id -> new ClientFrame.Subscribe(id, channel, positions.get(channel), false, snapshot));
+    }
+
+    /** The documents API and the offline queue of this client. */
+    public Documents documents() {
+        return documents;
+    }
+
+    /** The welcome of the current connection while it is ready for requests. */
+    public Optional<ServerFrame.Welcome> welcome() {
+        return readyWelcome();
+    }
+
+    private Optional<ServerFrame.Welcome> readyWelcome() {
+        Connection c = current;
+        return c != null && c.ready && !c.ended.get() ? Optional.ofNullable(c.welcomeFrame) : Optional.empty();
+    }
+
+    /** Whether the channel is subscribed (or being resubscribed). */
+    boolean isSubscribed(String channel) {
+        return channels.containsKey(channel);
+    }
+
+    /** Adds an internal listener of a channel; returns its remover. */
+    Runnable addChannelListener(String channel, ChannelListener listener) {
+        channelListeners.computeIfAbsent(channel, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(listener);
+        return () -> channelListeners.computeIfPresent(channel, (k, list) -> {
+            list.remove(listener);
+            return list.isEmpty() ? null : list;
+        });
+    }
+
+    private void forChannel(String channel, Consumer<ChannelListener> call) {
+        List<ChannelListener> list = channelListeners.get(channel);
+        if (list != null) {
+            for (ChannelListener l : list) {
+                emit(call, l);
+            }
+        }
+    }
+
+    private boolean isOwnInbox(String channel) {
+        Connection c = current;
+        ServerFrame.Welcome w = c == null ? null : c.welcomeFrame;
+        return w != null && channel.equals("user:" + w.user());
+    }
+
+    /** Acknowledges inbox frames once handled, at most one ack per quarter second. */
+    private void scheduleAck(String channel, Position position, CompletableFuture<?> handled) {
+        if (!inbox) {
+            return;
+        }
+        handled.whenComplete((x, e) -> {
+            if (e != null) {
+                LOG.log(Level.WARNING, "not acknowledging {0} at {1}: handling failed", channel, position.offset());
+                return;
+            }
+            ackTarget.accumulateAndGet(position, (old, now) -> old == null || !old.epoch().equals(now.epoch())
+                    || old.offset() < now.offset() ? now : old);
+            if (ackScheduled.compareAndSet(false, true)) {
+                timer.schedule(this::sendAck, 250, TimeUnit.MILLISECONDS);
+            }
+        });
+    }
+
+    private void sendAck() {
+        ackScheduled.set(false);
+        Optional<ServerFrame.Welcome> w = readyWelcome();
+        if (w.isEmpty()) {
+            return; // sent after the next welcome
+        }
+        Position p = ackTarget.getAndSet(null);
+        if (p == null) {
+            return;
+        }
+        String channel = "user:" + w.get().user();
+        request(id -> new ClientFrame.Ack(id, channel, p.offset(), Optional.of(p.epoch())))
+                .whenComplete((r, e) -> {
+                    if (e != null) {
+                        LOG.log(Level.DEBUG, "ack of {0} at {1}: {2}", channel, p.offset(), e.getMessage());
+                    }
+                });
     }
 
     /** Unsubscribes from a channel; it is forgotten (no resubscribe, no position) at once. */
@@ -330,6 +481,12 @@ public final class TandemClient implements AutoCloseable {
             case ServerFrame.Event e -> {
                 if (e.position().map(p -> positions.accept(e.channel(), p)).orElse(true)) {
                     emit(onEvent, e);
+                    boolean own = isOwnInbox(e.channel());
+                    documents.event(e, own);
+                    forChannel(e.channel(), l -> l.event(e));
+                    if (own && e.position().isPresent()) {
+                        scheduleAck(e.channel(), e.position().get(), CompletableFuture.completedFuture(null));
+                    }
                 } else {
                     LOG.log(Level.DEBUG, "dropping duplicate event at {0} on {1}", e.position().get(), e.channel());
                 }
@@ -339,6 +496,10 @@ public final class TandemClient implements AutoCloseable {
                 // a durable inbox publication: de-duplicated by offset like an event
                 if (positions.accept(k.channel(), k.position())) {
                     emit(onConflict, k);
+                    CompletableFuture<Void> handled = documents.conflictFrame(k);
+                    if (isOwnInbox(k.channel())) {
+                        scheduleAck(k.channel(), k.position(), handled);
+                    }
                 } else {
                     LOG.log(Level.DEBUG, "dropping duplicate conflict at {0} on {1}", k.position(), k.channel());
                 }
@@ -383,6 +544,8 @@ public final class TandemClient implements AutoCloseable {
                 return;
             }
             c.cancelTimers();
+            c.welcomeFrame = w;
+            lastWelcome = w;
             c.ready = true;
             everConnected = true;
             attempts = 0;
@@ -393,12 +556,25 @@ public final class TandemClient implements AutoCloseable {
         }
         LOG.log(Level.DEBUG, "connected to {0} as {1}, session {2}", w.node(), w.user(), w.session());
         channels.forEach(this::resubscribe);
+        String own = "user:" + w.user();
+        if (inbox && !channels.containsKey(own)) {
+            subscribe(own).whenComplete((r, e) -> {
+                if (e != null) {
+                    LOG.log(Level.WARNING, "subscribing to the inbox {0} failed: {1}", own, e.getMessage());
+                }
+            });
+        }
+        if (ackTarget.get() != null && ackScheduled.compareAndSet(false, true)) {
+            // an acknowledgement the last connection could not send
+            timer.schedule(this::sendAck, 250, TimeUnit.MILLISECONDS);
+        }
+        documents.connected();
         c.welcome.complete(w);
     }
 
-    private void resubscribe(String channel, boolean presence) {
+    private void resubscribe(String channel, Sub sub) {
         Optional<Position> since = positions.get(channel);
-        request(id -> new ClientFrame.Subscribe(id, channel, since, presence))
+        request(id -> new ClientFrame.Subscribe(id, channel, since, sub.presence(), sub.snapshot()))
                 .whenComplete((r, e) -> {
                     if (r != null && since.isPresent() && !r.body().path("recovered").asBoolean(false)) {
                         // the server could not replay the gap (too old, or history lost): the app
@@ -407,17 +583,20 @@ public final class TandemClient implements AutoCloseable {
                         long offset = r.body().path("offset").asLong(0);
                         LOG.log(Level.INFO, "{0}: missed events could not be recovered", channel);
                         if (!epoch.isEmpty()) {
+                            Position top = new Position(epoch, offset);
                             try {
-                                onRecoveryLost.accept(channel, new Position(epoch, offset));
+                                onRecoveryLost.accept(channel, top);
                             } catch (RuntimeException ex) {
                                 LOG.log(Level.WARNING, "onRecoveryLost listener failed", ex);
                             }
+                            forChannel(channel, l -> l.recoveryLost(top));
                         }
                     }
                     if (e instanceof TandemClientException t && t.code().isPresent() && !t.code().get().isTransient()) {
                         LOG.log(Level.WARNING, "resubscribing to {0} failed, dropping it: {1}", channel, t.getMessage());
                         channels.remove(channel);
                         positions.forget(channel);
+                        forChannel(channel, l -> l.ended(t));
                         emit(onError, new ServerFrame.Error(0, t.code().get(),
                                 "resubscribing to " + channel + " failed: " + t.getMessage()));
                     }
@@ -428,12 +607,18 @@ public final class TandemClient implements AutoCloseable {
         ObjectNode body = r.body();
         JsonNode epoch = body.path("epoch");
         JsonNode offset = body.path("offset");
-        if (epoch.isTextual() && !epoch.textValue().isEmpty()
+        boolean inboxReplay = s.since().isEmpty() && body.path("inbox").asLong(0) > 0;
+        if (inboxReplay) {
+            // the own inbox: its unacknowledged messages (at or below the top) follow this
+            // reply; holding no position yet lets them in, and they set it
+            LOG.log(Level.DEBUG, "{0}: {1} unacknowledged messages follow", s.channel(), body.path("inbox").asLong());
+        } else if (epoch.isTextual() && !epoch.textValue().isEmpty()
                 && offset.isIntegralNumber() && offset.canConvertToLong() && offset.longValue() >= 0) {
             positions.top(s.channel(), new Position(epoch.textValue(), offset.longValue()),
                     body.path("recovered").asBoolean(false));
         }
-        channels.put(s.channel(), s.presence());
+        channels.put(s.channel(), new Sub(s.presence(), s.snapshot()));
+        forChannel(s.channel(), l -> l.subscribed(r));
     }
 
     // ---------------------------------------------------------------- connection loss
@@ -514,6 +699,7 @@ public final class TandemClient implements AutoCloseable {
         volatile WebSocket ws;
         volatile String token;
         volatile boolean ready;
+        volatile ServerFrame.Welcome welcomeFrame;
         volatile ServerFrame.Disconnect disconnect;
         volatile long lastSeen = System.nanoTime();
         private volatile ScheduledFuture<?> welcomeTimeout;
@@ -719,6 +905,9 @@ public final class TandemClient implements AutoCloseable {
         private Consumer<ServerFrame.Disconnect> onDisconnect = d -> { };
         private java.util.function.BiConsumer<String, Position> onRecoveryLost = (c, p) -> { };
         private Consumer<State> onStateChange = s -> { };
+        private java.nio.file.Path queueFile;
+        private long queueMaxBytes;
+        private boolean inbox;
 
         private Builder(URI uri) {
             this.uri = Objects.requireNonNull(uri, "uri");
@@ -823,9 +1012,39 @@ public final class TandemClient implements AutoCloseable {
         }
 
         /**
+         * Persists the offline operation queue ({@link Documents}) to this file, an append-only
+         * journal forced to disk on every write (a lock file next to it keeps a second client
+         * out). Without it the queue lives in memory and does not survive the process.
+         */
+        public Builder queue(java.nio.file.Path file) {
+            this.queueFile = Objects.requireNonNull(file, "file");
+            return this;
+        }
+
+        /** The largest the queue's storage may grow, in bytes (0, the default: no limit but the disk's). */
+        public Builder queueMaxBytes(long maxBytes) {
+            if (maxBytes < 0) {
+                throw new IllegalArgumentException("maxBytes must not be negative");
+            }
+            this.queueMaxBytes = maxBytes;
+            return this;
+        }
+
+        /**
+         * Subscribes to the user's own inbox ({@code user:{you}}) on every connection (default
+         * false): manual-conflict notices, {@code doc.overwritten} and backend confirmations
+         * arrive there, and are acknowledged once their listeners ran.
+         */
+        public Builder inbox(boolean inbox) {
+            this.inbox = inbox;
+            return this;
+        }
+
+        /**
          * Builds the client, not yet connected.
          *
          * @throws NullPointerException if no token supplier was set
+         * @throws QueueStorageException if the queue journal cannot be opened (in use, unreadable)
          */
         public TandemClient build() {
             return new TandemClient(this);

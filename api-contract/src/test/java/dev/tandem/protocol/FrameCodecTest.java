@@ -67,7 +67,8 @@ class FrameCodecTest {
                 new ServerFrame.Event("doc:task:1", Optional.empty(), "typing", "ev-2",
                         Instant.parse("2026-11-22T10:00:00.123Z"), Optional.of("bob"), json("{\"user\":\"bob\"}")),
                 new ServerFrame.Presence("workspace:w1", "join", json("{\"user\":\"bob\"}")),
-                new ServerFrame.Conflict("cf-1", "user:alice", new Position("e1", 3), json("{\"fields\":[\"qty\"]}")),
+                new ServerFrame.Conflict("cf-1", "user:alice", new Position("e1", 3),
+                        json("{\"conflictId\":\"cf-1\",\"fields\":[\"qty\"]}")),
                 new ServerFrame.Reply(1, (com.fasterxml.jackson.databind.node.ObjectNode) json(
                         "{\"channel\":\"location:wh-7\",\"epoch\":\"e1\",\"offset\":44,\"recovered\":true}")),
                 new ServerFrame.Error(3, ErrorCode.FORBIDDEN, "user:bob is not yours"),

@@ -133,7 +133,7 @@ final class Applier {
                 writer.recordOp(tx, tenant, author, op, sequence, "applied", doc.version(), at);
                 return new Transactions.Committed<>(new OpResult.Applied(op.opId(), doc), Optional.of(
                         VersionWriter.change(tenant, policy, doc, a.deleted() ? currentData : a.data(),
-                                DocumentChange.Kind.APPLIED, Optional.of(op.opId()), Optional.empty(), List.of(),
+                                previous(head), DocumentChange.Kind.APPLIED, Optional.of(op.opId()), Optional.empty(), List.of(),
                                 Optional.empty(), List.of())), Optional.empty());
             }
             case Merger.Decision.Merge m -> {
@@ -150,7 +150,7 @@ final class Applier {
                 writer.recordOp(tx, tenant, author, op, sequence, "merged", doc.version(), at);
                 return new Transactions.Committed<>(new OpResult.Merged(op.opId(), doc, m.fields(), m.strategy()),
                         Optional.of(VersionWriter.change(tenant, policy, doc, m.deleted() ? currentData : m.data(),
-                                DocumentChange.Kind.MERGED, Optional.of(op.opId()), Optional.empty(), m.fields(),
+                                previous(head), DocumentChange.Kind.MERGED, Optional.of(op.opId()), Optional.empty(), m.fields(),
                                 Optional.of(m.strategy()), overwrites(author, m, currentData))), Optional.empty());
             }
             case Merger.Decision.Keep k -> {
@@ -179,6 +179,11 @@ final class Applier {
     }
 
     /** What the decision would do, as the guard sees it. */
+    /** The live data before a change (none for a new or deleted document). */
+    private static Optional<JsonNode> previous(Optional<Rows.Head> head) {
+        return head.filter(h -> !h.deleted()).map(h -> (JsonNode) h.data());
+    }
+
     private static WriteGuard.Change change(Merger.Decision decision) {
         return switch (decision) {
             case Merger.Decision.Apply a -> a.deleted() ? new WriteGuard.Change.Delete() : new WriteGuard.Change.Put(a.data());

@@ -272,7 +272,16 @@ public final class DocumentStore implements Documents {
      * relay runs (no Kafka), so the table does not grow for nothing.
      */
     public void writeOutbox(boolean on) {
-        writer.outbox(on);
+        writer.outbox(on, false);
+    }
+
+    /**
+     * Which readers the outbox has: the Kafka relay ({@link #outbox()}) and the webhook relay
+     * ({@link #webhookOutbox()}). Rows are written when either is on; a reader that is off counts
+     * as done with them, so they are pruned once the other one is.
+     */
+    public void writeOutbox(boolean kafka, boolean webhooks) {
+        writer.outbox(kafka, webhooks);
     }
 
     /** Whether the database answers a trivial query (readiness). */
@@ -287,7 +296,12 @@ public final class DocumentStore implements Documents {
 
     /** The outbox as the Kafka relay reads it. */
     public dev.tandem.kafka.Outbox outbox() {
-        return new OutboxTable(db, clock);
+        return new OutboxTable(db, clock, OutboxTable.Reader.KAFKA);
+    }
+
+    /** The outbox as the webhook relay reads it (its own cursor and lease). */
+    public dev.tandem.kafka.Outbox webhookOutbox() {
+        return new OutboxTable(db, clock, OutboxTable.Reader.WEBHOOKS);
     }
 
     /**

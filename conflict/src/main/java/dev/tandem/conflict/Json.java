@@ -26,12 +26,19 @@ final class Json {
     /** Numbers equal by value (5, 5.0 and 5L are the same); everything else structurally. */
     private static final Comparator<JsonNode> VALUE_ORDER = (a, b) -> {
         if (a.isNumber() && b.isNumber()) {
+            if (!finite(a) || !finite(b)) {
+                return Double.compare(a.doubleValue(), b.doubleValue()); // no BigDecimal for them
+            }
             return a.decimalValue().compareTo(b.decimalValue());
         }
         return a.equals(b) ? 0 : 1;
     };
 
     private Json() {
+    }
+
+    private static boolean finite(JsonNode number) {
+        return !number.isFloatingPointNumber() || Double.isFinite(number.doubleValue());
     }
 
     static ObjectNode object() {

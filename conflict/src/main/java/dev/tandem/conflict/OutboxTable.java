@@ -22,32 +22,53 @@ import io.helidon.dbclient.DbTransaction;
  * node relay at a time.
  */
 final class OutboxTable implements Outbox {
-    private static final String UNPUBLISHED = "SELECT id, event_key, CAST(payload AS VARCHAR) AS payload FROM outbox "
-            + "WHERE published_at IS NULL ORDER BY id LIMIT :limit";
-    private static final String MARK = "UPDATE outbox SET published_at = :at WHERE id = :id";
-    private static final String BACKLOG = "SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL";
-    private static final String LEASE = "UPDATE outbox_lease SET holder = :holder, expires_at = :until "
-            + "WHERE name = 'relay' AND (holder IS NULL OR holder = :holder OR expires_at < :now)";
+    /** A reader of the outbox with its own cursor column and lease. */
+    enum Reader {
+        /** The Kafka relay. */
+        KAFKA("published_at", "relay"),
+        /** The webhook relay. */
+        WEBHOOKS("hooked_at", "webhooks");
+
+        private final String column;
+        private final String lease;
+
+        Reader(String column, String lease) {
+            this.column = column;
+            this.lease = lease;
+        }
+    }
+
+    private final String unpublished;
+    private final String mark;
+    private final String backlogSql;
+    private final String leaseSql;
 
     private final DbClient db;
     private final Clock clock;
 
-    OutboxTable(DbClient db, Clock clock) {
+    OutboxTable(DbClient db, Clock clock, Reader stream) {
         this.db = db;
         this.clock = clock;
+        String c = stream.column;
+        this.unpublished = "SELECT id, event_key, CAST(payload AS VARCHAR) AS payload FROM outbox "
+                + "WHERE " + c + " IS NULL ORDER BY id LIMIT :limit";
+        this.mark = "UPDATE outbox SET " + c + " = :at WHERE id = :id";
+        this.backlogSql = "SELECT COUNT(*) AS n FROM outbox WHERE " + c + " IS NULL";
+        this.leaseSql = "UPDATE outbox_lease SET holder = :holder, expires_at = :until "
+                + "WHERE name = '" + stream.lease + "' AND (holder IS NULL OR holder = :holder OR expires_at < :now)";
     }
 
     @Override
     public boolean acquireLease(String holder, Duration ttl) {
         Instant now = clock.instant();
-        long n = db.execute().createNamedUpdate("outbox-lease", LEASE).params(Map.of("holder", holder,
+        long n = db.execute().createNamedUpdate("outbox-lease", leaseSql).params(Map.of("holder", holder,
                 "until", at(now.plus(ttl)), "now", at(now))).execute();
         return n == 1;
     }
 
     @Override
     public List<Entry> unpublished(int max) {
-        try (Stream<DbRow> rows = db.execute().createNamedQuery("outbox-unpublished", UNPUBLISHED)
+        try (Stream<DbRow> rows = db.execute().createNamedQuery("outbox-unpublished", unpublished)
                 .params(Map.of("limit", max)).execute()) {
             // by position: H2 and PostgreSQL spell unquoted column names in different cases
             return rows.map(r -> new Entry(((Number) r.column(1).get(Object.class)).longValue(),
@@ -62,7 +83,7 @@ final class OutboxTable implements Outbox {
         try {
             OffsetDateTime at = at(clock.instant());
             for (Long id : ids) {
-                tx.createNamedUpdate("outbox-mark", MARK).params(Map.of("at", at, "id", id)).execute();
+                tx.createNamedUpdate("outbox-mark", mark).params(Map.of("at", at, "id", id)).execute();
             }
         } catch (RuntimeException e) {
             tx.rollback();
@@ -73,7 +94,7 @@ final class OutboxTable implements Outbox {
 
     @Override
     public long backlog() {
-        return db.execute().createNamedGet("outbox-backlog", BACKLOG).execute()
+        return db.execute().createNamedGet("outbox-backlog", backlogSql).execute()
                 .map(r -> ((Number) r.column(1).get(Object.class)).longValue()).orElse(0L);
     }
 

@@ -125,7 +125,8 @@ final class Resolver {
                 record.local(), record.fields(), ConflictRecord.Status.RESOLVED, record.createdAt(),
                 Optional.of(new ConflictRecord.Outcome(resolution.kind(), who.user(), at, doc.version())));
         return new Transactions.Committed<>(new Documents.Resolved(doc, resolved), Optional.of(VersionWriter.change(
-                tenant, policy, doc, deleted ? h.data() : data, DocumentChange.Kind.RESOLVED, Optional.empty(),
+                tenant, policy, doc, deleted ? h.data() : data, h.deleted() ? Optional.empty() : Optional.<JsonNode>of(h.data()),
+                DocumentChange.Kind.RESOLVED, Optional.empty(),
                 Optional.of(conflictId), record.fields(), Optional.empty(), java.util.List.of())), Optional.empty());
     }
 }

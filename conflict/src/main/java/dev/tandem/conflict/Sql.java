@@ -80,8 +80,8 @@ final class Sql {
         auditList = "SELECT id, action, strategy, fields, actor, op_id, conflict_id, version_before, version_after, "
                 + "CAST(data_before AS VARCHAR) AS data_before, CAST(data_after AS VARCHAR) AS data_after, reason, created_at "
                 + "FROM audit WHERE tenant = :tenant AND doc_type = :type AND doc_id = :id ORDER BY id DESC LIMIT :limit";
-        outboxInsert = "INSERT INTO outbox (tenant, event_key, event_type, payload, created_at) VALUES (:tenant, :key, :type, "
-                + json.formatted("payload") + ", :at)";
+        outboxInsert = "INSERT INTO outbox (tenant, event_key, event_type, payload, created_at, published_at, hooked_at) "
+                + "VALUES (:tenant, :key, :type, " + json.formatted("payload") + ", :at, :published, :hooked)";
         conflictInsert = "INSERT INTO conflicts (id, tenant, doc_type, doc_id, op_id, author, client_id, base_version, "
                 + "server_version, base_data, server_data, local_data, fields, status, created_at) VALUES (:cid, :tenant, "
                 + ":type, :id, :op, :author, :client, :base_version, :server_version, " + json.formatted("base_data") + ", "
@@ -108,7 +108,8 @@ final class Sql {
                 + "FROM applied_ops a WHERE a.tenant = client_sequences.tenant AND a.author = client_sequences.author "
                 + "AND a.client_id = client_sequences.client_id AND a.applied_at < :cutoff)";
         pruneOps = "DELETE FROM applied_ops WHERE applied_at < :cutoff";
-        pruneOutbox = "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < :cutoff";
+        pruneOutbox = "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < :cutoff "
+                + "AND hooked_at IS NOT NULL AND hooked_at < :cutoff";
         pruneAudit = "DELETE FROM audit WHERE created_at < :cutoff";
     }
 

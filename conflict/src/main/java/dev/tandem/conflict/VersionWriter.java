@@ -32,13 +32,18 @@ final class VersionWriter {
 
     private final Sql sql;
     private volatile boolean outboxOn = true;
+    private volatile boolean kafkaOn = true;
+    private volatile boolean webhooksOn = false;
 
     VersionWriter(Sql sql) {
         this.sql = sql;
     }
 
-    void outbox(boolean on) {
-        outboxOn = on;
+    /** Which outbox streams read the rows; none: no rows are written. */
+    void outbox(boolean kafka, boolean webhooks) {
+        kafkaOn = kafka;
+        webhooksOn = webhooks;
+        outboxOn = kafka || webhooks;
     }
 
     /**
@@ -184,22 +189,31 @@ final class VersionWriter {
         strategy.ifPresent(s -> data.put("strategy", s.wire()));
         resolution.ifPresent(r -> data.put("resolution", r));
         event.set("data", data);
-        tx.createNamedInsert("outbox-insert", sql.outboxInsert).params(Map.of("tenant", tenant,
+        Map<String, Object> p = new HashMap<>(Map.of("tenant", tenant,
                 "key", tenant + "/" + doc.ref().type() + "/" + doc.ref().id(), "type", type,
-                "payload", Json.write(event), "at", Rows.timestamp(at))).execute();
+                "payload", Json.write(event), "at", Rows.timestamp(at)));
+        // a stream that is off is done with the row from the start
+        p.put("published", kafkaOn ? null : Rows.timestamp(at));
+        p.put("hooked", webhooksOn ? null : Rows.timestamp(at));
+        tx.createNamedInsert("outbox-insert", sql.outboxInsert).params(p).execute();
     }
 
     /**
      * The after-commit notice of a change, with the channels the type publishes it to, named by
      * {@code routing}: the new data, or for a deletion the data before it (so a {@code doc.deleted}
-     * reaches the channels that carried the document).
+     * reaches the channels that carried the document); and by {@code previous}, the live data
+     * before the change, so a document that leaves a channel ({@code locationId} wh-7 to wh-8)
+     * is also published to the channel it left, whose subscribers learn it is no longer theirs.
      */
-    static DocumentChange change(String tenant, Policy policy, Document doc, JsonNode routing, DocumentChange.Kind kind,
-                                 Optional<String> opId, Optional<String> conflictId, List<String> fields,
-                                 Optional<Strategy> strategy, List<DocumentChange.Overwrite> overwritten) {
+    static DocumentChange change(String tenant, Policy policy, Document doc, JsonNode routing, Optional<JsonNode> previous,
+                                 DocumentChange.Kind kind, Optional<String> opId, Optional<String> conflictId,
+                                 List<String> fields, Optional<Strategy> strategy,
+                                 List<DocumentChange.Overwrite> overwritten) {
         var channels = new ArrayList<ChannelName>();
         channels.add(doc.ref().channel());
         policy.channelsFor(routing).stream().filter(c -> !channels.contains(c)).forEach(channels::add);
+        previous.ifPresent(before -> policy.channelsFor(before).stream().filter(c -> !channels.contains(c))
+                .forEach(channels::add));
         return new DocumentChange(tenant, doc, kind, opId, conflictId, fields, strategy, channels, overwritten);
     }
 }

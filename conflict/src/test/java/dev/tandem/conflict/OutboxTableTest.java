@@ -109,4 +109,39 @@ class OutboxTableTest {
             assertFalse(outbox.acquireLease(a, Duration.ofSeconds(1)));
         }
     }
+
+    @ParameterizedTest
+    @MethodSource("vendors")
+    void theWebhookReaderHasItsOwnCursorAndLeaseAndAReaderThatIsOffIsDoneAtOnce(String vendor) throws Exception {
+        try (DocumentStore store = open(vendor)) {
+            store.writeOutbox(true, true);
+            Outbox kafka = store.outbox();
+            Outbox webhooks = store.webhookOutbox();
+            String doc = "w-" + UUID.randomUUID().toString().substring(0, 8);
+            write(store, doc, 0, 1);
+            List<Outbox.Entry> forKafka = kafka.unpublished(1000).stream().filter(e -> e.key().endsWith("/" + doc)).toList();
+            List<Outbox.Entry> forHooks = webhooks.unpublished(1000).stream().filter(e -> e.key().endsWith("/" + doc)).toList();
+            assertEquals(1, forKafka.size());
+            assertEquals(1, forHooks.size());
+            kafka.markPublished(forKafka.stream().map(Outbox.Entry::id).toList());
+            assertTrue(webhooks.unpublished(1000).stream().anyMatch(e -> e.key().endsWith("/" + doc)),
+                    "relayed to Kafka is not delivered to the webhook");
+            webhooks.markPublished(forHooks.stream().map(Outbox.Entry::id).toList());
+            assertTrue(webhooks.unpublished(1000).stream().noneMatch(e -> e.key().endsWith("/" + doc)));
+
+            String holder = "hooks-" + UUID.randomUUID();
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (!webhooks.acquireLease(holder, Duration.ofSeconds(5)) && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertTrue(webhooks.acquireLease(holder, Duration.ofSeconds(5)), "the webhook lease is free");
+
+            store.writeOutbox(false, true);
+            String only = "o-" + UUID.randomUUID().toString().substring(0, 8);
+            write(store, only, 0, 1);
+            assertTrue(kafka.unpublished(1000).stream().noneMatch(e -> e.key().endsWith("/" + only)),
+                    "Kafka is off: done with the row at once");
+            assertTrue(webhooks.unpublished(1000).stream().anyMatch(e -> e.key().endsWith("/" + only)));
+        }
+    }
 }

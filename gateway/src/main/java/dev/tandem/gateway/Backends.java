@@ -7,6 +7,8 @@ import java.util.Optional;
 import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
 
+import dev.tandem.auth.MemoryRevocations;
+import dev.tandem.auth.Revocations;
 import dev.tandem.broker.Broker;
 import dev.tandem.broker.MemoryBroker;
 import dev.tandem.channel.ChannelRules;
@@ -18,6 +20,7 @@ import dev.tandem.presence.MemoryPresenceStore;
 import dev.tandem.presence.PresenceLimits;
 import dev.tandem.presence.PresenceStore;
 import dev.tandem.presence.redis.RedisPresenceStore;
+import dev.tandem.presence.redis.RedisRevocations;
 import dev.tandem.queue.RedisBroker;
 import dev.tandem.queue.RedisInbox;
 import dev.tandem.telemetry.Telemetry;
@@ -39,6 +42,7 @@ final class Backends implements AutoCloseable {
     final PresenceStore presence;
     final Inbox inbox;
     final DocumentStore documentStore;
+    final Revocations revocations;
 
     private Backends(Config tandem, Hub hub, ChannelRules rules, Telemetry telemetry, Clock clock) {
         this.redis = tandem.get("redis.address").asString().asOptional().filter(s -> !s.isBlank())
@@ -56,12 +60,14 @@ final class Backends implements AutoCloseable {
                 this.broker = new RedisBroker(r, hub, rules, telemetry, clock);
                 this.presence = new RedisPresenceStore(r, presenceLimits, clock);
                 this.inbox = new RedisInbox(r, inboxTtl, clock);
+                this.revocations = new RedisRevocations(r, clock);
             } else {
                 this.broker = new MemoryBroker(hub, rules, telemetry, clock, tandem.get("channels.max-per-tenant").asInt()
                         .orElse(MemoryBroker.DEFAULT_MAX_CHANNELS_PER_TENANT));
                 this.presence = new MemoryPresenceStore(presenceLimits, clock);
                 this.inbox = new MemoryInbox(inboxTtl, tandem.get("inbox.max-messages").asInt()
                         .orElse(MemoryInbox.DEFAULT_MAX_MESSAGES), clock);
+                this.revocations = new MemoryRevocations(clock);
             }
             Config db = tandem.get("db.url").exists() ? tandem.get("db") : tandem.get("documents.db");
             String where = db.get("url").asString().orElse("the embedded H2 file ./data/tandem");

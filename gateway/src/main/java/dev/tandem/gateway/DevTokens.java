@@ -45,6 +45,7 @@ public final class DevTokens {
                 .keyId(JwtVerifier.HMAC_KID)
                 .type("JWT")
                 .subject(user)
+                .jwtId(java.util.UUID.randomUUID().toString())
                 .issueTime(now)
                 .notBefore(now)
                 .expirationTime(now.plus(ttl))

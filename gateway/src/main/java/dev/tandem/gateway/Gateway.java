@@ -18,13 +18,20 @@ import java.util.concurrent.atomic.AtomicInteger;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.document.DocumentAccess;
 import dev.tandem.events.CloudEventCodec;
+import dev.tandem.hooks.HookSettings;
+import dev.tandem.hooks.HttpHooks;
+import dev.tandem.hooks.WebhookSettings;
+import dev.tandem.hooks.Webhooks;
 import dev.tandem.hub.Hub;
 import dev.tandem.kafka.KafkaIngest;
 import dev.tandem.kafka.KafkaSettings;
+import dev.tandem.operations.Hooks;
 import dev.tandem.operations.OperationLimits;
 import dev.tandem.operations.Operations;
+import dev.tandem.presence.PresenceListener;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.session.Engine;
+import dev.tandem.session.FleetLimits;
 import dev.tandem.session.SessionLimits;
 
 import io.helidon.config.Config;
@@ -65,6 +72,9 @@ public final class Gateway implements AutoCloseable {
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final Optional<KafkaSettings> kafka;
     private final Backends backends;
+    private final Hooks hooks;
+    private final Optional<Webhooks> webhooks;
+    private final SseEndpoint sse;
     private volatile Optional<KafkaIngest> ingest = Optional.empty();
     private volatile Optional<dev.tandem.kafka.OutboxRelay> relay = Optional.empty();
 
@@ -83,7 +93,10 @@ public final class Gateway implements AutoCloseable {
         this.kafka = KafkaSettings.create(tandem.get("kafka"));
         FrameCodec codec = FrameCodec.create();
         this.codec = codec;
-        HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this::operations, codec));
+        this.sse = new SseEndpoint(this::operations, codec, SessionLimits.create(tandem.get("limits")),
+                Clock.systemUTC());
+        HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this::operations, codec))
+                .register("/sse", sse);
         if (devMode) {
             http.register("/demo", new DemoService(tandem.get("demo.dir").asString().asOptional()
                     .filter(s -> !s.isBlank()).map(java.nio.file.Path::of), codec));
@@ -93,6 +106,7 @@ public final class Gateway implements AutoCloseable {
                 .config(root.get("server"))
                 .shutdownHook(false)
                 .featuresDiscoverServices(false)
+                .directHandlers(RestApi.directHandlers(codec))
                 .addProtocol(io.helidon.webserver.websocket.WsConfig.builder()
                         .maxFrameLength(root.get("server.protocols.websocket.max-frame-length").asInt()
                                 .orElse(wsFrameLimit))
@@ -129,10 +143,19 @@ public final class Gateway implements AutoCloseable {
 
         // meters after the server is built: the metrics observer may replace the global registry
         // the health checks and gauges read engine() and backends() when called, once both exist
-        GatewayTelemetry telemetry = new GatewayTelemetry(() -> engine() == null ? 0 : engine().sessionCount());
+        GatewayTelemetry telemetry = new GatewayTelemetry(() -> engine() == null ? 0 : engine().sessionCount(),
+                Set.copyOf(ConfigLists.strings(tandem.get("metrics.tenants"), List.of())));
         ChannelRules rules = ChannelRules.create(tandem.get("channels"));
         this.hub = new Hub(codec, telemetry);
+        // settings checked before anything is opened that would have to be closed again
+        HookSettings hookSettings = HookSettings.create(tandem.get("hooks"));
+        Optional<WebhookSettings> webhookSettings = WebhookSettings.create(tandem);
+        String nodeId = tandem.get("node-id").asString().orElseGet(Gateway::defaultNodeId);
         this.backends = Backends.create(tandem, hub, rules, telemetry, Clock.systemUTC());
+        this.hooks = HttpHooks.create(hookSettings, codec.mapper(), telemetry, Clock.systemUTC());
+        this.webhooks = webhookSettings.map(w -> Webhooks.start(w, Optional.of(backends.documentStore.webhookOutbox()),
+                nodeId + "/" + java.util.UUID.randomUUID(), codec.mapper(), telemetry, Clock.systemUTC()));
+        webhooks.ifPresent(w -> telemetry.webhooks(w::backlog));
         Operations ops = null;
         Engine built = null;
         ScheduledExecutorService timers = null;
@@ -149,13 +172,18 @@ public final class Gateway implements AutoCloseable {
                     .limits(OperationLimits.create(tandem.get("limits")))
                     .telemetry(telemetry)
                     .serviceRole(tandem.get("auth.service-role").asString().orElse("service"))
+                    .hooks(hooks)
+                    .presenceListener(webhooks.<PresenceListener>map(w -> w).orElse(PresenceListener.NONE))
+                    .revocations(backends.revocations)
+                    .maxTokenLifetime(tandem.get("auth.max-token-lifetime").as(Duration.class).orElse(Duration.ofDays(1)))
                     .build();
             this.operations = ops;
             built = Engine.builder()
-                    .nodeId(tandem.get("node-id").asString().orElseGet(Gateway::defaultNodeId))
+                    .nodeId(nodeId)
                     .codec(codec)
                     .operations(ops)
                     .limits(SessionLimits.create(tandem.get("limits")))
+                    .fleet(FleetLimits.create(tandem.get("limits")))
                     .telemetry(telemetry)
                     .build();
             this.engine = built;
@@ -173,7 +201,8 @@ public final class Gateway implements AutoCloseable {
             }
             startKafka(telemetry);
             // no relay without Kafka: do not fill the outbox for nobody
-            backends.documentStore.writeOutbox(kafka.isPresent());
+            backends.documentStore.writeOutbox(kafka.isPresent(),
+                    webhookSettings.map(WebhookSettings::documents).orElse(false));
         } catch (RuntimeException e) {
             // a failed start leaves nothing running: client threads would keep the JVM alive
             ingest.ifPresent(KafkaIngest::close);
@@ -182,6 +211,7 @@ public final class Gateway implements AutoCloseable {
             Optional.ofNullable(built).ifPresent(Engine::close);
             Optional.ofNullable(ops).ifPresent(Operations::close);
             connectionWatch.close();
+            closeHooks();
             backends.close();
             throw e;
         }
@@ -236,6 +266,7 @@ public final class Gateway implements AutoCloseable {
             g.engine.close();
             g.operations.close();
             g.connectionWatch.close();
+            g.closeHooks();
             g.backends.close();
             throw new StartupException("could not listen on " + root.get("server.host").asString().orElse("0.0.0.0")
                     + ":" + root.get("server.port").asInt().orElse(8080) + ": " + e.getMessage()
@@ -326,6 +357,7 @@ public final class Gateway implements AutoCloseable {
             ingest.ifPresent(KafkaIngest::close);
             relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
         });
+        sse.drain();
         engine.drain(drainTimeout);
         try {
             kafkaStop.join(Duration.ofSeconds(15));
@@ -337,6 +369,7 @@ public final class Gateway implements AutoCloseable {
         connectionWatch.close();
         engine.close();
         operations.close();
+        closeHooks();
         backends.close();
         LOG.log(System.Logger.Level.INFO, "Tandem node " + engine.nodeId() + " stopped");
     }
@@ -344,6 +377,13 @@ public final class Gateway implements AutoCloseable {
     @Override
     public void close() {
         stop();
+    }
+
+    private void closeHooks() {
+        webhooks.ifPresent(Webhooks::close);
+        if (hooks instanceof HttpHooks h) {
+            h.close();
+        }
     }
 
     private static String defaultNodeId() {

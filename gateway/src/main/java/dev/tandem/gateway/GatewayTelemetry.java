@@ -2,6 +2,7 @@ package dev.tandem.gateway;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
@@ -26,7 +27,11 @@ import io.helidon.metrics.api.Timer;
  * {@code tandem_fanout_subscribers} (histogram), {@code tandem_slow_consumer_closes_total},
  * {@code tandem_errors_total{code}}; with Kafka on, {@code tandem_kafka_ingest_lag},
  * {@code tandem_kafka_ingest_events}, {@code tandem_kafka_ingest_dead_lettered},
- * {@code tandem_kafka_relay_backlog}, {@code tandem_kafka_relay_events}; {@code tandem_inbox_depth}.
+ * {@code tandem_kafka_relay_backlog}, {@code tandem_kafka_relay_events}; {@code tandem_inbox_depth};
+ * {@code tandem_hook_calls_total{hook,outcome}}, {@code tandem_hook_latency_seconds{hook}} (histogram),
+ * with webhooks on {@code tandem_webhooks_backlog}; {@code tandem_conflicts_total{strategy}};
+ * {@code tandem_tenant_connections{tenant}} and {@code tandem_tenant_messages_total{tenant}} for the
+ * tenants opted in with {@code tandem.metrics.tenants}, all others summed as {@code _other}.
  */
 final class GatewayTelemetry implements Telemetry {
     private final MeterRegistry registry;
@@ -41,6 +46,8 @@ final class GatewayTelemetry implements Telemetry {
     private final Map<String, Counter> publications = new ConcurrentHashMap<>();
     private final Map<Integer, Counter> closed = new ConcurrentHashMap<>();
     private final Map<ErrorCode, Counter> errors = new ConcurrentHashMap<>();
+    private final Map<String, Counter> hookCalls = new ConcurrentHashMap<>();
+    private final Map<String, Timer> hookLatency = new ConcurrentHashMap<>();
 
     /**
      * What the gauges read. Meters live in the process-wide registry and outlive a gateway, so
@@ -54,9 +61,20 @@ final class GatewayTelemetry implements Telemetry {
         private static volatile java.util.function.LongSupplier ingestDeadLettered = () -> 0;
         private static volatile java.util.function.LongSupplier relayBacklog = () -> 0;
         private static volatile java.util.function.LongSupplier relayEvents = () -> 0;
+        private static volatile java.util.function.LongSupplier webhookBacklog = () -> 0;
+        private static final Map<String, java.util.concurrent.atomic.AtomicLong> TENANT_CONNECTIONS =
+                new ConcurrentHashMap<>();
     }
 
-    GatewayTelemetry(IntSupplier connections) {
+    /** Tenants not named in {@code tandem.metrics.tenants} are counted under this one. */
+    static final String OTHER_TENANTS = "_other";
+
+    private final Set<String> tenants;
+    private final Map<String, Counter> tenantMessages = new ConcurrentHashMap<>();
+    private final Map<String, Counter> conflicts = new ConcurrentHashMap<>();
+
+    GatewayTelemetry(IntSupplier connections, Set<String> tenants) {
+        this.tenants = Set.copyOf(tenants);
         this.registry = Metrics.globalRegistry();
         Live.connections = connections;
         registry.getOrCreate(Gauge.builder("tandem.connections", () -> Live.connections.getAsInt())
@@ -103,6 +121,13 @@ final class GatewayTelemetry implements Telemetry {
                 .description("Accepted changes waiting in the outbox to be relayed to Kafka"));
         registry.getOrCreate(Gauge.builder("tandem.kafka.relay.events", () -> Live.relayEvents.getAsLong())
                 .description("Changes relayed to the outbound topic by this node since start"));
+    }
+
+    /** Registers the webhooks' gauge. */
+    void webhooks(java.util.function.LongSupplier backlog) {
+        Live.webhookBacklog = backlog;
+        registry.getOrCreate(Gauge.builder("tandem.webhooks.backlog", () -> Live.webhookBacklog.getAsLong())
+                .description("Document changes waiting in the outbox for the webhook"));
     }
 
     @Override
@@ -174,5 +199,53 @@ final class GatewayTelemetry implements Telemetry {
     public void error(ErrorCode code) {
         errors.computeIfAbsent(code, c -> registry.getOrCreate(Counter.builder("tandem.errors")
                 .description("Errors answered, by code").tags(Metrics.tags("code", c.wire())))).increment();
+    }
+
+    @Override
+    public void hookCall(String hook, String outcome, long nanos) {
+        hookCalls.computeIfAbsent(hook + "/" + outcome, k -> registry.getOrCreate(Counter.builder("tandem.hook.calls")
+                .description("Backend hook and webhook calls, by hook and outcome (allow, refuse, ok, failure)")
+                .tags(Metrics.tags("hook", hook, "outcome", outcome)))).increment();
+        hookLatency.computeIfAbsent(hook, h -> registry.getOrCreate(Timer.builder("tandem.hook.latency")
+                .description("Time of backend hook and webhook calls, by hook")
+                .tags(Metrics.tags("hook", h))
+                .buckets(Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+                        Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+                        Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5))))
+                .record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void conflict(String strategy) {
+        conflicts.computeIfAbsent(strategy, st -> registry.getOrCreate(Counter.builder("tandem.conflicts")
+                .description("Concurrent document changes settled, by strategy")
+                .tags(Metrics.tags("strategy", st)))).increment();
+    }
+
+    /** The tenant label: the tenant when it is opted in, else {@value #OTHER_TENANTS} (bounded cardinality). */
+    private String tenantLabel(String tenant) {
+        return tenants.contains(tenant) ? tenant : OTHER_TENANTS;
+    }
+
+    @Override
+    public void tenantConnections(String tenant, int delta) {
+        String label = tenantLabel(tenant);
+        Live.TENANT_CONNECTIONS.computeIfAbsent(label, l -> {
+            java.util.concurrent.atomic.AtomicLong n = new java.util.concurrent.atomic.AtomicLong();
+            registry.getOrCreate(Gauge.builder("tandem.tenant.connections",
+                            () -> Live.TENANT_CONNECTIONS.get(l).get())
+                    .description("Authenticated connections on this node by tenant (tandem.metrics.tenants; others as "
+                            + OTHER_TENANTS + ")")
+                    .tags(Metrics.tags("tenant", l)));
+            return n;
+        }).addAndGet(delta);
+    }
+
+    @Override
+    public void tenantMessage(String tenant) {
+        tenantMessages.computeIfAbsent(tenantLabel(tenant), l -> registry.getOrCreate(
+                Counter.builder("tandem.tenant.messages").description("Client messages received by tenant "
+                        + "(tandem.metrics.tenants; others as " + OTHER_TENANTS + ")")
+                        .tags(Metrics.tags("tenant", l)))).increment();
     }
 }

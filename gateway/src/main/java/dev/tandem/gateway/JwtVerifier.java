@@ -198,8 +198,9 @@ final class JwtVerifier implements TokenVerifier {
         for (String claim : scopeClaims) {
             scopes.put(claim, strings(jwt.payloadClaim(claim)));
         }
+        Optional<String> jti = jwt.jwtId().filter(id -> !id.isEmpty() && id.length() <= 256);
         return new Principal(tenant, user, Set.copyOf(strings(jwt.payloadClaim(rolesClaim))), scopes,
-                jwt.expirationTime());
+                jwt.expirationTime(), jti, jwt.issueTime());
     }
 
     /** NumericDate claims: seconds since 1970, from 0 to the end of year 9999. */

@@ -19,8 +19,10 @@ import dev.tandem.protocol.ProtocolException;
 import dev.tandem.telemetry.LogText;
 
 import io.helidon.common.media.type.MediaTypes;
+import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
+import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -48,6 +50,12 @@ import io.helidon.webserver.http.ServerResponse;
  *       {@code GET /api/v1/conflicts?type=&status=&limit=}, {@code GET /api/v1/conflicts/{id}},
  *       {@code POST /api/v1/conflicts/{id}/resolve} ({@code {"resolution": "accept_local|accept_server|merge",
  *       "data": …}}).</li>
+ *   <li>{@code POST /api/v1/users/{id}/disconnect}: closes every connection of the user on every
+ *       node (4005); answers {@code {"user"}}.</li>
+ *   <li>{@code POST /api/v1/revocations} body {@code {"jti": "...", "expiresAt": "ISO instant"}}
+ *       (one token) or {@code {"user": "...", "issuedBefore": "...", "until": "..."}} (the user's
+ *       tokens issued before a time, default now): their connections close with 4004 on every
+ *       node and they cannot connect until the revocation lapses.</li>
  * </ul>
  */
 final class RestApi implements HttpService {
@@ -116,7 +124,49 @@ final class RestApi implements HttpService {
                     }
                     return layer.get().resolveConflict(service, req.path().pathParameters().get("id"), resolution.textValue(),
                             Optional.ofNullable(body.get("data")).filter(d -> !d.isNull()));
-                }));
+                }))
+                .post("/users/{id}/disconnect", (req, res) -> respond(req, res, service ->
+                        layer.get().disconnectUser(service, req.path().pathParameters().get("id"))))
+                .post("/revocations", (req, res) -> withBody(req, res, (service, body) -> {
+                    JsonNode jti = body.get("jti");
+                    JsonNode user = body.get("user");
+                    if ((jti == null) == (user == null)) {
+                        throw bad("give either 'jti' (one token) or 'user' (the user's tokens issued before a time)");
+                    }
+                    if (jti != null) {
+                        return layer.get().revokeToken(service, string(jti, "jti"), instant(body, "expiresAt"));
+                    }
+                    return layer.get().revokeUser(service, string(user, "user"), instant(body, "issuedBefore"),
+                            instant(body, "until"));
+                }))
+                // last: whatever no route above took
+                .any((req, res) -> send(res, new Result.Failed(ErrorCode.NOT_FOUND, "no such endpoint: "
+                        + req.prologue().method().text() + " under /api/v1 (see the README's service API)")));
+    }
+
+    /**
+     * What the server answers before a request reaches a route (a body over
+     * {@code server.max-payload-size}, a malformed request): the API's JSON error body, with
+     * {@code too_large} for 413 and {@code bad_request} otherwise, never the request's text.
+     */
+    static DirectHandlers directHandlers(FrameCodec codec) {
+        DirectHandler json = (request, type, status, headers, message) -> {
+            ErrorCode code = status.code() == ErrorCode.TOO_LARGE.httpStatus() ? ErrorCode.TOO_LARGE
+                    : ErrorCode.BAD_REQUEST;
+            String text = code == ErrorCode.TOO_LARGE ? "the body is larger than server.max-payload-size allows"
+                    : "malformed HTTP request (" + status.code() + ")";
+            headers.set(HeaderNames.CONTENT_TYPE, MediaTypes.APPLICATION_JSON.text());
+            return DirectHandler.TransportResponse.builder()
+                    .status(status)
+                    .headers(headers)
+                    .keepAlive(false)
+                    .entity(codec.write(codec.object().put("code", code.wire()).put("message", text)))
+                    .build();
+        };
+        return DirectHandlers.builder()
+                .addHandler(DirectHandler.EventType.BAD_REQUEST, json)
+                .addHandler(DirectHandler.EventType.PAYLOAD_TOO_LARGE, json)
+                .build();
     }
 
     /** {@code doc.query} from {@code ?where.FIELD=VALUE&limit=&after=}. */
@@ -247,6 +297,18 @@ final class RestApi implements HttpService {
             throw bad("field 'eventId' must be a string of 1-128 characters");
         }
         return Optional.of(id.textValue());
+    }
+
+    private static Optional<java.time.Instant> instant(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(java.time.Instant.parse(string(v, field)));
+        } catch (java.time.format.DateTimeParseException e) {
+            throw bad("field '" + field + "' must be an ISO-8601 instant such as 2026-11-30T18:00:00Z");
+        }
     }
 
     private static int integer(String text, String name) {

@@ -105,6 +105,8 @@ class DocumentsOverSocketsTest {
                     + "\"baseVersion\":1,\"opId\":\"b:1\",\"patch\":{\"set\":{\"title\":\"from bob\"}}}");
             assertEquals("conflict", theirs.path("result").asText(), theirs.toString());
             String conflictId = theirs.path("conflictId").asText();
+            assertTrue(node.metric("tandem_conflicts_total", "strategy=\"manual\"") >= 1,
+                    "conflicts are counted by strategy");
             JsonNode notice = bobLaptop.expect(f -> f.path("op").asText().equals("conflict"));
             assertEquals(conflictId, notice.path("conflictId").asText());
             assertTrue(notice.path("data").path("fields").toString().contains("title"), notice.toString());
@@ -138,5 +140,40 @@ class DocumentsOverSocketsTest {
         assertTrue(res.body().contains("\"result\":\"applied\"") && res.body().contains("\"result\":\"duplicate\""),
                 res.body());
         assertEquals(400, node.post("/api/v1/sync", service, "{\"ops\":7}").statusCode());
+    }
+
+    @Test
+    void aDocumentThatLeavesALocationIsPublishedToTheLocationItLeftAndTheOneItJoined() throws Exception {
+        try (WsProbe writer = WsProbe.connect(node.ws(), token("alice"));
+             WsProbe wh7 = WsProbe.connect(node.ws(), token("carol"));
+             WsProbe wh8 = WsProbe.connect(node.ws(), token("dave"))) {
+            wh7.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-77\"}");
+            wh8.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-88\"}");
+            JsonNode created = writer.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"stock_level\","
+                    + "\"docId\":\"M-1\",\"baseVersion\":0,\"opId\":\"move:1\","
+                    + "\"data\":{\"qty\":5,\"locationId\":\"wh-77\"}}");
+            assertEquals("applied", created.path("result").asText(), created.toString());
+            JsonNode first = wh7.expect(f -> f.path("op").asText().equals("event"));
+            assertEquals(1, first.path("data").path("version").asInt());
+
+            JsonNode moved = writer.request(4, "{\"op\":\"doc.update\",\"id\":4,\"docType\":\"stock_level\","
+                    + "\"docId\":\"M-1\",\"baseVersion\":1,\"opId\":\"move:2\","
+                    + "\"patch\":{\"set\":{\"locationId\":\"wh-88\"}}}");
+            assertEquals("applied", moved.path("result").asText(), moved.toString());
+            JsonNode left = wh7.expect(f -> f.path("op").asText().equals("event"));
+            assertEquals("location:wh-77", left.path("channel").asText());
+            assertEquals(2, left.path("data").path("version").asInt(), left.toString());
+            assertEquals("wh-88", left.path("data").path("data").path("locationId").asText(),
+                    "the old location's subscribers see the document now belongs elsewhere: " + left);
+            JsonNode joined = wh8.expect(f -> f.path("op").asText().equals("event"));
+            assertEquals(2, joined.path("data").path("version").asInt(), joined.toString());
+
+            writer.request(5, "{\"op\":\"doc.update\",\"id\":5,\"docType\":\"stock_level\","
+                    + "\"docId\":\"M-1\",\"baseVersion\":2,\"opId\":\"move:3\",\"patch\":{\"inc\":{\"qty\":1}}}");
+            JsonNode third = wh8.expect(f -> f.path("op").asText().equals("event"));
+            assertEquals(3, third.path("data").path("version").asInt());
+            assertEquals(null, wh7.poll(Duration.ofMillis(300)),
+                    "once gone, later changes no longer reach the location it left");
+        }
     }
 }

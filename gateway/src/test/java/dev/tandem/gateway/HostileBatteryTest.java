@@ -255,6 +255,8 @@ class HostileBatteryTest {
                         "bad_request"),
                 Arguments.of("a query on an object", "{\"op\":\"doc.query\",\"id\":5,\"docType\":\"t\",\"where\":{\"a\":{}}}",
                         "bad_request"),
+                Arguments.of("a query for an infinite number", "{\"op\":\"doc.query\",\"id\":5,\"docType\":\"t\","
+                        + "\"where\":{\"a\":1e400}}", "bad_request"),
                 Arguments.of("a forged cursor", "{\"op\":\"doc.query\",\"id\":5,\"docType\":\"t\",\"where\":{\"a\":1},"
                         + "\"after\":\"Li4vZXRj\"}", "bad_request"),
                 Arguments.of("a document type with a slash", "{\"op\":\"doc.get\",\"id\":5,\"docType\":\"a/b\",\"docId\":\"1\"}",

@@ -14,8 +14,12 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -38,6 +42,7 @@ import dev.tandem.telemetry.Telemetry;
 
 import org.redisson.api.RScript;
 import org.redisson.api.RTopic;
+import org.redisson.api.listener.StatusListener;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.RedisException;
 import org.redisson.client.codec.StringCodec;
@@ -66,6 +71,15 @@ import org.redisson.client.codec.StringCodec;
  *       and only what the history no longer holds stays missing (logged; clients see the gap
  *       in the offsets and resubscribe).</li>
  *   <li>Ephemeral publications go through pub/sub only: no offset, no history.</li>
+ *   <li>A broken pub/sub path is noticed and repaired: every {@value #PROBE_MILLIS} ms the
+ *       broker publishes to a probe topic only this node listens to. While probes stop
+ *       arriving (for {@value #PROBE_TIMEOUT_MILLIS} ms) {@link #delivering()} is false, so
+ *       readiness shows it; the probe subscription is re-made if it stays broken. When probes
+ *       arrive again, and whenever Redisson reports a channel re-subscribed, every listened
+ *       channel catches up from its history, so publications made while the subscription was
+ *       down reach subscribers even when nothing is published after them.</li>
+ *   <li>A channel that starts a new epoch (its keys vanished) is followed from the new
+ *       epoch's first offset: what the feed missed of the new epoch is read from the history.</li>
  * </ul>
  *
  * <p>No Redis call is made while a lock is held: the per-channel lock only orders the hand-over
@@ -82,6 +96,8 @@ public final class RedisBroker implements Broker {
     /** Recent publications each listening node keeps to hand to joiners who read an older top. */
     static final int RECENT = 1024;
     private static final int ATTEMPTS = 5;
+    static final long PROBE_MILLIS = 500;
+    static final long PROBE_TIMEOUT_MILLIS = 2000;
 
     /*
      * KEYS: meta, log, ids. ARGV: new epoch, history size, history ttl ms, meta ttl ms, topic, body,
@@ -147,6 +163,12 @@ public final class RedisBroker implements Broker {
     private final Wire wire;
     private final Map<ChannelKey, Feed> feeds = new ConcurrentHashMap<>();
     private final Map<Registration, Filter> registrations = new ConcurrentHashMap<>();
+    private final String probeTopic = "tandem:probe:" + newEpoch();
+    private final ScheduledExecutorService prober;
+    private final AtomicLong lastProbeNanos = new AtomicLong(System.nanoTime());
+    private final AtomicBoolean broken = new AtomicBoolean();
+    private volatile long brokenSinceNanos;
+    private volatile Optional<Integer> probeListener = Optional.empty();
 
     /**
      * A broker on {@code redisson}, delivering to this node's {@code hub}, with history bounds
@@ -160,6 +182,91 @@ public final class RedisBroker implements Broker {
         this.clock = clock;
         this.scripts = new LuaScripts(redisson);
         this.wire = new Wire(FrameCodec.create().mapper());
+        this.prober = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("tandem-broker-probe").factory());
+        prober.scheduleWithFixedDelay(this::probe, 0, PROBE_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>False while this node's probe publications stop coming back through Redis pub/sub (a
+     * killed or stuck subscription connection, Redis unreachable).
+     */
+    @Override
+    public boolean delivering() {
+        return System.nanoTime() - lastProbeNanos.get() < TimeUnit.MILLISECONDS.toNanos(PROBE_TIMEOUT_MILLIS);
+    }
+
+    /** One probe round: (re)subscribe the probe when needed, publish one, notice breaks and recoveries. */
+    private void probe() {
+        try {
+            boolean late = !delivering();
+            if (late && broken.compareAndSet(false, true)) {
+                brokenSinceNanos = System.nanoTime();
+                LOG.log(System.Logger.Level.WARNING, "Redis pub/sub is not delivering to this node: readiness DOWN "
+                        + "until it recovers (" + feeds.size() + " channels listened to)");
+            }
+            if (probeListener.isEmpty() || late && System.nanoTime() - brokenSinceNanos
+                    > TimeUnit.MILLISECONDS.toNanos(2 * PROBE_TIMEOUT_MILLIS)) {
+                // no subscription yet, or broken for long: subscribe the probe again
+                RTopic topic = redisson.getTopic(probeTopic, StringCodec.INSTANCE);
+                probeListener.ifPresent(id -> topic.removeListenerAsync(id));
+                probeListener = Optional.empty();
+                brokenSinceNanos = System.nanoTime();
+                probeListener = Optional.of(topic.addListener(String.class, (channel, message) -> onProbe()));
+            }
+            redisson.getTopic(probeTopic, StringCodec.INSTANCE).publish(String.valueOf(System.nanoTime()));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "pub/sub probe failed", e);
+        }
+    }
+
+    private void onProbe() {
+        lastProbeNanos.set(System.nanoTime());
+        if (broken.compareAndSet(true, false)) {
+            LOG.log(System.Logger.Level.WARNING, "Redis pub/sub delivers again: catching up " + feeds.size()
+                    + " channels from their history");
+            Thread.ofVirtual().name("tandem-broker-catch-up").start(this::catchUpAll);
+        }
+    }
+
+    /** Reads what every listened channel published past what it delivered, and delivers it. */
+    private void catchUpAll() {
+        for (Feed feed : feeds.values()) {
+            catchUp(feed);
+        }
+    }
+
+    private void catchUp(Feed feed) {
+        String epoch;
+        long last;
+        feed.lock.lock();
+        try {
+            if (feed.retired || !feed.initialized) {
+                return;
+            }
+            epoch = feed.epoch;
+            last = feed.last;
+        } finally {
+            feed.lock.unlock();
+        }
+        try {
+            Snapshot s = read(feed.channel, rules.namespaceOf(feed.channel), Optional.of(new Position(epoch, last)));
+            if (!s.epoch().equals(epoch) || s.top() <= last) {
+                return; // nothing missed, or a new epoch the next live message moves the feed to
+            }
+            feed.lock.lock();
+            try {
+                if (!feed.retired) {
+                    s.entries().forEach(feed::deliver);
+                }
+            } finally {
+                feed.lock.unlock();
+            }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot catch up " + feed.channel + " from its history", e);
+        }
     }
 
     @Override
@@ -270,6 +377,8 @@ public final class RedisBroker implements Broker {
     /** Stops listening to every channel; the Redisson client stays open (it is the caller's). */
     @Override
     public void close() {
+        prober.shutdownNow();
+        probeListener.ifPresent(id -> redisson.getTopic(probeTopic, StringCodec.INSTANCE).removeListenerAsync(id));
         for (Map.Entry<ChannelKey, Feed> e : feeds.entrySet()) {
             Feed feed = e.getValue();
             feed.retire();
@@ -353,6 +462,19 @@ public final class RedisBroker implements Broker {
         if (created[0]) {
             try {
                 feed.listenerId = topic(channel).addListener(String.class, (name, message) -> onMessage(feed, message));
+                feed.statusListenerId = topic(channel).addListener(new StatusListener() {
+                    @Override
+                    public void onSubscribe(String name) {
+                        // (re-)subscribed, e.g. after a lost connection: fetch what went by meanwhile
+                        // (after the first subscription this reads nothing new: one cheap script call)
+                        Thread.ofVirtual().name("tandem-broker-catch-up").start(() -> catchUp(feed));
+                    }
+
+                    @Override
+                    public void onUnsubscribe(String name) {
+                        // removing our own listeners
+                    }
+                });
                 feed.ready.complete(null);
             } catch (RuntimeException e) {
                 feed.ready.completeExceptionally(e);
@@ -395,7 +517,7 @@ public final class RedisBroker implements Broker {
         if (feed.ready.isDone() && !feed.ready.isCompletedExceptionally()) {
             // asynchronous: unsubscribing must not block the caller (often a closing session);
             // the retired feed ignores whatever still arrives
-            topic(channel).removeListenerAsync(feed.listenerId).whenComplete((v, e) -> {
+            topic(channel).removeListenerAsync(feed.listenerId, feed.statusListenerId).whenComplete((v, e) -> {
                 if (e != null) {
                     LOG.log(System.Logger.Level.DEBUG, "removing the listener of " + channel + " failed", e);
                 }
@@ -517,6 +639,7 @@ public final class RedisBroker implements Broker {
         /** Local subscriptions using this feed; guarded by the feeds map. */
         private int refs;
         private volatile int listenerId;
+        private volatile int statusListenerId;
 
         private boolean initialized;
         private boolean retired;
@@ -548,7 +671,11 @@ public final class RedisBroker implements Broker {
                 return -1;
             }
             Position pos = p.position().get();
-            return pos.epoch().equals(epoch) && pos.offset() > last + 1 ? last : -1;
+            if (!pos.epoch().equals(epoch)) {
+                // a new epoch: everything of it before this message must come first
+                return pos.offset() > 1 ? 0 : -1;
+            }
+            return pos.offset() > last + 1 ? last : -1;
         }
 
         /** Hands buffered messages that arrived before the feed knew its starting offset. */

@@ -34,6 +34,7 @@ import org.redisson.api.RedissonClient;
  * expire a TTL after the last append.
  */
 public final class RedisInbox implements Inbox {
+    private static final System.Logger LOG = System.getLogger(RedisInbox.class.getName());
     /** Entries pruned per call at most, so one call never runs long; the rest go on the next. */
     private static final int PRUNE_BATCH = 1000;
 
@@ -120,10 +121,70 @@ public final class RedisInbox implements Inbox {
         this.clock = clock;
     }
 
-    /** A cluster-wide lock per user channel (Redisson), so every node appends in offset order. */
+    /**
+     * A cluster-wide lock per user channel (Redisson), so every node appends in offset order.
+     * Taking it while Redis fails throws {@link ProtocolException} {@code UNAVAILABLE}, like every
+     * other Redis call; releasing it while Redis fails is logged, and the lock's lease (30 s)
+     * frees it.
+     */
     @Override
     public java.util.concurrent.locks.Lock orderLock(ChannelKey userChannel) {
-        return redisson.getLock("tandem:{" + userChannel + "}:inbox:order");
+        return new OrderLock(userChannel, redisson.getLock("tandem:{" + userChannel + "}:inbox:order"));
+    }
+
+    /** Redisson's lock with Redis failures turned into the protocol's transient error. */
+    private record OrderLock(ChannelKey channel, java.util.concurrent.locks.Lock redisLock)
+            implements java.util.concurrent.locks.Lock {
+        @Override
+        public void lock() {
+            RedisBroker.redis(() -> {
+                redisLock.lock();
+                return true;
+            });
+        }
+
+        @Override
+        public void lockInterruptibly() throws InterruptedException {
+            try {
+                redisLock.lockInterruptibly();
+            } catch (org.redisson.client.RedisException e) {
+                throw unavailable(e);
+            }
+        }
+
+        @Override
+        public boolean tryLock() {
+            return RedisBroker.redis(redisLock::tryLock);
+        }
+
+        @Override
+        public boolean tryLock(long time, java.util.concurrent.TimeUnit unit) throws InterruptedException {
+            try {
+                return redisLock.tryLock(time, unit);
+            } catch (org.redisson.client.RedisException e) {
+                throw unavailable(e);
+            }
+        }
+
+        @Override
+        public void unlock() {
+            try {
+                redisLock.unlock();
+            } catch (org.redisson.client.RedisException e) {
+                LOG.log(System.Logger.Level.WARNING, "cannot release the inbox order lock of " + channel
+                        + "; its lease frees it", e);
+            }
+        }
+
+        @Override
+        public java.util.concurrent.locks.Condition newCondition() {
+            throw new UnsupportedOperationException("no conditions on the inbox order lock");
+        }
+
+        private static ProtocolException unavailable(RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "Redis call failed", e);
+            return new ProtocolException(ErrorCode.UNAVAILABLE, "the inbox store is unavailable, retry");
+        }
     }
 
     /** An inbox with the default TTL (24 h) and the system clock. */

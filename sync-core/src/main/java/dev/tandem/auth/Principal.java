@@ -17,9 +17,11 @@ import java.util.Set;
  * @param roles     role names ({@code roles} claim)
  * @param scopes    scope claims by name
  * @param expiresAt when the credentials expire, if they do
+ * @param tokenId   the token's id ({@code jti} claim), if it has one: revocable by it
+ * @param issuedAt  when the token was issued ({@code iat} claim), if it says: revocable by time
  */
 public record Principal(String tenant, String user, Set<String> roles, Map<String, List<String>> scopes,
-                        Optional<Instant> expiresAt) {
+                        Optional<Instant> expiresAt, Optional<String> tokenId, Optional<Instant> issuedAt) {
     /** The value of a scope claim that grants every id. */
     public static final String ALL = "*";
 
@@ -30,6 +32,19 @@ public record Principal(String tenant, String user, Set<String> roles, Map<Strin
         roles = Set.copyOf(roles);
         scopes = Map.copyOf(scopes);
         Objects.requireNonNull(expiresAt, "expiresAt");
+        Objects.requireNonNull(tokenId, "tokenId");
+        Objects.requireNonNull(issuedAt, "issuedAt");
+    }
+
+    /** A principal whose token has no id and no issue time. */
+    public Principal(String tenant, String user, Set<String> roles, Map<String, List<String>> scopes,
+                     Optional<Instant> expiresAt) {
+        this(tenant, user, roles, scopes, expiresAt, Optional.empty(), Optional.empty());
+    }
+
+    /** The same principal with other roles and scopes (a backend hook's additions). */
+    public Principal with(Set<String> roles, Map<String, List<String>> scopes) {
+        return new Principal(tenant, user, roles, scopes, expiresAt, tokenId, issuedAt);
     }
 
     /** Whether the principal has the role. */

@@ -34,6 +34,10 @@ public record DocumentQuery(String type, String field, JsonNode value, int limit
         if (!value.isTextual() && !value.isNumber() && !value.isBoolean()) {
             throw new IllegalArgumentException("the value must be a string, number or boolean");
         }
+        if (value.isFloatingPointNumber() && !Double.isFinite(value.doubleValue())) {
+            // 1e400 reads as Infinity: no stored number is ever equal to it
+            throw new IllegalArgumentException("the value must be a finite number");
+        }
         if (limit < 1 || limit > MAX_LIMIT) {
             throw new IllegalArgumentException("limit must be 1-" + MAX_LIMIT);
         }

@@ -1,5 +1,7 @@
 package dev.tandem.operations;
 
+import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 
 import dev.tandem.auth.Principal;
@@ -19,13 +21,31 @@ public interface Hooks {
     };
 
     /**
-     * A token was verified for a connection.
+     * A token was verified for a connection (on connect and on every {@code refresh}).
      *
-     * @return the principal to use (possibly with more claims or roles)
-     * @throws dev.tandem.protocol.ProtocolException to refuse ({@code UNAUTHORIZED} or {@code FORBIDDEN})
+     * @return the principal to use (possibly with more claims or roles) and channels to subscribe
+     *         the connection to at once
+     * @throws dev.tandem.protocol.ProtocolException to refuse ({@code UNAUTHORIZED} or
+     *         {@code FORBIDDEN}), or {@code UNAVAILABLE} when the backend cannot say (the client
+     *         may try again)
      */
-    default Principal connect(Principal principal) {
-        return principal;
+    default Admitted connect(Principal principal) {
+        return new Admitted(principal, List.of());
+    }
+
+    /**
+     * A connection as its backend admitted it.
+     *
+     * @param principal who it is, possibly with claims or roles the backend added
+     * @param channels  channel names (as a client writes them) to subscribe it to at once; each
+     *                  still passes the channel rules and the {@link #subscribe} hook
+     */
+    record Admitted(Principal principal, List<String> channels) {
+        /** Validates and copies the fields. */
+        public Admitted {
+            Objects.requireNonNull(principal, "principal");
+            channels = List.copyOf(channels);
+        }
     }
 
     /**

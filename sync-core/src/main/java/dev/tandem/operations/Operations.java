@@ -14,7 +14,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.tandem.auth.Principal;
+import dev.tandem.auth.MemoryRevocations;
+import dev.tandem.auth.Revocations;
 import dev.tandem.auth.TokenExpiredException;
+import dev.tandem.auth.TokenRevokedException;
 import dev.tandem.auth.TokenVerifier;
 import dev.tandem.broker.Broker;
 import dev.tandem.broker.Draft;
@@ -31,6 +34,7 @@ import dev.tandem.inbox.Inbox;
 import dev.tandem.inbox.MemoryInbox;
 import dev.tandem.kafka.KafkaIngest;
 import dev.tandem.presence.MemoryPresenceStore;
+import dev.tandem.presence.PresenceListener;
 import dev.tandem.presence.PresenceStore;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.ErrorCode;
@@ -78,6 +82,8 @@ public final class Operations implements AutoCloseable {
     private final Publisher publisher;
     private final Presences presences;
     private final ChangeStatuses changeStatuses;
+    private final Revocations revocations;
+    private final java.time.Duration maxTokenLifetime;
 
     private Operations(Builder b) {
         this.rules = b.rules;
@@ -92,11 +98,24 @@ public final class Operations implements AutoCloseable {
         this.serviceRole = b.serviceRole;
         this.hooks = b.hooks;
         this.access = b.access;
+        this.revocations = b.revocations == null ? new MemoryRevocations(b.clock) : b.revocations;
+        this.maxTokenLifetime = b.maxTokenLifetime;
         this.publisher = new Publisher(broker, inbox, rules, codec, background);
-        this.presences = new Presences(presenceStore, rules, publisher, codec, background);
+        this.presences = new Presences(presenceStore, rules, publisher, codec, background, b.presenceListener);
         this.docs = documents.map(d -> new DocumentOps(d, access, hooks, broker, rules, codec, b.limits, serviceRole));
         this.changeStatuses = new ChangeStatuses(rules, codec, publisher, documents);
         documents.ifPresent(d -> d.listen(publisher));
+        documents.ifPresent(d -> d.listen(new dev.tandem.document.DocumentListener() {
+            @Override
+            public void changed(dev.tandem.document.DocumentChange change) {
+                change.strategy().ifPresent(st -> telemetry.conflict(st.wire()));
+            }
+
+            @Override
+            public void conflicted(dev.tandem.document.ConflictRecord conflict) {
+                telemetry.conflict(dev.tandem.document.Strategy.MANUAL.wire());
+            }
+        }));
     }
 
     /** A builder; {@link Builder#broker} and {@link Builder#verifier} are required. */
@@ -110,10 +129,13 @@ public final class Operations implements AutoCloseable {
      * Verifies a client's token (a {@code connect}, {@code refresh} or upgrade header) and lets
      * the {@link Hooks#connect} hook see the principal.
      *
+     * @return the principal and the channels the backend subscribes the connection to
      * @throws TokenExpiredException when the token has expired (the client should fetch a new one)
-     * @throws ProtocolException     {@code UNAUTHORIZED} for a token that is not acceptable
+     * @throws ProtocolException     {@code UNAUTHORIZED} for a token that is not acceptable,
+     *                               {@code FORBIDDEN} when the backend refuses,
+     *                               {@code UNAVAILABLE} when the backend cannot be asked
      */
-    public Principal authenticate(String token) {
+    public Hooks.Admitted authenticate(String token) {
         Principal p = verifier.verify(token);
         Optional<Instant> exp = p.expiresAt();
         if (exp.isPresent() && exp.get().isAfter(LATEST_EXPIRY)) {
@@ -121,6 +143,9 @@ public final class Operations implements AutoCloseable {
         }
         if (p.expiredAt(clock.instant())) {
             throw new TokenExpiredException();
+        }
+        if (revocations.revoked(p)) {
+            throw new TokenRevokedException();
         }
         return hooks.connect(p);
     }
@@ -139,7 +164,81 @@ public final class Operations implements AutoCloseable {
         if (!p.hasRole(serviceRole)) {
             throw new ProtocolException(ErrorCode.FORBIDDEN, "the service API needs the '" + serviceRole + "' role");
         }
+        if (revocations.revoked(p)) {
+            throw new TokenRevokedException();
+        }
         return p;
+    }
+
+    /** Tells {@code listener} of every revocation and disconnect, from any node (transports close connections). */
+    public void onNotice(java.util.function.Consumer<Revocations.Notice> listener) {
+        revocations.listen(listener);
+    }
+
+    // ------------------------------------------------------------------ fleet control (service)
+
+    /**
+     * Closes every connection of the user in the service's tenant, on every node (4005; its
+     * tokens stay valid). Answers {@code {"user"}}.
+     */
+    public Result disconnectUser(Principal service, String user) {
+        return answer(service, "disconnect", () -> {
+            requireId(user, "user");
+            revocations.disconnectUser(service.tenant(), user);
+            LOG.log(System.Logger.Level.INFO, "tenant " + service.tenant() + ": " + service.user()
+                    + " disconnected user " + user);
+            return codec.object().put("user", user);
+        });
+    }
+
+    /**
+     * Revokes a token by its id ({@code jti}) in the service's tenant: its connections close with
+     * 4004 on every node and it cannot connect again until {@code expiresAt} (default now plus
+     * the longest token lifetime). Answers {@code {"jti","until"}}.
+     */
+    public Result revokeToken(Principal service, String tokenId, Optional<Instant> expiresAt) {
+        return answer(service, "revoke", () -> {
+            if (tokenId.isEmpty() || tokenId.length() > 256 || tokenId.chars().anyMatch(Character::isISOControl)) {
+                throw new ProtocolException(ErrorCode.BAD_REQUEST, "'jti' must have 1-256 characters, no control characters");
+            }
+            Instant until = keepUntil(expiresAt);
+            revocations.revokeToken(service.tenant(), tokenId, until);
+            LOG.log(System.Logger.Level.INFO, "tenant " + service.tenant() + ": " + service.user()
+                    + " revoked token " + LogText.safe(tokenId));
+            return codec.object().put("jti", tokenId).put("until", until.toString());
+        });
+    }
+
+    /**
+     * Revokes every token of a user issued before {@code issuedBefore} (default now) in the
+     * service's tenant, until {@code until} (default now plus the longest token lifetime).
+     * Answers {@code {"user","issuedBefore","until"}}.
+     */
+    public Result revokeUser(Principal service, String user, Optional<Instant> issuedBefore, Optional<Instant> until) {
+        return answer(service, "revoke", () -> {
+            requireId(user, "user");
+            Instant before = issuedBefore.orElseGet(clock::instant);
+            Instant keep = keepUntil(until);
+            revocations.revokeUser(service.tenant(), user, before, keep);
+            LOG.log(System.Logger.Level.INFO, "tenant " + service.tenant() + ": " + service.user()
+                    + " revoked the tokens of user " + user + " issued before " + before);
+            return codec.object().put("user", user).put("issuedBefore", before.toString()).put("until", keep.toString());
+        });
+    }
+
+    private Instant keepUntil(Optional<Instant> given) {
+        Instant now = clock.instant();
+        Instant until = given.orElse(now.plus(maxTokenLifetime));
+        if (!until.isAfter(now)) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "the revocation would end in the past");
+        }
+        return until.isAfter(LATEST_EXPIRY) ? LATEST_EXPIRY : until;
+    }
+
+    private static void requireId(String id, String what) {
+        if (!ChannelName.isValidId(id)) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "'" + what + "' is not a valid id");
+        }
     }
 
     /**
@@ -275,6 +374,46 @@ public final class Operations implements AutoCloseable {
         });
     }
 
+    /**
+     * A client frame that needs no connection state, for transports whose requests are
+     * independent (SSE's HTTP POSTs): {@code publish}, {@code ping}, {@code ack}, {@code doc.*},
+     * {@code sync}, {@code conflict.resolve}, and {@code presence} without a state (who is on a
+     * channel the caller may subscribe to). Frames about a connection ({@code connect},
+     * {@code refresh}, {@code subscribe}, {@code unsubscribe}, setting a presence state) are
+     * {@code bad_request}.
+     */
+    public Result request(Principal who, ClientFrame frame) {
+        return switch (frame) {
+            case ClientFrame.Publish p -> publish(who, p);
+            case ClientFrame.Ping p -> ping();
+            case ClientFrame.Ack a -> ack(who, a);
+            case ClientFrame.DocGet g -> getDocument(who, g.docType(), g.docId());
+            case ClientFrame.DocQuery q -> queryDocuments(who, q);
+            case ClientFrame.DocUpdate u -> updateDocument(who, u);
+            case ClientFrame.Sync s -> sync(who, s.ops());
+            case ClientFrame.ConflictResolve r -> resolveConflict(who, r.conflictId(), r.resolution(), r.data());
+            case ClientFrame.Presence p when p.state().isEmpty() -> answer(who, "presence", () -> {
+                ChannelKey key = rules.authorize(who, p.channel(), ChannelRules.Action.SUBSCRIBE);
+                if (!rules.namespaceOf(key).presence()) {
+                    throw new ProtocolException(ErrorCode.BAD_REQUEST, "channels of '" + key.namespace()
+                            + "' have no presence");
+                }
+                return codec.object().put("channel", p.channel()).set("members", presences.members(key));
+            });
+            case ClientFrame.Presence p -> new Result.Failed(ErrorCode.BAD_REQUEST,
+                    "a presence state belongs to a connection: set it over the WebSocket");
+            case ClientFrame.Connect c -> notHere(c.op());
+            case ClientFrame.Refresh r -> notHere(r.op());
+            case ClientFrame.Subscribe s -> notHere(s.op());
+            case ClientFrame.Unsubscribe u -> notHere(u.op());
+        };
+    }
+
+    private static Result notHere(String op) {
+        return new Result.Failed(ErrorCode.BAD_REQUEST, op + " is about a connection: for a stream, name its "
+                + "channels in the stream's URL");
+    }
+
     /** An application-level ping: an empty answer. */
     public Result ping() {
         return Result.ok();
@@ -402,6 +541,7 @@ public final class Operations implements AutoCloseable {
     @Override
     public void close() {
         background.close();
+        revocations.close();
         broker.close();
         presenceStore.close();
         inbox.close();
@@ -422,6 +562,9 @@ public final class Operations implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private String serviceRole = "service";
         private Hooks hooks = Hooks.NONE;
+        private PresenceListener presenceListener = PresenceListener.NONE;
+        private Revocations revocations;
+        private java.time.Duration maxTokenLifetime = java.time.Duration.ofDays(1);
         private DocumentAccess access = DocumentAccess.defaults();
 
         private Builder() {
@@ -502,6 +645,30 @@ public final class Operations implements AutoCloseable {
         /** The backend hooks (default: {@link Hooks#NONE}). */
         public Builder hooks(Hooks hooks) {
             this.hooks = Objects.requireNonNull(hooks);
+            return this;
+        }
+
+        /** Who is told about presence joins and leaves besides subscribers (default: nobody). */
+        public Builder presenceListener(PresenceListener listener) {
+            this.presenceListener = Objects.requireNonNull(listener);
+            return this;
+        }
+
+        /** Revoked tokens and disconnects (default: in memory, this node only). */
+        public Builder revocations(Revocations revocations) {
+            this.revocations = Objects.requireNonNull(revocations);
+            return this;
+        }
+
+        /**
+         * How long a revocation is kept when the caller does not say (the longest lifetime a token
+         * may have; default one day).
+         */
+        public Builder maxTokenLifetime(java.time.Duration lifetime) {
+            if (lifetime.isNegative() || lifetime.isZero()) {
+                throw new IllegalArgumentException("max-token-lifetime must be positive");
+            }
+            this.maxTokenLifetime = lifetime;
             return this;
         }
 

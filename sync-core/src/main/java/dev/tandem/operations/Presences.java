@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.channel.ChannelKey;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.presence.Member;
+import dev.tandem.presence.PresenceListener;
 import dev.tandem.presence.PresenceStore;
 import dev.tandem.protocol.FrameCodec;
 
@@ -28,11 +29,14 @@ final class Presences {
     private final ChannelRules rules;
     private final Publisher publisher;
     private final FrameCodec codec;
+    private final PresenceListener listener;
     /** Channels with presence joined by local connections, with how many: swept for expired users. */
     private final Map<ChannelKey, AtomicInteger> local = new ConcurrentHashMap<>();
 
-    Presences(PresenceStore store, ChannelRules rules, Publisher publisher, FrameCodec codec, Background background) {
+    Presences(PresenceStore store, ChannelRules rules, Publisher publisher, FrameCodec codec, Background background,
+              PresenceListener listener) {
         this.store = store;
+        this.listener = listener;
         this.rules = rules;
         this.publisher = publisher;
         this.codec = codec;
@@ -43,7 +47,14 @@ final class Presences {
     /** A connection joins; a join event when it is the user's first and the namespace wants events. */
     void join(ChannelKey key, String user, String connection) {
         local.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
-        if (store.join(key, user, connection, Optional.empty()) && rules.namespaceOf(key).joinLeave()) {
+        if (store.join(key, user, connection, Optional.empty())) {
+            joined(key, user);
+        }
+    }
+
+    private void joined(ChannelKey key, String user) {
+        listener.joined(key, user);
+        if (rules.namespaceOf(key).joinLeave()) {
             publisher.presence(key, "join", codec.object().put("user", user));
         }
     }
@@ -51,16 +62,18 @@ final class Presences {
     /** A connection leaves; a leave event when it was the user's last. */
     void leave(ChannelKey key, String user, String connection) {
         local.computeIfPresent(key, (k, n) -> n.decrementAndGet() <= 0 ? null : n);
-        if (store.leave(key, user, connection) && rules.namespaceOf(key).joinLeave()) {
-            publisher.presence(key, "leave", codec.object().put("user", user));
+        if (store.leave(key, user, connection)) {
+            listener.left(key, user, false);
+            if (rules.namespaceOf(key).joinLeave()) {
+                publisher.presence(key, "leave", codec.object().put("user", user));
+            }
         }
     }
 
     /** Keeps a connection present; joins again (with its event) when its entry expired meanwhile. */
     void heartbeat(ChannelKey key, String user, String connection) {
-        if (!store.heartbeat(key, user, connection) && store.join(key, user, connection, Optional.empty())
-                && rules.namespaceOf(key).joinLeave()) {
-            publisher.presence(key, "join", codec.object().put("user", user));
+        if (!store.heartbeat(key, user, connection) && store.join(key, user, connection, Optional.empty())) {
+            joined(key, user);
         }
     }
 
@@ -93,8 +106,9 @@ final class Presences {
         for (ChannelKey key : local.keySet()) {
             try {
                 List<String> gone = store.expire(key);
-                if (!gone.isEmpty() && rules.namespaceOf(key).joinLeave()) {
-                    for (String user : gone) {
+                for (String user : gone) {
+                    listener.left(key, user, true);
+                    if (rules.namespaceOf(key).joinLeave()) {
                         publisher.presence(key, "leave", codec.object().put("user", user).put("expired", true));
                     }
                 }

@@ -13,7 +13,7 @@ import dev.tandem.auth.Principal;
  * transport, so one user's many sockets or REST calls share one budget. Memory follows the
  * active users: buckets that are full again (idle for a while) are dropped now and then.
  */
-final class UserRates {
+public final class UserRates {
     private static final int SWEEP_EVERY = 4096;
     private static final int SWEEP_ABOVE = 10_000;
 
@@ -22,13 +22,14 @@ final class UserRates {
     private final Map<String, Bucket> buckets = new ConcurrentHashMap<>();
     private final AtomicInteger calls = new AtomicInteger();
 
-    UserRates(int perSecond, int burst) {
+    /** Buckets of {@code perSecond} tokens per second, holding {@code burst} at most. */
+    public UserRates(int perSecond, int burst) {
         this.ratePerNano = perSecond / 1e9;
         this.burst = burst;
     }
 
     /** Takes {@code n} tokens for the user, all or none. */
-    boolean tryAcquire(Principal who, int n) {
+    public boolean tryAcquire(Principal who, int n) {
         long now = System.nanoTime();
         if (calls.incrementAndGet() % SWEEP_EVERY == 0 && buckets.size() > SWEEP_ABOVE) {
             sweep(now);

@@ -13,6 +13,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 import dev.tandem.operations.Operations;
+import dev.tandem.operations.UserRates;
 import dev.tandem.protocol.CloseCode;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.telemetry.Telemetry;
@@ -34,6 +35,9 @@ public final class Engine implements AutoCloseable {
     private final Clock clock;
     private final ScheduledExecutorService scheduler;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+    private final FleetLimits fleet;
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> perTenant = new ConcurrentHashMap<>();
+    private final Optional<UserRates> userRates;
     private volatile boolean accepting = true;
 
     private Engine(Builder b) {
@@ -43,6 +47,11 @@ public final class Engine implements AutoCloseable {
         this.limits = b.limits;
         this.telemetry = b.telemetry;
         this.clock = b.clock;
+        this.fleet = b.fleet;
+        this.userRates = fleet.userMessagesPerSecond() > 0
+                ? Optional.of(new UserRates(fleet.userMessagesPerSecond(), fleet.effectiveUserBurst()))
+                : Optional.empty();
+        operations.onNotice(this::notice);
         ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "tandem-timers");
             t.setDaemon(true);
@@ -85,6 +94,9 @@ public final class Engine implements AutoCloseable {
         telemetry.connectionOpened();
         if (!accepting) {
             session.close(CloseCode.SERVICE_RESTART, "node is draining; reconnect to another node");
+        } else if (fleet.maxConnections() > 0 && sessions.size() > fleet.maxConnections()) {
+            session.close(CloseCode.NODE_FULL, "this node has " + fleet.maxConnections()
+                    + " connections; reconnect to another node");
         }
         session.start(upgradeToken);
         return session;
@@ -143,6 +155,65 @@ public final class Engine implements AutoCloseable {
         return operations;
     }
 
+    FleetLimits fleet() {
+        return fleet;
+    }
+
+    /** Counts an authenticated connection of the tenant; false (nothing counted) when the tenant is at its limit. */
+    boolean admitTenant(String tenant) {
+        int max = fleet.maxConnectionsPerTenant();
+        boolean[] admitted = new boolean[1];
+        perTenant.compute(tenant, (t, n) -> {
+            java.util.concurrent.atomic.AtomicInteger count = n == null ? new java.util.concurrent.atomic.AtomicInteger() : n;
+            if (max == 0 || count.get() < max) {
+                count.incrementAndGet();
+                admitted[0] = true;
+            }
+            return count.get() == 0 ? null : count;
+        });
+        if (admitted[0]) {
+            telemetry.tenantConnections(tenant, 1);
+        }
+        return admitted[0];
+    }
+
+    /** Releases what {@link #admitTenant} counted. */
+    void releaseTenant(String tenant) {
+        perTenant.computeIfPresent(tenant, (t, n) -> n.decrementAndGet() <= 0 ? null : n);
+        telemetry.tenantConnections(tenant, -1);
+    }
+
+    /** Authenticated connections of the tenant on this node. */
+    public int tenantConnections(String tenant) {
+        var n = perTenant.get(tenant);
+        return n == null ? 0 : n.get();
+    }
+
+    /** Charges one message to the user's node-wide budget; false when over it. */
+    boolean chargeUser(dev.tandem.auth.Principal who) {
+        return userRates.map(r -> r.tryAcquire(who, 1)).orElse(true);
+    }
+
+    /** A revocation or disconnect from any node: closes the matching connections here. */
+    private void notice(dev.tandem.auth.Revocations.Notice notice) {
+        CloseCode code = notice instanceof dev.tandem.auth.Revocations.UserDisconnected ? CloseCode.DISCONNECTED
+                : CloseCode.TOKEN_REVOKED;
+        String reason = code == CloseCode.DISCONNECTED ? "disconnected by the application" : "token revoked";
+        int closed = 0;
+        for (Session s : sessions.values()) {
+            Optional<dev.tandem.auth.Principal> p = s.principal();
+            if (p.isPresent() && dev.tandem.auth.Revocations.concerns(notice, p.get())) {
+                s.close(code, reason);
+                closed++;
+            }
+        }
+        if (closed > 0) {
+            int n = closed;
+            LOG.log(System.Logger.Level.INFO, () -> "tenant " + notice.tenant() + ": closed " + n + " connection(s) "
+                    + "with " + code.code() + " (" + reason + ")");
+        }
+    }
+
     FrameCodec codec() {
         return codec;
     }
@@ -190,8 +261,15 @@ public final class Engine implements AutoCloseable {
         private SessionLimits limits = SessionLimits.DEFAULTS;
         private Telemetry telemetry = Telemetry.NOOP;
         private Clock clock = Clock.systemUTC();
+        private FleetLimits fleet = FleetLimits.NONE;
 
         private Builder() {
+        }
+
+        /** The node-wide limits (default: {@link FleetLimits#NONE}). */
+        public Builder fleet(FleetLimits fleet) {
+            this.fleet = Objects.requireNonNull(fleet);
+            return this;
         }
 
         /** The node id shown to clients and in logs. */

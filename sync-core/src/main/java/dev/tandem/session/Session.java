@@ -10,9 +10,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.tandem.auth.Principal;
 import dev.tandem.auth.TokenExpiredException;
+import dev.tandem.auth.TokenRevokedException;
 import dev.tandem.hub.Encoded;
 import dev.tandem.hub.Publication;
 import dev.tandem.operations.Delivery;
+import dev.tandem.operations.Hooks;
 import dev.tandem.operations.Operations;
 import dev.tandem.operations.Result;
 import dev.tandem.operations.Subscriptions;
@@ -64,6 +66,11 @@ public final class Session {
     private volatile Subscriptions subscriptions;
     private volatile ScheduledFuture<?> authTimer;
     private volatile ScheduledFuture<?> heartbeat;
+    /** The tenant whose connection count this session holds, once authenticated. */
+    private final java.util.concurrent.atomic.AtomicReference<String> tenantCounted =
+            new java.util.concurrent.atomic.AtomicReference<>();
+    /** When the client last sent something other than a ping (idle timeout). */
+    private volatile long lastActive = System.nanoTime();
 
     Session(String id, Engine engine, Transport transport, Runnable onEnded) {
         this.id = id;
@@ -139,6 +146,17 @@ public final class Session {
         }
         if (!admit(() -> engine.codec().peekId(text))) {
             return;
+        }
+        Principal who = principal;
+        if (who != null) {
+            engine.telemetry().tenantMessage(who.tenant());
+            if (!engine.chargeUser(who)) {
+                long rid = engine.codec().peekId(text);
+                sendError(new ProtocolException(ErrorCode.RATE_LIMITED, rid, "more than "
+                        + engine.fleet().userMessagesPerSecond() + " messages per second from user " + who.user()
+                        + " on this node (all connections together); slow down"));
+                return;
+            }
         }
         ClientFrame frame;
         try {
@@ -225,6 +243,9 @@ public final class Session {
             throw new ProtocolException(ErrorCode.UNAUTHORIZED, "authenticate first with a connect frame");
         }
         Principal who = principal;
+        if (!(frame instanceof ClientFrame.Ping)) {
+            lastActive = System.nanoTime();
+        }
         switch (frame) {
             case ClientFrame.Connect c -> {
                 if (state != State.AWAITING_AUTH) {
@@ -263,13 +284,20 @@ public final class Session {
      */
     private void authenticate(String token, long requestId) {
         Principal p;
+        Hooks.Admitted admitted;
         try {
-            p = ops.authenticate(token);
+            admitted = ops.authenticate(token);
+            p = admitted.principal();
         } catch (TokenExpiredException e) {
             refuseAuth(e.withRequestId(requestId), CloseCode.TOKEN_EXPIRED);
             return;
+        } catch (TokenRevokedException e) {
+            refuseAuth(e.withRequestId(requestId), CloseCode.TOKEN_REVOKED);
+            return;
         } catch (ProtocolException e) {
-            refuseAuth(e.withRequestId(requestId), CloseCode.UNAUTHORIZED);
+            // a backend that cannot be asked is not the client's fault: it may come back
+            refuseAuth(e.withRequestId(requestId), e.code() == ErrorCode.UNAVAILABLE ? CloseCode.INTERNAL
+                    : CloseCode.UNAUTHORIZED);
             return;
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "session " + id + ": token verification failed", LogText.scrub(e));
@@ -277,7 +305,18 @@ public final class Session {
                     CloseCode.UNAUTHORIZED);
             return;
         }
+        if (!engine.admitTenant(p.tenant())) {
+            refuseAuth(new ProtocolException(ErrorCode.LIMIT_EXCEEDED, requestId, "tenant " + p.tenant() + " has "
+                    + engine.fleet().maxConnectionsPerTenant() + " connections on this node"), CloseCode.TENANT_LIMIT);
+            return;
+        }
+        tenantCounted.set(p.tenant());
+        if (terminated.get()) {
+            releaseTenant(); // ended meanwhile: terminate may have run before the count existed
+            return;
+        }
         Subscriptions subs = ops.subscriptions(id, p, new SessionDelivery(), engine.limits().maxSubscriptions());
+        lastActive = System.nanoTime();
         stateLock.lock();
         try {
             if (state != State.AWAITING_AUTH) {
@@ -300,6 +339,16 @@ public final class Session {
         if (requestId > 0) {
             reply(requestId, engine.codec().object().put("session", id));
         }
+        // channels the backend's connect hook named: subscribed as if the client had asked
+        // (without an id: a refusal arrives as an error notice)
+        for (String channel : admitted.channels()) {
+            subs.subscribe(new ClientFrame.Subscribe(0, channel, Optional.empty(), false, false), result -> {
+                if (result instanceof Result.Failed f) {
+                    sendError(new ProtocolException(f.code(), "server-side subscription to " + channel + ": "
+                            + f.message()));
+                }
+            });
+        }
         LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + " authenticated: " + describe());
     }
 
@@ -311,7 +360,7 @@ public final class Session {
     private void refresh(ClientFrame.Refresh r) {
         Principal next;
         try {
-            next = ops.authenticate(r.token());
+            next = ops.authenticate(r.token()).principal();
         } catch (TokenExpiredException e) {
             throw new ProtocolException(ErrorCode.UNAUTHORIZED, r.id(), "token expired");
         }
@@ -394,8 +443,12 @@ public final class Session {
             return;
         }
         long now = System.nanoTime();
+        long idle = engine.fleet().idleTimeout().toNanos();
         if (liveness.gone(now)) {
             close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + liveness.silentMillis(now) + " ms");
+        } else if (idle > 0 && state == State.OPEN && subscriptionCount() == 0 && now - lastActive > idle) {
+            close(CloseCode.IDLE, "subscribed to nothing and silent for " + engine.fleet().idleTimeout().toSeconds()
+                    + " s");
         } else {
             out.ping();
             Subscriptions s = subscriptions;
@@ -479,11 +532,19 @@ public final class Session {
         }
         releaseSubscriptions();
         cancelTimers();
+        releaseTenant();
         engine.sessionEnded(this, closeCode);
         try {
             onEnded.run();
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "session " + id + ": end hook failed", e);
+        }
+    }
+
+    private void releaseTenant() {
+        String tenant = tenantCounted.getAndSet(null);
+        if (tenant != null) {
+            engine.releaseTenant(tenant);
         }
     }
 

@@ -70,4 +70,30 @@ public interface Telemetry {
     /** A user's inbox held {@code depth} unacknowledged messages when one of its devices subscribed. */
     default void inboxDepth(int depth) {
     }
+
+    /**
+     * A backend hook or webhook call ended.
+     *
+     * @param hook    its name ({@code connect}, {@code subscribe}, {@code publish},
+     *                {@code document-write}, {@code webhook})
+     * @param outcome {@code allow}, {@code refuse}, {@code ok} or {@code failure} (no answer)
+     * @param nanos   how long it took
+     */
+    default void hookCall(String hook, String outcome, long nanos) {
+    }
+
+    /**
+     * A concurrent change was settled by a strategy ({@code last-write-wins}, {@code server-wins},
+     * {@code client-wins}, {@code merge}, {@code manual} …).
+     */
+    default void conflict(String strategy) {
+    }
+
+    /** A connection of the tenant was authenticated ({@code +1}) or ended ({@code -1}). */
+    default void tenantConnections(String tenant, int delta) {
+    }
+
+    /** A client message of the tenant was received. */
+    default void tenantMessage(String tenant) {
+    }
 }

@@ -3,6 +3,7 @@ package dev.tandem.it;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,6 +13,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.harness.GatewayProcess;
+import dev.tandem.harness.Tokens;
 import dev.tandem.testing.KafkaTopics;
 import dev.tandem.testing.TestServices;
 import dev.tandem.testing.WsProbe;
@@ -21,16 +24,15 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Two gateway nodes in cluster mode against real Redis, PostgreSQL and Kafka: a client gets
- * the same stream whichever node it is on.
+ * Two packaged gateway processes in cluster mode against real Redis, PostgreSQL and Kafka: a
+ * client gets the same stream whichever node it is on.
  */
-class ClusterTest {
-    private static Node a;
-    private static Node b;
+class ClusterIT {
+    private static GatewayProcess a;
+    private static GatewayProcess b;
     private static KafkaProducer<String, String> producer;
     private static String topic;
-    private static final Map<String, List<String>> ALL = Map.of("locations", List.of("*"),
-            "workspaces", List.of("*"));
+    private static final Map<String, List<String>> ALL = Tokens.ALL;
 
     @BeforeAll
     static void start() {
@@ -49,8 +51,8 @@ class ClusterTest {
                 Map.entry("tandem.kafka.topic-out", topic + ".out"),
                 Map.entry("tandem.kafka.group-id", "it-" + run),
                 Map.entry("tandem.presence.ttl", "PT3S"));
-        a = Node.start("node-a", cluster);
-        b = Node.start("node-b", cluster);
+        a = GatewayProcess.start("cluster-a", cluster);
+        b = GatewayProcess.start("cluster-b", cluster);
         producer = KafkaTopics.producer();
     }
 
@@ -72,15 +74,15 @@ class ClusterTest {
     @Test
     void aKafkaEventReachesSubscribersOnBothNodesOnce() throws Exception {
         String t = tenant();
-        try (WsProbe onA = WsProbe.connect(a.ws(), Node.token("u1", t, ALL));
-             WsProbe onB = WsProbe.connect(b.ws(), Node.token("u2", t, ALL))) {
+        try (WsProbe onA = WsProbe.connect(a.ws(), Tokens.token("u1", t, ALL));
+             WsProbe onB = WsProbe.connect(b.ws(), Tokens.token("u2", t, ALL))) {
             onA.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-1\"}");
             onB.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-1\"}");
             producer.send(new ProducerRecord<>(topic, t + "/sku-1", "{\"specversion\":\"1.0\",\"id\":\"k-1\","
                     + "\"source\":\"/erp\",\"type\":\"stock.updated\",\"tenantid\":\"" + t + "\","
                     + "\"channels\":\"location:wh-1\",\"data\":{\"qty\":3}}")).get();
             for (WsProbe c : List.of(onA, onB)) {
-                JsonNode e = c.expect(ClusterTest::event);
+                JsonNode e = c.expect(ClusterIT::event);
                 assertEquals("k-1", e.path("eventId").asText());
                 assertEquals(1, e.path("offset").asLong());
                 assertNull(c.poll(Duration.ofMillis(500)), "exactly once");
@@ -91,14 +93,14 @@ class ClusterTest {
     @Test
     void aClientOnNodeARecoversWhatWasPublishedThroughNodeBWhileAway() throws Exception {
         String t = tenant();
-        String service = Node.token("erp", t, Map.of(), "service");
+        String service = Tokens.service(t);
         String epoch;
         long seen;
-        try (WsProbe c = WsProbe.connect(a.ws(), Node.token("u1", t, ALL))) {
+        try (WsProbe c = WsProbe.connect(a.ws(), Tokens.token("u1", t, ALL))) {
             c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             assertEquals(200, b.post("/api/v1/publish", service, "{\"channel\":\"tenant\",\"type\":\"n\",\"data\":{\"n\":1}}")
                     .statusCode());
-            JsonNode e = c.expect(ClusterTest::event);
+            JsonNode e = c.expect(ClusterIT::event);
             epoch = e.path("epoch").asText();
             seen = e.path("offset").asLong();
         }
@@ -106,15 +108,15 @@ class ClusterTest {
             assertEquals(200, b.post("/api/v1/publish", service, "{\"channel\":\"tenant\",\"type\":\"n\",\"data\":{\"n\":"
                     + n + "}}").statusCode());
         }
-        try (WsProbe c = WsProbe.connect(a.ws(), Node.token("u1", t, ALL))) {
+        try (WsProbe c = WsProbe.connect(a.ws(), Tokens.token("u1", t, ALL))) {
             JsonNode reply = c.request(3, "{\"op\":\"subscribe\",\"id\":3,\"channel\":\"tenant\",\"since\":{\"epoch\":\""
                     + epoch + "\",\"offset\":" + seen + "}}");
             assertTrue(reply.path("recovered").asBoolean(), reply.toString());
             for (int n = 2; n <= 5; n++) {
-                assertEquals(n, c.expect(ClusterTest::event).path("data").path("n").asInt());
+                assertEquals(n, c.expect(ClusterIT::event).path("data").path("n").asInt());
             }
             a.post("/api/v1/publish", service, "{\"channel\":\"tenant\",\"type\":\"n\",\"data\":{\"n\":6}}");
-            JsonNode live = c.expect(ClusterTest::event);
+            JsonNode live = c.expect(ClusterIT::event);
             assertEquals(6, live.path("data").path("n").asInt());
             assertEquals(6, live.path("offset").asLong(), "offsets stay gap-free across nodes");
         }
@@ -123,16 +125,16 @@ class ClusterTest {
     @Test
     void presenceIsTheSameSeenFromBothNodes() throws Exception {
         String t = tenant();
-        String service = Node.token("erp", t, Map.of(), "service");
-        try (WsProbe alice = WsProbe.connect(a.ws(), Node.token("alice", t, ALL));
-             WsProbe bob = WsProbe.connect(b.ws(), Node.token("bob", t, ALL))) {
+        String service = Tokens.service(t);
+        try (WsProbe alice = WsProbe.connect(a.ws(), Tokens.token("alice", t, ALL));
+             WsProbe bob = WsProbe.connect(b.ws(), Tokens.token("bob", t, ALL))) {
             alice.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"workspace:w1\"}");
             bob.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"workspace:w1\",\"presence\":true}");
             JsonNode join = alice.expect(f -> f.path("op").asText().equals("presence"));
             assertEquals("join", join.path("kind").asText());
             assertEquals("bob", join.path("data").path("user").asText());
-            String fromA = a.get("/api/v1/presence/workspace:w1", service).body();
-            String fromB = b.get("/api/v1/presence/workspace:w1", service).body();
+            String fromA = a.get("/api/v1/presence/workspace:w1", Optional.of(service)).body();
+            String fromB = b.get("/api/v1/presence/workspace:w1", Optional.of(service)).body();
             assertTrue(fromA.contains("\"user\":\"alice\"") && fromA.contains("\"user\":\"bob\""), fromA);
             assertEquals(fromA.replaceAll("\"lastSeen\":\"[^\"]*\"", ""), fromB.replaceAll("\"lastSeen\":\"[^\"]*\"", ""));
             bob.close();
@@ -145,13 +147,13 @@ class ClusterTest {
     @Test
     void aChangeMadeOnNodeAReachesAClientOnNodeB() throws Exception {
         String t = tenant();
-        try (WsProbe writer = WsProbe.connect(a.ws(), Node.token("alice", t, ALL));
-             WsProbe reader = WsProbe.connect(b.ws(), Node.token("bob", t, ALL))) {
+        try (WsProbe writer = WsProbe.connect(a.ws(), Tokens.token("alice", t, ALL));
+             WsProbe reader = WsProbe.connect(b.ws(), Tokens.token("bob", t, ALL))) {
             reader.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"doc:task:t-1\"}");
             JsonNode r = writer.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"task\",\"docId\":\"t-1\","
                     + "\"baseVersion\":0,\"opId\":\"a:1\",\"data\":{\"title\":\"hello\"}}");
             assertEquals("applied", r.path("result").asText(), r.toString());
-            JsonNode e = reader.expect(ClusterTest::event);
+            JsonNode e = reader.expect(ClusterIT::event);
             assertEquals("doc.changed", e.path("type").asText());
             assertEquals("hello", e.path("data").path("data").path("title").asText());
             JsonNode read = reader.request(4, "{\"op\":\"doc.get\",\"id\":4,\"docType\":\"task\",\"docId\":\"t-1\"}");
@@ -162,8 +164,8 @@ class ClusterTest {
     @Test
     void clientChangesFromBothNodesAppearOnceOnTheOutboundTopicInOrderPerDocument() throws Exception {
         String t = tenant();
-        try (WsProbe onA = WsProbe.connect(a.ws(), Node.token("alice", t, ALL));
-             WsProbe onB = WsProbe.connect(b.ws(), Node.token("bob", t, ALL))) {
+        try (WsProbe onA = WsProbe.connect(a.ws(), Tokens.token("alice", t, ALL));
+             WsProbe onB = WsProbe.connect(b.ws(), Tokens.token("bob", t, ALL))) {
             for (int v = 0; v < 6; v++) {
                 WsProbe writer = v % 2 == 0 ? onA : onB;
                 String body = v == 0 ? "\"data\":{\"qty\":0}" : "\"patch\":{\"set\":{\"qty\":" + v + "}}";
@@ -186,21 +188,21 @@ class ClusterTest {
     @Test
     void aUsersInboxFollowsItToTheOtherNodeUntilAcknowledged() throws Exception {
         String t = tenant();
-        String service = Node.token("erp", t, Map.of(), "service");
+        String service = Tokens.service(t);
         assertEquals(200, a.post("/api/v1/users/carol/send", service, "{\"type\":\"invoice.paid\",\"data\":{\"n\":1}}")
                 .statusCode());
-        try (WsProbe phone = WsProbe.connect(b.ws(), Node.token("carol", t, ALL))) {
+        try (WsProbe phone = WsProbe.connect(b.ws(), Tokens.token("carol", t, ALL))) {
             JsonNode reply = phone.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:carol\"}");
             assertEquals(1, reply.path("inbox").asInt());
-            JsonNode e = phone.expect(ClusterTest::event);
+            JsonNode e = phone.expect(ClusterIT::event);
             assertEquals(1, e.path("data").path("n").asInt());
             JsonNode ack = phone.request(3, "{\"op\":\"ack\",\"id\":3,\"channel\":\"user:carol\",\"offset\":"
                     + e.path("offset").asLong() + "}");
             assertEquals(0, ack.path("remaining").asInt());
         }
-        String state = a.get("/api/v1/sync-state?user=carol", service).body();
+        String state = a.get("/api/v1/sync-state?user=carol", Optional.of(service)).body();
         assertTrue(state.contains("\"depth\":0"), state);
-        try (WsProbe laptop = WsProbe.connect(a.ws(), Node.token("carol", t, ALL))) {
+        try (WsProbe laptop = WsProbe.connect(a.ws(), Tokens.token("carol", t, ALL))) {
             JsonNode reply = laptop.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:carol\"}");
             assertEquals(0, reply.path("inbox").asInt(), "acknowledged: never again");
         }

@@ -16,6 +16,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.harness.GatewayProcess;
+import dev.tandem.harness.Tokens;
 import dev.tandem.testing.KafkaTopics;
 import dev.tandem.testing.TestServices;
 import dev.tandem.testing.WsProbe;
@@ -23,8 +25,11 @@ import dev.tandem.testing.WsProbe;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Faults in the middle of traffic: nothing acknowledged is lost, and nodes recover by themselves. */
-class FaultTest {
+/**
+ * Faults in the middle of traffic, on packaged gateway processes: nothing acknowledged is lost,
+ * and nodes recover by themselves.
+ */
+class FaultIT {
     private static final Map<String, List<String>> ALL = Map.of("locations", List.of("*"));
 
     private static Map<String, String> cluster(String run) {
@@ -51,10 +56,10 @@ class FaultTest {
     void aNodeStoppedMidTrafficLosesNothingThatWasAcknowledged() throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
         String t = "f" + run;
-        String service = Node.token("erp", t, Map.of(), "service");
-        try (Node survivor = Node.start("survivor-" + run, cluster(run))) {
-            Node doomed = Node.start("doomed-" + run, cluster(run));
-            WsProbe client = WsProbe.connect(doomed.ws(), Node.token("u", t, ALL));
+        String service = Tokens.service(t);
+        try (GatewayProcess survivor = GatewayProcess.start("fault-survivor", cluster(run));
+             GatewayProcess doomed = GatewayProcess.start("fault-doomed", cluster(run))) {
+            WsProbe client = WsProbe.connect(doomed.ws(), Tokens.token("u", t, ALL));
             client.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             List<Long> acknowledged = new ArrayList<>();
             String epoch = null;
@@ -65,7 +70,7 @@ class FaultTest {
                 acknowledged.add(pub.path("offset").asLong());
                 epoch = pub.path("epoch").asText();
                 if (n == 15) {
-                    Thread.ofVirtual().start(doomed::close); // mid-traffic: drains and closes with 1012
+                    Thread.ofVirtual().start(() -> doomed.stop(Duration.ofSeconds(20))); // SIGTERM mid-traffic: drains, 1012
                 }
             }
             long lastSeen = 0;
@@ -76,13 +81,13 @@ class FaultTest {
                 }
             }
             client.close();
-            try (WsProbe again = WsProbe.connect(survivor.ws(), Node.token("u", t, ALL))) {
+            try (WsProbe again = WsProbe.connect(survivor.ws(), Tokens.token("u", t, ALL))) {
                 JsonNode reply = again.request(3, "{\"op\":\"subscribe\",\"id\":3,\"channel\":\"tenant\",\"since\":{\"epoch\":\""
                         + epoch + "\",\"offset\":" + lastSeen + "}}");
                 assertTrue(reply.path("recovered").asBoolean(), reply.toString());
                 List<Long> rest = new ArrayList<>();
                 for (long o = lastSeen + 1; o <= acknowledged.getLast(); o++) {
-                    rest.add(again.expect(FaultTest::event).path("offset").asLong());
+                    rest.add(again.expect(FaultIT::event).path("offset").asLong());
                 }
                 assertEquals(acknowledged.subList((int) lastSeen, acknowledged.size()), rest,
                         "every acknowledged publication after the last one seen, once, in order");
@@ -98,17 +103,17 @@ class FaultTest {
                 "restarts only the local broker of scripts/kafka.sh");
         String run = UUID.randomUUID().toString().substring(0, 8);
         String t = "k" + run;
-        try (Node node = Node.start("kafka-fault-" + run, cluster(run));
+        try (GatewayProcess node = GatewayProcess.start("fault-kafka", cluster(run));
              KafkaProducer<String, String> producer = KafkaTopics.producer(
                      ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000", ProducerConfig.MAX_BLOCK_MS_CONFIG, "120000");
-             WsProbe client = WsProbe.connect(node.ws(), Node.token("u", t, ALL))) {
+             WsProbe client = WsProbe.connect(node.ws(), Tokens.token("u", t, ALL))) {
             client.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-1\"}");
             String topic = "fault.in." + run;
             for (int n = 1; n <= 5; n++) {
                 producer.send(new ProducerRecord<>(topic, t + "/x", event(t, n))).get();
             }
             for (int n = 1; n <= 5; n++) {
-                assertEquals(n, client.expect(FaultTest::event).path("data").path("n").asInt());
+                assertEquals(n, client.expect(FaultIT::event).path("data").path("n").asInt());
             }
             try {
                 sh(script, "down");
@@ -124,7 +129,7 @@ class FaultTest {
                 producer.send(new ProducerRecord<>(topic, t + "/x", event(t, n))).get(120, TimeUnit.SECONDS);
             }
             for (int n = 6; n <= 10; n++) {
-                JsonNode e = client.expect(FaultTest::event);
+                JsonNode e = client.expect(FaultIT::event);
                 assertEquals(n, e.path("data").path("n").asInt(), "in order, nothing lost, nothing twice");
                 assertEquals(n, e.path("offset").asLong());
             }
@@ -142,12 +147,8 @@ class FaultTest {
                 + "\"tenantid\":\"" + tenant + "\",\"channels\":\"location:wh-1\",\"data\":{\"n\":" + n + "}}";
     }
 
-    private static int status(Node node) {
-        try {
-            return node.get("/health/ready", null).statusCode();
-        } catch (Exception e) {
-            return -1;
-        }
+    private static int status(GatewayProcess node) {
+        return node.readyStatus();
     }
 
     private static Path kafkaScript() {

@@ -1,0 +1,169 @@
+package dev.tandem.presence.redis;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+import org.redisson.api.RScript;
+import org.redisson.api.RTopic;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.RedisException;
+import org.redisson.client.codec.StringCodec;
+
+import dev.tandem.auth.Principal;
+import dev.tandem.auth.Revocations;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.ProtocolException;
+
+/**
+ * {@link Revocations} of a cluster in Redis: a revoked token id is a key that expires with the
+ * token ({@code tandem:{tenant}:revoked:jti:{jti}}), a user's cutoff a key holding the latest
+ * "issued before" in epoch milliseconds ({@code tandem:{tenant}:revoked:user:{user}}, kept until the
+ * last token it names has expired); every revocation and disconnect is also published on the
+ * {@value #TOPIC} pub/sub channel, which every node's instance hears (its own publications
+ * included) and hands to its listeners, so connections close on all nodes within a second.
+ * A node that was cut off from Redis during a notice still refuses the token at its next
+ * connect (the keys), but does not close a connection it did not hear about.
+ */
+public final class RedisRevocations implements Revocations {
+    private static final System.Logger LOG = System.getLogger(RedisRevocations.class.getName());
+    /** The pub/sub channel of notices. */
+    static final String TOPIC = "tandem:revocations";
+
+    /** Sets the cutoff to the later of the stored and the new, and the expiry to the later too. */
+    private static final String CUTOFF = """
+            local old = redis.call('GET', KEYS[1])
+            if (not old) or tonumber(old) < tonumber(ARGV[1]) then
+              redis.call('SET', KEYS[1], ARGV[1])
+            end
+            local ttl = redis.call('PTTL', KEYS[1])
+            if ttl < tonumber(ARGV[2]) then
+              redis.call('PEXPIRE', KEYS[1], ARGV[2])
+            end
+            return redis.call('GET', KEYS[1])
+            """;
+
+    private final RedissonClient redisson;
+    private final RScript scripts;
+    private final RTopic topic;
+    private final Clock clock;
+    private final List<Consumer<Notice>> listeners = new CopyOnWriteArrayList<>();
+    private final int subscription;
+
+    /** Revocations on {@code redisson}, their lifetimes measured from {@code clock}. */
+    public RedisRevocations(RedissonClient redisson, Clock clock) {
+        this.redisson = Objects.requireNonNull(redisson, "redisson");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.scripts = redisson.getScript(StringCodec.INSTANCE);
+        this.topic = redisson.getTopic(TOPIC, StringCodec.INSTANCE);
+        this.subscription = topic.addListener(String.class, (channel, message) -> received(message));
+    }
+
+    @Override
+    public void revokeToken(String tenant, String tokenId, Instant keepUntil) {
+        long ttl = ttl(keepUntil);
+        redis(() -> {
+            redisson.getBucket(jtiKey(tenant, tokenId), StringCodec.INSTANCE).set("1", java.time.Duration.ofMillis(ttl));
+            return null;
+        });
+        publish("t|" + tenant + "|" + tokenId);
+    }
+
+    @Override
+    public void revokeUser(String tenant, String user, Instant issuedBefore, Instant keepUntil) {
+        String cutoff = redis(() -> scripts.eval(RScript.Mode.READ_WRITE, CUTOFF, RScript.ReturnType.VALUE,
+                List.of(userKey(tenant, user)), String.valueOf(issuedBefore.toEpochMilli()),
+                String.valueOf(ttl(keepUntil))));
+        publish("u|" + tenant + "|" + user + "|" + cutoff);
+    }
+
+    @Override
+    public void disconnectUser(String tenant, String user) {
+        publish("d|" + tenant + "|" + user);
+    }
+
+    @Override
+    public boolean revoked(Principal p) {
+        List<String> keys = new java.util.ArrayList<>();
+        keys.add(userKey(p.tenant(), p.user()));
+        p.tokenId().ifPresent(id -> keys.add(jtiKey(p.tenant(), id)));
+        java.util.Map<String, Object> found = redis(() -> redisson.getBuckets(StringCodec.INSTANCE)
+                .get(keys.toArray(String[]::new)));
+        if (p.tokenId().isPresent() && found.containsKey(jtiKey(p.tenant(), p.tokenId().get()))) {
+            return true;
+        }
+        Object cutoff = found.get(userKey(p.tenant(), p.user()));
+        if (cutoff == null) {
+            return false;
+        }
+        Instant before = Instant.ofEpochMilli(Long.parseLong(cutoff.toString()));
+        return p.issuedAt().map(at -> at.isBefore(before)).orElse(true);
+    }
+
+    @Override
+    public void listen(Consumer<Notice> listener) {
+        listeners.add(listener);
+    }
+
+    private void publish(String message) {
+        redis(() -> topic.publish(message));
+    }
+
+    private void received(String message) {
+        Notice notice;
+        try {
+            String[] f = message.split("\\|", 4);
+            notice = switch (f[0]) {
+                case "t" -> new TokenRevoked(f[1], message.substring(f[0].length() + f[1].length() + 2));
+                case "u" -> new UserRevoked(f[1], f[2], Instant.ofEpochMilli(Long.parseLong(f[3])));
+                case "d" -> new UserDisconnected(f[1], f[2]);
+                default -> throw new IllegalArgumentException("unknown kind");
+            };
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "ignoring a malformed revocation notice: " + e.getMessage());
+            return;
+        }
+        for (Consumer<Notice> l : listeners) {
+            try {
+                l.accept(notice);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "a revocation listener failed", e);
+            }
+        }
+    }
+
+    private long ttl(Instant keepUntil) {
+        return Math.max(1, keepUntil.toEpochMilli() - clock.millis());
+    }
+
+    static String jtiKey(String tenant, String tokenId) {
+        return "tandem:{" + tenant + "}:revoked:jti:" + tokenId;
+    }
+
+    static String userKey(String tenant, String user) {
+        return "tandem:{" + tenant + "}:revoked:user:" + user;
+    }
+
+    private static <T> T redis(Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (RedisException e) {
+            LOG.log(System.Logger.Level.WARNING, "Redis call failed", e);
+            throw new ProtocolException(ErrorCode.UNAVAILABLE, "revocations are unavailable, retry");
+        }
+    }
+
+    @Override
+    public void close() {
+        listeners.clear();
+        try {
+            topic.removeListener(subscription);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "removing the revocation listener failed: " + e);
+        }
+    }
+}
