@@ -87,13 +87,16 @@ public final class Soak {
                 long end = System.nanoTime() + Duration.ofMinutes(minutes).toNanos();
                 long nextReport = System.nanoTime() + Duration.ofMinutes(1).toNanos();
                 long published = 0;
+                long departed = 0;
                 long lastReceived = received(clients);
                 int minute = 0;
                 while (System.nanoTime() < end) {
                     long tick = System.nanoTime();
                     // churn: some leave, as many join
                     for (int i = 0; i < churn && !clients.isEmpty(); i++) {
-                        clients.remove(ThreadLocalRandom.current().nextInt(clients.size())).close();
+                        TrafficClient leaving = clients.remove(ThreadLocalRandom.current().nextInt(clients.size()));
+                        leaving.close();
+                        departed += leaving.received();
                     }
                     List<CompletableFuture<TrafficClient>> joining = new ArrayList<>();
                     for (int i = 0; i < churn; i++) {
@@ -126,7 +129,7 @@ public final class Soak {
                     }
                     if (System.nanoTime() >= nextReport) {
                         minute++;
-                        long now = received(clients);
+                        long now = departed + received(clients);
                         long perSecond = Math.max(0, now - lastReceived) / 60;
                         lastReceived = now;
                         String keys = redis.command("DBSIZE");
@@ -154,7 +157,7 @@ public final class Soak {
                 List.of("tenant", "location:wh-" + (n % 10), "workspace:w" + (n % 50)), Duration.ofSeconds(2), false);
     }
 
-    /** Events the current clients handed on (a rough rate: clients that left take their counts along). */
+    /** Events the current clients received so far. */
     private static long received(List<TrafficClient> clients) {
         long sum = 0;
         for (TrafficClient c : clients) {
