@@ -49,12 +49,13 @@ public final class TrafficClient {
     private final Map<Integer, String> pendingSubscribes = new HashMap<>();
     private final List<String> problems = new ArrayList<>();
     private volatile WebSocket socket;
+    private volatile WebSocket lastLost;
     private volatile int node;
     private volatile boolean closed;
     private volatile long disconnectedAtNanos = -1;
     private volatile CompletableFuture<Long> resumed = new CompletableFuture<>();
     private volatile int connections;
-    private final StringBuilder partial = new StringBuilder();
+    private final java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
 
     /** What one channel delivered to this client, after de-duplication by offset; guarded by the lock. */
     private static final class ChannelLog {
@@ -78,7 +79,11 @@ public final class TrafficClient {
         boolean toldLost;
     }
 
-    private TrafficClient(String token, List<URI> nodes, int first, List<String> channels, Duration maxReconnectDelay) {
+    private final boolean record;
+
+    private TrafficClient(String token, List<URI> nodes, int first, List<String> channels, Duration maxReconnectDelay,
+                          boolean record) {
+        this.record = record;
         this.token = token;
         this.nodes = List.copyOf(nodes);
         this.node = first;
@@ -95,7 +100,16 @@ public final class TrafficClient {
      */
     public static CompletableFuture<TrafficClient> open(String token, List<URI> nodes, int first, List<String> channels,
                                                         Duration maxReconnectDelay) {
-        TrafficClient c = new TrafficClient(token, nodes, first, channels, maxReconnectDelay);
+        return open(token, nodes, first, channels, maxReconnectDelay, true);
+    }
+
+    /**
+     * As {@link #open(String, List, int, List, Duration)}; with {@code record} false the client
+     * keeps positions and counts but not the event ids and offsets (for long runs).
+     */
+    public static CompletableFuture<TrafficClient> open(String token, List<URI> nodes, int first, List<String> channels,
+                                                        Duration maxReconnectDelay, boolean record) {
+        TrafficClient c = new TrafficClient(token, nodes, first, channels, maxReconnectDelay, record);
         CompletableFuture<Long> r = c.resumed;
         c.connect();
         return r.thenApply(x -> c);
@@ -119,7 +133,6 @@ public final class TrafficClient {
     }
 
     private void subscribeAll(WebSocket ws) {
-        StringBuilder frames = new StringBuilder();
         List<String> out = new ArrayList<>();
         lock.lock();
         try {
@@ -135,7 +148,6 @@ public final class TrafficClient {
         } finally {
             lock.unlock();
         }
-        frames.setLength(0);
         sendAll(ws, out, 0);
     }
 
@@ -206,6 +218,7 @@ public final class TrafficClient {
     }
 
     private void onEvent(JsonNode f) {
+        received.incrementAndGet();
         if (!f.has("offset")) {
             return; // ephemeral
         }
@@ -232,9 +245,11 @@ public final class TrafficClient {
         }
         log.epoch = epoch;
         log.last = offset;
-        log.offsets.add(offset);
-        log.epochs.add(epoch);
-        log.eventIds.add(f.path("eventId").asText());
+        if (record) {
+            log.offsets.add(offset);
+            log.epochs.add(epoch);
+            log.eventIds.add(f.path("eventId").asText());
+        }
     }
 
     private void problem(String p) {
@@ -249,6 +264,9 @@ public final class TrafficClient {
     }
 
     private final class Listener implements WebSocket.Listener {
+        /** One socket's message being assembled from fragments (its callbacks never overlap). */
+        private final StringBuilder partial = new StringBuilder();
+
         @Override
         public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
             partial.append(data);
@@ -263,22 +281,22 @@ public final class TrafficClient {
 
         @Override
         public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
-            lost();
+            lost(ws);
             return null;
         }
 
         @Override
         public void onError(WebSocket ws, Throwable error) {
-            lost();
+            lost(ws);
         }
 
-        private void lost() {
-            if (closed) {
-                return;
+        private void lost(WebSocket ws) {
+            if (closed || ws == lastLost || socket != null && ws != socket) {
+                return; // an earlier socket's late news, or the same loss told twice
             }
+            lastLost = ws;
             lock.lock();
             try {
-                partial.setLength(0);
                 disconnectedAtNanos = System.nanoTime();
                 resumed = new CompletableFuture<>();
             } finally {
@@ -301,6 +319,11 @@ public final class TrafficClient {
     /** The index of the node this client is (or will next be) connected to. */
     public int node() {
         return node;
+    }
+
+    /** Events received so far (before de-duplication). */
+    public long received() {
+        return received.get();
     }
 
     /** How many sockets this client opened. */

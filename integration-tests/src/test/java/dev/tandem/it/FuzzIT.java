@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -107,16 +108,22 @@ class FuzzIT {
     private static java.util.Optional<WebSocket> fuzzOne(GatewayProcess node, HttpClient http, String token, int frames,
                                                          Random rnd, Result r) {
         Map<Long, String> recent = new ConcurrentHashMap<>();
+        Map<Long, CompletableFuture<Void>> barriers = new ConcurrentHashMap<>();
         WebSocket ws = null;
+        java.util.concurrent.atomic.AtomicBoolean dead = new java.util.concurrent.atomic.AtomicBoolean();
         int sent = 0;
+        int opened = 0;
         while (sent < frames) {
             try {
-                if (ws == null || ws.isOutputClosed() || ws.isInputClosed()) {
+                if (ws == null || dead.get() || ws.isOutputClosed() || ws.isInputClosed()) {
                     if (ws != null) {
                         ws.abort();
+                    }
+                    if (opened++ > 0) {
                         r.reconnects().incrementAndGet();
                     }
-                    ws = open(node, http, token, recent, r);
+                    dead = new java.util.concurrent.atomic.AtomicBoolean();
+                    ws = open(node, http, token, recent, r, dead, barriers);
                 }
                 long id = sent + 10;
                 if (rnd.nextInt(50) == 0) {
@@ -133,8 +140,19 @@ class FuzzIT {
                 }
                 sent++;
                 r.sent().incrementAndGet();
+                if (sent % 200 == 0) {
+                    // flow control: the server is never more than ~200 frames behind, so a close
+                    // (1009 after an oversized frame) loses few frames in flight
+                    long barrier = 1_000_000_000L + sent;
+                    CompletableFuture<Void> answered = new CompletableFuture<>();
+                    barriers.put(barrier, answered);
+                    ws.sendText("{\"op\":\"ping\",\"id\":" + barrier + "}", true).get(10, TimeUnit.SECONDS);
+                    answered.get(10, TimeUnit.SECONDS);
+                    barriers.remove(barrier);
+                }
             } catch (Exception e) {
                 // the server closed this socket (e.g. 1009 for an oversized frame): a new one follows
+                barriers.clear();
                 if (ws != null) {
                     ws.abort();
                 }
@@ -144,8 +162,9 @@ class FuzzIT {
         return java.util.Optional.ofNullable(ws);
     }
 
-    private static WebSocket open(GatewayProcess node, HttpClient http, String token, Map<Long, String> recent, Result r)
-            throws Exception {
+    private static WebSocket open(GatewayProcess node, HttpClient http, String token, Map<Long, String> recent, Result r,
+                                  java.util.concurrent.atomic.AtomicBoolean dead,
+                                  Map<Long, CompletableFuture<Void>> barriers) throws Exception {
         StringBuilder partial = new StringBuilder();
         return http.newWebSocketBuilder().header("Authorization", "Bearer " + token).buildAsync(node.ws(),
                 new WebSocket.Listener() {
@@ -153,7 +172,7 @@ class FuzzIT {
                     public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
                         partial.append(data);
                         if (last) {
-                            judge(partial.toString(), recent, r);
+                            judge(partial.toString(), recent, r, barriers);
                             partial.setLength(0);
                         }
                         w.request(1);
@@ -161,7 +180,13 @@ class FuzzIT {
                     }
 
                     @Override
+                    public void onError(WebSocket w, Throwable error) {
+                        dead.set(true);
+                    }
+
+                    @Override
                     public CompletionStage<?> onClose(WebSocket w, int code, String reason) {
+                        dead.set(true);
                         if (code == 1011) {
                             r.closes1011().add(reason + " after " + recent.values().stream().limit(3).toList());
                         }
@@ -170,7 +195,8 @@ class FuzzIT {
                 }).get(10, TimeUnit.SECONDS);
     }
 
-    private static void judge(String text, Map<Long, String> recent, Result r) {
+    private static void judge(String text, Map<Long, String> recent, Result r,
+                              Map<Long, CompletableFuture<Void>> barriers) {
         JsonNode f;
         try {
             f = JSON.readTree(text);
@@ -179,6 +205,11 @@ class FuzzIT {
             return;
         }
         String op = f.path("op").asText();
+        CompletableFuture<Void> barrier = barriers.get(f.path("id").asLong(-1));
+        if (barrier != null && op.equals("reply")) {
+            barrier.complete(null);
+            return;
+        }
         if (op.equals("reply") || op.equals("error")) {
             r.answers().incrementAndGet();
         }
@@ -197,6 +228,10 @@ class FuzzIT {
         }
 
         static String frame(Random rnd, long id) {
+            if (rnd.nextInt(5000) == 0) {
+                // over max-frame-bytes: the server closes with 1009 and the fuzzer reconnects
+                return "{\"op\":\"ping\",\"id\":" + id + ",\"x\":\"" + "a".repeat(70_000) + "\"}";
+            }
             int kind = rnd.nextInt(100);
             if (kind < 70) {
                 return validShape(rnd, id, true);

@@ -77,6 +77,10 @@ class LauncherIT {
                     Thread.sleep(1000);
                 }
             }
+            String log = Files.readString(work.resolve("run.log"));
+            assertTrue(log.contains("building the gateway"), "the launcher built the clone itself:\n" + log);
+            System.out.println("clean clone: ./tandem run built and served /health after "
+                    + Duration.ofNanos(System.nanoTime() - (deadline - Duration.ofMinutes(8).toNanos())).toSeconds() + " s");
             String out = run(List.of("./tandem", "token", "--user", "alice", "--tenant", "acme"), clone, env,
                     Duration.ofMinutes(5));
             String[] lines = out.strip().split("\n");
