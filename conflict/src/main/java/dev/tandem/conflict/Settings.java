@@ -58,7 +58,7 @@ record Settings(String url, String username, String password, Optional<String> s
                 db.get("username").asString().orElse(url.startsWith("jdbc:h2:") ? "sa" : "postgres"),
                 db.get("password").asString().orElse(""),
                 db.get("schema").asString().filter(s -> !s.isBlank()),
-                db.get("pool").detach().asMap().orElse(Map.of()),
+                pool(db),
                 config.get("max-document-bytes").asInt().orElse(262_144),
                 config.get("keep-versions").asInt().orElse(100),
                 config.get("op-retention").as(Duration.class).orElse(Duration.ofDays(30)),
@@ -66,6 +66,18 @@ record Settings(String url, String username, String password, Optional<String> s
                 config.get("max-attempts").asInt().orElse(100),
                 config.get("max-number-digits").asInt().orElse(100),
                 config.get("audit-retention").as(Duration.class).orElse(Duration.ofDays(90)));
+    }
+
+    /**
+     * Hikari properties: the configured ones over a 3 s connection timeout (Hikari's own 30 s
+     * would hold every document request and the readiness check that long while the database is
+     * away, instead of answering {@code unavailable} and DOWN).
+     */
+    private static Map<String, String> pool(Config db) {
+        Map<String, String> pool = new java.util.HashMap<>();
+        pool.put("connectionTimeout", "3000");
+        pool.putAll(db.get("pool").detach().asMap().orElse(Map.of()));
+        return Map.copyOf(pool);
     }
 
     boolean postgres() {
