@@ -13,7 +13,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import dev.tandem.harness.GatewayProcess;
@@ -98,9 +97,10 @@ class FaultIT {
     @Test
     void aKafkaBrokerRestartDuringTrafficLosesNothingAndReadinessFollowsIt() throws Exception {
         Path script = kafkaScript();
-        Assumptions.assumeTrue(System.getenv("TANDEM_TEST_KAFKA_BOOTSTRAP") == null && Files.isExecutable(script)
+        assertTrue(System.getenv("TANDEM_TEST_KAFKA_BOOTSTRAP") == null && Files.isExecutable(script)
                         && TestServices.kafka().equals("127.0.0.1:9092"),
-                "restarts only the local broker of scripts/kafka.sh");
+                "this test restarts the local Kafka broker of scripts/kafka.sh: unset TANDEM_TEST_KAFKA_BOOTSTRAP and "
+                        + "start it with './tandem services up' (./tandem test does)");
         String run = UUID.randomUUID().toString().substring(0, 8);
         String t = "k" + run;
         try (GatewayProcess node = GatewayProcess.start("fault-kafka", cluster(run));
