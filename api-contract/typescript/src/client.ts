@@ -844,20 +844,21 @@ export class TandemClient {
       return;
     }
     const url = this.sseUrls[this.urlIndex % this.sseUrls.length] as string;
-    const answers = async (target: string): Promise<boolean> => {
+    const answers = async (target: string, ok: (status: number) => boolean): Promise<boolean> => {
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), 5000);
       try {
         const res = await (this.fetchFn as FetchFunction)(target, { signal: abort.signal, cache: 'no-store' });
         await res.body?.cancel().catch(() => undefined);
-        return res.status < 500;
+        return ok(res.status);
       } catch {
         return false;
       } finally {
         clearTimeout(timer);
       }
     };
-    if ((await answers(healthUrlFor(url))) || (await answers(url))) {
+    // the gateway answers /health with 200 (or 503 while draining), and a stream without a token with 401
+    if ((await answers(healthUrlFor(url), (s) => s === 200 || s === 503)) || (await answers(url, (s) => s === 401))) {
       this.log.warn(`${this.upgradeFailures} WebSocket upgrades failed while HTTP works: falling back to Server-Sent Events`);
       this.mode = 'sse';
     } else {

@@ -164,20 +164,23 @@ export class FetchEventSource implements EventSourceLike {
   }
 }
 
-/** `ws://host/ws` → `http://host/sse`; `wss://` → `https://`; http(s) URLs keep their scheme. */
+/** `ws://host/ws` → `http://host/sse`; `wss://` → `https://`; an http(s) URL ending in `/sse` is kept. */
 export function sseUrlFor(url: string): string {
   const u = new URL(url);
-  u.protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
-  u.pathname = u.pathname.replace(/\/ws\/?$/, '') + '/sse';
   u.search = '';
   u.hash = '';
+  if ((u.protocol === 'http:' || u.protocol === 'https:') && /\/sse\/?$/.test(u.pathname)) {
+    return u.toString();
+  }
+  u.protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
+  u.pathname = u.pathname.replace(/\/ws\/?$/, '').replace(/\/$/, '') + '/sse';
   return u.toString();
 }
 
-/** The gateway's `/health` next to an SSE or WebSocket URL. */
-export function healthUrlFor(url: string): string {
-  const u = new URL(sseUrlFor(url));
-  u.pathname = u.pathname.replace(/\/sse$/, '') + '/health';
+/** The gateway's `/health` next to its SSE endpoint (`http://host/sse` → `http://host/health`). */
+export function healthUrlFor(sseUrl: string): string {
+  const u = new URL(sseUrl);
+  u.pathname = u.pathname.replace(/\/sse\/?$/, '') + '/health';
   return u.toString();
 }
 
