@@ -25,7 +25,7 @@
  * @module
  */
 import type { Logger } from './emitter.js';
-import type { JsonObject, Limits, Position } from './protocol.js';
+import { isTransientCode, type JsonObject, type Limits, type Position } from './protocol.js';
 
 /** The part of the `EventSource` API the SSE transport uses (the browser's `EventSource` and {@link FetchEventSource} fit). */
 export interface EventSourceLike {
@@ -274,12 +274,15 @@ export class SseSocket {
         }
         const latest = this.opening ?? this.live;
         const answer = latest?.answers.get(channel);
-        if (latest !== undefined && latest.channels.has(channel) && answer !== undefined) {
+        const stale = answer !== undefined && answer['refused'] === true && isTransientCode(String(answer['code']));
+        if (latest !== undefined && latest.channels.has(channel) && answer !== undefined && !stale) {
           this.answer(id, answer);
           return;
         }
         this.waiting.set(channel, [...(this.waiting.get(channel) ?? []), id]);
-        if (latest === undefined || !latest.channels.has(channel)) {
+        if (latest === undefined || !latest.channels.has(channel) || stale) {
+          // a new channel, or a retry of a transient refusal: a stream that subscribes again
+          latest?.answers.delete(channel);
           this.want.add(channel);
           this.scheduleReopen();
         }
