@@ -308,6 +308,10 @@ const OPEN = 1;
  *
  * Robustness: a frame from the server that is not valid JSON or not a frame of the contract is
  * reported (`invalidFrame`) and ignored; a reply that cannot be read fails its request only.
+ *
+ * Transport: with `transport: 'auto'` (default) a client whose WebSocket upgrades keep failing
+ * while the gateway answers HTTP switches to Server-Sent Events (`GET /sse` + `POST /sse/send`,
+ * see `sse.ts`) with the same guarantees; only setting a presence state is refused there.
  */
 export class TandemClient {
   /** Documents, live documents and queries, and the offline operation queue. */
