@@ -7,6 +7,7 @@ import { IndexedDbStorage } from './indexeddb.js';
 import { Positions, TokenBucket } from './positions.js';
 import { PresenceChannel, type PresenceOptions } from './presence.js';
 import { MemoryStorage, type QueueStorage } from './storage.js';
+import { SseSocket, healthUrlFor, sseUrlFor, type EventSourceConstructor, type FetchFunction } from './sse.js';
 import {
   CLOSE_CODES,
   SUBPROTOCOL,
@@ -66,6 +67,14 @@ export type ConnectionState =
   /** ended: {@link TandemClient.close}, or the server said not to reconnect (e.g. 4001; `connect()` starts over) */
   | 'closed';
 
+/**
+ * How the client reaches the server: `websocket` only, `sse` only (Server-Sent Events plus
+ * HTTP POSTs), or `auto`: WebSocket first, and Server-Sent Events after `fallbackAfter`
+ * WebSocket attempts in a row failed before the upgrade completed while the gateway still
+ * answers plain HTTP (`GET /health`), e.g. behind a proxy that refuses upgrades.
+ */
+export type TransportOption = 'auto' | 'websocket' | 'sse';
+
 /** Options of a {@link TandemClient}. Only `url` and `getToken` are required. */
 export interface TandemClientOptions {
   /** `ws://host/ws` or `wss://…`; with several, each new attempt goes to the next one. */
@@ -78,6 +87,23 @@ export interface TandemClientOptions {
   getToken: (reason: TokenReason) => TokenResult | Promise<TokenResult>;
   /** The WebSocket constructor; defaults to `globalThis.WebSocket` (Node 20 has none: pass the `ws` package's). */
   WebSocket?: WebSocketConstructor;
+  /**
+   * `auto` (default): WebSocket, falling back to Server-Sent Events when upgrades are refused
+   * (see {@link TransportOption}); `websocket`; or `sse`. Over SSE everything works the same
+   * except setting a presence state (refused with `unsupported`).
+   */
+  transport?: TransportOption;
+  /** `auto`: WebSocket attempts in a row that must fail before the upgrade before SSE is tried (default 3). */
+  fallbackAfter?: number;
+  /**
+   * The `EventSource` constructor for SSE; defaults to `globalThis.EventSource`. Node 20 has
+   * none: pass {@link FetchEventSource}. Without one, `auto` never falls back.
+   */
+  EventSource?: EventSourceConstructor;
+  /** The `fetch` SSE POSTs and the health probe use; defaults to `globalThis.fetch`. */
+  fetch?: FetchFunction;
+  /** The SSE stream URL(s), default derived from `url`: `ws://host/ws` → `http://host/sse`. */
+  sseUrl?: string | readonly string[];
   /** Network and page signals; defaults to the browser's, else always online and visible. */
   environment?: Environment;
   /** Backoff between reconnect attempts (default 200 ms doubling to 10 s, full jitter), or `false` never to reconnect. */
@@ -221,6 +247,9 @@ interface Pending {
 /** One WebSocket attempt and its per-socket state. */
 class Conn {
   ws: WebSocketLike | undefined;
+  transport: 'websocket' | 'sse' = 'websocket';
+  /** The socket opened (for a WebSocket: the upgrade succeeded). */
+  opened = false;
   ready = false;
   ended = false;
   disconnect: DisconnectFrame | undefined;
@@ -279,6 +308,10 @@ const OPEN = 1;
  *
  * Robustness: a frame from the server that is not valid JSON or not a frame of the contract is
  * reported (`invalidFrame`) and ignored; a reply that cannot be read fails its request only.
+ *
+ * Transport: with `transport: 'auto'` (default) a client whose WebSocket upgrades keep failing
+ * while the gateway answers HTTP switches to Server-Sent Events (`GET /sse` + `POST /sse/send`,
+ * see `sse.ts`) with the same guarantees; only setting a presence state is refused there.
  */
 export class TandemClient {
   /** Documents, live documents and queries, and the offline operation queue. */
@@ -289,7 +322,15 @@ export class TandemClient {
   private readonly urls: readonly string[];
   private urlIndex = 0;
   private readonly getTokenFn: TandemClientOptions['getToken'];
-  private readonly WS: WebSocketConstructor;
+  private readonly WS: WebSocketConstructor | undefined;
+  private readonly transportOption: TransportOption;
+  private mode: 'websocket' | 'sse';
+  private readonly fallbackAfter: number;
+  /** WebSocket attempts in a row that failed before the upgrade completed. */
+  private upgradeFailures = 0;
+  private readonly ES: EventSourceConstructor | undefined;
+  private readonly fetchFn: FetchFunction | undefined;
+  private readonly sseUrls: readonly string[];
   private readonly env: Environment | undefined;
   private readonly backoff: Backoff | undefined;
   private readonly requestTimeoutMs: number;
@@ -341,8 +382,12 @@ export class TandemClient {
     if (this.urls.length === 0) {
       throw new TypeError('TandemClient needs a url');
     }
+    this.transportOption = options.transport ?? 'auto';
+    if (!['auto', 'websocket', 'sse'].includes(this.transportOption)) {
+      throw new TypeError(`transport must be 'auto', 'websocket' or 'sse', not ${String(this.transportOption)}`);
+    }
     for (const u of this.urls) {
-      if (!/^wss?:\/\//.test(u)) {
+      if (!/^wss?:\/\//.test(u) && !(this.transportOption === 'sse' && /^https?:\/\//.test(u))) {
         throw new TypeError(`the url must be ws:// or wss://, not ${u}`);
       }
     }
@@ -350,11 +395,21 @@ export class TandemClient {
       throw new TypeError('TandemClient needs getToken');
     }
     this.getTokenFn = options.getToken;
-    const ws = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (ws === undefined) {
+    const g = globalThis as { WebSocket?: WebSocketConstructor; EventSource?: unknown; fetch?: FetchFunction };
+    this.WS = options.WebSocket ?? g.WebSocket;
+    this.ES = options.EventSource ?? (g.EventSource as EventSourceConstructor | undefined);
+    const f = options.fetch ?? g.fetch;
+    this.fetchFn = f === undefined ? undefined : (input, init) => f(input, init);
+    this.fallbackAfter = Math.max(1, options.fallbackAfter ?? 3);
+    this.sseUrls =
+      options.sseUrl === undefined ? this.urls.map(sseUrlFor) : typeof options.sseUrl === 'string' ? [options.sseUrl] : [...options.sseUrl];
+    if (this.transportOption !== 'sse' && this.WS === undefined) {
       throw new TypeError('no global WebSocket here: pass options.WebSocket (in Node 20, the ws package\'s WebSocket)');
     }
-    this.WS = ws;
+    if (this.transportOption === 'sse' && (this.ES === undefined || this.fetchFn === undefined)) {
+      throw new TypeError('transport sse needs EventSource and fetch: pass options.EventSource (in Node 20, FetchEventSource)');
+    }
+    this.mode = this.transportOption === 'sse' ? 'sse' : 'websocket';
     this.env = options.environment ?? browserEnvironment();
     this.backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect ?? {});
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
@@ -377,6 +432,11 @@ export class TandemClient {
   /** The connection state. */
   get state(): ConnectionState {
     return this.currentState;
+  }
+
+  /** The transport in use: `websocket`, or `sse` (set, or fallen back to with `transport: 'auto'`). */
+  get transport(): 'websocket' | 'sse' {
+    return this.mode;
   }
 
   /** The last welcome (user, tenant, session, limits) while connected or after. */
@@ -679,6 +739,13 @@ export class TandemClient {
     const c = new Conn();
     this.conn = c;
     this.stats.attempts++;
+    if (this.mode === 'websocket' && this.transportOption === 'auto' && this.upgradeFailures >= this.fallbackAfter) {
+      await this.considerFallback();
+      if (c !== this.conn || c.ended) {
+        return;
+      }
+    }
+    c.transport = this.mode;
     const reason = this.tokenReason;
     let token: string;
     try {
@@ -702,7 +769,7 @@ export class TandemClient {
     const url = this.urls[this.urlIndex % this.urls.length] as string;
     let ws: WebSocketLike;
     try {
-      ws = new this.WS(url, SUBPROTOCOL);
+      ws = c.transport === 'sse' ? this.sseSocket() : new (this.WS as WebSocketConstructor)(url.replace(/^http/, 'ws'), SUBPROTOCOL);
     } catch (e) {
       this.lost(c, unavailable(`cannot open ${url}: ${String(e)}`), true);
       return;
@@ -721,6 +788,7 @@ export class TandemClient {
       if (c.ended) {
         return;
       }
+      c.opened = true;
       // the server's bucket starts full; ours too, with a margin (see drain)
       this.bucket.reset(40, 80, true);
       this.send(c, { op: 'connect', token });
@@ -757,6 +825,49 @@ export class TandemClient {
     ws.onerror = () => {
       // a close event follows; it carries the code
     };
+  }
+
+  /** An SSE "socket" to the current URL's SSE endpoint. */
+  private sseSocket(): WebSocketLike {
+    return new SseSocket({
+      url: this.sseUrls[this.urlIndex % this.sseUrls.length] as string,
+      EventSource: this.ES as EventSourceConstructor,
+      fetch: this.fetchFn as FetchFunction,
+      channels: () => [...this.channels.keys()],
+      position: (channel) => this.positions.get(channel),
+      log: this.log,
+    });
+  }
+
+  /**
+   * After repeated failed upgrades: switches to SSE for the rest of this client's life when
+   * the gateway answers plain HTTP (`GET /health`), i.e. something between refuses WebSocket.
+   */
+  private async considerFallback(): Promise<void> {
+    if (this.ES === undefined || this.fetchFn === undefined) {
+      return;
+    }
+    const url = this.sseUrls[this.urlIndex % this.sseUrls.length] as string;
+    const answers = async (target: string, ok: (status: number) => boolean): Promise<boolean> => {
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), 5000);
+      try {
+        const res = await (this.fetchFn as FetchFunction)(target, { signal: abort.signal, cache: 'no-store' });
+        await res.body?.cancel().catch(() => undefined);
+        return ok(res.status);
+      } catch {
+        return false;
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    // the gateway answers /health with 200 (or 503 while draining), and a stream without a token with 401
+    if ((await answers(healthUrlFor(url), (s) => s === 200 || s === 503)) || (await answers(url, (s) => s === 401))) {
+      this.log.warn(`${this.upgradeFailures} WebSocket upgrades failed while HTTP works: falling back to Server-Sent Events`);
+      this.mode = 'sse';
+    } else {
+      this.log.info('WebSocket upgrades fail and HTTP does not answer either: the network is down, staying on WebSocket');
+    }
   }
 
   private receive(c: Conn, text: string): void {
@@ -927,6 +1038,9 @@ export class TandemClient {
       return;
     }
     const wasReady = c.ready;
+    if (c.transport === 'websocket') {
+      this.upgradeFailures = c.opened ? 0 : this.upgradeFailures + 1;
+    }
     this.endConn(c, why);
     if (c !== this.conn) {
       return;

@@ -31,6 +31,7 @@ export {
   type TandemEvent,
   type TokenReason,
   type TokenResult,
+  type TransportOption,
   type WebSocketConstructor,
   type WebSocketLike,
 } from './client.js';
@@ -66,6 +67,14 @@ export {
   type ServerFrame,
   type WelcomeFrame,
 } from './protocol.js';
+export {
+  FetchEventSource,
+  PRESENCE_OVER_SSE,
+  sseUrlFor,
+  type EventSourceConstructor,
+  type EventSourceLike,
+  type FetchFunction,
+} from './sse.js';
 export {
   MemoryStorage,
   type DocChange,

@@ -5,3 +5,4 @@
  * @module
  */
 export { Positions, TokenBucket } from './positions.js';
+export { SseSocket, healthUrlFor, type SseContext } from './sse.js';
