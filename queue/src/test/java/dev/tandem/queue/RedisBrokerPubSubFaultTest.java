@@ -23,6 +23,7 @@ import java.util.stream.Stream;
 import dev.tandem.broker.Draft;
 import dev.tandem.channel.ChannelKey;
 import dev.tandem.channel.ChannelRules;
+import dev.tandem.hub.Encoded;
 import dev.tandem.hub.Hub;
 import dev.tandem.hub.Publication;
 import dev.tandem.hub.Subscriber;
@@ -102,7 +103,7 @@ class RedisBrokerPubSubFaultTest {
         try {
             ChannelKey ch = rules.resolve("t1", "location:wh-1");
             List<Long> got = new CopyOnWriteArrayList<>();
-            Subscriber s = (Publication p, String frame) -> got.add(p.position().orElseThrow().offset());
+            Subscriber s = (Publication p, Encoded frame) -> got.add(p.position().orElseThrow().offset());
             node.subscribe(ch, s, Optional.empty(), r -> { });
             await(node::delivering, "delivering once the probe went round");
             other.publish(ch, Draft.durable("n", codec.object().put("n", 1)));
