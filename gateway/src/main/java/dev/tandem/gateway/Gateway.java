@@ -96,7 +96,8 @@ public final class Gateway implements AutoCloseable {
         this.sse = new SseEndpoint(this::operations, codec, SessionLimits.create(tandem.get("limits")),
                 Clock.systemUTC());
         HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this::operations, codec))
-                .register("/sse", sse);
+                .register("/sse", sse)
+                .register("/contracts", ContractsService.fromClasspath());
         if (devMode) {
             http.register("/demo", new DemoService(tandem.get("demo.dir").asString().asOptional()
                     .filter(s -> !s.isBlank()).map(java.nio.file.Path::of), codec));
