@@ -93,7 +93,7 @@ public final class Gateway implements AutoCloseable {
         this.kafka = KafkaSettings.create(tandem.get("kafka"));
         FrameCodec codec = FrameCodec.create();
         this.codec = codec;
-        this.sse = new SseEndpoint(this::operations, codec, SessionLimits.create(tandem.get("limits")),
+        this.sse = new SseEndpoint(this::operations, () -> engine().nodeId(), codec, SessionLimits.create(tandem.get("limits")),
                 Clock.systemUTC());
         HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this::operations, codec))
                 .register("/sse", sse)

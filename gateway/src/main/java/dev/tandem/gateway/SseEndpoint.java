@@ -57,7 +57,8 @@ import io.helidon.webserver.http.ServerResponse;
  * <ul>
  *   <li>{@code GET /sse?channel=NAME&channel=…} ({@code Authorization: Bearer} or
  *       {@code access_token=}) opens an {@code EventSource} stream of the tandem.v1 server frames:
- *       SSE event {@code welcome}, then per channel {@code subscribed} (the subscribe reply, or
+ *       SSE event {@code welcome} (the tandem.v1 welcome frame; its {@code session} is the stream's id,
+ *       {@code heartbeatMs} how often a comment line keeps the stream alive), then per channel {@code subscribed} (the subscribe reply, or
  *       {@code error}), then {@code event}, {@code presence}, {@code conflict}, and
  *       {@code disconnect} before the server ends it. Each event's {@code data} is the frame's JSON.
  *       Every {@code id:} line carries the positions (epoch, offset) of all the stream's channels;
@@ -81,6 +82,8 @@ final class SseEndpoint implements HttpService {
     private static final String END = "\u0000end";
 
     private final Supplier<Operations> layer;
+    /** This node's id, for the welcome frame. */
+    private final Supplier<String> node;
     private final FrameCodec codec;
     private final SessionLimits limits;
     private final Clock clock;
@@ -89,8 +92,10 @@ final class SseEndpoint implements HttpService {
     private final UserRates rates;
     private volatile boolean listening;
 
-    SseEndpoint(Supplier<Operations> layer, FrameCodec codec, SessionLimits limits, Clock clock) {
+    SseEndpoint(Supplier<Operations> layer, Supplier<String> node, FrameCodec codec, SessionLimits limits,
+                Clock clock) {
         this.layer = layer;
+        this.node = node;
         this.codec = codec;
         this.limits = limits;
         this.clock = clock;
@@ -176,10 +181,10 @@ final class SseEndpoint implements HttpService {
         Subscriptions subs = ops.subscriptions("sse-" + stream.id, who, stream, limits.maxSubscriptions());
         try (OutputStream out = res.outputStream()) {
             stream.out = out;
-            ObjectNode welcome = codec.object().put("op", "welcome").put("stream", stream.id).put("user", who.user())
-                    .put("tenant", who.tenant()).put("heartbeat", limits.heartbeatInterval().toMillis());
-            who.expiresAt().ifPresent(t -> welcome.put("expiresAt", t.toString()));
-            stream.write("welcome", codec.write(welcome), false);
+            // the tandem.v1 welcome frame, the stream's id as its session
+            stream.write("welcome", codec.encode(new ServerFrame.Welcome(stream.id, node.get(), who.user(), who.tenant(),
+                    limits.heartbeatInterval().toMillis(), who.expiresAt(), new ServerFrame.Limits(limits.maxFrameBytes(),
+                    limits.messagesPerSecond(), limits.burst(), limits.maxSubscriptions()))), false);
             out.flush();
             for (String channel : channels) {
                 Optional<Position> from = Optional.ofNullable(since.get(channel));
