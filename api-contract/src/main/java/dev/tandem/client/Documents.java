@@ -94,7 +94,7 @@ public final class Documents {
     private final Link link;
     /** The client live views subscribe through; set once by the client that owns these documents. */
     private volatile TandemClient client;
-    private QueueStore store;
+    private final QueueStore store;
     private final Backoff retryBackoff;
     private final Clock clock;
     private final ScheduledThreadPoolExecutor thread;

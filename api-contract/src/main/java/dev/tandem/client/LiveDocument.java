@@ -25,6 +25,7 @@ import dev.tandem.protocol.ServerFrame;
  * Listeners run on the client's receive thread and must not block.
  */
 public final class LiveDocument implements AutoCloseable {
+    private static final long RETRY_MS = 500;
     private static final System.Logger LOG = System.getLogger(LiveDocument.class.getName());
 
     private final TandemClient client;
@@ -39,6 +40,7 @@ public final class LiveDocument implements AutoCloseable {
     private final Runnable removeListener;
     private Optional<Doc> current = Optional.empty(); // guarded by lock
     private boolean loaded; // guarded by lock
+    private volatile boolean closed;
 
     LiveDocument(TandemClient client, Documents docs, String docType, String docId) {
         this.client = client;
@@ -62,11 +64,26 @@ public final class LiveDocument implements AutoCloseable {
                 failed(error);
             }
         });
+        subscribe();
+    }
+
+    /** Subscribes once connected; a transient failure (the connection dropped meanwhile) tries again. */
+    private void subscribe() {
         docs.whenConnected().thenCompose(x -> client.subscribe(channel, Optional.empty(), true))
                 .whenComplete((r, e) -> {
-                    if (e != null) {
-                        failed(e instanceof TandemClientException t ? t : e.getCause() instanceof TandemClientException t
-                                ? t : new TandemClientException(dev.tandem.protocol.ErrorCode.UNAVAILABLE, String.valueOf(e)));
+                    if (e == null || closed) {
+                        return;
+                    }
+                    Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                            ? e.getCause() : e;
+                    TandemClientException t = cause instanceof TandemClientException x ? x
+                            : new TandemClientException(dev.tandem.protocol.ErrorCode.INTERNAL, String.valueOf(cause));
+                    if (t.code().map(dev.tandem.protocol.ErrorCode::isTransient).orElse(true)) {
+                        LOG.log(Level.DEBUG, "subscribing {0} failed for now, trying again: {1}", channel, t.getMessage());
+                        CompletableFuture.delayedExecutor(RETRY_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
+                                .execute(this::subscribe);
+                    } else {
+                        failed(t);
                     }
                 });
     }
@@ -106,6 +123,7 @@ public final class LiveDocument implements AutoCloseable {
     /** Stops following and unsubscribes the channel. */
     @Override
     public void close() {
+        closed = true;
         removeListener.run();
         client.unsubscribe(channel).whenComplete((r, e) -> {
             if (e != null) {

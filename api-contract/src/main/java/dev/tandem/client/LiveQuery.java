@@ -32,6 +32,7 @@ import dev.tandem.protocol.ServerFrame;
  * <p>Listeners run on the client's receive thread, one at a time, and must not block.
  */
 public final class LiveQuery implements AutoCloseable {
+    private static final long RETRY_MS = 500;
     private static final System.Logger LOG = System.getLogger(LiveQuery.class.getName());
 
     /** What happened to one document of the result. */
@@ -90,10 +91,31 @@ public final class LiveQuery implements AutoCloseable {
             throw new IllegalArgumentException("pageSize must be 1-500");
         }
         this.pageSize = pageSize;
-        ready = docs.whenConnected().thenCompose(x -> start());
+        ready = new CompletableFuture<>();
+        begin();
         ready.whenComplete((x, e) -> {
             if (e != null) {
                 fail(e);
+            }
+        });
+    }
+
+    /** Loads and follows once connected; a transient failure (the connection dropped) starts again. */
+    private void begin() {
+        docs.whenConnected().thenCompose(x -> start()).whenComplete((x, e) -> {
+            if (e == null) {
+                ready.complete(null);
+                return;
+            }
+            Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (!closed && cause instanceof TandemClientException t && t.code().map(ErrorCode::isTransient).orElse(true)) {
+                LOG.log(Level.DEBUG, "loading {0} failed for now, trying again: {1}", docType, t.getMessage());
+                removeListener.run();
+                // not at once: a server answering unavailable must not be asked in a tight loop
+                CompletableFuture.delayedExecutor(RETRY_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
+                        .execute(this::begin);
+            } else {
+                ready.completeExceptionally(cause);
             }
         });
     }

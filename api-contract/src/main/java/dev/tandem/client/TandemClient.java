@@ -50,6 +50,14 @@ import dev.tandem.protocol.ServerFrame;
  * or close that forbids reconnecting (e.g. 4001 unauthorized), {@link #close()}, or an
  * exhausted backoff leaves the client {@link State#CLOSED}.
  *
+ * <p>Documents: {@link #documents()} reads documents, keeps documents and queries current
+ * ({@link LiveDocument}, {@link LiveQuery}) and holds the <b>offline operation queue</b>: edits
+ * are stored (in a journal file with {@link Builder#queue}) and sent in order as {@code sync}
+ * batches whenever the client is connected, each with an observable {@link OpStatus}. With
+ * {@link Builder#inbox(boolean)} the client follows the user's own inbox ({@code user:{you}}):
+ * the unacknowledged messages the server replays after the subscribe reply are delivered (the
+ * reply's {@code inbox} count says they follow) and acknowledged once handled.
+ *
  * <p>Threading: all methods are thread-safe and do not block. Listeners for server frames run
  * one at a time, in arrival order, on the thread that receives from the socket, and request
  * futures are completed there too: they must not block (in particular must not wait for
@@ -237,7 +245,8 @@ public final class TandemClient implements AutoCloseable {
 
     /**
      * Closes the connection with 1000 and stops reconnecting, for good: pending requests fail
-     * with {@link ErrorCode#UNAVAILABLE}. Idempotent; does not wait for the closing handshake
+     * with {@link ErrorCode#UNAVAILABLE}, and the offline queue's journal is closed (what it holds
+     * is sent by the next client on the same file). Do not call it from a documents listener. Idempotent; does not wait for the closing handshake
      * (the socket is aborted if the server does not finish it within two seconds).
      */
     @Override

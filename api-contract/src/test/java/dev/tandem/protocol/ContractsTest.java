@@ -61,7 +61,12 @@ class ContractsTest {
                         + "\"result\":\"rejected\",\"code\":\"constraint\",\"reason\":\"qty >= 0\"}]}"),
                 reply(14, "{\"result\":\"resolved\",\"conflictId\":\"cf-1\",\"version\":3,\"document\":" + doc
                         + ",\"conflict\":" + conflict.replace("\"open\"", "\"resolved\"") + "}"),
-                reply(15, "{}"));
+                reply(15, "{}"),
+                reply(16, "{\"session\":\"cd8cef900be115c053\"}"),
+                reply(17, "{\"channel\":\"tenant\",\"subscribed\":false}"),
+                reply(18, "{\"docType\":\"task\",\"documents\":[],\"next\":null,\"channel\":null}"),
+                reply(19, "{\"results\":[{\"opId\":\"a:9\",\"result\":\"merged\",\"version\":2,\"strategy\":\"merge\","
+                        + "\"fields\":[]}]}"));
     }
 
     private static ServerFrame.Reply reply(long id, String body) {

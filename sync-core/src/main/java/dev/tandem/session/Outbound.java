@@ -9,15 +9,15 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 import dev.tandem.hub.Publication;
 import dev.tandem.telemetry.Telemetry;
 
 /**
- * One connection's bounded outbound queue and the single writer (a virtual thread) that drains
- * it to the {@link Transport}. Publishers only ever enqueue, so a slow socket never blocks
+ * One connection's bounded outbound queue and the single writer (a virtual thread, started
+ * only while there is something to write) that drains it to the {@link Transport}. Publishers only ever enqueue, so a slow socket never blocks
  * them; when the queue is over its bounds, {@link #offer} says so and the session closes the
  * connection as a slow consumer.
  *
@@ -27,8 +27,9 @@ import dev.tandem.telemetry.Telemetry;
  * instead of per frame. Live publications arrive already encoded to UTF-8 once for all
  * subscribers ({@link dev.tandem.hub.Encoded}) and are written from those shared bytes.
  *
- * <p>The queue is lock-free and the writer is woken only when it sleeps: a producer that finds
- * it awake (draining or writing) just appends, so a busy connection costs no wake-up per frame.
+ * <p>The queue is lock-free. A producer that finds no writer running starts one; one that finds
+ * it running just appends, so a busy connection costs no wake-up per frame, and an idle one
+ * holds no thread (a parked virtual thread keeps its stack: kilobytes per connection).
  * Telemetry is counted per write, not per frame.
  *
  * <p>Because only the writer touches the transport, our frames, pings and our close never
@@ -68,22 +69,29 @@ final class Outbound {
     }
 
     private final ConcurrentLinkedQueue<Item> queue = new ConcurrentLinkedQueue<>();
-    /** Set by the writer just before it parks; a producer that clears it unparks the writer. */
-    private final AtomicBoolean sleeping = new AtomicBoolean();
+    /**
+     * Held by whoever may write: a running writer, or, for good, the writer that wrote the close
+     * or the {@link #stop} that found none running. Only its holder touches the transport.
+     */
+    private final AtomicBoolean writing = new AtomicBoolean();
+    private final AtomicBoolean done = new AtomicBoolean();
+    /** Set by {@link #stop}: a writer that ends its drain ends the connection's writing too. */
+    private volatile boolean stopped;
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong queuedBytes = new AtomicLong();
     private final int maxMessages;
     private final long maxBytes;
     private final Transport transport;
     private final Telemetry telemetry;
-    private final Done done;
+    private final Done whenDone;
     private final Function<Publication, String> encoder;
     private final String name;
     private volatile boolean closing;
     private final AtomicBoolean pingQueued = new AtomicBoolean();
     private final AtomicBoolean pongQueued = new AtomicBoolean();
     private volatile boolean finished;
-    private volatile Thread writer;
+    /** The running writer, for {@link #stop} to interrupt; cleared when it ends (idle: no thread kept). */
+    private final AtomicReference<Thread> writer = new AtomicReference<>();
 
     Outbound(String name, Transport transport, SessionLimits limits, Telemetry telemetry,
              Function<Publication, String> encoder, Done done) {
@@ -93,14 +101,11 @@ final class Outbound {
         this.maxMessages = limits.outboundQueueMessages();
         this.maxBytes = limits.outboundQueueBytes();
         this.telemetry = telemetry;
-        this.done = done;
+        this.whenDone = done;
     }
 
+    /** Nothing runs until there is something to write. */
     void start() {
-        // assigned before it runs: a producer that wakes the writer must see it
-        Thread t = Thread.ofVirtual().name("tandem-writer-" + name).unstarted(this::run);
-        writer = t;
-        t.start();
     }
 
     /**
@@ -187,38 +192,24 @@ final class Outbound {
 
     private void enqueue(Item item) {
         queue.add(item);
-        if (sleeping.get() && sleeping.compareAndSet(true, false)) {
-            LockSupport.unpark(writer);
-        }
-    }
-
-    /** The next item, parking while there is none. */
-    private Item next() throws InterruptedException {
-        while (true) {
-            Item item = queue.poll();
-            if (item != null) {
-                return item;
-            }
-            sleeping.set(true);
-            // look again after saying we sleep: an item added before that was not announced
-            item = queue.poll();
-            if (item != null) {
-                sleeping.set(false);
-                return item;
-            }
-            LockSupport.park(this);
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
+        if (!writing.get() && writing.compareAndSet(false, true)) {
+            Thread t = Thread.ofVirtual().name("tandem-writer-" + name).unstarted(this::run);
+            writer.set(t); // before it runs: stop() interrupts it
+            t.start();
         }
     }
 
     /** Stops the writer without writing anything more (the peer is gone). */
     void stop() {
+        stopped = true;
         closing = true;
-        Thread w = writer;
+        if (writing.compareAndSet(false, true)) {
+            finish(0); // no writer runs, and none will start: this is the end
+            return;
+        }
+        Thread w = writer.get();
         if (w != null) {
-            w.interrupt();
+            w.interrupt(); // unblocks a write stuck on a dead peer; the writer finishes
         }
     }
 
@@ -226,15 +217,22 @@ final class Outbound {
         return finished;
     }
 
+    /** Drains the queue, then ends; another writer starts when something new arrives. */
     private void run() {
-        int closeCode = 0;
+        try {
+            drain();
+        } finally {
+            writer.compareAndSet(Thread.currentThread(), null);
+        }
+    }
+
+    private void drain() {
         List<Text> batch = new ArrayList<>();
         List<byte[]> wire = new ArrayList<>();
         try {
             while (true) {
-                Item item = next();
                 int batchBytes = 0;
-                while (item != null) {
+                for (Item item = queue.poll(); item != null; item = queue.poll()) {
                     switch (item) {
                         case Text t -> {
                             queued.decrementAndGet();
@@ -262,12 +260,12 @@ final class Outbound {
                             transport.pong(p.payload());
                         }
                         case Close c -> {
-                            closeCode = c.code();
                             if (c.lastFrame().isPresent()) {
                                 batch.add(new Text(c.lastFrame().get().getBytes(StandardCharsets.UTF_8), "disconnect", 0));
                             }
                             flush(batch, wire);
                             transport.close(c.code(), c.reason());
+                            finish(c.code()); // keeps the writing flag: nothing is written after a close
                             return;
                         }
                     }
@@ -275,17 +273,36 @@ final class Outbound {
                         flush(batch, wire);
                         batchBytes = 0;
                     }
-                    item = queue.poll();
+                    if (Thread.interrupted()) {
+                        throw new InterruptedException();
+                    }
                 }
                 flush(batch, wire);
+                writing.set(false);
+                if (stopped && writing.compareAndSet(false, true)) {
+                    finish(0); // stop() found this writer running and left the end to it
+                    return;
+                }
+                // an item added after the last poll but before the flag was cleared found the
+                // writer running and did not start one: take it on, unless someone else did
+                if (queue.isEmpty() || !writing.compareAndSet(false, true)) {
+                    return;
+                }
             }
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            finish(0);
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, () -> "connection " + name + ": write failed: " + e);
-        } finally {
+            finish(0);
+        }
+    }
+
+    /** Tells the session the writing is over, once. */
+    private void finish(int closeCode) {
+        closing = true;
+        if (done.compareAndSet(false, true)) {
             finished = true;
-            done.writerFinished(closeCode);
+            whenDone.writerFinished(closeCode);
         }
     }
 

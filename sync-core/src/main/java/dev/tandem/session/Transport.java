@@ -8,10 +8,12 @@ import java.util.List;
  * One client connection as the engine sees it: a way to write frames and to close. The
  * gateway implements it over a WebSocket.
  *
- * <p>The engine calls every method from one writer thread per connection only (a virtual
- * thread), never concurrently, so implementations need no locking of their own. To unblock a
- * writer stuck on a dead peer, the engine interrupts that thread, which closes a socket blocked
- * in a write; implementations should let that interruption surface as an exception.
+ * <p>The engine calls the methods of one connection from one writer at a time (a virtual thread
+ * that runs while there is something to write; the next one starts after it), never
+ * concurrently and with each call seeing what the previous ones did, so implementations need no
+ * locking of their own. To unblock a writer stuck on a dead peer, the engine interrupts that
+ * thread, which closes a socket blocked in a write; implementations should let that
+ * interruption surface as an exception.
  */
 public interface Transport {
     /** Writes one text frame; blocks until written. */

@@ -24,8 +24,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * A {@link Transport} that records what the engine writes: frames (decoded), pings, pongs, the
  * close code. It can be made to block in {@link #send} (a slow or dead peer; the block ends
- * when the writer is interrupted, as a socket write does), and checks the contract that only
- * one thread calls it.
+ * when the writer is interrupted, as a socket write does), and checks the contract that one
+ * call runs at a time.
  */
 final class TestTransport implements Transport {
     static final Duration WAIT = Duration.ofSeconds(5);
@@ -53,24 +53,28 @@ final class TestTransport implements Transport {
 
     @Override
     public void send(String text) throws IOException {
-        checkWriter("send");
-        if (closed.isDone()) {
-            violations.add("send after close");
-        }
-        CountDownLatch g = gate;
-        if (g != null) {
-            blockedInSend.countDown();
-            try {
-                g.await();
-            } catch (InterruptedException e) {
-                log.add("interrupted");
-                interrupted.countDown();
-                throw new java.io.InterruptedIOException("interrupted");
+        enter("send");
+        try {
+            if (closed.isDone()) {
+                violations.add("send after close");
             }
+            CountDownLatch g = gate;
+            if (g != null) {
+                blockedInSend.countDown();
+                try {
+                    g.await();
+                } catch (InterruptedException e) {
+                    log.add("interrupted");
+                    interrupted.countDown();
+                    throw new java.io.InterruptedIOException("interrupted");
+                }
+            }
+            ServerFrame frame = codec.decodeServer(text);
+            log.add(frame.op());
+            frames.add(frame);
+        } finally {
+            exit();
         }
-        ServerFrame frame = codec.decodeServer(text);
-        log.add(frame.op());
-        frames.add(frame);
     }
 
     /** Records how many frames each write carried, then takes them one by one. */
@@ -87,29 +91,41 @@ final class TestTransport implements Transport {
 
     @Override
     public void ping() {
-        checkWriter("ping");
-        pings.incrementAndGet();
-        log.add("ping");
-        onPing.run();
+        enter("ping");
+        try {
+            pings.incrementAndGet();
+            log.add("ping");
+            onPing.run();
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public void pong(byte[] payload) {
-        checkWriter("pong");
-        pongs.add(payload.clone());
-        log.add("pong");
+        enter("pong");
+        try {
+            pongs.add(payload.clone());
+            log.add("pong");
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public void close(int code, String reason) {
-        checkWriter("close");
-        if (reason.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 123) {
-            violations.add("close reason longer than 123 bytes");
-        }
-        log.add("close:" + code);
-        closeReason = reason;
-        if (!closed.complete(code)) {
-            violations.add("closed twice");
+        enter("close");
+        try {
+            if (reason.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 123) {
+                violations.add("close reason longer than 123 bytes");
+            }
+            log.add("close:" + code);
+            closeReason = reason;
+            if (!closed.complete(code)) {
+                violations.add("closed twice");
+            }
+        } finally {
+            exit();
         }
     }
 
@@ -118,12 +134,17 @@ final class TestTransport implements Transport {
         return "192.0.2.1:4711";
     }
 
-    private void checkWriter(String what) {
+    /** The contract: one call at a time (writers may be different threads, one after another). */
+    private void enter(String what) {
         Thread me = Thread.currentThread();
-        Thread first = writer.compareAndExchange(null, me);
-        if (first != null && first != me) {
-            violations.add(what + " from a second thread " + me + " (writer was " + first + ")");
+        Thread other = writer.compareAndExchange(null, me);
+        if (other != null && other != me) {
+            violations.add(what + " from " + me + " while " + other + " was still in a call");
         }
+    }
+
+    private void exit() {
+        writer.compareAndSet(Thread.currentThread(), null);
     }
 
     // ------------------------------------------------------------------ control
