@@ -22,15 +22,8 @@ final class ContractGaps {
     }
 
     private static final List<Gap> GAPS = List.of(
-            new Gap("reply", "property 'session' is not defined",
-                    "AsyncAPI ReplyFrame: add `session: {type: string}` (the reply to connect carries the session id)"),
-            new Gap("reply", "property 'subscribed' is not defined",
-                    "AsyncAPI ReplyFrame: add `subscribed: {type: boolean}` (the unsubscribe reply is {channel, subscribed: false})"),
-            new Gap("reply|GET /api/v1/documents/[^/]+", "/next: null found, string expected",
-                    "AsyncAPI ReplyFrame.next and OpenAPI DocumentPage.next: `oneOf: [{type: string}, {type: 'null'}]` "
-                            + "(doc.query puts null on the last page)"),
-            new Gap("reply|POST /api/v1/sync|POST /api/v1/documents/.*", "strategy: does not have a value in the enumeration",
-                    "AsyncAPI OpResult.strategy enum: add `merge` (dev.tandem.document.Strategy.MERGE: nothing overlapped)"),
+            new Gap("error", "property 'channel' is not defined",
+                    "AsyncAPI ErrorFrame: add optional `channel` (an SSE stream's failed subscribe names its channel)"),
             new Gap("subscribed", "the contract has no server frame with op 'subscribed'",
                     "AsyncAPI: add a SubscribedFrame (the SSE stream's subscribe answer) to sendServerFrames"));
 
