@@ -49,6 +49,21 @@ class SseTransportTest {
     }
 
     @Test
+    void aChannelTheUserMayNotReadIsAnErrorEventNamingItAndTheOtherChannelsAreServed() throws Exception {
+        try (TestGateway node = TestGateway.start()) {
+            String t = tenant();
+            try (SseClient s = SseClient.open(node.http() + "/sse?channel=user:bob&channel=workspace:w-2",
+                    token("ann", t), Optional.empty())) {
+                s.next("welcome");
+                JsonNode error = s.next("error").data();
+                assertEquals("forbidden", error.path("code").asText(), error.toString());
+                assertEquals("user:bob", error.path("channel").asText(), error.toString());
+                assertEquals("workspace:w-2", s.next("subscribed").data().path("channel").asText());
+            }
+        }
+    }
+
+    @Test
     void inAClusterTheStreamResumesOnAnotherNode() throws Exception {
         Map<String, String> a = new HashMap<>(Map.of("tandem.redis.address", TestServices.redis(),
                 "tandem.node-id", "sse-a"));
