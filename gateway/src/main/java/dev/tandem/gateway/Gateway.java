@@ -75,6 +75,7 @@ public final class Gateway implements AutoCloseable {
     private final Hooks hooks;
     private final Optional<Webhooks> webhooks;
     private final SseEndpoint sse;
+    private final GatewayTelemetry telemetry;
     private volatile Optional<KafkaIngest> ingest = Optional.empty();
     private volatile Optional<dev.tandem.kafka.OutboxRelay> relay = Optional.empty();
 
@@ -93,10 +94,26 @@ public final class Gateway implements AutoCloseable {
         this.kafka = KafkaSettings.create(tandem.get("kafka"));
         FrameCodec codec = FrameCodec.create();
         this.codec = codec;
-        this.sse = new SseEndpoint(this::operations, codec, SessionLimits.create(tandem.get("limits")),
-                Clock.systemUTC());
+        this.sse = new SseEndpoint(this::operations, () -> engine().nodeId(), codec, SessionLimits.create(tandem.get("limits")),
+                FleetLimits.create(tandem.get("limits")), new SseEndpoint.Fleet() {
+                    @Override
+                    public int webSockets() {
+                        return engine().sessionCount();
+                    }
+
+                    @Override
+                    public int webSockets(String tenant) {
+                        return engine().tenantConnections(tenant);
+                    }
+
+                    @Override
+                    public GatewayTelemetry telemetry() {
+                        return telemetry;
+                    }
+                }, Clock.systemUTC());
         HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this::operations, codec))
-                .register("/sse", sse);
+                .register("/sse", sse)
+                .register("/contracts", ContractsService.fromClasspath());
         if (devMode) {
             http.register("/demo", new DemoService(tandem.get("demo.dir").asString().asOptional()
                     .filter(s -> !s.isBlank()).map(java.nio.file.Path::of), codec));
@@ -143,9 +160,11 @@ public final class Gateway implements AutoCloseable {
 
         // meters after the server is built: the metrics observer may replace the global registry
         // the health checks and gauges read engine() and backends() when called, once both exist
-        GatewayTelemetry telemetry = new GatewayTelemetry(() -> engine() == null ? 0 : engine().sessionCount(),
+        // tandem_connections: WebSocket connections and SSE streams
+        GatewayTelemetry telemetry = new GatewayTelemetry(() -> engine() == null ? 0 : engine().sessionCount() + sse.streamCount(),
                 Set.copyOf(ConfigLists.strings(tandem.get("metrics.tenants"), List.of())));
         ChannelRules rules = ChannelRules.create(tandem.get("channels"));
+        this.telemetry = telemetry;
         this.hub = new Hub(codec, telemetry);
         // settings checked before anything is opened that would have to be closed again
         HookSettings hookSettings = HookSettings.create(tandem.get("hooks"));

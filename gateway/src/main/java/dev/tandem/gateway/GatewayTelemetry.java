@@ -78,9 +78,9 @@ final class GatewayTelemetry implements Telemetry {
         this.registry = Metrics.globalRegistry();
         Live.connections = connections;
         registry.getOrCreate(Gauge.builder("tandem.connections", () -> Live.connections.getAsInt())
-                .description("Open WebSocket connections on this node"));
+                .description("Open connections on this node: WebSocket connections and SSE streams"));
         this.opened = registry.getOrCreate(Counter.builder("tandem.connections.opened")
-                .description("WebSocket connections accepted"));
+                .description("Connections accepted (WebSocket and SSE streams)"));
         this.deliveries = registry.getOrCreate(Counter.builder("tandem.deliveries")
                 .description("Publications written to client sockets"));
         this.slowConsumers = registry.getOrCreate(Counter.builder("tandem.slow.consumer.closes")
@@ -143,7 +143,7 @@ final class GatewayTelemetry implements Telemetry {
     @Override
     public void connectionClosed(int closeCode) {
         closed.computeIfAbsent(closeCode, c -> registry.getOrCreate(Counter.builder("tandem.connections.closed")
-                .description("WebSocket connections ended, by close code")
+                .description("Connections ended (WebSocket and SSE streams), by close code")
                 .tags(Metrics.tags("code", String.valueOf(c))))).increment();
     }
 

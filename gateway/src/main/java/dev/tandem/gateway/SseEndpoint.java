@@ -41,7 +41,9 @@ import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.Position;
 import dev.tandem.protocol.ProtocolException;
 import dev.tandem.protocol.ServerFrame;
+import dev.tandem.session.FleetLimits;
 import dev.tandem.session.SessionLimits;
+import dev.tandem.telemetry.LogText;
 
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.http.HeaderNames;
@@ -57,7 +59,8 @@ import io.helidon.webserver.http.ServerResponse;
  * <ul>
  *   <li>{@code GET /sse?channel=NAME&channel=…} ({@code Authorization: Bearer} or
  *       {@code access_token=}) opens an {@code EventSource} stream of the tandem.v1 server frames:
- *       SSE event {@code welcome}, then per channel {@code subscribed} (the subscribe reply, or
+ *       SSE event {@code welcome} (the tandem.v1 welcome frame; its {@code session} is the stream's id,
+ *       {@code heartbeatMs} how often a comment line keeps the stream alive), then per channel {@code subscribed} (the subscribe reply, or
  *       {@code error}), then {@code event}, {@code presence}, {@code conflict}, and
  *       {@code disconnect} before the server ends it. Each event's {@code data} is the frame's JSON.
  *       Every {@code id:} line carries the positions (epoch, offset) of all the stream's channels;
@@ -74,6 +77,13 @@ import io.helidon.webserver.http.ServerResponse;
  * alone, so any node serves any request. To subscribe to more or fewer channels, the client opens
  * the stream again with the new list and its last event id. Revocations and disconnects end
  * streams as they close sockets.
+ *
+ * <p>Streams are connections for the fleet controls: they count in {@code tandem_connections}
+ * and the connection meters, and against {@code max-connections} and
+ * {@code max-connections-per-tenant} together with this node's WebSocket connections (a stream
+ * over a limit gets a {@code disconnect} event with 4030 / 4031 and ends); a stream subscribed to
+ * no channel ends with 4011 after {@code idle-timeout}. A client that went away is noticed at the
+ * next write, at the latest the next heartbeat comment.
  */
 final class SseEndpoint implements HttpService {
     private static final System.Logger LOG = System.getLogger(SseEndpoint.class.getName());
@@ -81,6 +91,28 @@ final class SseEndpoint implements HttpService {
     private static final String END = "\u0000end";
 
     private final Supplier<Operations> layer;
+    /** This node's id, for the welcome frame. */
+    private final Supplier<String> node;
+    private final FleetLimits fleet;
+    private final Fleet counts;
+    /** Open streams per tenant on this node (the tenant limit counts them with the WebSocket connections). */
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> perTenant = new ConcurrentHashMap<>();
+
+    /**
+     * What the stream endpoint needs from the rest of the node to apply the fleet limits: the
+     * WebSocket connections (streams count with them against {@code max-connections} and
+     * {@code max-connections-per-tenant}) and the connection meters.
+     */
+    interface Fleet {
+        /** Open WebSocket connections on this node. */
+        int webSockets();
+
+        /** Authenticated WebSocket connections of the tenant on this node. */
+        int webSockets(String tenant);
+
+        /** The meters of connections ({@code tandem_connections_*}, {@code tandem_tenant_connections}). */
+        GatewayTelemetry telemetry();
+    }
     private final FrameCodec codec;
     private final SessionLimits limits;
     private final Clock clock;
@@ -89,8 +121,12 @@ final class SseEndpoint implements HttpService {
     private final UserRates rates;
     private volatile boolean listening;
 
-    SseEndpoint(Supplier<Operations> layer, FrameCodec codec, SessionLimits limits, Clock clock) {
+    SseEndpoint(Supplier<Operations> layer, Supplier<String> node, FrameCodec codec, SessionLimits limits,
+                FleetLimits fleet, Fleet counts, Clock clock) {
         this.layer = layer;
+        this.node = node;
+        this.fleet = fleet;
+        this.counts = counts;
         this.codec = codec;
         this.limits = limits;
         this.clock = clock;
@@ -172,14 +208,31 @@ final class SseEndpoint implements HttpService {
         res.headers().set(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         res.headers().set(HeaderNames.CACHE_CONTROL, "no-cache");
         res.headers().set(HeaderNames.create("X-Accel-Buffering"), "no");
+        GatewayTelemetry telemetry = counts.telemetry();
+        telemetry.connectionOpened();
+        Optional<CloseCode> over = admit(who.tenant());
+        if (over.isPresent()) {
+            // the close semantics of a socket over a limit: a disconnect event, then the end
+            CloseCode code = over.get();
+            String reason = code == CloseCode.NODE_FULL
+                    ? "this node has " + fleet.maxConnections() + " connections; reconnect to another node"
+                    : "tenant " + who.tenant() + " has " + fleet.maxConnectionsPerTenant() + " connections on this node";
+            LOG.log(System.Logger.Level.DEBUG, () -> "stream refused for tenant " + LogText.safe(who.tenant()) + ": "
+                    + code.name());
+            res.send(("event: disconnect\ndata: " + codec.encode(new ServerFrame.Disconnect(code.code(), reason,
+                    code.reconnect())) + "\n\n").getBytes(StandardCharsets.UTF_8));
+            telemetry.connectionClosed(code.code());
+            return;
+        }
+        telemetry.tenantConnections(who.tenant(), 1);
         streams.put(stream.id, stream);
         Subscriptions subs = ops.subscriptions("sse-" + stream.id, who, stream, limits.maxSubscriptions());
         try (OutputStream out = res.outputStream()) {
             stream.out = out;
-            ObjectNode welcome = codec.object().put("op", "welcome").put("stream", stream.id).put("user", who.user())
-                    .put("tenant", who.tenant()).put("heartbeat", limits.heartbeatInterval().toMillis());
-            who.expiresAt().ifPresent(t -> welcome.put("expiresAt", t.toString()));
-            stream.write("welcome", codec.write(welcome), false);
+            // the tandem.v1 welcome frame, the stream's id as its session
+            stream.write("welcome", codec.encode(new ServerFrame.Welcome(stream.id, node.get(), who.user(), who.tenant(),
+                    limits.heartbeatInterval().toMillis(), who.expiresAt(), new ServerFrame.Limits(limits.maxFrameBytes(),
+                    limits.messagesPerSecond(), limits.burst(), limits.maxSubscriptions()))), false);
             out.flush();
             for (String channel : channels) {
                 Optional<Position> from = Optional.ofNullable(since.get(channel));
@@ -191,7 +244,37 @@ final class SseEndpoint implements HttpService {
         } finally {
             subs.close();
             streams.remove(stream.id);
+            perTenant.computeIfPresent(who.tenant(), (t, n) -> n.decrementAndGet() <= 0 ? null : n);
+            telemetry.tenantConnections(who.tenant(), -1);
+            telemetry.connectionClosed(stream.endCode);
         }
+    }
+
+    /**
+     * Counts a new stream of the tenant, unless the node or the tenant is at its limit (streams and
+     * WebSocket connections together): then the close code to end it with, and nothing counted.
+     */
+    private Optional<CloseCode> admit(String tenant) {
+        if (fleet.maxConnections() > 0 && counts.webSockets() + streams.size() >= fleet.maxConnections()) {
+            return Optional.of(CloseCode.NODE_FULL);
+        }
+        int max = fleet.maxConnectionsPerTenant();
+        boolean[] admitted = new boolean[1];
+        perTenant.compute(tenant, (t, n) -> {
+            java.util.concurrent.atomic.AtomicInteger count = n == null ? new java.util.concurrent.atomic.AtomicInteger() : n;
+            if (max == 0 || counts.webSockets(tenant) + count.get() < max) {
+                count.incrementAndGet();
+                admitted[0] = true;
+            }
+            return count.get() == 0 ? null : count;
+        });
+        return admitted[0] ? Optional.empty() : Optional.of(CloseCode.TENANT_LIMIT);
+    }
+
+    /** Open streams of the tenant on this node (tests). */
+    int streamCount(String tenant) {
+        var n = perTenant.get(tenant);
+        return n == null ? 0 : n.get();
     }
 
     private synchronized void listen(Operations ops) {
@@ -269,6 +352,11 @@ final class SseEndpoint implements HttpService {
         private final Map<String, Position> positions = new LinkedHashMap<>();
         private volatile OutputStream out;
         private volatile boolean ended;
+        /** The close code the stream ended with (1000: the client went away). */
+        private volatile int endCode = 1000;
+        /** Channels this stream is subscribed to (the idle timeout closes a stream with none). */
+        private final java.util.concurrent.atomic.AtomicInteger subscribed = new java.util.concurrent.atomic.AtomicInteger();
+        private final long openedNanos = System.nanoTime();
 
         private Stream(String id, Principal who, int capacity) {
             this.id = id;
@@ -279,7 +367,10 @@ final class SseEndpoint implements HttpService {
         /** A subscribe answer: {@code subscribed} with the reply, or {@code error}. */
         void answered(String channel, Result r) {
             ObjectNode frame = switch (r) {
-                case Result.Ok ok -> ok.body().deepCopy().put("op", "subscribed");
+                case Result.Ok ok -> {
+                    subscribed.incrementAndGet();
+                    yield ok.body().deepCopy().put("op", "subscribed");
+                }
                 case Result.Failed f -> codec.object().put("op", "error").put("channel", channel)
                         .put("code", f.code().wire()).put("message", f.message());
             };
@@ -314,6 +405,7 @@ final class SseEndpoint implements HttpService {
                 return;
             }
             ended = true;
+            endCode = code.code();
             queue.clear();
             queue.offer(codec.object().put("op", "disconnect").put("code", code.code()).put("reason", reason)
                     .put("reconnect", code.reconnect()));
@@ -323,10 +415,14 @@ final class SseEndpoint implements HttpService {
         /** Writes queued items until the stream ends; a comment line keeps idle proxies open. */
         void pump() throws IOException {
             long heartbeat = limits.heartbeatInterval().toMillis();
+            long idle = fleet.idleTimeout().toMillis();
+            long lastBeat = System.nanoTime();
             while (true) {
                 Object item;
                 try {
-                    item = queue.poll(heartbeat, TimeUnit.MILLISECONDS);
+                    // a stream subscribed to nothing is checked for idleness at least as often as it may idle
+                    long wait = idle > 0 && subscribed.get() == 0 ? Math.min(heartbeat, Math.max(50, idle / 4)) : heartbeat;
+                    item = queue.poll(wait, TimeUnit.MILLISECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return;
@@ -336,8 +432,17 @@ final class SseEndpoint implements HttpService {
                         end(CloseCode.TOKEN_EXPIRED, "token expired; reconnect with a fresh token");
                         continue;
                     }
-                    out.write(":\n\n".getBytes(StandardCharsets.US_ASCII));
-                    out.flush();
+                    if (idle > 0 && subscribed.get() == 0 && System.nanoTime() - openedNanos > idle * 1_000_000L) {
+                        // a stream carries nothing without channels: what the WebSocket closes as idle
+                        end(CloseCode.IDLE, "subscribed to nothing for " + fleet.idleTimeout().toSeconds()
+                                + " s; open the stream with channels");
+                        continue;
+                    }
+                    if (System.nanoTime() - lastBeat >= heartbeat * 1_000_000L) {
+                        out.write(":\n\n".getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                        lastBeat = System.nanoTime();
+                    }
                     continue;
                 }
                 if (item == END) {

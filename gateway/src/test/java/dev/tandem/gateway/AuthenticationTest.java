@@ -28,7 +28,6 @@ import io.helidon.security.jwt.jwk.Jwk;
 import io.helidon.security.jwt.jwk.JwkEC;
 import io.helidon.security.jwt.jwk.JwkRSA;
 
-import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -54,7 +53,7 @@ class AuthenticationTest {
 
     @Test
     void acceptsABearerTokenOnTheUpgradeRequest() throws Exception {
-        try (WsProbe c = WsProbe.open(node.ws(), Map.of("Authorization", "Bearer " + TestGateway.token("alice", "acme")))) {
+        try (ContractProbe c = ContractProbe.open(node.ws(), Map.of("Authorization", "Bearer " + TestGateway.token("alice", "acme")))) {
             JsonNode welcome = c.next();
             assertEquals("welcome", welcome.path("op").asText());
             assertEquals("alice", welcome.path("user").asText());
@@ -67,7 +66,7 @@ class AuthenticationTest {
 
     @Test
     void acceptsATokenInAFirstConnectFrame() throws Exception {
-        try (WsProbe c = WsProbe.open(node.ws())) {
+        try (ContractProbe c = ContractProbe.open(node.ws())) {
             c.send("{\"op\":\"connect\",\"id\":7,\"token\":\"" + TestGateway.token("bob", "acme") + "\"}");
             assertEquals("welcome", c.next().path("op").asText());
             JsonNode reply = c.answer(7);
@@ -77,7 +76,7 @@ class AuthenticationTest {
 
     @Test
     void refusesEverythingButConnectBeforeAuthenticationAndStaysOpen() throws Exception {
-        try (WsProbe c = WsProbe.open(node.ws())) {
+        try (ContractProbe c = ContractProbe.open(node.ws())) {
             JsonNode e = c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             assertEquals("unauthorized", e.path("code").asText());
             c.send("{\"op\":\"connect\",\"id\":3,\"token\":\"" + TestGateway.token("bob", "acme") + "\"}");
@@ -87,7 +86,7 @@ class AuthenticationTest {
 
     @Test
     void closesAConnectionThatNeverAuthenticates() throws Exception {
-        try (WsProbe c = WsProbe.open(node.ws())) {
+        try (ContractProbe c = ContractProbe.open(node.ws())) {
             JsonNode d = c.expect(f -> isOp(f, "disconnect"));
             assertEquals(4002, d.path("code").asInt());
             assertEquals(4002, c.closeCode());
@@ -105,7 +104,7 @@ class AuthenticationTest {
     void aTokenAlreadyExpiredAtConnectClosesWith4003SoTheClientFetchesANewOne() throws Exception {
         String expired = DevTokens.mint(TestGateway.SECRET, "alice", "acme", List.of(), Map.of(),
                 Duration.ofMinutes(-5), java.util.Optional.empty(), java.util.Optional.empty());
-        try (WsProbe c = WsProbe.open(node.ws())) {
+        try (ContractProbe c = ContractProbe.open(node.ws())) {
             c.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + expired + "\"}");
             JsonNode e = c.answer(1);
             assertEquals("unauthorized", e.path("code").asText());
@@ -115,7 +114,7 @@ class AuthenticationTest {
             assertTrue(d.path("reconnect").asBoolean());
             assertEquals(4003, c.closeCode());
         }
-        try (WsProbe c = WsProbe.open(node.ws(), Map.of("Authorization", "Bearer " + expired))) {
+        try (ContractProbe c = ContractProbe.open(node.ws(), Map.of("Authorization", "Bearer " + expired))) {
             assertEquals("unauthorized", c.expect(f -> isOp(f, "error")).path("code").asText());
             assertTrue(c.expect(f -> isOp(f, "disconnect")).path("reconnect").asBoolean());
             assertEquals(4003, c.closeCode());
@@ -132,7 +131,7 @@ class AuthenticationTest {
 
     @Test
     void refusesABadUpgradeTokenWithTheUnauthorizedCloseCode() throws Exception {
-        try (WsProbe c = WsProbe.open(node.ws(), Map.of("Authorization", "Bearer nonsense"))) {
+        try (ContractProbe c = ContractProbe.open(node.ws(), Map.of("Authorization", "Bearer nonsense"))) {
             assertEquals("unauthorized", c.expect(f -> isOp(f, "error")).path("code").asText());
             JsonNode d = c.expect(f -> isOp(f, "disconnect"));
             assertFalse(d.path("reconnect").asBoolean());
@@ -143,7 +142,7 @@ class AuthenticationTest {
     @Test
     void closesWithTokenExpiredWhenTheTokenRunsOut() throws Exception {
         String shortLived = TestGateway.token("alice", "acme", Map.of(), Duration.ofSeconds(3));
-        try (WsProbe c = WsProbe.connect(node.ws(), shortLived)) {
+        try (ContractProbe c = ContractProbe.connect(node.ws(), shortLived)) {
             JsonNode d = c.expect(f -> isOp(f, "disconnect"));
             assertEquals(4003, d.path("code").asInt());
             assertTrue(d.path("reconnect").asBoolean());
@@ -154,7 +153,7 @@ class AuthenticationTest {
     @Test
     void refreshKeepsTheConnectionPastTheFirstTokensExpiry() throws Exception {
         String shortLived = TestGateway.token("alice", "acme", Map.of(), Duration.ofSeconds(4));
-        try (WsProbe c = WsProbe.connect(node.ws(), shortLived)) {
+        try (ContractProbe c = ContractProbe.connect(node.ws(), shortLived)) {
             JsonNode reply = c.request(5, "{\"op\":\"refresh\",\"id\":5,\"token\":\"" + TestGateway.token("alice", "acme") + "\"}");
             assertEquals("reply", reply.path("op").asText());
             assertTrue(Instant.parse(reply.path("expiresAt").asText()).isAfter(Instant.now().plusSeconds(600)));
@@ -165,7 +164,7 @@ class AuthenticationTest {
 
     @Test
     void refreshWithAnotherUsersTokenIsForbidden() throws Exception {
-        try (WsProbe c = WsProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             JsonNode e = c.request(5, "{\"op\":\"refresh\",\"id\":5,\"token\":\"" + TestGateway.token("bob", "acme") + "\"}");
             assertEquals("forbidden", e.path("code").asText());
             assertEquals("reply", c.request(6, "{\"op\":\"ping\",\"id\":6}").path("op").asText());
@@ -183,7 +182,7 @@ class AuthenticationTest {
                     java.util.Optional.of("https://idp.example"), java.util.Optional.of("tandem"));
             assertRefusedBy(strict, plain, "wrong");
             assertRefusedBy(strict, wrongAudience, "audience");
-            try (WsProbe c = WsProbe.connect(strict.ws(), good)) {
+            try (ContractProbe c = ContractProbe.connect(strict.ws(), good)) {
                 assertEquals("reply", c.request(9, "{\"op\":\"ping\",\"id\":9}").path("op").asText());
             }
         }
@@ -211,10 +210,10 @@ class AuthenticationTest {
                 .keyId("e1").algorithm("ES256").build();
         try (TestGateway prod = TestGateway.start(Map.of("tandem.dev-mode", "false",
                 "tandem.auth.jwks-file", file.toString()))) {
-            try (WsProbe c = WsProbe.connect(prod.ws(), sign(rsaKey, "RS256", "r1", "alice"))) {
+            try (ContractProbe c = ContractProbe.connect(prod.ws(), sign(rsaKey, "RS256", "r1", "alice"))) {
                 assertEquals("reply", c.request(9, "{\"op\":\"ping\",\"id\":9}").path("op").asText());
             }
-            try (WsProbe c = WsProbe.connect(prod.ws(), sign(ecKey, "ES256", "e1", "bob"))) {
+            try (ContractProbe c = ContractProbe.connect(prod.ws(), sign(ecKey, "ES256", "e1", "bob"))) {
                 assertEquals("reply", c.request(9, "{\"op\":\"ping\",\"id\":9}").path("op").asText());
             }
             // outside development mode the development HMAC secret is not trusted
@@ -236,7 +235,7 @@ class AuthenticationTest {
     }
 
     private static void assertRefusedBy(TestGateway gw, String token, String why) throws Exception {
-        try (WsProbe c = WsProbe.open(gw.ws())) {
+        try (ContractProbe c = ContractProbe.open(gw.ws())) {
             c.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + token + "\"}");
             JsonNode e = c.answer(1);
             assertEquals("error", e.path("op").asText());

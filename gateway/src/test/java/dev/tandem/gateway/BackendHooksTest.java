@@ -13,7 +13,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -66,7 +65,7 @@ class BackendHooksTest {
         backend.on("/connect", body -> FakeBackend.Answer.json(body.path("user").asText().equals("alice")
                 ? "{\"result\":\"allow\",\"scopes\":{\"locations\":[\"wh-1\"]},\"channels\":[\"location:wh-1\"]}"
                 : "{\"result\":\"allow\"}"));
-        try (WsProbe alice = WsProbe.connect(node.ws(), token("alice"))) {
+        try (ContractProbe alice = ContractProbe.connect(node.ws(), token("alice"))) {
             FakeBackend.Call call = backend.next("/connect");
             assertTrue(call.signed(), "the call carries a valid HMAC signature: " + call.headers());
             assertEquals("alice", call.body().path("user").asText());
@@ -90,7 +89,7 @@ class BackendHooksTest {
     @Test
     void aRefusedConnectClosesWithTheBackendsReason() throws Exception {
         backend.on("/connect", body -> FakeBackend.Answer.json("{\"result\":\"refuse\",\"reason\":\"account suspended\"}"));
-        try (WsProbe mallory = WsProbe.open(node.ws())) {
+        try (ContractProbe mallory = ContractProbe.open(node.ws())) {
             mallory.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + token("mallory") + "\"}");
             JsonNode error = mallory.answer(1);
             assertEquals("forbidden", error.path("code").asText(), error.toString());
@@ -103,7 +102,7 @@ class BackendHooksTest {
     void subscribeMayBeRefused() throws Exception {
         backend.on("/subscribe", body -> FakeBackend.Answer.json(body.path("channel").asText().equals("tenant")
                 ? "{\"result\":\"refuse\",\"reason\":\"not on your plan\"}" : "{\"result\":\"allow\"}"));
-        try (WsProbe bob = WsProbe.connect(node.ws(), token("bob"))) {
+        try (ContractProbe bob = ContractProbe.connect(node.ws(), token("bob"))) {
             JsonNode refused = bob.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             assertEquals("forbidden", refused.path("code").asText(), refused.toString());
             assertTrue(refused.path("message").asText().contains("not on your plan"));
@@ -122,8 +121,8 @@ class BackendHooksTest {
                 ? "{\"result\":\"refuse\",\"reason\":\"looks like spam\"}" : "{\"result\":\"allow\"}"));
         String carolToken = TestGateway.token("carol", "acme", Map.of("workspaces", List.of("*")), Duration.ofHours(1));
         String daveToken = TestGateway.token("dave", "acme", Map.of("workspaces", List.of("*")), Duration.ofHours(1));
-        try (WsProbe carol = WsProbe.connect(node.ws(), carolToken);
-             WsProbe dave = WsProbe.connect(node.ws(), daveToken)) {
+        try (ContractProbe carol = ContractProbe.connect(node.ws(), carolToken);
+             ContractProbe dave = ContractProbe.connect(node.ws(), daveToken)) {
             dave.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"workspace:w-1\"}");
             JsonNode ok = carol.request(3, "{\"op\":\"publish\",\"id\":3,\"channel\":\"workspace:w-1\",\"type\":\"chat\","
                     + "\"data\":{\"text\":\"darn it\"}}");
@@ -143,7 +142,7 @@ class BackendHooksTest {
                 body.path("change").path("data").path("amount").asInt() > 1000
                         ? "{\"result\":\"refuse\",\"code\":\"credit_limit\",\"reason\":\"over the credit limit\"}"
                         : "{\"result\":\"allow\"}"));
-        try (WsProbe erin = WsProbe.connect(node.ws(), token("erin"))) {
+        try (ContractProbe erin = ContractProbe.connect(node.ws(), token("erin"))) {
             String order = "{\"op\":\"doc.update\",\"id\":%d,\"docType\":\"order\",\"docId\":\"o-1\",\"baseVersion\":0,"
                     + "\"opId\":\"erin:1\",\"data\":{\"amount\":%d}}";
             JsonNode refused = erin.request(2, String.format(order, 2, 5000));
@@ -165,8 +164,8 @@ class BackendHooksTest {
     @Test
     void aSlowBackendIsRefusedAfterTheTimeoutWithoutStallingOtherSockets() throws Exception {
         backend.on("/subscribe", body -> new FakeBackend.Answer(200, "{\"result\":\"allow\"}", 3_000));
-        try (WsProbe waiting = WsProbe.connect(node.ws(), token("frank"));
-             WsProbe other = WsProbe.connect(node.ws(), token("grace"))) {
+        try (ContractProbe waiting = ContractProbe.connect(node.ws(), token("frank"));
+             ContractProbe other = ContractProbe.connect(node.ws(), token("grace"))) {
             long start = System.nanoTime();
             waiting.send("{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             // meanwhile another socket that needs no hook is served at once
@@ -197,7 +196,7 @@ class BackendHooksTest {
                 "tandem.hooks.connect.url", dead));
              TestGateway allowing = TestGateway.start(Map.of("tandem.hooks.secret", FakeBackend.SECRET,
                      "tandem.hooks.connect.url", dead, "tandem.hooks.connect.on-failure", "allow"))) {
-            try (WsProbe c = WsProbe.open(refusing.ws())) {
+            try (ContractProbe c = ContractProbe.open(refusing.ws())) {
                 c.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + token("henry") + "\"}");
                 JsonNode error = c.answer(1);
                 assertEquals("unavailable", error.path("code").asText(), error.toString());
@@ -205,7 +204,7 @@ class BackendHooksTest {
                 assertTrue(bye.path("reconnect").asBoolean(), "a backend outage is worth a retry: " + bye);
                 assertEquals(1011, c.closeCode());
             }
-            try (WsProbe c = WsProbe.connect(allowing.ws(), token("henry"))) {
+            try (ContractProbe c = ContractProbe.connect(allowing.ws(), token("henry"))) {
                 assertEquals("reply", c.request(2, "{\"op\":\"ping\",\"id\":2}").path("op").asText());
             }
         }
@@ -218,8 +217,8 @@ class BackendHooksTest {
                 "tandem.hooks.subscribe.max-concurrent", "1",
                 "tandem.hooks.subscribe.timeout", "PT3S"))) {
             backend.on("/subscribe", body -> new FakeBackend.Answer(200, "{\"result\":\"allow\"}", 1_500));
-            try (WsProbe first = WsProbe.connect(narrow.ws(), token("kim"));
-                 WsProbe second = WsProbe.connect(narrow.ws(), token("lee"))) {
+            try (ContractProbe first = ContractProbe.connect(narrow.ws(), token("kim"));
+                 ContractProbe second = ContractProbe.connect(narrow.ws(), token("lee"))) {
                 first.send("{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
                 backend.next("/subscribe"); // the first call is in flight
                 long start = System.nanoTime();

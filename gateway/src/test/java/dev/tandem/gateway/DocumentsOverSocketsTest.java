@@ -10,7 +10,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -55,9 +54,9 @@ class DocumentsOverSocketsTest {
 
     @Test
     void twoOfflineClientsReplayTheirCountersInEitherOrderTwiceAndTheSumIsExact() throws Exception {
-        try (WsProbe a = WsProbe.connect(node.ws(), token("alice"));
-             WsProbe b = WsProbe.connect(node.ws(), token("bob"));
-             WsProbe watcher = WsProbe.connect(node.ws(), token("carol"))) {
+        try (ContractProbe a = ContractProbe.connect(node.ws(), token("alice"));
+             ContractProbe b = ContractProbe.connect(node.ws(), token("bob"));
+             ContractProbe watcher = ContractProbe.connect(node.ws(), token("carol"))) {
             watcher.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-7\"}");
             JsonNode created = a.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"stock_level\",\"docId\":\"A-1@wh-7\","
                     + "\"baseVersion\":0,\"opId\":\"seed:1\",\"data\":{\"qty\":100,\"locationId\":\"wh-7\"}}");
@@ -92,9 +91,9 @@ class DocumentsOverSocketsTest {
 
     @Test
     void aManualConflictReachesTheAuthorAndIsResolvedOnceWithAnAuditTrail() throws Exception {
-        try (WsProbe a = WsProbe.connect(node.ws(), token("alice"));
-             WsProbe bobPhone = WsProbe.connect(node.ws(), token("bob"));
-             WsProbe bobLaptop = WsProbe.connect(node.ws(), token("bob"))) {
+        try (ContractProbe a = ContractProbe.connect(node.ws(), token("alice"));
+             ContractProbe bobPhone = ContractProbe.connect(node.ws(), token("bob"));
+             ContractProbe bobLaptop = ContractProbe.connect(node.ws(), token("bob"))) {
             bobLaptop.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:bob\"}");
             a.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"task\",\"docId\":\"t-1\",\"baseVersion\":0,"
                     + "\"opId\":\"a:1\",\"data\":{\"title\":\"draft\",\"owner\":\"alice\"}}");
@@ -139,14 +138,14 @@ class DocumentsOverSocketsTest {
         assertEquals(200, res.statusCode(), res.body());
         assertTrue(res.body().contains("\"result\":\"applied\"") && res.body().contains("\"result\":\"duplicate\""),
                 res.body());
-        assertEquals(400, node.post("/api/v1/sync", service, "{\"ops\":7}").statusCode());
+        assertEquals(400, node.postInvalid("/api/v1/sync", service, "{\"ops\":7}").statusCode());
     }
 
     @Test
     void aDocumentThatLeavesALocationIsPublishedToTheLocationItLeftAndTheOneItJoined() throws Exception {
-        try (WsProbe writer = WsProbe.connect(node.ws(), token("alice"));
-             WsProbe wh7 = WsProbe.connect(node.ws(), token("carol"));
-             WsProbe wh8 = WsProbe.connect(node.ws(), token("dave"))) {
+        try (ContractProbe writer = ContractProbe.connect(node.ws(), token("alice"));
+             ContractProbe wh7 = ContractProbe.connect(node.ws(), token("carol"));
+             ContractProbe wh8 = ContractProbe.connect(node.ws(), token("dave"))) {
             wh7.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-77\"}");
             wh8.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-88\"}");
             JsonNode created = writer.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"stock_level\","

@@ -10,7 +10,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -38,8 +37,8 @@ class LoadThenFollowTest {
         node.close();
     }
 
-    private static WsProbe connect(String user) throws Exception {
-        return WsProbe.connect(node.ws(), TestGateway.token(user, "acme", Map.of("locations", List.of("*")),
+    private static ContractProbe connect(String user) throws Exception {
+        return ContractProbe.connect(node.ws(), TestGateway.token(user, "acme", Map.of("locations", List.of("*")),
                 java.time.Duration.ofHours(1)));
     }
 
@@ -59,7 +58,7 @@ class LoadThenFollowTest {
 
     @Test
     void aSnapshotSubscribeAnswersWithTheDocumentBeforeAnyOfItsEvents() throws Exception {
-        try (WsProbe writer = connect("writer"); WsProbe reader = connect("reader")) {
+        try (ContractProbe writer = connect("writer"); ContractProbe reader = connect("reader")) {
             JsonNode none = reader.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"doc:stock_level:snap-1\","
                     + "\"snapshot\":true}");
             assertTrue(none.has("document") && none.get("document").isNull(), none.toString());
@@ -72,7 +71,7 @@ class LoadThenFollowTest {
             for (int i = 1; i <= 3; i++) {
                 writer.request(91, inc("snap-1", i, "w:" + i, 1));
             }
-            try (WsProbe late = connect("late")) {
+            try (ContractProbe late = connect("late")) {
                 JsonNode snap = late.request(3, "{\"op\":\"subscribe\",\"id\":3,\"channel\":\"doc:stock_level:snap-1\","
                         + "\"snapshot\":true}");
                 JsonNode doc = snap.path("document");
@@ -91,7 +90,7 @@ class LoadThenFollowTest {
 
     @Test
     void aSnapshotIsOnlyForDocumentChannels() throws Exception {
-        try (WsProbe c = connect("x")) {
+        try (ContractProbe c = connect("x")) {
             JsonNode e = c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\",\"snapshot\":true}");
             assertEquals("bad_request", e.path("code").asText(), e.toString());
             assertEquals("reply", c.request(3, "{\"op\":\"subscribe\",\"id\":3,\"channel\":\"tenant\"}").path("op").asText(),
@@ -101,7 +100,7 @@ class LoadThenFollowTest {
 
     @Test
     void aQueryPagesThroughADocumentTypeByOneFieldThenTheClientFollowsFromItsPosition() throws Exception {
-        try (WsProbe writer = connect("qwriter"); WsProbe client = connect("qclient")) {
+        try (ContractProbe writer = connect("qwriter"); ContractProbe client = connect("qclient")) {
             for (int i = 1; i <= 7; i++) {
                 writer.request(90, create(String.format("sku-%02d@wh-q", i), "wh-q", i));
             }
@@ -147,7 +146,7 @@ class LoadThenFollowTest {
     @Test
     void aQueryWithoutAChannelForItsFieldSaysSoAndTheRestApiGivesTheSameBody() throws Exception {
         String service = TestGateway.token("erp", "acme", "service");
-        try (WsProbe writer = connect("qw2"); WsProbe viaWs = WsProbe.connect(node.ws(), service)) {
+        try (ContractProbe writer = connect("qw2"); ContractProbe viaWs = ContractProbe.connect(node.ws(), service)) {
             writer.request(90, create("n-1@q2", "wh-q2", 42));
             JsonNode ws = viaWs.request(2, "{\"op\":\"doc.query\",\"id\":2,\"docType\":\"stock_level\",\"where\":{\"qty\":42}}");
             assertTrue(ws.path("channel").isNull(), ws.toString());

@@ -11,7 +11,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -45,18 +44,18 @@ class ProtocolPromisesTest {
         return f.path("op").asText().equals(op);
     }
 
-    private static WsProbe connect(String user) throws Exception {
-        return WsProbe.connect(node.ws(), TestGateway.token(user, "acme"));
+    private static ContractProbe connect(String user) throws Exception {
+        return ContractProbe.connect(node.ws(), TestGateway.token(user, "acme"));
     }
 
     @Test
     void everyRateLimitedFrameWithAnIdGetsItsOwnError() throws Exception {
         try (TestGateway slow = TestGateway.start(Map.of("tandem.limits.messages-per-second", "1",
                 "tandem.limits.burst", "3", "tandem.limits.flood-strikes", "1000"));
-             WsProbe c = WsProbe.connect(slow.ws(), TestGateway.token("alice", "acme"))) {
+             ContractProbe c = ContractProbe.connect(slow.ws(), TestGateway.token("alice", "acme"))) {
             int n = 40;
             for (int i = 1; i <= n; i++) {
-                c.send("{\"op\":\"ping\",\"pad\":{\"id\":7},\"id\":" + (100 + i) + "}");
+                c.sendInvalid("{\"op\":\"ping\",\"pad\":{\"id\":7},\"id\":" + (100 + i) + "}");
             }
             Set<Long> answered = new HashSet<>();
             int limited = 0;
@@ -76,7 +75,7 @@ class ProtocolPromisesTest {
 
     @Test
     void invalidDocumentNamesAreBadRequestsOnBothTransports() throws Exception {
-        try (WsProbe c = connect("alice")) {
+        try (ContractProbe c = connect("alice")) {
             for (String ref : List.of("\"docType\":\"no such\",\"docId\":\"x\"", "\"docType\":\"t\",\"docId\":\"a/b\"",
                     "\"docType\":\"\",\"docId\":\"x\"", "\"docType\":\"t\",\"docId\":\"" + "x".repeat(200) + "\"")) {
                 JsonNode e = c.request(2, "{\"op\":\"doc.get\",\"id\":2," + ref + "}");
@@ -86,16 +85,16 @@ class ProtocolPromisesTest {
         String service = TestGateway.token("erp", "acme", "service");
         assertEquals(400, node.get("/api/v1/documents/no%20such/x", service).statusCode());
         assertEquals(400, node.get("/api/v1/documents/t/" + "x".repeat(200), service).statusCode());
-        var empty = node.post("/api/v1/sync", service, "");
+        var empty = node.postInvalid("/api/v1/sync", service, "");
         assertEquals(400, empty.statusCode(), empty.body());
         assertTrue(empty.body().contains("bad_request"), empty.body());
-        assertEquals(400, node.post("/api/v1/publish", service, "   ").statusCode());
-        assertEquals(400, node.post("/api/v1/conflicts/x/resolve", service, "[1]").statusCode());
+        assertEquals(400, node.postInvalid("/api/v1/publish", service, "   ").statusCode());
+        assertEquals(400, node.postInvalid("/api/v1/conflicts/x/resolve", service, "[1]").statusCode());
     }
 
     @Test
     void presenceOnAChannelWithoutPresenceIsRefusedAndSubscribesNothing() throws Exception {
-        try (WsProbe c = connect("alice")) {
+        try (ContractProbe c = connect("alice")) {
             JsonNode e = c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\",\"presence\":true}");
             assertEquals("bad_request", e.path("code").asText(), e.toString());
             node.publish("acme", "tenant", "after", "{}");
@@ -108,10 +107,10 @@ class ProtocolPromisesTest {
 
     @Test
     void presenceStateMustBeAnObject() throws Exception {
-        try (WsProbe c = connect("alice")) {
+        try (ContractProbe c = connect("alice")) {
             c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"doc:note:p1\"}");
             for (String state : List.of("\"away\"", "7", "[1,2]", "true")) {
-                JsonNode e = c.request(3, "{\"op\":\"presence\",\"id\":3,\"channel\":\"doc:note:p1\",\"state\":" + state + "}");
+                JsonNode e = c.requestInvalid(3, "{\"op\":\"presence\",\"id\":3,\"channel\":\"doc:note:p1\",\"state\":" + state + "}");
                 assertEquals("bad_request", e.path("code").asText(), state + " -> " + e);
             }
             JsonNode ok = c.request(4, "{\"op\":\"presence\",\"id\":4,\"channel\":\"doc:note:p1\",\"state\":{\"s\":\"away\"}}");
@@ -121,8 +120,8 @@ class ProtocolPromisesTest {
 
     @Test
     void typingIsNotEchoedToTheSendersOwnConnections() throws Exception {
-        try (WsProbe tab1 = connect("alice"); WsProbe tab2 = connect("alice"); WsProbe bob = connect("bob")) {
-            for (WsProbe p : List.of(tab1, tab2, bob)) {
+        try (ContractProbe tab1 = connect("alice"); ContractProbe tab2 = connect("alice"); ContractProbe bob = connect("bob")) {
+            for (ContractProbe p : List.of(tab1, tab2, bob)) {
                 p.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"doc:note:typing\"}");
             }
             tab1.request(3, "{\"op\":\"publish\",\"id\":3,\"channel\":\"doc:note:typing\",\"type\":\"typing\","
@@ -130,7 +129,7 @@ class ProtocolPromisesTest {
             JsonNode seen = bob.expect(f -> op(f, "event") && f.path("type").asText().equals("typing"));
             assertEquals("alice", seen.path("from").asText());
             assertTrue(seen.path("ephemeral").asBoolean());
-            for (WsProbe own : List.of(tab1, tab2)) {
+            for (ContractProbe own : List.of(tab1, tab2)) {
                 own.request(9, "{\"op\":\"ping\",\"id\":9}");
                 JsonNode left = own.poll(Duration.ofMillis(200));
                 assertTrue(left == null || !op(left, "event"), "echoed to alice: " + left);
@@ -141,7 +140,7 @@ class ProtocolPromisesTest {
     @Test
     void manualConflictNoticesWaitInTheAuthorsInboxForEveryDevice() throws Exception {
         String conflictId;
-        try (WsProbe alice = connect("alice"); WsProbe bob = connect("bob")) {
+        try (ContractProbe alice = connect("alice"); ContractProbe bob = connect("bob")) {
             alice.request(2, "{\"op\":\"doc.update\",\"id\":2,\"docType\":\"task\",\"docId\":\"inbox-1\",\"baseVersion\":0,"
                     + "\"opId\":\"a:1\",\"data\":{\"title\":\"a\"}}");
             alice.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"task\",\"docId\":\"inbox-1\",\"baseVersion\":1,"
@@ -153,7 +152,7 @@ class ProtocolPromisesTest {
             conflictId = theirs.path("conflictId").asText();
         }
         for (String device : List.of("laptop", "phone")) {
-            try (WsProbe bob = connect("bob")) {
+            try (ContractProbe bob = connect("bob")) {
                 JsonNode sub = bob.request(5, "{\"op\":\"subscribe\",\"id\":5,\"channel\":\"user:bob\"}");
                 assertTrue(sub.path("inbox").asInt() >= 1, device + ": " + sub);
                 JsonNode notice = bob.expect(f -> op(f, "conflict"));
@@ -169,14 +168,14 @@ class ProtocolPromisesTest {
                 }
             }
         }
-        try (WsProbe bob = connect("bob")) {
+        try (ContractProbe bob = connect("bob")) {
             assertEquals(0, bob.request(7, "{\"op\":\"subscribe\",\"id\":7,\"channel\":\"user:bob\"}").path("inbox").asInt());
         }
     }
 
     @Test
     void aUserWhoseLastWriteWinsValueWasOverwrittenIsToldWhatWasLost() throws Exception {
-        try (WsProbe alice = connect("alice"); WsProbe bob = connect("bob")) {
+        try (ContractProbe alice = connect("alice"); ContractProbe bob = connect("bob")) {
             alice.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:alice\"}");
             alice.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"note\",\"docId\":\"lww-1\",\"baseVersion\":0,"
                     + "\"opId\":\"a:10\",\"data\":{\"title\":\"first\"}}");
@@ -201,7 +200,7 @@ class ProtocolPromisesTest {
 
     @Test
     void aHostileNumberIsRefusedOnWriteAndTheDocumentStaysReadable() throws Exception {
-        try (WsProbe c = connect("alice")) {
+        try (ContractProbe c = connect("alice")) {
             String big = "9".repeat(900);
             JsonNode r = c.request(2, "{\"op\":\"doc.update\",\"id\":2,\"docType\":\"note\",\"docId\":\"num-1\",\"baseVersion\":0,"
                     + "\"opId\":\"n:1\",\"data\":{\"n\":" + big + "}}");
@@ -232,7 +231,7 @@ class ProtocolPromisesTest {
         eleven.append("]");
         var tooMany = node.post("/api/v1/sync", service, "{\"ops\":" + eleven + "}");
         assertEquals(413, tooMany.statusCode(), tooMany.body());
-        try (WsProbe c = connect("sync-" + System.nanoTime())) {
+        try (ContractProbe c = connect("sync-" + System.nanoTime())) {
             JsonNode e = c.request(2, "{\"op\":\"sync\",\"id\":2,\"ops\":" + eleven + "}");
             assertEquals("too_large", e.path("code").asText(), e.toString());
             String ten = eleven.toString().replace(",{\"docType\":\"note\",\"docId\":\"batch-11\",\"baseVersion\":0,"
@@ -263,7 +262,7 @@ class ProtocolPromisesTest {
                     "{\"type\":\"note\",\"data\":{\"i\":" + i + "}}");
             assertEquals(200, res.statusCode(), res.body());
         }
-        try (WsProbe c = connect(user)) {
+        try (ContractProbe c = connect(user)) {
             JsonNode sub = c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:" + user + "\"}");
             assertEquals(3, sub.path("inbox").asInt(), sub.toString());
             List<Integer> seen = new java.util.ArrayList<>();

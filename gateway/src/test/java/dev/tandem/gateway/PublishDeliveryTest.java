@@ -12,7 +12,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -37,10 +36,10 @@ class PublishDeliveryTest {
 
     @Test
     void restPublishReachesEverySubscriberExactlyOnceWithIncreasingOffsets() throws Exception {
-        List<WsProbe> clients = new ArrayList<>();
+        List<ContractProbe> clients = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) {
-                WsProbe c = WsProbe.connect(node.ws(), TestGateway.token("u" + i, "t-exact"));
+                ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("u" + i, "t-exact"));
                 assertEquals("reply", c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}").path("op").asText());
                 clients.add(c);
             }
@@ -48,7 +47,7 @@ class PublishDeliveryTest {
             for (int i = 0; i < n; i++) {
                 node.publish("t-exact", "tenant", "tick", "{\"i\":" + i + "}");
             }
-            for (WsProbe c : clients) {
+            for (ContractProbe c : clients) {
                 String epoch = null;
                 for (int i = 0; i < n; i++) {
                     JsonNode e = c.expect(PublishDeliveryTest::isEvent);
@@ -64,14 +63,14 @@ class PublishDeliveryTest {
                 assertNull(c.poll(java.time.Duration.ofMillis(300)), "no duplicate deliveries");
             }
         } finally {
-            clients.forEach(WsProbe::close);
+            clients.forEach(ContractProbe::close);
         }
     }
 
     @Test
     void concurrentPublishersProduceOneGapFreeOrderSeenAlikeByAllSubscribers() throws Exception {
-        try (WsProbe a = WsProbe.connect(node.ws(), TestGateway.token("a", "t-order"));
-             WsProbe b = WsProbe.connect(node.ws(), TestGateway.token("b", "t-order"))) {
+        try (ContractProbe a = ContractProbe.connect(node.ws(), TestGateway.token("a", "t-order"));
+             ContractProbe b = ContractProbe.connect(node.ws(), TestGateway.token("b", "t-order"))) {
             a.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             b.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             int threads = 4;
@@ -112,16 +111,16 @@ class PublishDeliveryTest {
 
     @Test
     void sendToUserReachesEveryDeviceOfThatUserOnly() throws Exception {
-        try (WsProbe phone = WsProbe.connect(node.ws(), TestGateway.token("carol", "t-send"));
-             WsProbe laptop = WsProbe.connect(node.ws(), TestGateway.token("carol", "t-send"));
-             WsProbe other = WsProbe.connect(node.ws(), TestGateway.token("dave", "t-send"))) {
+        try (ContractProbe phone = ContractProbe.connect(node.ws(), TestGateway.token("carol", "t-send"));
+             ContractProbe laptop = ContractProbe.connect(node.ws(), TestGateway.token("carol", "t-send"));
+             ContractProbe other = ContractProbe.connect(node.ws(), TestGateway.token("dave", "t-send"))) {
             phone.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:carol\"}");
             laptop.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:carol\"}");
             other.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:dave\"}");
             HttpResponse<String> res = node.post("/api/v1/users/carol/send", TestGateway.token("erp", "t-send", "service"),
                     "{\"type\":\"invoice.paid\",\"data\":{\"invoice\":\"I-1\"}}");
             assertEquals(200, res.statusCode(), res.body());
-            for (WsProbe c : List.of(phone, laptop)) {
+            for (ContractProbe c : List.of(phone, laptop)) {
                 JsonNode e = c.expect(PublishDeliveryTest::isEvent);
                 assertEquals("user:carol", e.path("channel").asText());
                 assertEquals("I-1", e.path("data").path("invoice").asText());
@@ -134,7 +133,7 @@ class PublishDeliveryTest {
     void resumesAfterAPositionWithNoGapAndNoDuplicate() throws Exception {
         String epoch;
         long seen;
-        try (WsProbe c = WsProbe.connect(node.ws(), TestGateway.token("r", "t-resume"))) {
+        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("r", "t-resume"))) {
             c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             node.publish("t-resume", "tenant", "e", "{\"n\":1}");
             JsonNode e = c.expect(PublishDeliveryTest::isEvent);
@@ -144,7 +143,7 @@ class PublishDeliveryTest {
         for (int i = 2; i <= 4; i++) {
             node.publish("t-resume", "tenant", "e", "{\"n\":" + i + "}");
         }
-        try (WsProbe c = WsProbe.connect(node.ws(), TestGateway.token("r", "t-resume"))) {
+        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("r", "t-resume"))) {
             JsonNode reply = c.request(3, "{\"op\":\"subscribe\",\"id\":3,\"channel\":\"tenant\",\"since\":{\"epoch\":\""
                     + epoch + "\",\"offset\":" + seen + "}}");
             assertTrue(reply.path("recovered").asBoolean());
@@ -169,14 +168,14 @@ class PublishDeliveryTest {
     @Test
     void theServiceApiRefusesWhatItMustRefuse() throws Exception {
         String service = TestGateway.token("erp", "t-rest", "service");
-        assertEquals(401, node.post("/api/v1/publish", null, "{}").statusCode());
-        assertEquals(401, node.post("/api/v1/publish", "garbage", "{}").statusCode());
+        assertEquals(401, node.postInvalid("/api/v1/publish", null, "{}").statusCode());
+        assertEquals(401, node.postInvalid("/api/v1/publish", "garbage", "{}").statusCode());
         HttpResponse<String> notService = node.post("/api/v1/publish", TestGateway.token("alice", "t-rest"),
                 "{\"channel\":\"tenant\",\"type\":\"x\",\"data\":{}}");
         assertEquals(403, notService.statusCode());
         assertTrue(notService.body().contains("\"code\":\"forbidden\""));
-        assertEquals(400, node.post("/api/v1/publish", service, "{not json").statusCode());
-        assertEquals(400, node.post("/api/v1/publish", service, "{\"channel\":\"tenant\",\"data\":{}}").statusCode());
+        assertEquals(400, node.postInvalid("/api/v1/publish", service, "{not json").statusCode());
+        assertEquals(400, node.postInvalid("/api/v1/publish", service, "{\"channel\":\"tenant\",\"data\":{}}").statusCode());
         HttpResponse<String> unknown = node.post("/api/v1/publish", service, "{\"channel\":\"nope:1\",\"type\":\"x\",\"data\":{}}");
         assertEquals(400, unknown.statusCode());
         assertTrue(unknown.body().contains("unknown_channel"), unknown.body());

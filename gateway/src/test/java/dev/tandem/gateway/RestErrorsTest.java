@@ -74,8 +74,8 @@ class RestErrorsTest {
 
     @Test
     void anUnknownApiPathIsAJsonNotFound() throws Exception {
-        assertJsonError(node.get("/api/v1/no-such-thing", TestGateway.token("erp", "acme", "service")), 404, "not_found");
-        assertJsonError(node.post("/api/v1/publish/extra", TestGateway.token("erp", "acme", "service"), "{}"), 404,
+        assertJsonError(node.getInvalid("/api/v1/no-such-thing", TestGateway.token("erp", "acme", "service")), 404, "not_found");
+        assertJsonError(node.postInvalid("/api/v1/publish/extra", TestGateway.token("erp", "acme", "service"), "{}"), 404,
                 "not_found");
     }
 

@@ -15,14 +15,18 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.protocol.Contracts;
 
 /**
  * A Server-Sent Events client for tests that reads a stream the way an {@code EventSource} does:
  * events of {@code id:}, {@code event:} and {@code data:} lines ended by a blank line, comments
- * skipped, the last id remembered.
+ * skipped, the last id remembered. Every event's {@code data} is a tandem.v1 server frame and is
+ * held to the AsyncAPI contract ({@link Contracts}): a violation fails the test at the next call
+ * on the client (or at {@link #close()}), naming the event.
  */
 final class SseClient implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Contracts CONTRACTS = Contracts.load();
 
     /** One event. */
     record Event(Optional<String> id, String name, JsonNode data) {
@@ -34,6 +38,8 @@ final class SseClient implements AutoCloseable {
     private final HttpClient http = HttpClient.newHttpClient();
     private final Stream<String> lines;
     private volatile String lastId;
+    /** Events whose data broke the contract, not yet reported. */
+    private final java.util.List<String> violations = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private SseClient(String url, String token, Optional<String> lastEventId) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Accept", "text/event-stream")
@@ -59,6 +65,12 @@ final class SseClient implements AutoCloseable {
                     if (!data.isEmpty()) {
                         if (id != null) {
                             lastId = id;
+                        }
+                        java.util.List<String> errors = ContractGaps.serverFrame(data.toString(),
+                                CONTRACTS.serverFrameErrors(data.toString()));
+                        if (!errors.isEmpty()) {
+                            violations.add("SSE event '" + name + "' does not conform to the contract: "
+                                    + String.join("; ", errors) + "\n  " + data);
                         }
                         events.add(new Event(Optional.ofNullable(id), name, JSON.readTree(data.toString())));
                     }
@@ -91,6 +103,7 @@ final class SseClient implements AutoCloseable {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (System.nanoTime() < deadline) {
             Event e = events.poll(100, TimeUnit.MILLISECONDS);
+            checkContract();
             if (e != null && match.test(e)) {
                 return e;
             }
@@ -103,12 +116,25 @@ final class SseClient implements AutoCloseable {
     }
 
     Event poll(Duration d) throws InterruptedException {
-        return events.poll(d.toMillis(), TimeUnit.MILLISECONDS);
+        Event e = events.poll(d.toMillis(), TimeUnit.MILLISECONDS);
+        checkContract();
+        return e;
     }
 
+    /** Fails if an event broke the contract (each violation is reported once). */
+    void checkContract() {
+        if (!violations.isEmpty()) {
+            java.util.List<String> found = java.util.List.copyOf(violations);
+            violations.removeAll(found);
+            throw new AssertionError(String.join("\n", found));
+        }
+    }
+
+    /** Closes, then fails if an event broke the contract and no call reported it yet. */
     @Override
     public void close() {
         lines.close();
         http.shutdownNow();
+        checkContract();
     }
 }

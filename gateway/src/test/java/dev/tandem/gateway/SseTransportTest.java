@@ -49,6 +49,21 @@ class SseTransportTest {
     }
 
     @Test
+    void aChannelTheUserMayNotReadIsAnErrorEventNamingItAndTheOtherChannelsAreServed() throws Exception {
+        try (TestGateway node = TestGateway.start()) {
+            String t = tenant();
+            try (SseClient s = SseClient.open(node.http() + "/sse?channel=user:bob&channel=workspace:w-2",
+                    token("ann", t), Optional.empty())) {
+                s.next("welcome");
+                JsonNode error = s.next("error").data();
+                assertEquals("forbidden", error.path("code").asText(), error.toString());
+                assertEquals("user:bob", error.path("channel").asText(), error.toString());
+                assertEquals("workspace:w-2", s.next("subscribed").data().path("channel").asText());
+            }
+        }
+    }
+
+    @Test
     void inAClusterTheStreamResumesOnAnotherNode() throws Exception {
         Map<String, String> a = new HashMap<>(Map.of("tandem.redis.address", TestServices.redis(),
                 "tandem.node-id", "sse-a"));
@@ -107,7 +122,7 @@ class SseTransportTest {
             assertEquals(403, forbidden.statusCode(), "the channel rules apply: " + forbidden.body());
             assertTrue(forbidden.body().contains("\"code\":\"forbidden\""), forbidden.body());
             assertEquals(401, node.post("/sse/send", null, "{\"op\":\"ping\",\"id\":1}").statusCode());
-            assertEquals(400, node.post("/sse/send", token("vera", t),
+            assertEquals(400, node.postInvalid("/sse/send", token("vera", t),
                     "{\"op\":\"subscribe\",\"id\":6,\"channel\":\"tenant\"}").statusCode());
         }
     }

@@ -72,7 +72,26 @@ final class TestGateway implements AutoCloseable {
                 java.util.Optional.empty());
     }
 
+    /**
+     * POSTs a body the test means to be valid. Under {@code /api/v1} the request body and the
+     * response (status and body) are held to the OpenAPI contract, at {@code /sse/send} the body
+     * to the client frames and the answer to the server frames of the AsyncAPI contract; a
+     * violation fails the test, naming the request or response.
+     */
     HttpResponse<String> post(String path, String token, String body) throws Exception {
+        checkRequest("POST", path, body);
+        return checkResponse("POST", path, rawPost(path, token, body));
+    }
+
+    /**
+     * POSTs input that is bad on purpose (malformed or schema-breaking body, unknown path): the
+     * request is not validated, the response is (where the contract has the operation).
+     */
+    HttpResponse<String> postInvalid(String path, String token, String body) throws Exception {
+        return checkResponse("POST", path, rawPost(path, token, body));
+    }
+
+    private HttpResponse<String> rawPost(String path, String token, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(http() + path))
                 .timeout(Duration.ofSeconds(10))
                 .header("Content-Type", "application/json")
@@ -83,14 +102,85 @@ final class TestGateway implements AutoCloseable {
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** GETs without a token; under {@code /api/v1} the response is held to the OpenAPI contract. */
     HttpResponse<String> get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(http() + path)).timeout(Duration.ofSeconds(10)).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
+        checkRequest("GET", path, null);
+        return checkResponse("GET", path, http.send(HttpRequest.newBuilder(URI.create(http() + path))
+                .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString()));
     }
 
+    /** GETs with a bearer token; under {@code /api/v1} the response is held to the OpenAPI contract. */
     HttpResponse<String> get(String path, String token) throws Exception {
+        checkRequest("GET", path, null);
+        return checkResponse("GET", path, rawGet(path, token));
+    }
+
+    /** GETs a path that is wrong on purpose (unknown route): only the response is validated, where documented. */
+    HttpResponse<String> getInvalid(String path, String token) throws Exception {
+        return checkResponse("GET", path, rawGet(path, token));
+    }
+
+    private HttpResponse<String> rawGet(String path, String token) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(http() + path)).timeout(Duration.ofSeconds(10))
                 .header("Authorization", "Bearer " + token).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    // ------------------------------------------------------------------ contract checks
+
+    private static final dev.tandem.protocol.Contracts CONTRACTS = dev.tandem.protocol.Contracts.load();
+
+    /**
+     * Service operations the gateway has but the OpenAPI document does not describe yet (reported
+     * to the lead for api-contract). Only while the document lacks them are they left unvalidated:
+     * once it gains an operation, its requests and responses are validated like every other.
+     */
+    private static final List<java.util.regex.Pattern> PENDING_IN_CONTRACT = List.of(
+            java.util.regex.Pattern.compile("POST /api/v1/users/[^/]+/disconnect"),
+            java.util.regex.Pattern.compile("POST /api/v1/revocations"));
+
+    private static String pathOnly(String path) {
+        int q = path.indexOf('?');
+        return q < 0 ? path : path.substring(0, q);
+    }
+
+    private static boolean documented(String method, String path) {
+        List<String> probe = CONTRACTS.restResponseErrors(method, path, 599, "");
+        return probe.isEmpty() || !probe.getFirst().startsWith("the contract has no operation");
+    }
+
+    private static boolean pending(String method, String path) {
+        String key = method + " " + pathOnly(path);
+        return !documented(method, path) && PENDING_IN_CONTRACT.stream().anyMatch(p -> p.matcher(key).matches());
+    }
+
+    private static void checkRequest(String method, String path, String body) {
+        String p = pathOnly(path);
+        if (p.equals("/sse/send")) {
+            CONTRACTS.assertClientFrame(body);
+        } else if (p.startsWith("/api/v1/") && !pending(method, path)) {
+            CONTRACTS.assertRestRequest(method, path, body);
+        }
+    }
+
+    private static HttpResponse<String> checkResponse(String method, String path, HttpResponse<String> res) {
+        String p = pathOnly(path);
+        if (p.equals("/sse/send")) {
+            if (res.headers().firstValue("Content-Type").orElse("").startsWith("application/json")) {
+                List<String> errors = ContractGaps.serverFrame(res.body(), CONTRACTS.serverFrameErrors(res.body()));
+                if (!errors.isEmpty()) {
+                    throw new AssertionError("POST /sse/send answer does not conform to the contract: "
+                            + String.join("; ", errors) + "\n  " + res.body());
+                }
+            }
+        } else if (p.startsWith("/api/v1/") && documented(method, path)) {
+            List<String> errors = ContractGaps.restResponse(method, path,
+                    CONTRACTS.restResponseErrors(method, path, res.statusCode(), res.body()));
+            if (!errors.isEmpty()) {
+                throw new AssertionError(method + " " + path + " response " + res.statusCode()
+                        + " does not conform to the contract: " + String.join("; ", errors) + "\n  " + res.body());
+            }
+        }
+        return res;
     }
 
     /**

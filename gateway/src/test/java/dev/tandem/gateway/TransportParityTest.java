@@ -10,7 +10,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -34,8 +33,17 @@ class TransportParityTest {
     }
 
     /** The reply's body (without op and id), or the error's code and message. */
-    private static JsonNode ws(WsProbe c, long id, String frame) throws InterruptedException {
-        ObjectNode f = (ObjectNode) c.request(id, frame).deepCopy();
+    private static JsonNode ws(ContractProbe c, long id, String frame) throws InterruptedException {
+        return normalized(c.request(id, frame));
+    }
+
+    /** Like {@link #ws} for a frame that breaks the contract on purpose. */
+    private static JsonNode wsInvalid(ContractProbe c, long id, String frame) throws InterruptedException {
+        return normalized(c.requestInvalid(id, frame));
+    }
+
+    private static JsonNode normalized(JsonNode answer) {
+        ObjectNode f = (ObjectNode) answer.deepCopy();
         if (f.path("op").asText().equals("error")) {
             return node.gateway.codec().object().put("status", errorStatus(f.path("code").asText()))
                     .put("code", f.path("code").asText()).put("message", f.path("message").asText());
@@ -59,7 +67,7 @@ class TransportParityTest {
 
     @Test
     void documentReadsAnswerAlike() throws Exception {
-        try (WsProbe c = WsProbe.connect(node.ws(), SERVICE)) {
+        try (ContractProbe c = ContractProbe.connect(node.ws(), SERVICE)) {
             c.request(2, "{\"op\":\"doc.update\",\"id\":2,\"docType\":\"note\",\"docId\":\"p-1\",\"baseVersion\":0,"
                     + "\"opId\":\"p:1\",\"data\":{\"t\":\"hello\"}}");
             assertEquals(rest(node.get("/api/v1/documents/note/p-1", SERVICE)),
@@ -77,19 +85,20 @@ class TransportParityTest {
     void batchesAnswerAlike() throws Exception {
         String ops = "[{\"docType\":\"note\",\"docId\":\"b-1\",\"baseVersion\":5,\"opId\":\"x:1\",\"data\":{}},"
                 + "{\"docType\":\"note\",\"docId\":\"b-1\",\"baseVersion\":0,\"opId\":\"x:2\",\"patch\":{\"frob\":1}}]";
-        try (WsProbe c = WsProbe.connect(node.ws(), SERVICE)) {
+        try (ContractProbe c = ContractProbe.connect(node.ws(), SERVICE)) {
             // rejections are not remembered, so both transports judge the same ops alike
-            assertEquals(rest(node.post("/api/v1/sync", SERVICE, "{\"ops\":" + ops + "}")),
-                    ws(c, 2, "{\"op\":\"sync\",\"id\":2,\"ops\":" + ops + "}"));
+            // (the second op's patch is malformed on purpose)
+            assertEquals(rest(node.postInvalid("/api/v1/sync", SERVICE, "{\"ops\":" + ops + "}")),
+                    wsInvalid(c, 2, "{\"op\":\"sync\",\"id\":2,\"ops\":" + ops + "}"));
             String malformed = "[{\"docType\":\"note\"}]";
-            assertEquals(rest(node.post("/api/v1/sync", SERVICE, "{\"ops\":" + malformed + "}")).path("code"),
-                    ws(c, 3, "{\"op\":\"sync\",\"id\":3,\"ops\":" + malformed + "}").path("code"));
+            assertEquals(rest(node.postInvalid("/api/v1/sync", SERVICE, "{\"ops\":" + malformed + "}")).path("code"),
+                    wsInvalid(c, 3, "{\"op\":\"sync\",\"id\":3,\"ops\":" + malformed + "}").path("code"));
         }
     }
 
     @Test
     void resolutionsAnswerAlike() throws Exception {
-        try (WsProbe c = WsProbe.connect(node.ws(), SERVICE)) {
+        try (ContractProbe c = ContractProbe.connect(node.ws(), SERVICE)) {
             String[] ids = new String[2];
             for (int i = 0; i < 2; i++) {
                 String doc = "r-" + i;
@@ -121,8 +130,8 @@ class TransportParityTest {
                     againWs.path("message").asText().replaceAll("at [^,]*,", ""));
             assertEquals(rest(node.post("/api/v1/conflicts/cf-nope/resolve", SERVICE, "{\"resolution\":\"accept_local\"}")),
                     ws(c, 7, "{\"op\":\"conflict.resolve\",\"id\":7,\"conflictId\":\"cf-nope\",\"resolution\":\"accept_local\"}"));
-            assertEquals(rest(node.post("/api/v1/conflicts/cf-nope/resolve", SERVICE, "{\"resolution\":\"maybe\"}")),
-                    ws(c, 8, "{\"op\":\"conflict.resolve\",\"id\":8,\"conflictId\":\"cf-nope\",\"resolution\":\"maybe\"}"));
+            assertEquals(rest(node.postInvalid("/api/v1/conflicts/cf-nope/resolve", SERVICE, "{\"resolution\":\"maybe\"}")),
+                    wsInvalid(c, 8, "{\"op\":\"conflict.resolve\",\"id\":8,\"conflictId\":\"cf-nope\",\"resolution\":\"maybe\"}"));
         }
     }
 
