@@ -81,6 +81,12 @@ final class CuttableProxy implements AutoCloseable {
                 upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), target), 2_000);
                 sockets.add(client);
                 sockets.add(upstream);
+                if (refusing) {
+                    // refuse(true) ran while this connection was being set up: it is cut too
+                    closeQuietly(client);
+                    closeQuietly(upstream);
+                    continue;
+                }
                 Thread.ofVirtual().start(() -> pump(client, upstream, false));
                 Thread.ofVirtual().start(() -> pump(upstream, client, true));
             } catch (IOException e) {
