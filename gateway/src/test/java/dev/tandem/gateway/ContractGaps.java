@@ -22,10 +22,9 @@ final class ContractGaps {
     }
 
     private static final List<Gap> GAPS = List.of(
-            new Gap("error", "property 'channel' is not defined",
-                    "AsyncAPI ErrorFrame: add optional `channel` (an SSE stream's failed subscribe names its channel)"),
             new Gap("subscribed", "the contract has no server frame with op 'subscribed'",
-                    "AsyncAPI: add a SubscribedFrame (the SSE stream's subscribe answer) to sendServerFrames"));
+                    "AsyncAPI: the SSE stream's subscribe answer (SSE only, not a ServerFrame of the codec) needs an "
+                            + "`sse` channel of its own with its frames"));
 
     private ContractGaps() {
     }
