@@ -428,11 +428,12 @@ export class SseSocket {
     }
     if (!this.welcomedOnce) {
       this.welcomedOnce = true;
-      const heartbeat = typeof w['heartbeat'] === 'number' ? w['heartbeat'] : 25_000;
+      // the stream's welcome is the tandem.v1 welcome (session = the stream's id, heartbeatMs, limits)
+      const heartbeat = typeof w['heartbeatMs'] === 'number' ? w['heartbeatMs'] : 25_000;
       const limits = typeof w['limits'] === 'object' && w['limits'] !== null ? w['limits'] : SSE_DEFAULT_LIMITS;
       this.emit({
         op: 'welcome',
-        session: `sse-${String(w['stream'] ?? '')}`,
+        session: typeof w['session'] === 'string' ? w['session'] : 'sse',
         node: typeof w['node'] === 'string' ? w['node'] : 'sse',
         user: w['user'] ?? '',
         tenant: w['tenant'] ?? '',

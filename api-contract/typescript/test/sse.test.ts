@@ -38,6 +38,9 @@ describe('SSE transport', () => {
       const w = await client.connect();
       assert.equal(client.transport, 'sse');
       assert.equal(w.user, 'alice');
+      // the stream's own welcome: its session id and the server's heartbeat, not client defaults
+      assert.match(w.session, /^[0-9a-f]+$/, `session ${w.session}`);
+      assert.equal(typeof w.heartbeatMs, 'number');
       await client.subscribe('location:wh-7', (e) => a.push(e.position?.offset ?? -1)).ready;
       const total = 200;
       for (let n = 1; n <= total; n++) {
