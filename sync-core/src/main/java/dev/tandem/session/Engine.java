@@ -34,6 +34,7 @@ public final class Engine implements AutoCloseable {
     private final Telemetry telemetry;
     private final Clock clock;
     private final ScheduledExecutorService scheduler;
+    private final Writers writers;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final FleetLimits fleet;
     private final Map<String, java.util.concurrent.atomic.AtomicInteger> perTenant = new ConcurrentHashMap<>();
@@ -59,6 +60,7 @@ public final class Engine implements AutoCloseable {
         });
         timers.setRemoveOnCancelPolicy(true);
         this.scheduler = timers;
+        this.writers = new Writers(b.writers, timers);
     }
 
     /** A builder; {@link Builder#operations} is required. */
@@ -230,6 +232,10 @@ public final class Engine implements AutoCloseable {
         return scheduler;
     }
 
+    Writers writers() {
+        return writers;
+    }
+
     void sessionEnded(Session session, int closeCode) {
         if (sessions.remove(session.id()) != null) {
             telemetry.connectionClosed(closeCode);
@@ -239,6 +245,7 @@ public final class Engine implements AutoCloseable {
     /** Stops the sessions' timers. Call {@link #drain} first for a graceful stop. */
     @Override
     public void close() {
+        writers.close();
         scheduler.shutdownNow();
         try {
             scheduler.awaitTermination(1, TimeUnit.SECONDS);
@@ -262,8 +269,21 @@ public final class Engine implements AutoCloseable {
         private Telemetry telemetry = Telemetry.NOOP;
         private Clock clock = Clock.systemUTC();
         private FleetLimits fleet = FleetLimits.NONE;
+        private int writers = Runtime.getRuntime().availableProcessors();
 
         private Builder() {
+        }
+
+        /**
+         * How many writer threads write the node's sockets (default: one per core; each takes
+         * its share of the connections in turn, see {@code Writers}).
+         */
+        public Builder writers(int writers) {
+            if (writers < 1) {
+                throw new IllegalArgumentException("writers must be at least 1");
+            }
+            this.writers = writers;
+            return this;
         }
 
         /** The node-wide limits (default: {@link FleetLimits#NONE}). */

@@ -2,39 +2,34 @@ package dev.tandem.session;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 import dev.tandem.hub.Publication;
 import dev.tandem.telemetry.Telemetry;
 
 /**
- * One connection's bounded outbound queue and the single writer (a virtual thread, started
- * only while there is something to write) that drains it to the {@link Transport}. Publishers only ever enqueue, so a slow socket never blocks
- * them; when the queue is over its bounds, {@link #offer} says so and the session closes the
- * connection as a slow consumer.
+ * One connection's bounded outbound queue. Publishers only ever enqueue, so a slow socket never
+ * blocks them; when the queue is over its bounds, {@link #offer} says so and the session closes
+ * the connection as a slow consumer.
  *
- * <p>The writer takes whatever is queued when it wakes and hands the text frames to the
- * transport in one {@link Transport#sendAll} call (one socket write for a WebSocket), up to
- * {@value #MAX_BATCH_BYTES} bytes; a busy connection costs one wake-up and one write per batch
- * instead of per frame. Live publications arrive already encoded to UTF-8 once for all
- * subscribers ({@link dev.tandem.hub.Encoded}) and are written from those shared bytes.
+ * <p>The node's {@link Writers} write it: the first frame queued on an idle connection puts the
+ * connection on its shard's ready queue, and the shard's runner takes whatever is queued at its
+ * turn and hands the text frames to the transport in one {@link Transport#sendAll} call (one
+ * socket write for a WebSocket), up to {@value #MAX_BATCH_BYTES} bytes a turn. Frames queued
+ * while the connection waits for its turn go out in that same write. Live publications arrive
+ * already encoded to UTF-8 once for all subscribers ({@link dev.tandem.hub.Encoded}) and are
+ * written from those shared bytes. Telemetry is counted per write, not per frame.
  *
- * <p>The queue is lock-free. A producer that finds no writer running starts one; one that finds
- * it running just appends, so a busy connection costs no wake-up per frame, and an idle one
- * holds no thread (a parked virtual thread keeps its stack: kilobytes per connection).
- * Telemetry is counted per write, not per frame.
- *
- * <p>Because only the writer touches the transport, our frames, pings and our close never
- * interleave on the socket. (Helidon itself still writes a close frame from its own thread when
- * the peer closes or a frame is too large; the connection is over by then.)
+ * <p>The queue is lock-free. A {@code writing} flag, held from scheduling to the end of a turn,
+ * makes sure exactly one thread writes a connection at a time, so our frames, pings and our close
+ * never interleave on the socket. (Helidon itself still writes a close frame from its own thread
+ * when the peer closes or a frame is too large; the connection is over by then.)
  */
 final class Outbound {
     private static final System.Logger LOG = System.getLogger(Outbound.class.getName());
@@ -48,7 +43,7 @@ final class Outbound {
     }
 
     /** A text frame in UTF-8 ({@code utf8} may be shared with other connections: read only). */
-    private record Text(byte[] utf8, String op, long acceptedNanos) implements Item {
+    record Text(byte[] utf8, String op, long acceptedNanos) implements Item {
     }
 
     private record Unencoded(Publication publication) implements Item {
@@ -75,8 +70,11 @@ final class Outbound {
      */
     private final AtomicBoolean writing = new AtomicBoolean();
     private final AtomicBoolean done = new AtomicBoolean();
-    /** Set by {@link #stop}: a writer that ends its drain ends the connection's writing too. */
+    /** Set by {@link #stop}: the writer writes nothing more and ends the connection's writing. */
     private volatile boolean stopped;
+    /** A runner the watchdog left with this connection alone (its write blocked), for {@link #stop} to interrupt. */
+    private volatile Thread dedicated;
+    private final Writers.Shard shard;
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong queuedBytes = new AtomicLong();
     private final int maxMessages;
@@ -90,12 +88,11 @@ final class Outbound {
     private final AtomicBoolean pingQueued = new AtomicBoolean();
     private final AtomicBoolean pongQueued = new AtomicBoolean();
     private volatile boolean finished;
-    /** The running writer, for {@link #stop} to interrupt; cleared when it ends (idle: no thread kept). */
-    private final AtomicReference<Thread> writer = new AtomicReference<>();
 
     Outbound(String name, Transport transport, SessionLimits limits, Telemetry telemetry,
-             Function<Publication, String> encoder, Done done) {
+             Function<Publication, String> encoder, Writers.Shard shard, Done done) {
         this.name = name;
+        this.shard = shard;
         this.encoder = encoder;
         this.transport = transport;
         this.maxMessages = limits.outboundQueueMessages();
@@ -104,8 +101,9 @@ final class Outbound {
         this.whenDone = done;
     }
 
-    /** Nothing runs until there is something to write. */
-    void start() {
+    /** The connection's name (session id), for logs. */
+    String name() {
+        return name;
     }
 
     /**
@@ -193,23 +191,34 @@ final class Outbound {
     private void enqueue(Item item) {
         queue.add(item);
         if (!writing.get() && writing.compareAndSet(false, true)) {
-            Thread t = Thread.ofVirtual().name("tandem-writer-" + name).unstarted(this::run);
-            writer.set(t); // before it runs: stop() interrupts it
-            t.start();
+            shard.schedule(this);
         }
     }
 
-    /** Stops the writer without writing anything more (the peer is gone). */
+    /** Stops the writing without writing anything more (the peer is gone). */
     void stop() {
         stopped = true;
         closing = true;
         if (writing.compareAndSet(false, true)) {
-            finish(0); // no writer runs, and none will start: this is the end
+            finish(0); // nobody writes, and nobody will: this is the end
             return;
         }
-        Thread w = writer.get();
-        if (w != null) {
-            w.interrupt(); // unblocks a write stuck on a dead peer; the writer finishes
+        // a scheduled or running turn sees the flag; a write blocked on a dead peer is unblocked
+        // by interrupting its (dedicated) writer, which closes the socket
+        Thread t = dedicated;
+        if (t != null) {
+            t.interrupt();
+        }
+    }
+
+    /**
+     * Called by the watchdog when this connection's write blocked and its runner now writes
+     * this connection alone.
+     */
+    void detachedTo(Thread runner) {
+        dedicated = runner;
+        if (stopped) {
+            runner.interrupt(); // stop() may have looked before the runner was dedicated
         }
     }
 
@@ -217,83 +226,80 @@ final class Outbound {
         return finished;
     }
 
-    /** Drains the queue, then ends; another writer starts when something new arrives. */
-    private void run() {
+    /**
+     * One writer's turn: writes what is queued, up to {@value #MAX_BATCH_BYTES} bytes, in as few
+     * transport calls as pings, pongs and the close allow. The caller holds the writing flag.
+     *
+     * @param batch scratch list of the caller, empty
+     * @param wire  scratch list of the caller, empty
+     * @return true when more is queued and the caller keeps the writing flag (another turn is
+     *         due); false when the flag was released or the connection's writing is over
+     */
+    boolean writeTurn(List<Text> batch, List<byte[]> wire) {
         try {
-            drain();
-        } finally {
-            writer.compareAndSet(Thread.currentThread(), null);
-        }
-    }
-
-    private void drain() {
-        List<Text> batch = new ArrayList<>();
-        List<byte[]> wire = new ArrayList<>();
-        try {
-            while (true) {
-                int batchBytes = 0;
-                for (Item item = queue.poll(); item != null; item = queue.poll()) {
-                    switch (item) {
-                        case Text t -> {
-                            queued.decrementAndGet();
-                            queuedBytes.addAndGet(-t.utf8().length);
-                            batch.add(t);
-                            batchBytes += t.utf8().length;
-                        }
-                        case Unencoded u -> {
-                            queued.decrementAndGet();
-                            queuedBytes.addAndGet(-UNENCODED_ESTIMATE);
-                            Text t = new Text(encoder.apply(u.publication()).getBytes(StandardCharsets.UTF_8), "event", 0);
-                            batch.add(t);
-                            batchBytes += t.utf8().length;
-                        }
-                        case Ping p -> {
-                            flush(batch, wire);
-                            batchBytes = 0;
-                            pingQueued.set(false);
-                            transport.ping();
-                        }
-                        case Pong p -> {
-                            flush(batch, wire);
-                            batchBytes = 0;
-                            pongQueued.set(false);
-                            transport.pong(p.payload());
-                        }
-                        case Close c -> {
-                            if (c.lastFrame().isPresent()) {
-                                batch.add(new Text(c.lastFrame().get().getBytes(StandardCharsets.UTF_8), "disconnect", 0));
-                            }
-                            flush(batch, wire);
-                            transport.close(c.code(), c.reason());
-                            finish(c.code()); // keeps the writing flag: nothing is written after a close
-                            return;
-                        }
+            int batchBytes = 0;
+            for (Item item = queue.poll(); item != null; item = queue.poll()) {
+                if (stopped) {
+                    batch.clear();
+                    finish(0);
+                    return false;
+                }
+                switch (item) {
+                    case Text t -> {
+                        queued.decrementAndGet();
+                        queuedBytes.addAndGet(-t.utf8().length);
+                        batch.add(t);
+                        batchBytes += t.utf8().length;
                     }
-                    if (batchBytes >= MAX_BATCH_BYTES) {
+                    case Unencoded u -> {
+                        queued.decrementAndGet();
+                        queuedBytes.addAndGet(-UNENCODED_ESTIMATE);
+                        Text t = new Text(encoder.apply(u.publication()).getBytes(StandardCharsets.UTF_8), "event", 0);
+                        batch.add(t);
+                        batchBytes += t.utf8().length;
+                    }
+                    case Ping p -> {
                         flush(batch, wire);
                         batchBytes = 0;
+                        pingQueued.set(false);
+                        transport.ping();
                     }
-                    if (Thread.interrupted()) {
-                        throw new InterruptedException();
+                    case Pong p -> {
+                        flush(batch, wire);
+                        batchBytes = 0;
+                        pongQueued.set(false);
+                        transport.pong(p.payload());
+                    }
+                    case Close c -> {
+                        if (c.lastFrame().isPresent()) {
+                            batch.add(new Text(c.lastFrame().get().getBytes(StandardCharsets.UTF_8), "disconnect", 0));
+                        }
+                        flush(batch, wire);
+                        transport.close(c.code(), c.reason());
+                        finish(c.code()); // keeps the writing flag: nothing is written after a close
+                        return false;
                     }
                 }
-                flush(batch, wire);
-                writing.set(false);
-                if (stopped && writing.compareAndSet(false, true)) {
-                    finish(0); // stop() found this writer running and left the end to it
-                    return;
-                }
-                // an item added after the last poll but before the flag was cleared found the
-                // writer running and did not start one: take it on, unless someone else did
-                if (queue.isEmpty() || !writing.compareAndSet(false, true)) {
-                    return;
+                if (batchBytes >= MAX_BATCH_BYTES) {
+                    flush(batch, wire);
+                    return true; // the rest at the next turn, after the shard's other connections
                 }
             }
-        } catch (InterruptedException e) {
-            finish(0);
+            flush(batch, wire);
+            writing.set(false);
+            if (stopped && writing.compareAndSet(false, true)) {
+                finish(0); // stop() found the connection scheduled and left the end to its writer
+                return false;
+            }
+            // an item added after the last poll but before the flag was cleared found the flag
+            // set and did not schedule the connection: take it on, unless someone else did
+            return !queue.isEmpty() && writing.compareAndSet(false, true);
         } catch (IOException | RuntimeException e) {
+            batch.clear();
+            wire.clear();
             LOG.log(System.Logger.Level.DEBUG, () -> "connection " + name + ": write failed: " + e);
             finish(0);
+            return false;
         }
     }
 

@@ -79,7 +79,7 @@ public final class Session {
         this.transport = transport;
         this.onEnded = onEnded;
         this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), p -> engine.codec().encode(p.toFrame()),
-                this::writerFinished);
+                engine.writers().assign(), this::writerFinished);
         this.admission = new Admission(engine.limits(), System.nanoTime());
         this.liveness = new Liveness(engine.limits(), System.nanoTime());
         this.expiry = new TokenExpiry(engine.scheduler(), engine.clock(),
@@ -87,7 +87,6 @@ public final class Session {
     }
 
     void start(Optional<String> upgradeToken) {
-        out.start();
         SessionLimits limits = engine.limits();
         long hb = limits.heartbeatInterval().toMillis();
         heartbeat = engine.scheduler().scheduleAtFixedRate(this::heartbeat, hb, hb, TimeUnit.MILLISECONDS);

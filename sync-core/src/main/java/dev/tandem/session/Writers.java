@@ -1,0 +1,203 @@
+package dev.tandem.session;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The node's socket writers: a few long-lived virtual threads, one per shard, each writing the
+ * queued frames of the connections of its shard in turn, like an event loop.
+ *
+ * <p>Why not a writer thread per connection: a fan-out to N connections then costs N thread
+ * wake-ups per publication. Here a publisher appends to each connection's queue and puts the
+ * connection on its shard's ready queue once (until it has been written); the shard's runner
+ * takes the ready connections one after the other and writes each one's queued frames in one
+ * socket write. A publication to N connections costs N queue appends and at most one wake-up per
+ * shard, and when publications come faster than the sockets take them, frames of several
+ * publications go out in one write.
+ *
+ * <p>A runner's turn on one connection writes at most {@link Outbound#MAX_BATCH_BYTES}; a
+ * connection with more queued goes to the back of the ready queue, so one busy connection does
+ * not hold up the others.
+ *
+ * <p>Writes are blocking socket writes; a write blocks only when the peer stops reading and the
+ * kernel's buffers are full. So that such a peer cannot hold up its whole shard, a watchdog looks
+ * at every runner each {@value #WATCH_MILLIS} ms: a runner still in the same write as last time
+ * is <em>detached</em>: it stays with that connection alone (finishes the write, writes what the
+ * connection has queued, then ends) and a new runner takes over the shard. A detached runner is
+ * the only thread ever interrupted (by {@link Outbound#stop}, to unblock a write on a dead peer),
+ * so an interrupt never hits another connection's socket.
+ */
+final class Writers implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Writers.class.getName());
+    /** How often the watchdog looks for stuck writes; a write is stuck after one to two periods. */
+    static final long WATCH_MILLIS = 10;
+
+    private final Shard[] shards;
+    private final AtomicInteger next = new AtomicInteger();
+    private final ScheduledFuture<?> watchdog;
+
+    /**
+     * Writers with {@code count} shards, watched by a task on {@code timers}.
+     *
+     * @param count  shards (runner threads); one per core is the right number
+     * @param timers where the watchdog runs
+     */
+    Writers(int count, ScheduledExecutorService timers) {
+        if (count < 1) {
+            throw new IllegalArgumentException("writers must be at least 1, not " + count);
+        }
+        shards = new Shard[count];
+        for (int i = 0; i < count; i++) {
+            shards[i] = new Shard("tandem-writer-" + i);
+        }
+        watchdog = timers.scheduleAtFixedRate(this::watch, WATCH_MILLIS, WATCH_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** The shard of a new connection (round robin). */
+    Shard assign() {
+        return shards[Math.floorMod(next.getAndIncrement(), shards.length)];
+    }
+
+    private void watch() {
+        for (Shard s : shards) {
+            s.rescueIfStuck();
+        }
+    }
+
+    /** Stops the runners once their ready queues are empty. Drain the sessions first. */
+    @Override
+    public void close() {
+        watchdog.cancel(false);
+        for (Shard s : shards) {
+            s.close();
+        }
+    }
+
+    /**
+     * One shard: a ready queue of connections with something to write and the runner that
+     * writes them.
+     */
+    static final class Shard {
+        private final String name;
+        private final ConcurrentLinkedQueue<Outbound> ready = new ConcurrentLinkedQueue<>();
+        private volatile Runner active;
+        private volatile boolean closed;
+        private final AtomicInteger generation = new AtomicInteger();
+
+        private Shard(String name) {
+            this.name = name;
+            this.active = startRunner();
+        }
+
+        /**
+         * Puts a connection on the ready queue. The caller holds the connection's writing flag:
+         * a connection is on at most one ready queue, once.
+         */
+        void schedule(Outbound out) {
+            ready.add(out);
+            Runner r = active;
+            if (r.parked.get() && r.parked.compareAndSet(true, false)) {
+                LockSupport.unpark(r.thread);
+            }
+        }
+
+        private Runner startRunner() {
+            Runner r = new Runner(this);
+            r.thread = Thread.ofVirtual().name(name + "." + generation.getAndIncrement()).unstarted(r);
+            r.thread.start();
+            return r;
+        }
+
+        /**
+         * Detaches the active runner if it has been in the same write since the last look, and
+         * starts a new one for the shard.
+         */
+        private void rescueIfStuck() {
+            Runner r = active;
+            long turn = r.turn;
+            Object current = r.current.get();
+            boolean sameTurn = turn == r.lastSeenTurn;
+            r.lastSeenTurn = turn;
+            if (!(current instanceof Outbound writing) || !sameTurn) {
+                return;
+            }
+            // fails when the runner has finished that write meanwhile (it then goes on normally)
+            if (r.current.compareAndSet(writing, Runner.DETACHED)) {
+                active = startRunner();
+                LOG.log(System.Logger.Level.DEBUG, () -> "connection " + writing.name()
+                        + ": write blocked for over " + WATCH_MILLIS + " ms, it gets a writer of its own");
+                writing.detachedTo(r.thread);
+            }
+        }
+
+        private void close() {
+            closed = true;
+            Runner r = active;
+            r.parked.set(false);
+            LockSupport.unpark(r.thread);
+        }
+    }
+
+    /** A shard's runner thread: takes ready connections in turn and writes them. */
+    private static final class Runner implements Runnable {
+        /** Marks {@link #current} of a runner the watchdog detached from its shard. */
+        static final Object DETACHED = new Object();
+
+        private final Shard shard;
+        private Thread thread;
+        /** The connection being written, or null; the watchdog swaps it for a marker to detach. */
+        private final AtomicReference<Object> current = new AtomicReference<>();
+        private final AtomicBoolean parked = new AtomicBoolean();
+        /** Counts turns, so the watchdog can tell a write that lasts from a series of writes. */
+        private volatile long turn;
+        /** The watchdog's last look at {@link #turn} (only the watchdog touches it). */
+        private long lastSeenTurn = -1;
+        private final List<Outbound.Text> batch = new ArrayList<>();
+        private final List<byte[]> wire = new ArrayList<>();
+
+        private Runner(Shard shard) {
+            this.shard = shard;
+        }
+
+        @Override
+        public void run() {
+            while (true) {
+                Outbound out = shard.ready.poll();
+                if (out == null) {
+                    if (shard.closed) {
+                        return;
+                    }
+                    parked.set(true);
+                    if (!shard.ready.isEmpty() || shard.closed) {
+                        parked.set(false);
+                        continue;
+                    }
+                    LockSupport.park(this);
+                    parked.set(false);
+                    continue;
+                }
+                turn++;
+                current.set(out);
+                boolean more = out.writeTurn(batch, wire);
+                if (!current.compareAndSet(out, null)) {
+                    // the watchdog detached this runner during the write: stay with this connection
+                    while (more) {
+                        more = out.writeTurn(batch, wire);
+                    }
+                    return;
+                }
+                if (more) {
+                    shard.ready.add(out); // back of the queue: the others get their turn first
+                }
+            }
+        }
+    }
+}
