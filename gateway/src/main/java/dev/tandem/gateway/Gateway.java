@@ -204,6 +204,8 @@ public final class Gateway implements AutoCloseable {
                     .limits(SessionLimits.create(tandem.get("limits")))
                     .fleet(FleetLimits.create(tandem.get("limits")))
                     .telemetry(telemetry)
+                    .writers(tandem.get("writers").asInt().filter(n -> n > 0)
+                            .orElse(Runtime.getRuntime().availableProcessors()))
                     .build();
             this.engine = built;
             timers = Executors.newSingleThreadScheduledExecutor(r -> {
