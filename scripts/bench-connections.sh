@@ -38,7 +38,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-# histogram lines "class bytes instances" (after the full GC GC.class_histogram forces)
+# histogram lines "class bytes instances" (after the full GC GC.class_histogram forces; RSS is read
+# 2 s later, once G1's service thread has returned what that GC uncommitted)
 histogram() { jcmd "$1" GC.class_histogram | awk '$1 ~ /^[0-9]+:$/ {print $4, $3, $2} /^Total/ {print "TOTAL", $3, $2}'; }
 # NMT summary lines "area committed-KiB"
 native() { jcmd "$1" VM.native_memory summary | awk '/^Total:/ {sub(/.*committed=/, ""); sub(/KB.*/, ""); print "Total", $0}
@@ -52,13 +53,13 @@ for N in "${COUNTS[@]:-5000 10000 18000}"; do
         -jar "$JAR" > "$WORK/gateway.log" 2>&1 &
     GW=$!
     for i in $(seq 1 120); do curl -fs -o /dev/null 127.0.0.1:8080/health && break; sleep 0.5; done
-    histogram $GW > "$WORK/h0"; R0=$(awk '/VmRSS/{print $2}' /proc/$GW/status)
+    histogram $GW > "$WORK/h0"; sleep 2; R0=$(awk '/VmRSS/{print $2}' /proc/$GW/status)
     [ "$NATIVE" = 1 ] && native $GW > "$WORK/n0"
     CLIENTS=()
     for p in $(seq 1 $PROCS); do node "$PKG/bench/connections.cjs" clients $PER 8080 p$p > "$WORK/c$p.log" 2>&1 & CLIENTS+=($!); done
     for i in $(seq 1 600); do [ "$(cat "$WORK"/c*.log | grep -c ready)" -ge $PROCS ] && break; sleep 1; done
     sleep 3
-    histogram $GW > "$WORK/h1"; R1=$(awk '/VmRSS/{print $2}' /proc/$GW/status)
+    histogram $GW > "$WORK/h1"; sleep 2; R1=$(awk '/VmRSS/{print $2}' /proc/$GW/status)
     [ "$NATIVE" = 1 ] && native $GW > "$WORK/n1"
     total=$((PER * PROCS))
     H0=$(awk '$1 == "TOTAL" {print $2}' "$WORK/h0"); H1=$(awk '$1 == "TOTAL" {print $2}' "$WORK/h1")
