@@ -66,6 +66,7 @@ measure() {
         "$WORK/n0" "$WORK/n1" | sort -rn
   fi
 }
+[ -n "${TANDEM_GATEWAY_JVM_OPTS+set}" ] || echo "note: TANDEM_GATEWAY_JVM_OPTS is not set: the gateway runs without the launcher's JVM options (use ./tandem bench-connections)" >&2
 echo "gateway JVM options: ${JVM_OPTS:-(none)}"
 for N in "${COUNTS[@]:-5000 10000 18000}"; do
   for n in $N; do
