@@ -15,13 +15,18 @@ import java.util.concurrent.TimeUnit;
  * would stay until a heartbeat write failed (about 25 s). Every listener callback runs on the
  * connection's own (virtual) thread, which ends when the connection ends; this watch checks
  * those threads a few times a second and ends the sessions whose thread is gone. It costs one
- * map entry per connection and one timer thread per node.
+ * map entry per connection (the connection itself is the key: no record or lambda per
+ * connection, which matters at tens of thousands of idle connections) and one timer thread per
+ * node.
  */
 final class ConnectionWatch implements AutoCloseable {
-    private final Map<Object, Watched> watched = new ConcurrentHashMap<>();
+    private final Map<Watched, Thread> watched = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer;
 
-    private record Watched(Thread thread, Runnable ended) {
+    /** A connection the watch can end: {@link #dropped()} is called once its thread has ended. */
+    interface Watched {
+        /** The connection's thread ended without the connection being forgotten first. */
+        void dropped();
     }
 
     ConnectionWatch(long periodMs) {
@@ -33,13 +38,13 @@ final class ConnectionWatch implements AutoCloseable {
         timer.scheduleWithFixedDelay(this::check, periodMs, periodMs, TimeUnit.MILLISECONDS);
     }
 
-    /** Runs {@code ended} once {@code thread} (a connection's thread) has terminated, unless forgotten first. */
-    void watch(Object connection, Thread thread, Runnable ended) {
-        watched.put(connection, new Watched(thread, ended));
+    /** Calls {@code connection.dropped()} once {@code thread} (its thread) has terminated, unless forgotten first. */
+    void watch(Watched connection, Thread thread) {
+        watched.put(connection, thread);
     }
 
     /** The connection ended the ordinary way. */
-    void forget(Object connection) {
+    void forget(Watched connection) {
         watched.remove(connection);
     }
 
@@ -49,13 +54,13 @@ final class ConnectionWatch implements AutoCloseable {
     }
 
     private void check() {
-        for (Map.Entry<Object, Watched> e : watched.entrySet()) {
-            if (!e.getValue().thread().isAlive() && watched.remove(e.getKey(), e.getValue())) {
+        for (Map.Entry<Watched, Thread> e : watched.entrySet()) {
+            if (!e.getValue().isAlive() && watched.remove(e.getKey(), e.getValue())) {
                 // ending a session may call Redis (unsubscribe, presence): never on this timer
-                Runnable ended = e.getValue().ended();
+                Watched connection = e.getKey();
                 Thread.ofVirtual().name("tandem-dropped-connection").start(() -> {
                     try {
-                        ended.run();
+                        connection.dropped();
                     } catch (RuntimeException ex) {
                         System.getLogger(ConnectionWatch.class.getName()).log(System.Logger.Level.WARNING,
                                 "ending a dropped connection failed", ex);

@@ -2,6 +2,8 @@ package dev.tandem.gateway;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.List;
@@ -35,19 +37,35 @@ import io.helidon.websocket.WsSession;
  * subprotocol, bearer token), joins message fragments under a size cap, and hands complete
  * messages to the connection's {@link Session}. Everything the session writes goes through the
  * session's single writer, including pongs.
+ * <p>
+ * An idle node holds one of these per connection, so its fields are kept few and small: the
+ * fragment buffer exists only while a fragmented message is being joined, and the "counted"
+ * flag is a plain field set atomically rather than an object of its own.
  */
-final class WsEndpoint implements WsListener {
+final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
     private static final System.Logger LOG = System.getLogger(WsEndpoint.class.getName());
 
     /** RFC 6455's code for a connection that ended without a close frame (never sent on the wire). */
     private static final int DROPPED = 1006;
 
+    private static final VarHandle COUNTED;
+
+    static {
+        try {
+            COUNTED = MethodHandles.lookup().findVarHandle(WsEndpoint.class, "counted", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final Gateway gateway;
-    private final StringBuilder fragments = new StringBuilder();
+    // only while a fragmented message is being joined (on the connection's thread)
+    private Optional<StringBuilder> fragments = Optional.empty();
     private Optional<String> upgradeToken = Optional.empty();
     private volatile Session session;
     private String address = "?";
-    private final java.util.concurrent.atomic.AtomicBoolean counted = new java.util.concurrent.atomic.AtomicBoolean();
+    // this connection holds one of its address's slots; released once, through COUNTED
+    private volatile boolean counted;
     private boolean tooLarge;
 
     WsEndpoint(Gateway gateway) {
@@ -89,10 +107,10 @@ final class WsEndpoint implements WsListener {
             ws.close(code.code(), code.reason());
             return;
         }
-        counted.set(true);
+        counted = true;
         // every callback of this connection runs on this thread, which ends with the connection
         // even when Helidon calls neither onClose nor onError (a socket cut without a close frame)
-        gateway.connectionWatch().watch(this, Thread.currentThread(), () -> ended(DROPPED));
+        gateway.connectionWatch().watch(this, Thread.currentThread());
         try {
             session = gateway.engine().open(transport, upgradeToken, this::release);
         } catch (RuntimeException e) {
@@ -118,17 +136,19 @@ final class WsEndpoint implements WsListener {
             session.receive(text);
             return;
         }
-        if (fragments.length() + text.length() > max) {
+        StringBuilder joined = fragments.orElseGet(StringBuilder::new);
+        if (joined.length() + text.length() > max) {
             tooLarge = true;
-            fragments.setLength(0);
+            fragments = Optional.empty();
             session.tooLarge();
             return;
         }
-        fragments.append(text);
+        joined.append(text);
         if (last) {
-            String message = fragments.toString();
-            fragments.setLength(0);
-            session.receive(message);
+            fragments = Optional.empty();
+            session.receive(joined.toString());
+        } else {
+            fragments = Optional.of(joined);
         }
     }
 
@@ -167,6 +187,12 @@ final class WsEndpoint implements WsListener {
         ended(CloseCode.INTERNAL.code());
     }
 
+    /** The connection's thread ended without onClose or onError (see {@link ConnectionWatch}). */
+    @Override
+    public void dropped() {
+        ended(DROPPED);
+    }
+
     private void ended(int status) {
         gateway.connectionWatch().forget(this);
         Session s = session;
@@ -177,7 +203,7 @@ final class WsEndpoint implements WsListener {
     }
 
     private void release() {
-        if (counted.compareAndSet(true, false)) {
+        if (COUNTED.compareAndSet(this, true, false)) {
             gateway.connectionClosed(address);
         }
     }
