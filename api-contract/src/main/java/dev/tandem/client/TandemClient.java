@@ -50,6 +50,24 @@ import dev.tandem.protocol.ServerFrame;
  * or close that forbids reconnecting (e.g. 4001 unauthorized), {@link #close()}, or an
  * exhausted backoff leaves the client {@link State#CLOSED}.
  *
+ * <p>Reconnect timing:
+ * <ul>
+ *   <li>Noticing a loss: a close or reset of the socket at once; a socket that died silently
+ *       (network change, vanished peer or proxy) after one heartbeat interval without traffic
+ *       (the welcome's {@code heartbeatMs}, 25 s by default, at least 1 s) the client sends a
+ *       {@code ping}, and declares the connection lost when nothing arrives within the request
+ *       timeout (10 s by default): at most heartbeat + request timeout.</li>
+ *   <li>Retrying: attempt {@code n} after a loss waits {@link Backoff#delay(int)}: with
+ *       {@link Backoff#defaults()} a random time up to {@code min(10 s, 200 ms * 2^(n-1))}, so
+ *       never more than 10 s however long the outage; each failed attempt (refused, reset, no
+ *       {@code welcome} within the request timeout) counts one more. A {@code welcome} resets
+ *       the count, so the next loss starts again from the initial delay. Once the network is
+ *       back, the client is connected again within one capped delay plus one handshake.</li>
+ *   <li>Recovering: on the {@code welcome} every remembered channel is resubscribed from its
+ *       position; a gap the server cannot replay is reported per channel through
+ *       {@link Builder#onRecoveryLost} (and live documents and queries reload).</li>
+ * </ul>
+ *
  * <p>Documents: {@link #documents()} reads documents, keeps documents and queries current
  * ({@link LiveDocument}, {@link LiveQuery}) and holds the <b>offline operation queue</b>: edits
  * are stored (in a journal file with {@link Builder#queue}) and sent in order as {@code sync}
@@ -59,7 +77,8 @@ import dev.tandem.protocol.ServerFrame;
  * reply's {@code inbox} count says they follow) and acknowledged once handled.
  *
  * <p>Threading: all methods are thread-safe and do not block. Listeners for server frames run
- * one at a time, in arrival order, on the thread that receives from the socket, and request
+ * one at a time, in arrival order, on the client's receive thread ({@code tandem-client-receive},
+ * not the WebSocket's own thread, so a busy listener cannot hide a closed socket), and request
  * futures are completed there too: they must not block (in particular must not wait for
  * another reply of this client; use the {@code *Async} variants to hand work off). A listener
  * that throws is logged and otherwise ignored.
@@ -69,6 +88,8 @@ public final class TandemClient implements AutoCloseable {
     private static final int ABNORMAL_CLOSE = 1006;
     private static final int MAX_MESSAGE_CHARS = 16 << 20;
     private static final Duration CLOSE_GRACE = Duration.ofSeconds(2);
+    /** Frames received and not yet handled beyond which the socket is not read (backpressure). */
+    private static final int MAX_QUEUED_FRAMES = 256;
 
     /** Where the client stands with its connection. */
     public enum State {
@@ -113,6 +134,8 @@ public final class TandemClient implements AutoCloseable {
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong(1);
     private final ScheduledThreadPoolExecutor timer;
+    /** Handles received frames one at a time, in order, off the WebSocket's own thread (see Connection#onText). */
+    private final java.util.concurrent.ThreadPoolExecutor receiver;
 
     /** Guards the connection lifecycle: the fields below and state transitions. */
     private final ReentrantLock lock = new ReentrantLock();
@@ -198,6 +221,13 @@ public final class TandemClient implements AutoCloseable {
         timer.setRemoveOnCancelPolicy(true);
         timer.setKeepAliveTime(1, TimeUnit.SECONDS);
         timer.allowCoreThreadTimeOut(true); // no thread lingers once nothing is scheduled
+        receiver = new java.util.concurrent.ThreadPoolExecutor(1, 1, 1, TimeUnit.SECONDS,
+                new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "tandem-client-receive");
+                    t.setDaemon(true);
+                    return t;
+                });
+        receiver.allowCoreThreadTimeOut(true);
     }
 
     /** A builder for a client of the gateway at {@code uri} ({@code ws://} or {@code wss://}). */
@@ -282,6 +312,7 @@ public final class TandemClient implements AutoCloseable {
             if (ownsHttp) {
                 http.shutdown();
             }
+            receiver.shutdown();
         }, CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -711,6 +742,12 @@ public final class TandemClient implements AutoCloseable {
         volatile ServerFrame.Welcome welcomeFrame;
         volatile ServerFrame.Disconnect disconnect;
         volatile long lastSeen = System.nanoTime();
+        /** Complete frames handed to the receiver and not yet handled. */
+        private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
+        /** Set when a frame was not followed by {@code request(1)} because too many wait (backpressure). */
+        private final AtomicBoolean demandHeld = new AtomicBoolean();
+        /** Whether a liveness ping is in flight. */
+        private final AtomicBoolean probing = new AtomicBoolean();
         private volatile ScheduledFuture<?> welcomeTimeout;
         private volatile ScheduledFuture<?> watchdog;
 
@@ -771,18 +808,93 @@ public final class TandemClient implements AutoCloseable {
             }
         }
 
-        /** Starts watching for a silent server: nothing (not even a ping) for three heartbeats. */
+        /**
+         * Starts checking a quiet connection, as the TypeScript client does: after a heartbeat
+         * interval without anything from the server (not even its ping) the client sends a
+         * {@code ping}; when nothing at all arrives before the request timeout, the connection
+         * is declared lost. A socket can die without a close reaching the client (a network
+         * change, a peer or proxy that vanished, or an end of stream the JDK's WebSocket did not
+         * report), and this bounds how long it goes unnoticed: one heartbeat plus the request
+         * timeout.
+         */
         void watch(long heartbeatMs) {
-            if (heartbeatMs <= 0) {
+            long every = Math.max(1000, heartbeatMs > 0 ? heartbeatMs : 25_000);
+            long quiet = TimeUnit.MILLISECONDS.toNanos(every);
+            watchdog = timer.scheduleWithFixedDelay(() -> {
+                long sent = System.nanoTime();
+                if (ended.get() || sent - lastSeen < quiet || !probing.compareAndSet(false, true)) {
+                    return;
+                }
+                request(ClientFrame.Ping::new).whenComplete((r, e) -> {
+                    probing.set(false);
+                    if (e != null && !ended.get() && lastSeen - sent < 0) { // nothing heard since the ping
+                        abort();
+                        lost(this, new TandemClientException(ABNORMAL_CLOSE, "the server stopped answering"), true);
+                    }
+                });
+            }, every, every, TimeUnit.MILLISECONDS);
+        }
+
+        /**
+         * Hands a complete frame (or the end of the connection) to the receiver thread and asks
+         * for the next frame at once. Why not handle it here: the JDK's WebSocket reads nothing
+         * while the listener runs, and an end of stream (a peer or proxy that closes the TCP
+         * connection without a close frame) arriving in that window is dropped by the JDK
+         * (JDK 21-25 {@code TransportImpl}: the EOF is acknowledged against a demand of zero,
+         * which throws inside the selector thread and stops reading), so the client would stay
+         * "connected" to a dead socket. Keeping the listener short keeps that window tiny; the
+         * liveness ping ({@link #watch}) covers what remains.
+         */
+        private void dispatch(WebSocket webSocket, String message) {
+            queued.incrementAndGet();
+            try {
+                receiver.execute(() -> {
+                    try {
+                        if (!ended.get()) {
+                            receive(this, message);
+                        }
+                    } catch (RuntimeException e) {
+                        LOG.log(Level.ERROR, "failed to handle a frame from the server", e);
+                    } finally {
+                        queued.decrementAndGet();
+                        resumeReading(webSocket);
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                queued.decrementAndGet(); // the client is closed
                 return;
             }
-            long limit = TimeUnit.MILLISECONDS.toNanos(3 * heartbeatMs);
-            watchdog = timer.scheduleWithFixedDelay(() -> {
-                if (System.nanoTime() - lastSeen > limit) {
-                    abort();
-                    lost(this, new TandemClientException(ABNORMAL_CLOSE, "no traffic from the server"), true);
-                }
-            }, heartbeatMs, heartbeatMs, TimeUnit.MILLISECONDS);
+            if (queued.get() < MAX_QUEUED_FRAMES) {
+                webSocket.request(1);
+            } else {
+                // the application handles frames slower than they come: stop reading (TCP
+                // backpressure) until the receiver catches up
+                demandHeld.set(true);
+                resumeReading(webSocket);
+            }
+        }
+
+        private void resumeReading(WebSocket webSocket) {
+            if (queued.get() < MAX_QUEUED_FRAMES && demandHeld.compareAndSet(true, false)) {
+                webSocket.request(1);
+            }
+        }
+
+        /**
+         * Ends the connection after the frames received before the end are handled (a
+         * {@code disconnect} frame among them decides the reconnect hint).
+         */
+        private void dispatchLoss(int closeCode, String reason) {
+            Runnable end = () -> {
+                ServerFrame.Disconnect d = disconnect;
+                String why = reason.isEmpty() && d != null ? d.reason() : reason;
+                lost(this, new TandemClientException(closeCode, why), reconnectHint(closeCode));
+            };
+            try {
+                receiver.execute(end);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                end.run(); // the client is closed: nothing waits for those frames
+            }
         }
 
         /** Fails what waits on this connection, once it has ended. */
@@ -851,13 +963,7 @@ public final class TandemClient implements AutoCloseable {
             }
             String message = partial.isEmpty() ? data.toString() : partial.append(data).toString();
             partial.setLength(0);
-            try {
-                receive(this, message);
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, "failed to handle a frame from the server", e);
-            } finally {
-                webSocket.request(1);
-            }
+            dispatch(webSocket, message);
             return null;
         }
 
@@ -884,15 +990,13 @@ public final class TandemClient implements AutoCloseable {
 
         @Override
         public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-            ServerFrame.Disconnect d = disconnect;
-            String why = reason.isEmpty() && d != null ? d.reason() : reason;
-            lost(this, new TandemClientException(statusCode, why), reconnectHint(statusCode));
+            dispatchLoss(statusCode, reason);
             return null;
         }
 
         @Override
         public void onError(WebSocket webSocket, Throwable error) {
-            lost(this, new TandemClientException(ABNORMAL_CLOSE, String.valueOf(error)), reconnectHint(ABNORMAL_CLOSE));
+            dispatchLoss(ABNORMAL_CLOSE, String.valueOf(error));
         }
     }
 
