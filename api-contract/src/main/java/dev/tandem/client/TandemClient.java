@@ -519,7 +519,9 @@ public final class TandemClient implements AutoCloseable {
         switch (frame) {
             case ServerFrame.Welcome w -> welcomed(c, w);
             case ServerFrame.Event e -> {
+                Optional<Position> before = e.position().flatMap(p -> positions.get(e.channel()));
                 if (e.position().map(p -> positions.accept(e.channel(), p)).orElse(true)) {
+                    newEpoch(e.channel(), before, e.position().get());
                     emit(onEvent, e);
                     boolean own = isOwnInbox(e.channel());
                     documents.event(e, own);
@@ -534,7 +536,9 @@ public final class TandemClient implements AutoCloseable {
             case ServerFrame.Presence p -> emit(onPresence, p);
             case ServerFrame.Conflict k -> {
                 // a durable inbox publication: de-duplicated by offset like an event
+                Optional<Position> before = positions.get(k.channel());
                 if (positions.accept(k.channel(), k.position())) {
+                    newEpoch(k.channel(), before, k.position());
                     emit(onConflict, k);
                     CompletableFuture<Void> handled = documents.conflictFrame(k);
                     if (isOwnInbox(k.channel())) {
@@ -616,22 +620,6 @@ public final class TandemClient implements AutoCloseable {
         Optional<Position> since = positions.get(channel);
         request(id -> new ClientFrame.Subscribe(id, channel, since, sub.presence(), sub.snapshot()))
                 .whenComplete((r, e) -> {
-                    if (r != null && since.isPresent() && !r.body().path("recovered").asBoolean(false)) {
-                        // the server could not replay the gap (too old, or history lost): the app
-                        // must re-read state instead of trusting the event stream
-                        String epoch = r.body().path("epoch").asText("");
-                        long offset = r.body().path("offset").asLong(0);
-                        LOG.log(Level.INFO, "{0}: missed events could not be recovered", channel);
-                        if (!epoch.isEmpty()) {
-                            Position top = new Position(epoch, offset);
-                            try {
-                                onRecoveryLost.accept(channel, top);
-                            } catch (RuntimeException ex) {
-                                LOG.log(Level.WARNING, "onRecoveryLost listener failed", ex);
-                            }
-                            forChannel(channel, l -> l.recoveryLost(top));
-                        }
-                    }
                     if (e instanceof TandemClientException t && t.code().isPresent() && !t.code().get().isTransient()) {
                         LOG.log(Level.WARNING, "resubscribing to {0} failed, dropping it: {1}", channel, t.getMessage());
                         channels.remove(channel);
@@ -659,6 +647,40 @@ public final class TandemClient implements AutoCloseable {
         }
         channels.put(s.channel(), new Sub(s.presence(), s.snapshot()));
         forChannel(s.channel(), l -> l.subscribed(r));
+        if (s.since().isPresent() && !body.path("recovered").asBoolean(false)) {
+            // the server could not replay the gap (too old, or the history was lost and the
+            // channel is in a new epoch): the app must re-read state instead of trusting the stream
+            if (epoch.isTextual() && !epoch.textValue().isEmpty() && offset.canConvertToLong()) {
+                recoveryLost(s.channel(), new Position(epoch.textValue(), offset.longValue()));
+            } else {
+                LOG.log(Level.WARNING, "{0}: missed events could not be recovered (the reply names no position)",
+                        s.channel());
+            }
+        }
+    }
+
+    /**
+     * A live event or conflict in another epoch than the position held for its channel: the
+     * server lost the channel's history (e.g. Redis restarted without persistence) while this
+     * connection stayed up, so what was published before {@code now} may never arrive. Reported
+     * like a gap the server could not replay, before {@code now} itself is delivered.
+     */
+    private void newEpoch(String channel, Optional<Position> before, Position now) {
+        if (before.isPresent() && !before.get().epoch().equals(now.epoch())) {
+            LOG.log(Level.INFO, "{0} moved from epoch {1} to {2}", channel, before.get().epoch(), now.epoch());
+            recoveryLost(channel, now);
+        }
+    }
+
+    /** Tells the application and the live views of a channel that missed events are gone. */
+    private void recoveryLost(String channel, Position top) {
+        LOG.log(Level.INFO, "{0}: missed events could not be recovered", channel);
+        try {
+            onRecoveryLost.accept(channel, top);
+        } catch (RuntimeException ex) {
+            LOG.log(Level.WARNING, "onRecoveryLost listener failed", ex);
+        }
+        forChannel(channel, l -> l.recoveryLost(top));
     }
 
     // ---------------------------------------------------------------- connection loss
@@ -1099,10 +1121,15 @@ public final class TandemClient implements AutoCloseable {
         }
 
         /**
-         * Told, after a reconnect, of each channel whose missed events the server could not
-         * replay (the position was older than the channel's history, or its epoch changed), with
-         * the channel's current position. Re-read state for that channel ({@code doc.get} or
-         * your backend): events before that position are gone.
+         * Told of each channel whose missed events will not arrive, with the channel's position
+         * from which the stream goes on: a subscribe (or the resubscribe after a reconnect) from
+         * a position the server could not replay ({@code recovered: false}: older than the
+         * channel's history, or the channel's epoch changed), or a live event or conflict in a
+         * new epoch (the server lost the channel's history while connected, e.g. Redis restarted
+         * without persistence; called before that event is delivered). Re-read state for that
+         * channel ({@code doc.get} or your backend): events before that position are gone. Live
+         * documents and queries of the channel reload by themselves. The TypeScript client's
+         * {@code recoveryLost} / {@code onRecoveryLost} report the same cases.
          *
          * @param listener the listener
          * @return this builder
