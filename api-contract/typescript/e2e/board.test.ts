@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { Gateway, freePort, sleep, uniqueTenant } from '../test/support/gateway.js';
+import { useGateway } from '../test/support/setup.js';
 import { launch, openBoard, targetFile, type BoardPage } from './support/browser.js';
 
 const SKUS = ['A-1', 'B-7', 'C-3', 'D-9'];
@@ -76,17 +77,15 @@ async function why(...pages: BoardPage[]): Promise<string> {
 }
 
 describe('demo board in Chromium', () => {
-  let gw: Gateway;
+  const gw = useGateway();
   let browser: Browser;
 
   before(async () => {
-    gw = await Gateway.start();
     browser = await launch();
   });
 
   after(async () => {
     await browser?.close();
-    await gw?.close();
   });
 
   test('two users see each other, and an edit in one appears in the other', { timeout: 60_000 }, async () => {

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { Gateway, mintToken, sleep, uniqueTenant } from '../test/support/gateway.js';
+import { mintToken, sleep, uniqueTenant } from '../test/support/gateway.js';
+import { useGateway } from '../test/support/setup.js';
 import { RefusingProxy } from '../test/support/http-proxy.js';
 import { launch } from './support/browser.js';
 
@@ -56,12 +57,11 @@ async function until(p: Page, what: string, check: (s: PageState) => boolean, ti
 }
 
 describe('SSE fallback in Chromium behind a proxy that refuses WebSocket', () => {
-  let gw: Gateway;
+  const gw = useGateway();
   let proxy: RefusingProxy;
   let browser: Browser;
 
   before(async () => {
-    gw = await Gateway.start();
     proxy = await RefusingProxy.start(gw.port);
     browser = await launch();
   });
@@ -69,7 +69,6 @@ describe('SSE fallback in Chromium behind a proxy that refuses WebSocket', () =>
   after(async () => {
     await browser?.close();
     await proxy?.close();
-    await gw?.close();
   });
 
   test('every event with a real EventSource, resume after a network drop without gap, document edits', { timeout: 120_000 }, async () => {

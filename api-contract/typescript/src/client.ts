@@ -227,7 +227,11 @@ export interface ClientEvents {
   presence: (frame: PresenceFrame) => void;
   /** Every conflict frame (de-duplicated); the documents API turns them into records. */
   conflict: (frame: ConflictFrame) => void;
-  /** A channel's missed events could not be recovered; `top` is where it stands now. */
+  /**
+   * A channel's missed events could not be recovered; `top` is where it stands now: a
+   * (re)subscribe the server could not replay, or a live event in a new epoch (the server lost
+   * the history; reported before that event). The Java client's `onRecoveryLost` reports the same.
+   */
   recoveryLost: (channel: string, top: Position) => void;
   /** The server's `disconnect` frame, just before it closes. */
   disconnect: (frame: DisconnectFrame) => void;
@@ -303,7 +307,8 @@ const OPEN = 1;
  *
  * Delivery: the client remembers the last (epoch, offset) per channel, drops durable events at
  * or below it, and resubscribes with `since` after a reconnect; if the server cannot replay the
- * gap it says so through `recoveryLost` / `onRecoveryLost`. Outbound frames are paced below the
+ * gap, or a live event arrives in a new epoch (its history was lost), it says so through
+ * `recoveryLost` / `onRecoveryLost`. Outbound frames are paced below the
  * server's rate limit (from `welcome.limits`), so a busy app is slowed down rather than refused.
  *
  * Robustness: a frame from the server that is not valid JSON or not a frame of the contract is
@@ -1305,9 +1310,13 @@ export class TandemClient {
     if (ch === undefined) {
       return; // after an unsubscribe
     }
+    const before = f.position === undefined ? undefined : this.positions.get(f.channel);
     if (f.position !== undefined && !this.positions.accept(f.channel, f.position)) {
       this.stats.duplicates++;
       return;
+    }
+    if (f.position !== undefined) {
+      this.newEpoch(ch, before, f.position);
     }
     this.stats.events++;
     const event: TandemEvent = {
@@ -1335,11 +1344,32 @@ export class TandemClient {
     }
   }
 
+  /**
+   * A live event in another epoch than the position held: the server lost the channel's history
+   * (e.g. Redis restarted without persistence) while the socket stayed up, so what came before
+   * it may never arrive. Reported like a gap the server could not replay, before the event.
+   */
+  private newEpoch(ch: Channel, before: Position | undefined, now: Position): void {
+    if (before === undefined || before.epoch === now.epoch) {
+      return;
+    }
+    this.log.info(`${ch.name}: moved to a new epoch, missed events could not be recovered`);
+    this.emitter.emit('recoveryLost', ch.name, now);
+    for (const h of [...ch.handles]) {
+      this.call(() => h.handlers.onRecoveryLost?.(now));
+    }
+  }
+
   private conflictFrame(f: ConflictFrame): void {
     if (f.channel !== undefined && f.position !== undefined) {
+      const before = this.positions.get(f.channel);
       if (!this.positions.accept(f.channel, f.position)) {
         this.stats.duplicates++;
         return;
+      }
+      const ch = this.channels.get(f.channel);
+      if (ch !== undefined) {
+        this.newEpoch(ch, before, f.position);
       }
     }
     const done = Promise.all(

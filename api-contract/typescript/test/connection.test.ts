@@ -1,20 +1,13 @@
 /** Connecting to a real gateway: the connect frame, token refresh and expiry, refusal, offline/online. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ManualEnvironment, TandemClient, TandemError, type ConnectionState } from '@tandem/client';
 import { NodeWebSocket, testClient } from './support/clients.js';
-import { Gateway, eventually, mintToken, sleep, uniqueTenant } from './support/gateway.js';
+import { eventually, mintToken, sleep, uniqueTenant } from './support/gateway.js';
+import { useGateway } from './support/setup.js';
 import { Proxy } from './support/proxy.js';
 
-let gw: Gateway;
-
-before(async () => {
-  gw = await Gateway.start();
-});
-
-after(async () => {
-  await gw?.close();
-});
+const gw = useGateway();
 
 describe('connection', () => {
   test('authenticates with a connect frame and gets a welcome with limits', async () => {

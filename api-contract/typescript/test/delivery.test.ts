@@ -1,21 +1,14 @@
 /** Events through a real gateway: resume after connection loss without gaps or duplicates, recovery loss, one answer per id. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 import type { Position, TandemEvent } from '@tandem/client';
 import { testClient } from './support/clients.js';
 import { Gateway, eventually, mintToken, sleep, uniqueTenant } from './support/gateway.js';
+import { firstOffsets, publishWhileCutting, useGateway } from './support/setup.js';
 import { Proxy } from './support/proxy.js';
 
-let gw: Gateway;
-
-before(async () => {
-  gw = await Gateway.start();
-});
-
-after(async () => {
-  await gw?.close();
-});
+const gw = useGateway();
 
 describe('delivery', () => {
   test('resumes after repeated connection losses with every event exactly once, in order', async () => {
@@ -30,21 +23,10 @@ describe('delivery', () => {
       });
       await sub.ready;
       const total = 300;
-      let cuts = 0;
-      const cutter = setInterval(() => {
-        proxy.cut();
-        cuts++;
-      }, 400);
-      for (let n = 1; n <= total; n++) {
-        await gw.publish(tenant, 'location:wh-7', 'stock.updated', { n });
-        if (n % 10 === 0) {
-          await sleep(20);
-        }
-      }
-      clearInterval(cutter);
+      const cuts = await publishWhileCutting(gw, proxy, tenant, 'location:wh-7', total);
       await eventually(() => got.length >= total, () => `all ${total} events (got ${got.length})`, 20_000);
       await sleep(300);
-      assert.deepEqual(got, Array.from({ length: total }, (_, i) => i + 1), 'offsets 1..N, no gap, no duplicate');
+      assert.deepEqual(got, firstOffsets(total), 'offsets 1..N, no gap, no duplicate');
       assert.ok(cuts >= 3, `the connection was cut ${cuts} times`);
       assert.ok(client.stats.welcomes >= 3, `reconnected ${client.stats.welcomes - 1} times`);
     } finally {

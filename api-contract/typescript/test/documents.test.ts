@@ -1,6 +1,6 @@
 /** Documents through a real gateway: reads, patches, live documents and queries, the offline queue, conflicts. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 import {
   ManualEnvironment,
@@ -13,18 +13,11 @@ import {
   type TandemError,
 } from '@tandem/client';
 import { testClient } from './support/clients.js';
-import { Gateway, eventually, mintToken, sleep, uniqueTenant } from './support/gateway.js';
+import { eventually, mintToken, sleep, uniqueTenant } from './support/gateway.js';
+import { useGateway } from './support/setup.js';
 import { Proxy } from './support/proxy.js';
 
-let gw: Gateway;
-
-before(async () => {
-  gw = await Gateway.start();
-});
-
-after(async () => {
-  await gw?.close();
-});
+const gw = useGateway();
 
 interface Stock extends JsonObject {
   sku: string;

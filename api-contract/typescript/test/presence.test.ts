@@ -1,21 +1,14 @@
 /** Presence and signals through a real gateway: members, join/leave, own state, typing and cursor throttling. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 import type { JsonObject, Signal, TandemError } from '@tandem/client';
 import { testClient } from './support/clients.js';
-import { Gateway, eventually, mintToken, sleep, uniqueTenant } from './support/gateway.js';
+import { eventually, mintToken, sleep, uniqueTenant } from './support/gateway.js';
+import { useGateway } from './support/setup.js';
 import { Proxy } from './support/proxy.js';
 
-let gw: Gateway;
-
-before(async () => {
-  gw = await Gateway.start();
-});
-
-after(async () => {
-  await gw?.close();
-});
+const gw = useGateway();
 
 const users = (list: readonly { user: string }[]): string[] => list.map((m) => m.user);
 

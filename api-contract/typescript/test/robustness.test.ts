@@ -301,3 +301,30 @@ describe('storage failures', () => {
     assert.deepEqual(store.applied, [kept.opId, memoryOnly.opId]);
   });
 });
+
+describe('a history lost while connected', () => {
+  test('a live event in a new epoch is reported as recoveryLost before it is delivered, once', async () => {
+    let conn: FakeConnection | undefined;
+    fake.script = defaultScript((c, frame) => {
+      if (frame.op === 'subscribe') {
+        conn = c;
+        c.reply(frame.id, { channel: frame.channel, epoch: 'e1', offset: 1 });
+      }
+    });
+    const { client: c } = newClient();
+    const seen: string[] = [];
+    c.on('recoveryLost', (channel, top) => seen.push(`lost ${channel} ${top.epoch}/${top.offset}`));
+    await c.connect();
+    await c.subscribe('room:1', {
+      onEvent: (e) => seen.push(`event ${e.position?.epoch}/${e.position?.offset}`),
+      onRecoveryLost: (top) => seen.push(`handle lost ${top.epoch}/${top.offset}`),
+    }).ready;
+    const event = (epoch: string, offset: number): object =>
+      ({ op: 'event', channel: 'room:1', epoch, offset, type: 't', eventId: `${epoch}-${offset}`, time: new Date().toISOString(), data: {} });
+    conn!.send(event('e1', 2));
+    conn!.send(event('e2', 1)); // the server's history was lost: the channel goes on in a new epoch
+    conn!.send(event('e2', 2));
+    await eventually(() => seen.length >= 5, 'all delivered');
+    assert.deepEqual(seen, ['event e1/2', 'lost room:1 e2/1', 'handle lost e2/1', 'event e2/1', 'event e2/2']);
+  });
+});

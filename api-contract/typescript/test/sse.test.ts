@@ -5,22 +5,15 @@
  * behind a proxy that refuses WebSocket upgrades.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { FetchEventSource, ManualEnvironment, PRESENCE_OVER_SSE, type JsonObject, type TandemError } from '@tandem/client';
 import { testClient } from './support/clients.js';
-import { Gateway, eventually, sleep, uniqueTenant, type TokenClaims } from './support/gateway.js';
+import { eventually, sleep, uniqueTenant, type TokenClaims } from './support/gateway.js';
+import { connectAndFollowOffsets, connectAndSubscribe, firstOffsets, publishWhileCutting, useGateway } from './support/setup.js';
 import { RefusingProxy } from './support/http-proxy.js';
 import { Proxy } from './support/proxy.js';
 
-let gw: Gateway;
-
-before(async () => {
-  gw = await Gateway.start();
-});
-
-after(async () => {
-  await gw?.close();
-});
+const gw = useGateway();
 
 function sseClient(url: string, claims: TokenClaims, options: Parameters<typeof testClient>[2] = {}) {
   return testClient(url, claims, { transport: 'sse', EventSource: FetchEventSource, reconnect: { initialMs: 50, maxMs: 500 }, ...options });
@@ -68,26 +61,13 @@ describe('SSE transport', () => {
     const tenant = uniqueTenant();
     const proxy = await Proxy.start(gw.port);
     const { client, log } = sseClient(proxy.wsUrl, { user: 'alice', tenant, locations: ['wh-7'] });
-    const got: number[] = [];
     try {
-      await client.connect();
-      await client.subscribe('location:wh-7', (e) => got.push(e.position?.offset ?? -1)).ready;
+      const got = await connectAndFollowOffsets(client, 'location:wh-7');
       const total = 300;
-      let cuts = 0;
-      const cutter = setInterval(() => {
-        proxy.cut();
-        cuts++;
-      }, 400);
-      for (let n = 1; n <= total; n++) {
-        await gw.publish(tenant, 'location:wh-7', 'stock.updated', { n });
-        if (n % 10 === 0) {
-          await sleep(20);
-        }
-      }
-      clearInterval(cutter);
+      const cuts = await publishWhileCutting(gw, proxy, tenant, 'location:wh-7', total);
       await eventually(() => got.length >= total, () => `all ${total} events (got ${got.length})\n${log.lines.slice(-20).join('\n')}`, 20_000);
       await sleep(300);
-      assert.deepEqual(got, Array.from({ length: total }, (_, i) => i + 1), 'offsets 1..N, no gap, no duplicate');
+      assert.deepEqual(got, firstOffsets(total), 'offsets 1..N, no gap, no duplicate');
       assert.ok(cuts >= 3, `the stream was cut ${cuts} times`);
       assert.ok(client.stats.welcomes >= 3, `reconnected ${client.stats.welcomes - 1} times`);
     } finally {
@@ -102,8 +82,7 @@ describe('SSE transport', () => {
     const { client } = sseClient(gw.wsUrl, { user: 'alice', tenant, locations: ['wh-7'] }, { environment: env });
     const events: string[] = [];
     try {
-      await client.connect();
-      await client.subscribe('location:wh-7', (e) => events.push(e.type)).ready;
+      await connectAndSubscribe(client, 'location:wh-7', (e) => events.push(e.type));
       const docs = client.documents;
       assert.equal(await docs.get('stock_level', 'A-1@wh-7'), null);
       const created = await docs.settled(
@@ -138,12 +117,10 @@ describe('SSE transport', () => {
   test('token refresh opens a new stream before expiry: no 4003, no gap', async () => {
     const tenant = uniqueTenant();
     const { client, tokens, log } = sseClient(gw.wsUrl, { user: 'alice', tenant, ttlSeconds: 6 });
-    const got: number[] = [];
     const closes: number[] = [];
     client.on('disconnect', (f) => closes.push(f.code));
     try {
-      await client.connect();
-      await client.subscribe('tenant', (e) => got.push(e.position?.offset ?? -1)).ready;
+      const got = await connectAndFollowOffsets(client, 'tenant');
       let n = 0;
       const until = Date.now() + 8000;
       while (Date.now() < until) {
@@ -164,8 +141,7 @@ describe('SSE transport', () => {
     const tenant = uniqueTenant();
     const { client } = sseClient(gw.wsUrl, { user: 'alice', tenant, locations: ['wh-7'] });
     try {
-      await client.connect();
-      await client.subscribe('location:wh-7', {}).ready;
+      await connectAndSubscribe(client, 'location:wh-7');
       const err = await client.request({ op: 'presence', channel: 'location:wh-7', state: { editing: 'A-1' } }).then(
         () => assert.fail('accepted'),
         (e: TandemError) => e,

@@ -11,13 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -40,7 +35,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * as does a journal another client holds ({@link QueueStorageException.Kind#IN_USE}: a lock file
  * next to it). A failed write is cut off again, so what was stored before stays readable.
  */
-final class FileJournal implements QueueStore {
+final class FileJournal extends AbstractQueueStore {
     private static final System.Logger LOG = System.getLogger(FileJournal.class.getName());
     private static final int MIN_LINES_BEFORE_COMPACTION = 64;
 
@@ -50,10 +45,6 @@ final class FileJournal implements QueueStore {
     private final FileChannel lockChannel;
     private final FileLock lock;
     private FileChannel channel;
-    private String clientId;
-    private long nextSeq = 1;
-    private final TreeMap<Long, ObjectNode> ops = new TreeMap<>();
-    private final Map<String, ObjectNode> conflicts = new LinkedHashMap<>();
     private long lines;
     private long size;
     private boolean broken;
@@ -179,62 +170,25 @@ final class FileJournal implements QueueStore {
     }
 
     @Override
-    public Loaded load() {
-        List<OpEntry> list = new ArrayList<>();
-        ops.values().forEach(o -> list.add(OpEntry.fromJson(o)));
-        List<ObjectNode> cs = new ArrayList<>();
-        conflicts.values().forEach(c -> cs.add(c.deepCopy()));
-        return new Loaded(clientId, list, cs);
+    void persistOp(ObjectNode op, Optional<ObjectNode> replaced) {
+        write(record("op").setAll(op));
     }
 
     @Override
-    public OpEntry append(String docType, String docId, long baseVersion, DocChange change, Optional<String> owner,
-                          Instant now) {
-        OpEntry e = new OpEntry(clientId + ":" + nextSeq, nextSeq, docType, docId, baseVersion, change, now);
-        e.owner = owner.orElse(null);
-        ObjectNode json = e.toJson();
-        write(record("op").setAll(json));
-        ops.put(e.seq, json);
-        nextSeq++;
-        afterWrite();
-        return e;
-    }
-
-    @Override
-    public void put(OpEntry op) {
-        ObjectNode json = op.toJson();
-        write(record("op").setAll(json));
-        ops.put(op.seq, json);
-        afterWrite();
-    }
-
-    @Override
-    public void remove(long seq) {
-        if (!ops.containsKey(seq)) {
-            return;
-        }
+    void persistRemoval(long seq) {
         write(record("del").put("seq", seq));
-        ops.remove(seq);
-        afterWrite();
     }
 
     @Override
-    public void putConflict(String conflictId, ObjectNode record) {
+    void persistConflict(String conflictId, ObjectNode record) {
         ObjectNode r = record("conflict").put("conflictId", conflictId);
         r.set("record", record.deepCopy());
         write(r);
-        conflicts.put(conflictId, record.deepCopy());
-        afterWrite();
     }
 
     @Override
-    public void removeConflict(String conflictId) {
-        if (!conflicts.containsKey(conflictId)) {
-            return;
-        }
+    void persistResolution(String conflictId) {
         write(record("resolved").put("conflictId", conflictId));
-        conflicts.remove(conflictId);
-        afterWrite();
     }
 
     @Override
@@ -310,7 +264,8 @@ final class FileJournal implements QueueStore {
     }
 
     /** Compacts once superseded lines clearly outnumber live records. */
-    private void afterWrite() {
+    @Override
+    void stored() {
         long live = 1L + ops.size() + conflicts.size();
         if (lines > MIN_LINES_BEFORE_COMPACTION && lines > 4 * live) {
             try {

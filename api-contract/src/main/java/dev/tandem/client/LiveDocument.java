@@ -10,6 +10,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tandem.protocol.Position;
 import dev.tandem.protocol.ServerFrame;
 
 /**
@@ -57,6 +58,11 @@ public final class LiveDocument implements AutoCloseable {
             @Override
             public void event(ServerFrame.Event event) {
                 LiveDocument.this.event(event);
+            }
+
+            @Override
+            public void recoveryLost(Position top) {
+                reread(); // e.g. a live event in a new epoch: changes before it may be lost
             }
 
             @Override
@@ -136,6 +142,14 @@ public final class LiveDocument implements AutoCloseable {
         JsonNode body = reply.body();
         if (body.has("document")) {
             apply(Doc.from(body.get("document")));
+            return;
+        }
+        reread();
+    }
+
+    /** Reads the document again ({@code doc.get}); a newer version replaces the one held. */
+    private void reread() {
+        if (closed) {
             return;
         }
         docs.get(docType, docId).whenComplete((doc, e) -> {

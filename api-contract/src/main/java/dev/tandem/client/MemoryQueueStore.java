@@ -1,12 +1,6 @@
 package dev.tandem.client;
 
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,12 +10,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * process. {@code maxBytes} (0: no limit) bounds the JSON size of what it holds; beyond it writes
  * fail with {@link QueueStorageException.Kind#FULL}, as a full disk would.
  */
-final class MemoryQueueStore implements QueueStore {
-    private final String clientId;
+final class MemoryQueueStore extends AbstractQueueStore {
     private final long maxBytes;
-    private final TreeMap<Long, ObjectNode> ops = new TreeMap<>();
-    private final Map<String, ObjectNode> conflicts = new LinkedHashMap<>();
-    private long nextSeq = 1;
 
     MemoryQueueStore(long maxBytes) {
         this(newClientId(), maxBytes);
@@ -44,48 +34,23 @@ final class MemoryQueueStore implements QueueStore {
     }
 
     @Override
-    public Loaded load() {
-        List<OpEntry> list = new ArrayList<>();
-        ops.values().forEach(o -> list.add(OpEntry.fromJson(o)));
-        List<ObjectNode> cs = new ArrayList<>();
-        conflicts.values().forEach(c -> cs.add(c.deepCopy()));
-        return new Loaded(clientId, list, cs);
+    void persistOp(ObjectNode op, Optional<ObjectNode> replaced) {
+        fits(op.toString().length() - replaced.map(o -> o.toString().length()).orElse(0));
     }
 
     @Override
-    public OpEntry append(String docType, String docId, long baseVersion, DocChange change, Optional<String> owner,
-                          Instant now) {
-        OpEntry e = new OpEntry(clientId + ":" + nextSeq, nextSeq, docType, docId, baseVersion, change, now);
-        e.owner = owner.orElse(null);
-        ObjectNode json = e.toJson();
-        fits(json.toString().length());
-        ops.put(e.seq, json);
-        nextSeq++;
-        return e;
+    void persistRemoval(long seq) {
+        // nothing to write
     }
 
     @Override
-    public void put(OpEntry op) {
-        ObjectNode json = op.toJson();
-        ObjectNode old = ops.get(op.seq);
-        fits(json.toString().length() - (old == null ? 0 : old.toString().length()));
-        ops.put(op.seq, json);
-    }
-
-    @Override
-    public void remove(long seq) {
-        ops.remove(seq);
-    }
-
-    @Override
-    public void putConflict(String conflictId, ObjectNode record) {
+    void persistConflict(String conflictId, ObjectNode record) {
         fits(record.toString().length());
-        conflicts.put(conflictId, record.deepCopy());
     }
 
     @Override
-    public void removeConflict(String conflictId) {
-        conflicts.remove(conflictId);
+    void persistResolution(String conflictId) {
+        // nothing to write
     }
 
     @Override

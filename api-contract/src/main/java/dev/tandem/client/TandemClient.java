@@ -50,6 +50,24 @@ import dev.tandem.protocol.ServerFrame;
  * or close that forbids reconnecting (e.g. 4001 unauthorized), {@link #close()}, or an
  * exhausted backoff leaves the client {@link State#CLOSED}.
  *
+ * <p>Reconnect timing:
+ * <ul>
+ *   <li>Noticing a loss: a close or reset of the socket at once; a socket that died silently
+ *       (network change, vanished peer or proxy) after one heartbeat interval without traffic
+ *       (the welcome's {@code heartbeatMs}, 25 s by default, at least 1 s) the client sends a
+ *       {@code ping}, and declares the connection lost when nothing arrives within the request
+ *       timeout (10 s by default): at most heartbeat + request timeout.</li>
+ *   <li>Retrying: attempt {@code n} after a loss waits {@link Backoff#delay(int)}: with
+ *       {@link Backoff#defaults()} a random time up to {@code min(10 s, 200 ms * 2^(n-1))}, so
+ *       never more than 10 s however long the outage; each failed attempt (refused, reset, no
+ *       {@code welcome} within the request timeout) counts one more. A {@code welcome} resets
+ *       the count, so the next loss starts again from the initial delay. Once the network is
+ *       back, the client is connected again within one capped delay plus one handshake.</li>
+ *   <li>Recovering: on the {@code welcome} every remembered channel is resubscribed from its
+ *       position; a gap the server cannot replay is reported per channel through
+ *       {@link Builder#onRecoveryLost} (and live documents and queries reload).</li>
+ * </ul>
+ *
  * <p>Documents: {@link #documents()} reads documents, keeps documents and queries current
  * ({@link LiveDocument}, {@link LiveQuery}) and holds the <b>offline operation queue</b>: edits
  * are stored (in a journal file with {@link Builder#queue}) and sent in order as {@code sync}
@@ -59,7 +77,8 @@ import dev.tandem.protocol.ServerFrame;
  * reply's {@code inbox} count says they follow) and acknowledged once handled.
  *
  * <p>Threading: all methods are thread-safe and do not block. Listeners for server frames run
- * one at a time, in arrival order, on the thread that receives from the socket, and request
+ * one at a time, in arrival order, on the client's receive thread ({@code tandem-client-receive},
+ * not the WebSocket's own thread, so a busy listener cannot hide a closed socket), and request
  * futures are completed there too: they must not block (in particular must not wait for
  * another reply of this client; use the {@code *Async} variants to hand work off). A listener
  * that throws is logged and otherwise ignored.
@@ -69,6 +88,8 @@ public final class TandemClient implements AutoCloseable {
     private static final int ABNORMAL_CLOSE = 1006;
     private static final int MAX_MESSAGE_CHARS = 16 << 20;
     private static final Duration CLOSE_GRACE = Duration.ofSeconds(2);
+    /** Frames received and not yet handled beyond which the socket is not read (backpressure). */
+    private static final int MAX_QUEUED_FRAMES = 256;
 
     /** Where the client stands with its connection. */
     public enum State {
@@ -113,6 +134,8 @@ public final class TandemClient implements AutoCloseable {
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong(1);
     private final ScheduledThreadPoolExecutor timer;
+    /** Handles received frames one at a time, in order, off the WebSocket's own thread (see Connection#onText). */
+    private final java.util.concurrent.ThreadPoolExecutor receiver;
 
     /** Guards the connection lifecycle: the fields below and state transitions. */
     private final ReentrantLock lock = new ReentrantLock();
@@ -198,6 +221,13 @@ public final class TandemClient implements AutoCloseable {
         timer.setRemoveOnCancelPolicy(true);
         timer.setKeepAliveTime(1, TimeUnit.SECONDS);
         timer.allowCoreThreadTimeOut(true); // no thread lingers once nothing is scheduled
+        receiver = new java.util.concurrent.ThreadPoolExecutor(1, 1, 1, TimeUnit.SECONDS,
+                new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "tandem-client-receive");
+                    t.setDaemon(true);
+                    return t;
+                });
+        receiver.allowCoreThreadTimeOut(true);
     }
 
     /** A builder for a client of the gateway at {@code uri} ({@code ws://} or {@code wss://}). */
@@ -282,6 +312,7 @@ public final class TandemClient implements AutoCloseable {
             if (ownsHttp) {
                 http.shutdown();
             }
+            receiver.shutdown();
         }, CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -488,7 +519,9 @@ public final class TandemClient implements AutoCloseable {
         switch (frame) {
             case ServerFrame.Welcome w -> welcomed(c, w);
             case ServerFrame.Event e -> {
+                Optional<Position> before = e.position().flatMap(p -> positions.get(e.channel()));
                 if (e.position().map(p -> positions.accept(e.channel(), p)).orElse(true)) {
+                    newEpoch(e.channel(), before, e.position().get());
                     emit(onEvent, e);
                     boolean own = isOwnInbox(e.channel());
                     documents.event(e, own);
@@ -503,7 +536,9 @@ public final class TandemClient implements AutoCloseable {
             case ServerFrame.Presence p -> emit(onPresence, p);
             case ServerFrame.Conflict k -> {
                 // a durable inbox publication: de-duplicated by offset like an event
+                Optional<Position> before = positions.get(k.channel());
                 if (positions.accept(k.channel(), k.position())) {
+                    newEpoch(k.channel(), before, k.position());
                     emit(onConflict, k);
                     CompletableFuture<Void> handled = documents.conflictFrame(k);
                     if (isOwnInbox(k.channel())) {
@@ -585,22 +620,6 @@ public final class TandemClient implements AutoCloseable {
         Optional<Position> since = positions.get(channel);
         request(id -> new ClientFrame.Subscribe(id, channel, since, sub.presence(), sub.snapshot()))
                 .whenComplete((r, e) -> {
-                    if (r != null && since.isPresent() && !r.body().path("recovered").asBoolean(false)) {
-                        // the server could not replay the gap (too old, or history lost): the app
-                        // must re-read state instead of trusting the event stream
-                        String epoch = r.body().path("epoch").asText("");
-                        long offset = r.body().path("offset").asLong(0);
-                        LOG.log(Level.INFO, "{0}: missed events could not be recovered", channel);
-                        if (!epoch.isEmpty()) {
-                            Position top = new Position(epoch, offset);
-                            try {
-                                onRecoveryLost.accept(channel, top);
-                            } catch (RuntimeException ex) {
-                                LOG.log(Level.WARNING, "onRecoveryLost listener failed", ex);
-                            }
-                            forChannel(channel, l -> l.recoveryLost(top));
-                        }
-                    }
                     if (e instanceof TandemClientException t && t.code().isPresent() && !t.code().get().isTransient()) {
                         LOG.log(Level.WARNING, "resubscribing to {0} failed, dropping it: {1}", channel, t.getMessage());
                         channels.remove(channel);
@@ -628,6 +647,40 @@ public final class TandemClient implements AutoCloseable {
         }
         channels.put(s.channel(), new Sub(s.presence(), s.snapshot()));
         forChannel(s.channel(), l -> l.subscribed(r));
+        if (s.since().isPresent() && !body.path("recovered").asBoolean(false)) {
+            // the server could not replay the gap (too old, or the history was lost and the
+            // channel is in a new epoch): the app must re-read state instead of trusting the stream
+            if (epoch.isTextual() && !epoch.textValue().isEmpty() && offset.canConvertToLong()) {
+                recoveryLost(s.channel(), new Position(epoch.textValue(), offset.longValue()));
+            } else {
+                LOG.log(Level.WARNING, "{0}: missed events could not be recovered (the reply names no position)",
+                        s.channel());
+            }
+        }
+    }
+
+    /**
+     * A live event or conflict in another epoch than the position held for its channel: the
+     * server lost the channel's history (e.g. Redis restarted without persistence) while this
+     * connection stayed up, so what was published before {@code now} may never arrive. Reported
+     * like a gap the server could not replay, before {@code now} itself is delivered.
+     */
+    private void newEpoch(String channel, Optional<Position> before, Position now) {
+        if (before.isPresent() && !before.get().epoch().equals(now.epoch())) {
+            LOG.log(Level.INFO, "{0} moved from epoch {1} to {2}", channel, before.get().epoch(), now.epoch());
+            recoveryLost(channel, now);
+        }
+    }
+
+    /** Tells the application and the live views of a channel that missed events are gone. */
+    private void recoveryLost(String channel, Position top) {
+        LOG.log(Level.INFO, "{0}: missed events could not be recovered", channel);
+        try {
+            onRecoveryLost.accept(channel, top);
+        } catch (RuntimeException ex) {
+            LOG.log(Level.WARNING, "onRecoveryLost listener failed", ex);
+        }
+        forChannel(channel, l -> l.recoveryLost(top));
     }
 
     // ---------------------------------------------------------------- connection loss
@@ -711,6 +764,12 @@ public final class TandemClient implements AutoCloseable {
         volatile ServerFrame.Welcome welcomeFrame;
         volatile ServerFrame.Disconnect disconnect;
         volatile long lastSeen = System.nanoTime();
+        /** Complete frames handed to the receiver and not yet handled. */
+        private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
+        /** Set when a frame was not followed by {@code request(1)} because too many wait (backpressure). */
+        private final AtomicBoolean demandHeld = new AtomicBoolean();
+        /** Whether a liveness ping is in flight. */
+        private final AtomicBoolean probing = new AtomicBoolean();
         private volatile ScheduledFuture<?> welcomeTimeout;
         private volatile ScheduledFuture<?> watchdog;
 
@@ -771,18 +830,93 @@ public final class TandemClient implements AutoCloseable {
             }
         }
 
-        /** Starts watching for a silent server: nothing (not even a ping) for three heartbeats. */
+        /**
+         * Starts checking a quiet connection, as the TypeScript client does: after a heartbeat
+         * interval without anything from the server (not even its ping) the client sends a
+         * {@code ping}; when nothing at all arrives before the request timeout, the connection
+         * is declared lost. A socket can die without a close reaching the client (a network
+         * change, a peer or proxy that vanished, or an end of stream the JDK's WebSocket did not
+         * report), and this bounds how long it goes unnoticed: one heartbeat plus the request
+         * timeout.
+         */
         void watch(long heartbeatMs) {
-            if (heartbeatMs <= 0) {
+            long every = Math.max(1000, heartbeatMs > 0 ? heartbeatMs : 25_000);
+            long quiet = TimeUnit.MILLISECONDS.toNanos(every);
+            watchdog = timer.scheduleWithFixedDelay(() -> {
+                long sent = System.nanoTime();
+                if (ended.get() || sent - lastSeen < quiet || !probing.compareAndSet(false, true)) {
+                    return;
+                }
+                request(ClientFrame.Ping::new).whenComplete((r, e) -> {
+                    probing.set(false);
+                    if (e != null && !ended.get() && lastSeen - sent < 0) { // nothing heard since the ping
+                        abort();
+                        lost(this, new TandemClientException(ABNORMAL_CLOSE, "the server stopped answering"), true);
+                    }
+                });
+            }, every, every, TimeUnit.MILLISECONDS);
+        }
+
+        /**
+         * Hands a complete frame (or the end of the connection) to the receiver thread and asks
+         * for the next frame at once. Why not handle it here: the JDK's WebSocket reads nothing
+         * while the listener runs, and an end of stream (a peer or proxy that closes the TCP
+         * connection without a close frame) arriving in that window is dropped by the JDK
+         * (JDK 21-25 {@code TransportImpl}: the EOF is acknowledged against a demand of zero,
+         * which throws inside the selector thread and stops reading), so the client would stay
+         * "connected" to a dead socket. Keeping the listener short keeps that window tiny; the
+         * liveness ping ({@link #watch}) covers what remains.
+         */
+        private void dispatch(WebSocket webSocket, String message) {
+            queued.incrementAndGet();
+            try {
+                receiver.execute(() -> {
+                    try {
+                        if (!ended.get()) {
+                            receive(this, message);
+                        }
+                    } catch (RuntimeException e) {
+                        LOG.log(Level.ERROR, "failed to handle a frame from the server", e);
+                    } finally {
+                        queued.decrementAndGet();
+                        resumeReading(webSocket);
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                queued.decrementAndGet(); // the client is closed
                 return;
             }
-            long limit = TimeUnit.MILLISECONDS.toNanos(3 * heartbeatMs);
-            watchdog = timer.scheduleWithFixedDelay(() -> {
-                if (System.nanoTime() - lastSeen > limit) {
-                    abort();
-                    lost(this, new TandemClientException(ABNORMAL_CLOSE, "no traffic from the server"), true);
-                }
-            }, heartbeatMs, heartbeatMs, TimeUnit.MILLISECONDS);
+            if (queued.get() < MAX_QUEUED_FRAMES) {
+                webSocket.request(1);
+            } else {
+                // the application handles frames slower than they come: stop reading (TCP
+                // backpressure) until the receiver catches up
+                demandHeld.set(true);
+                resumeReading(webSocket);
+            }
+        }
+
+        private void resumeReading(WebSocket webSocket) {
+            if (queued.get() < MAX_QUEUED_FRAMES && demandHeld.compareAndSet(true, false)) {
+                webSocket.request(1);
+            }
+        }
+
+        /**
+         * Ends the connection after the frames received before the end are handled (a
+         * {@code disconnect} frame among them decides the reconnect hint).
+         */
+        private void dispatchLoss(int closeCode, String reason) {
+            Runnable end = () -> {
+                ServerFrame.Disconnect d = disconnect;
+                String why = reason.isEmpty() && d != null ? d.reason() : reason;
+                lost(this, new TandemClientException(closeCode, why), reconnectHint(closeCode));
+            };
+            try {
+                receiver.execute(end);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                end.run(); // the client is closed: nothing waits for those frames
+            }
         }
 
         /** Fails what waits on this connection, once it has ended. */
@@ -851,13 +985,7 @@ public final class TandemClient implements AutoCloseable {
             }
             String message = partial.isEmpty() ? data.toString() : partial.append(data).toString();
             partial.setLength(0);
-            try {
-                receive(this, message);
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, "failed to handle a frame from the server", e);
-            } finally {
-                webSocket.request(1);
-            }
+            dispatch(webSocket, message);
             return null;
         }
 
@@ -884,15 +1012,13 @@ public final class TandemClient implements AutoCloseable {
 
         @Override
         public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-            ServerFrame.Disconnect d = disconnect;
-            String why = reason.isEmpty() && d != null ? d.reason() : reason;
-            lost(this, new TandemClientException(statusCode, why), reconnectHint(statusCode));
+            dispatchLoss(statusCode, reason);
             return null;
         }
 
         @Override
         public void onError(WebSocket webSocket, Throwable error) {
-            lost(this, new TandemClientException(ABNORMAL_CLOSE, String.valueOf(error)), reconnectHint(ABNORMAL_CLOSE));
+            dispatchLoss(ABNORMAL_CLOSE, String.valueOf(error));
         }
     }
 
@@ -995,10 +1121,15 @@ public final class TandemClient implements AutoCloseable {
         }
 
         /**
-         * Told, after a reconnect, of each channel whose missed events the server could not
-         * replay (the position was older than the channel's history, or its epoch changed), with
-         * the channel's current position. Re-read state for that channel ({@code doc.get} or
-         * your backend): events before that position are gone.
+         * Told of each channel whose missed events will not arrive, with the channel's position
+         * from which the stream goes on: a subscribe (or the resubscribe after a reconnect) from
+         * a position the server could not replay ({@code recovered: false}: older than the
+         * channel's history, or the channel's epoch changed), or a live event or conflict in a
+         * new epoch (the server lost the channel's history while connected, e.g. Redis restarted
+         * without persistence; called before that event is delivered). Re-read state for that
+         * channel ({@code doc.get} or your backend): events before that position are gone. Live
+         * documents and queries of the channel reload by themselves. The TypeScript client's
+         * {@code recoveryLost} / {@code onRecoveryLost} report the same cases.
          *
          * @param listener the listener
          * @return this builder

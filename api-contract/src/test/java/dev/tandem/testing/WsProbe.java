@@ -20,10 +20,40 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * A plain JDK WebSocket client for tests: sends raw text (malformed on purpose when needed) and
  * collects every frame and the close code. Deliberately not the project's client library.
  * Shared with the gateway and integration tests through the api-contract test-jar.
+ *
+ * <p>An optional {@link Inspector} sees every frame: each complete message the server sends (as
+ * it arrives) and each one the test sends through {@link #send}, {@link #request} or
+ * {@link #connect} (before it leaves); {@link #sendInvalid}, {@link #requestInvalid},
+ * {@link #sendFragments} and {@link #sendBinary} bypass it, for input that is bad on purpose.
+ * What the inspector records on the socket's thread is reported by {@link Inspector#check()},
+ * called at every waiting call and at {@link #close()}. The gateway's contract-validating probe
+ * is such an inspector.
  */
 public final class WsProbe implements AutoCloseable {
     public static final Duration WAIT = Duration.ofSeconds(10);
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Sees every frame a probe sends and receives; each method has a no-op default. */
+    public interface Inspector {
+        /** No inspection. */
+        Inspector NONE = new Inspector() {
+        };
+
+        /**
+         * A complete text message from the server, before it is queued (even when it is not
+         * JSON). Runs on the socket's thread: record problems for {@link #check()}, do not throw.
+         */
+        default void received(String text) {
+        }
+
+        /** A message the test sends as valid, before it leaves; throw to fail the test instead. */
+        default void sending(String text) {
+        }
+
+        /** Reports what was recorded (throw, e.g. an {@link AssertionError}); called by the probe's calls. */
+        default void check() {
+        }
+    }
 
     public final BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
     public final CompletableFuture<Integer> closed = new CompletableFuture<>();
@@ -31,14 +61,16 @@ public final class WsProbe implements AutoCloseable {
     private final StringBuilder partial = new StringBuilder();
     private final java.util.List<JsonNode> skipped = new java.util.ArrayList<>();
     private final boolean stalled;
+    private final Inspector inspector;
 
     private WsProbe(URI uri, Map<String, String> headers, List<String> subprotocols) throws Exception {
-        this(uri, headers, subprotocols, false);
+        this(uri, headers, subprotocols, false, Inspector.NONE);
     }
 
-    private WsProbe(URI uri, Map<String, String> headers, List<String> subprotocols, boolean stalled)
-            throws Exception {
+    private WsProbe(URI uri, Map<String, String> headers, List<String> subprotocols, boolean stalled,
+                    Inspector inspector) throws Exception {
         this.stalled = stalled;
+        this.inspector = java.util.Objects.requireNonNull(inspector, "inspector");
         WebSocket.Builder b = HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(WAIT);
         headers.forEach(b::header);
         if (!subprotocols.isEmpty()) {
@@ -49,6 +81,7 @@ public final class WsProbe implements AutoCloseable {
             public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
                 partial.append(data);
                 if (last) {
+                    inspector.received(partial.toString());
                     try {
                         frames.add(JSON.readTree(partial.toString()));
                     } catch (Exception e) {
@@ -77,7 +110,18 @@ public final class WsProbe implements AutoCloseable {
 
     /** A client that reads one frame and then never again (a slow consumer / dead peer). */
     public static WsProbe stalled(URI uri, String token) throws Exception {
-        return new WsProbe(uri, Map.of("Authorization", "Bearer " + token), List.of("tandem.v1"), true);
+        return stalled(uri, token, Inspector.NONE);
+    }
+
+    /** {@link #stalled(URI, String)} with an inspector. */
+    public static WsProbe stalled(URI uri, String token, Inspector inspector) throws Exception {
+        return new WsProbe(uri, Map.of("Authorization", "Bearer " + token), List.of("tandem.v1"), true, inspector);
+    }
+
+    /** Opens with the given upgrade headers and subprotocols (none: none asked for) and an inspector. */
+    public static WsProbe open(URI uri, Map<String, String> headers, List<String> subprotocols, Inspector inspector)
+            throws Exception {
+        return new WsProbe(uri, headers, subprotocols, false, inspector);
     }
 
     public static WsProbe open(URI uri) throws Exception {
@@ -94,7 +138,12 @@ public final class WsProbe implements AutoCloseable {
 
     /** Opens and authenticates with a connect frame; returns after the welcome. */
     public static WsProbe connect(URI uri, String token) throws Exception {
-        WsProbe p = open(uri);
+        return connect(uri, token, Inspector.NONE);
+    }
+
+    /** {@link #connect(URI, String)} with an inspector, which sees the connect frame and the welcome too. */
+    public static WsProbe connect(URI uri, String token, Inspector inspector) throws Exception {
+        WsProbe p = open(uri, Map.of(), List.of("tandem.v1"), inspector);
         p.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + token + "\"}");
         p.expect(f -> f.path("op").asText().equals("welcome"));
         p.expect(f -> f.path("op").asText().equals("reply") && f.path("id").asLong() == 1);
@@ -105,7 +154,14 @@ public final class WsProbe implements AutoCloseable {
         return ws.getSubprotocol();
     }
 
+    /** Sends a message the test means to be valid: the inspector sees it first. */
     public void send(String text) {
+        inspector.sending(text);
+        ws.sendText(text, true).join();
+    }
+
+    /** Sends a message as is, past the inspector: for input that is bad on purpose. */
+    public void sendInvalid(String text) {
         ws.sendText(text, true).join();
     }
 
@@ -121,10 +177,12 @@ public final class WsProbe implements AutoCloseable {
 
     /** The next frame, failing after a timeout. */
     public JsonNode next() throws InterruptedException {
+        inspector.check();
         if (!skipped.isEmpty()) {
             return skipped.removeFirst();
         }
         JsonNode f = frames.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        inspector.check();
         if (f == null) {
             throw new AssertionError("no frame within " + WAIT);
         }
@@ -136,6 +194,7 @@ public final class WsProbe implements AutoCloseable {
      * for later calls.
      */
     public JsonNode expect(Predicate<JsonNode> match) throws InterruptedException {
+        inspector.check();
         for (java.util.Iterator<JsonNode> it = skipped.iterator(); it.hasNext(); ) {
             JsonNode f = it.next();
             if (match.test(f)) {
@@ -146,6 +205,7 @@ public final class WsProbe implements AutoCloseable {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (System.nanoTime() < deadline) {
             JsonNode f = frames.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+            inspector.check();
             if (f == null) {
                 continue;
             }
@@ -163,23 +223,34 @@ public final class WsProbe implements AutoCloseable {
                 && (f.path("op").asText().equals("reply") || f.path("op").asText().equals("error")));
     }
 
-    /** Sends a request and returns its answer. */
+    /** Sends a request (the inspector sees it) and returns its answer. */
     public JsonNode request(long id, String json) throws InterruptedException {
         send(json);
         return answer(id);
     }
 
-    /** The close code, waiting for it. */
-    public int closeCode() throws Exception {
-        return closed.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    /** Sends a request that is bad on purpose (past the inspector) and returns its answer. */
+    public JsonNode requestInvalid(long id, String json) throws InterruptedException {
+        sendInvalid(json);
+        return answer(id);
     }
 
-    /** Asserts that nothing arrives for a while. */
+    /** The close code, waiting for it. */
+    public int closeCode() throws Exception {
+        int code = closed.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        inspector.check();
+        return code;
+    }
+
+    /** The next frame within {@code d}, or null (to assert that nothing arrives for a while). */
     public JsonNode poll(Duration d) throws InterruptedException {
+        inspector.check();
         if (!skipped.isEmpty()) {
             return skipped.removeFirst();
         }
-        return frames.poll(d.toMillis(), TimeUnit.MILLISECONDS);
+        JsonNode f = frames.poll(d.toMillis(), TimeUnit.MILLISECONDS);
+        inspector.check();
+        return f;
     }
 
     @Override
@@ -193,5 +264,6 @@ public final class WsProbe implements AutoCloseable {
             }
             ws.abort();
         }
+        inspector.check();
     }
 }
