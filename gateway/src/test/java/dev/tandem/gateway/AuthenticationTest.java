@@ -28,6 +28,7 @@ import io.helidon.security.jwt.jwk.Jwk;
 import io.helidon.security.jwt.jwk.JwkEC;
 import io.helidon.security.jwt.jwk.JwkRSA;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -53,7 +54,7 @@ class AuthenticationTest {
 
     @Test
     void acceptsABearerTokenOnTheUpgradeRequest() throws Exception {
-        try (ContractProbe c = ContractProbe.open(node.ws(), Map.of("Authorization", "Bearer " + TestGateway.token("alice", "acme")))) {
+        try (WsProbe c = ContractProbes.open(node.ws(), Map.of("Authorization", "Bearer " + TestGateway.token("alice", "acme")))) {
             JsonNode welcome = c.next();
             assertEquals("welcome", welcome.path("op").asText());
             assertEquals("alice", welcome.path("user").asText());
@@ -66,7 +67,7 @@ class AuthenticationTest {
 
     @Test
     void acceptsATokenInAFirstConnectFrame() throws Exception {
-        try (ContractProbe c = ContractProbe.open(node.ws())) {
+        try (WsProbe c = ContractProbes.open(node.ws())) {
             c.send("{\"op\":\"connect\",\"id\":7,\"token\":\"" + TestGateway.token("bob", "acme") + "\"}");
             assertEquals("welcome", c.next().path("op").asText());
             JsonNode reply = c.answer(7);
@@ -76,7 +77,7 @@ class AuthenticationTest {
 
     @Test
     void refusesEverythingButConnectBeforeAuthenticationAndStaysOpen() throws Exception {
-        try (ContractProbe c = ContractProbe.open(node.ws())) {
+        try (WsProbe c = ContractProbes.open(node.ws())) {
             JsonNode e = c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             assertEquals("unauthorized", e.path("code").asText());
             c.send("{\"op\":\"connect\",\"id\":3,\"token\":\"" + TestGateway.token("bob", "acme") + "\"}");
@@ -86,7 +87,7 @@ class AuthenticationTest {
 
     @Test
     void closesAConnectionThatNeverAuthenticates() throws Exception {
-        try (ContractProbe c = ContractProbe.open(node.ws())) {
+        try (WsProbe c = ContractProbes.open(node.ws())) {
             JsonNode d = c.expect(f -> isOp(f, "disconnect"));
             assertEquals(4002, d.path("code").asInt());
             assertEquals(4002, c.closeCode());
@@ -104,7 +105,7 @@ class AuthenticationTest {
     void aTokenAlreadyExpiredAtConnectClosesWith4003SoTheClientFetchesANewOne() throws Exception {
         String expired = DevTokens.mint(TestGateway.SECRET, "alice", "acme", List.of(), Map.of(),
                 Duration.ofMinutes(-5), java.util.Optional.empty(), java.util.Optional.empty());
-        try (ContractProbe c = ContractProbe.open(node.ws())) {
+        try (WsProbe c = ContractProbes.open(node.ws())) {
             c.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + expired + "\"}");
             JsonNode e = c.answer(1);
             assertEquals("unauthorized", e.path("code").asText());
@@ -114,7 +115,7 @@ class AuthenticationTest {
             assertTrue(d.path("reconnect").asBoolean());
             assertEquals(4003, c.closeCode());
         }
-        try (ContractProbe c = ContractProbe.open(node.ws(), Map.of("Authorization", "Bearer " + expired))) {
+        try (WsProbe c = ContractProbes.open(node.ws(), Map.of("Authorization", "Bearer " + expired))) {
             assertEquals("unauthorized", c.expect(f -> isOp(f, "error")).path("code").asText());
             assertTrue(c.expect(f -> isOp(f, "disconnect")).path("reconnect").asBoolean());
             assertEquals(4003, c.closeCode());
@@ -131,7 +132,7 @@ class AuthenticationTest {
 
     @Test
     void refusesABadUpgradeTokenWithTheUnauthorizedCloseCode() throws Exception {
-        try (ContractProbe c = ContractProbe.open(node.ws(), Map.of("Authorization", "Bearer nonsense"))) {
+        try (WsProbe c = ContractProbes.open(node.ws(), Map.of("Authorization", "Bearer nonsense"))) {
             assertEquals("unauthorized", c.expect(f -> isOp(f, "error")).path("code").asText());
             JsonNode d = c.expect(f -> isOp(f, "disconnect"));
             assertFalse(d.path("reconnect").asBoolean());
@@ -142,7 +143,7 @@ class AuthenticationTest {
     @Test
     void closesWithTokenExpiredWhenTheTokenRunsOut() throws Exception {
         String shortLived = TestGateway.token("alice", "acme", Map.of(), Duration.ofSeconds(3));
-        try (ContractProbe c = ContractProbe.connect(node.ws(), shortLived)) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), shortLived)) {
             JsonNode d = c.expect(f -> isOp(f, "disconnect"));
             assertEquals(4003, d.path("code").asInt());
             assertTrue(d.path("reconnect").asBoolean());
@@ -153,7 +154,7 @@ class AuthenticationTest {
     @Test
     void refreshKeepsTheConnectionPastTheFirstTokensExpiry() throws Exception {
         String shortLived = TestGateway.token("alice", "acme", Map.of(), Duration.ofSeconds(4));
-        try (ContractProbe c = ContractProbe.connect(node.ws(), shortLived)) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), shortLived)) {
             JsonNode reply = c.request(5, "{\"op\":\"refresh\",\"id\":5,\"token\":\"" + TestGateway.token("alice", "acme") + "\"}");
             assertEquals("reply", reply.path("op").asText());
             assertTrue(Instant.parse(reply.path("expiresAt").asText()).isAfter(Instant.now().plusSeconds(600)));
@@ -164,7 +165,7 @@ class AuthenticationTest {
 
     @Test
     void refreshWithAnotherUsersTokenIsForbidden() throws Exception {
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             JsonNode e = c.request(5, "{\"op\":\"refresh\",\"id\":5,\"token\":\"" + TestGateway.token("bob", "acme") + "\"}");
             assertEquals("forbidden", e.path("code").asText());
             assertEquals("reply", c.request(6, "{\"op\":\"ping\",\"id\":6}").path("op").asText());
@@ -182,7 +183,7 @@ class AuthenticationTest {
                     java.util.Optional.of("https://idp.example"), java.util.Optional.of("tandem"));
             assertRefusedBy(strict, plain, "wrong");
             assertRefusedBy(strict, wrongAudience, "audience");
-            try (ContractProbe c = ContractProbe.connect(strict.ws(), good)) {
+            try (WsProbe c = ContractProbes.connect(strict.ws(), good)) {
                 assertEquals("reply", c.request(9, "{\"op\":\"ping\",\"id\":9}").path("op").asText());
             }
         }
@@ -210,10 +211,10 @@ class AuthenticationTest {
                 .keyId("e1").algorithm("ES256").build();
         try (TestGateway prod = TestGateway.start(Map.of("tandem.dev-mode", "false",
                 "tandem.auth.jwks-file", file.toString()))) {
-            try (ContractProbe c = ContractProbe.connect(prod.ws(), sign(rsaKey, "RS256", "r1", "alice"))) {
+            try (WsProbe c = ContractProbes.connect(prod.ws(), sign(rsaKey, "RS256", "r1", "alice"))) {
                 assertEquals("reply", c.request(9, "{\"op\":\"ping\",\"id\":9}").path("op").asText());
             }
-            try (ContractProbe c = ContractProbe.connect(prod.ws(), sign(ecKey, "ES256", "e1", "bob"))) {
+            try (WsProbe c = ContractProbes.connect(prod.ws(), sign(ecKey, "ES256", "e1", "bob"))) {
                 assertEquals("reply", c.request(9, "{\"op\":\"ping\",\"id\":9}").path("op").asText());
             }
             // outside development mode the development HMAC secret is not trusted
@@ -235,7 +236,7 @@ class AuthenticationTest {
     }
 
     private static void assertRefusedBy(TestGateway gw, String token, String why) throws Exception {
-        try (ContractProbe c = ContractProbe.open(gw.ws())) {
+        try (WsProbe c = ContractProbes.open(gw.ws())) {
             c.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + token + "\"}");
             JsonNode e = c.answer(1);
             assertEquals("error", e.path("op").asText());

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -65,7 +66,7 @@ class BackendHooksTest {
         backend.on("/connect", body -> FakeBackend.Answer.json(body.path("user").asText().equals("alice")
                 ? "{\"result\":\"allow\",\"scopes\":{\"locations\":[\"wh-1\"]},\"channels\":[\"location:wh-1\"]}"
                 : "{\"result\":\"allow\"}"));
-        try (ContractProbe alice = ContractProbe.connect(node.ws(), token("alice"))) {
+        try (WsProbe alice = ContractProbes.connect(node.ws(), token("alice"))) {
             FakeBackend.Call call = backend.next("/connect");
             assertTrue(call.signed(), "the call carries a valid HMAC signature: " + call.headers());
             assertEquals("alice", call.body().path("user").asText());
@@ -89,7 +90,7 @@ class BackendHooksTest {
     @Test
     void aRefusedConnectClosesWithTheBackendsReason() throws Exception {
         backend.on("/connect", body -> FakeBackend.Answer.json("{\"result\":\"refuse\",\"reason\":\"account suspended\"}"));
-        try (ContractProbe mallory = ContractProbe.open(node.ws())) {
+        try (WsProbe mallory = ContractProbes.open(node.ws())) {
             mallory.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + token("mallory") + "\"}");
             JsonNode error = mallory.answer(1);
             assertEquals("forbidden", error.path("code").asText(), error.toString());
@@ -102,7 +103,7 @@ class BackendHooksTest {
     void subscribeMayBeRefused() throws Exception {
         backend.on("/subscribe", body -> FakeBackend.Answer.json(body.path("channel").asText().equals("tenant")
                 ? "{\"result\":\"refuse\",\"reason\":\"not on your plan\"}" : "{\"result\":\"allow\"}"));
-        try (ContractProbe bob = ContractProbe.connect(node.ws(), token("bob"))) {
+        try (WsProbe bob = ContractProbes.connect(node.ws(), token("bob"))) {
             JsonNode refused = bob.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             assertEquals("forbidden", refused.path("code").asText(), refused.toString());
             assertTrue(refused.path("message").asText().contains("not on your plan"));
@@ -121,8 +122,8 @@ class BackendHooksTest {
                 ? "{\"result\":\"refuse\",\"reason\":\"looks like spam\"}" : "{\"result\":\"allow\"}"));
         String carolToken = TestGateway.token("carol", "acme", Map.of("workspaces", List.of("*")), Duration.ofHours(1));
         String daveToken = TestGateway.token("dave", "acme", Map.of("workspaces", List.of("*")), Duration.ofHours(1));
-        try (ContractProbe carol = ContractProbe.connect(node.ws(), carolToken);
-             ContractProbe dave = ContractProbe.connect(node.ws(), daveToken)) {
+        try (WsProbe carol = ContractProbes.connect(node.ws(), carolToken);
+             WsProbe dave = ContractProbes.connect(node.ws(), daveToken)) {
             dave.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"workspace:w-1\"}");
             JsonNode ok = carol.request(3, "{\"op\":\"publish\",\"id\":3,\"channel\":\"workspace:w-1\",\"type\":\"chat\","
                     + "\"data\":{\"text\":\"darn it\"}}");
@@ -142,7 +143,7 @@ class BackendHooksTest {
                 body.path("change").path("data").path("amount").asInt() > 1000
                         ? "{\"result\":\"refuse\",\"code\":\"credit_limit\",\"reason\":\"over the credit limit\"}"
                         : "{\"result\":\"allow\"}"));
-        try (ContractProbe erin = ContractProbe.connect(node.ws(), token("erin"))) {
+        try (WsProbe erin = ContractProbes.connect(node.ws(), token("erin"))) {
             String order = "{\"op\":\"doc.update\",\"id\":%d,\"docType\":\"order\",\"docId\":\"o-1\",\"baseVersion\":0,"
                     + "\"opId\":\"erin:1\",\"data\":{\"amount\":%d}}";
             JsonNode refused = erin.request(2, String.format(order, 2, 5000));
@@ -164,8 +165,8 @@ class BackendHooksTest {
     @Test
     void aSlowBackendIsRefusedAfterTheTimeoutWithoutStallingOtherSockets() throws Exception {
         backend.on("/subscribe", body -> new FakeBackend.Answer(200, "{\"result\":\"allow\"}", 3_000));
-        try (ContractProbe waiting = ContractProbe.connect(node.ws(), token("frank"));
-             ContractProbe other = ContractProbe.connect(node.ws(), token("grace"))) {
+        try (WsProbe waiting = ContractProbes.connect(node.ws(), token("frank"));
+             WsProbe other = ContractProbes.connect(node.ws(), token("grace"))) {
             long start = System.nanoTime();
             waiting.send("{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             // meanwhile another socket that needs no hook is served at once
@@ -196,7 +197,7 @@ class BackendHooksTest {
                 "tandem.hooks.connect.url", dead));
              TestGateway allowing = TestGateway.start(Map.of("tandem.hooks.secret", FakeBackend.SECRET,
                      "tandem.hooks.connect.url", dead, "tandem.hooks.connect.on-failure", "allow"))) {
-            try (ContractProbe c = ContractProbe.open(refusing.ws())) {
+            try (WsProbe c = ContractProbes.open(refusing.ws())) {
                 c.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + token("henry") + "\"}");
                 JsonNode error = c.answer(1);
                 assertEquals("unavailable", error.path("code").asText(), error.toString());
@@ -204,7 +205,7 @@ class BackendHooksTest {
                 assertTrue(bye.path("reconnect").asBoolean(), "a backend outage is worth a retry: " + bye);
                 assertEquals(1011, c.closeCode());
             }
-            try (ContractProbe c = ContractProbe.connect(allowing.ws(), token("henry"))) {
+            try (WsProbe c = ContractProbes.connect(allowing.ws(), token("henry"))) {
                 assertEquals("reply", c.request(2, "{\"op\":\"ping\",\"id\":2}").path("op").asText());
             }
         }
@@ -217,8 +218,8 @@ class BackendHooksTest {
                 "tandem.hooks.subscribe.max-concurrent", "1",
                 "tandem.hooks.subscribe.timeout", "PT3S"))) {
             backend.on("/subscribe", body -> new FakeBackend.Answer(200, "{\"result\":\"allow\"}", 1_500));
-            try (ContractProbe first = ContractProbe.connect(narrow.ws(), token("kim"));
-                 ContractProbe second = ContractProbe.connect(narrow.ws(), token("lee"))) {
+            try (WsProbe first = ContractProbes.connect(narrow.ws(), token("kim"));
+                 WsProbe second = ContractProbes.connect(narrow.ws(), token("lee"))) {
                 first.send("{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
                 backend.next("/subscribe"); // the first call is in flight
                 long start = System.nanoTime();

@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -60,7 +61,7 @@ class BadInputTest {
     @ParameterizedTest
     @MethodSource("badFrames")
     void aBadFrameGetsItsErrorCodeAndTheConnectionKeepsWorking(String frame, String code, long id) throws Exception {
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             c.sendInvalid(frame);
             JsonNode e = c.expect(f -> f.path("op").asText().equals("error"));
@@ -76,7 +77,7 @@ class BadInputTest {
 
     @Test
     void binaryFramesAreRefusedWithBadRequest() throws Exception {
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             c.sendBinary(new byte[] {1, 2, 3});
             assertEquals("bad_request", c.expect(f -> f.path("op").asText().equals("error")).path("code").asText());
             assertEquals("reply", c.request(3, "{\"op\":\"ping\",\"id\":3}").path("op").asText());
@@ -85,7 +86,7 @@ class BadInputTest {
 
     @Test
     void fragmentedMessagesAreJoinedBeforeDecoding() throws Exception {
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             c.sendFragments("{\"op\":\"pi", "ng\",\"i", "d\":4}");
             assertEquals("reply", c.answer(4).path("op").asText());
         }
@@ -93,8 +94,8 @@ class BadInputTest {
 
     @Test
     void anOversizeMessageClosesWith1009AndOthersAreUnaffected() throws Exception {
-        try (ContractProbe big = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"));
-             ContractProbe bystander = ContractProbe.connect(node.ws(), TestGateway.token("bob", "acme"))) {
+        try (WsProbe big = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"));
+             WsProbe bystander = ContractProbes.connect(node.ws(), TestGateway.token("bob", "acme"))) {
             bystander.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             String payload = "x".repeat(5000);
             big.send("{\"op\":\"publish\",\"id\":3,\"channel\":\"workspace:w\",\"type\":\"x\",\"data\":\"" + payload + "\"}");
@@ -108,7 +109,7 @@ class BadInputTest {
 
     @Test
     void anOversizeMessageInFragmentsAlsoClosesWith1009() throws Exception {
-        try (ContractProbe big = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+        try (WsProbe big = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             String chunk = "y".repeat(1500);
             big.sendFragments("{\"op\":\"ping\",\"pad\":\"", chunk, chunk, chunk, "\"}");
             assertEquals(1009, big.closeCode());
@@ -117,8 +118,8 @@ class BadInputTest {
 
     @Test
     void aFloodIsRateLimitedThenClosedWhileOthersKeepBeingServed() throws Exception {
-        try (ContractProbe flood = ContractProbe.connect(node.ws(), TestGateway.token("mallory", "acme"));
-             ContractProbe calm = ContractProbe.connect(node.ws(), TestGateway.token("bob", "acme"))) {
+        try (WsProbe flood = ContractProbes.connect(node.ws(), TestGateway.token("mallory", "acme"));
+             WsProbe calm = ContractProbes.connect(node.ws(), TestGateway.token("bob", "acme"))) {
             calm.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             for (int i = 0; i < 200 && !flood.closed.isDone(); i++) {
                 try {
@@ -141,7 +142,7 @@ class BadInputTest {
 
     @Test
     void aPublishWithinTheRateIsNeverRefused() throws Exception {
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             for (int i = 0; i < 15; i++) {
                 assertEquals("reply", c.request(100 + i, "{\"op\":\"ping\",\"id\":" + (100 + i) + "}").path("op").asText());
             }

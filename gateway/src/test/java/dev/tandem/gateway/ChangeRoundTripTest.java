@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.tandem.testing.KafkaTopics;
 import dev.tandem.testing.TestServices;
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -35,8 +36,8 @@ class ChangeRoundTripTest {
                 "tandem.kafka.topic-dead-letter", "rt.dlq." + run,
                 "tandem.kafka.topic-out", "rt.out." + run,
                 "tandem.kafka.group-id", "rt-" + run));
-             ContractProbe alice = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"));
-             ContractProbe watcher = ContractProbe.connect(node.ws(), TestGateway.token("bob", "acme"));
+             WsProbe alice = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"));
+             WsProbe watcher = ContractProbes.connect(node.ws(), TestGateway.token("bob", "acme"));
              KafkaProducer<String, String> producer = KafkaTopics.producer()) {
             alice.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:alice\"}");
             watcher.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"doc:order:o-1\"}");

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -35,9 +36,9 @@ class ChannelAccessTest {
     @Test
     void aTenantNeverSeesAnotherTenantsPublicationsOnTheSameChannelNames() throws Exception {
         Map<String, List<String>> all = Map.of("locations", List.of("*"));
-        try (ContractProbe a = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme", all, Duration.ofHours(1)));
-             ContractProbe b = ContractProbe.connect(node.ws(), TestGateway.token("bob", "globex", all, Duration.ofHours(1)))) {
-            for (ContractProbe c : List.of(a, b)) {
+        try (WsProbe a = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme", all, Duration.ofHours(1)));
+             WsProbe b = ContractProbes.connect(node.ws(), TestGateway.token("bob", "globex", all, Duration.ofHours(1)))) {
+            for (WsProbe c : List.of(a, b)) {
                 assertEquals("reply", c.request(2, subscribe(2, "tenant")).path("op").asText());
                 assertEquals("reply", c.request(3, subscribe(3, "location:wh-1")).path("op").asText());
             }
@@ -59,7 +60,7 @@ class ChannelAccessTest {
     @ValueSource(strings = {"acme/tenant", "tenant:acme", "../acme/tenant", "globex:tenant", "tenant ", "",
             "location:", "location:a:b", "doc:task", "nope:1", "USER:bob", "user:bob\\u0000"})
     void craftedOrMalformedNamesAreUnknownChannels(String name) throws Exception {
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("eve", "globex"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("eve", "globex"))) {
             JsonNode e = c.requestInvalid(2, subscribe(2, name));
             assertEquals("unknown_channel", e.path("code").asText(), name);
             assertEquals("reply", c.request(3, "{\"op\":\"ping\",\"id\":3}").path("op").asText());
@@ -68,7 +69,7 @@ class ChannelAccessTest {
 
     @Test
     void userChannelsAreOnlyForTheirOwnUser() throws Exception {
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             JsonNode e = c.request(2, subscribe(2, "user:bob"));
             assertEquals("forbidden", e.path("code").asText());
             assertEquals("reply", c.request(3, subscribe(3, "user:alice")).path("op").asText());
@@ -78,7 +79,7 @@ class ChannelAccessTest {
     @Test
     void locationChannelsFollowTheLocationsClaim() throws Exception {
         String token = TestGateway.token("alice", "acme", Map.of("locations", List.of("wh-7")), Duration.ofHours(1));
-        try (ContractProbe c = ContractProbe.connect(node.ws(), token)) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), token)) {
             assertEquals("reply", c.request(2, subscribe(2, "location:wh-7")).path("op").asText());
             assertEquals("forbidden", c.request(3, subscribe(3, "location:wh-8")).path("code").asText());
         }
@@ -87,7 +88,7 @@ class ChannelAccessTest {
     @Test
     void clientsPublishOnlyWhereTheNamespaceAllows() throws Exception {
         String token = TestGateway.token("alice", "acme", Map.of("workspaces", List.of("w1")), Duration.ofHours(1));
-        try (ContractProbe c = ContractProbe.connect(node.ws(), token)) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), token)) {
             assertEquals("reply", c.request(2, subscribe(2, "workspace:w1")).path("op").asText());
             JsonNode ok = c.request(3, "{\"op\":\"publish\",\"id\":3,\"channel\":\"workspace:w1\",\"type\":\"chat\",\"data\":{\"t\":\"hi\"}}");
             assertEquals(1, ok.path("offset").asLong());

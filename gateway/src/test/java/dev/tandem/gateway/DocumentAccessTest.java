@@ -9,6 +9,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -38,12 +39,12 @@ class DocumentAccessTest {
         node.close();
     }
 
-    private static ContractProbe as(String user, String location, String... roles) throws Exception {
+    private static WsProbe as(String user, String location, String... roles) throws Exception {
         String token = roles.length == 0
                 ? TestGateway.token(user, "acme", Map.of("locations", List.of(location)), Duration.ofHours(1))
                 : DevTokens.mint(TestGateway.SECRET, user, "acme", List.of(roles), Map.of("locations", List.of(location)),
                         Duration.ofHours(1), java.util.Optional.empty(), java.util.Optional.empty());
-        return ContractProbe.connect(node.ws(), token);
+        return ContractProbes.connect(node.ws(), token);
     }
 
     private static String update(String type, String id, long base, String opId, String body) {
@@ -51,13 +52,13 @@ class DocumentAccessTest {
                 + ",\"opId\":\"" + opId + "\"," + body + "}";
     }
 
-    private static JsonNode get(ContractProbe c, String type, String id) throws InterruptedException {
+    private static JsonNode get(WsProbe c, String type, String id) throws InterruptedException {
         return c.request(8, "{\"op\":\"doc.get\",\"id\":8,\"docType\":\"" + type + "\",\"docId\":\"" + id + "\"}");
     }
 
     @Test
     void claimRulesGuardReadingCreatingAndWritingOnEveryTransport() throws Exception {
-        try (ContractProbe alice = as("alice", "wh-1"); ContractProbe bob = as("bob", "wh-2")) {
+        try (WsProbe alice = as("alice", "wh-1"); WsProbe bob = as("bob", "wh-2")) {
             JsonNode created = alice.request(7, update("stock_level", "A@wh-1", 0, "a:1",
                     "\"data\":{\"locationId\":\"wh-1\",\"qty\":5}"));
             assertEquals("applied", created.path("result").asText(), created.toString());
@@ -102,7 +103,7 @@ class DocumentAccessTest {
 
     @Test
     void aSubscriberLosesADocumentThatMovesOutOfItsScope() throws Exception {
-        try (ContractProbe alice = as("alice", "wh-1"); ContractProbe admin = as("root", "*", "admin")) {
+        try (WsProbe alice = as("alice", "wh-1"); WsProbe admin = as("root", "*", "admin")) {
             alice.request(7, update("stock_level", "M@wh-1", 0, "a:m1", "\"data\":{\"locationId\":\"wh-1\",\"qty\":1}"));
             alice.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"doc:stock_level:M@wh-1\"}");
             JsonNode moved = admin.request(7, update("stock_level", "M@wh-1", 1, "r:1",
@@ -119,8 +120,8 @@ class DocumentAccessTest {
 
     @Test
     void deletingAndResolvingBelongToTheAuthorAndAdmins() throws Exception {
-        try (ContractProbe alice = as("alice", "wh-1"); ContractProbe bob = as("bob", "wh-2");
-             ContractProbe admin = as("root", "*", "admin")) {
+        try (WsProbe alice = as("alice", "wh-1"); WsProbe bob = as("bob", "wh-2");
+             WsProbe admin = as("root", "*", "admin")) {
             alice.request(7, update("note", "del-1", 0, "a:d1", "\"data\":{\"t\":1}"));
             alice.request(7, update("note", "del-2", 0, "a:d2", "\"data\":{\"t\":1}"));
             JsonNode bobs = bob.request(7, update("note", "del-1", 1, "b:d1", "\"patch\":{\"delete\":true}"));
@@ -148,7 +149,7 @@ class DocumentAccessTest {
 
     @Test
     void oneUserCannotSpendAnothersOpId() throws Exception {
-        try (ContractProbe alice = as("alice", "wh-1"); ContractProbe bob = as("bob", "wh-2")) {
+        try (WsProbe alice = as("alice", "wh-1"); WsProbe bob = as("bob", "wh-2")) {
             alice.request(7, update("note", "theft", 0, "alice-phone:1", "\"data\":{\"n\":1}"));
             // bob guesses alice's next opId and sends it first
             assertEquals("applied", bob.request(7, update("note", "theft", 1, "alice-phone:2",

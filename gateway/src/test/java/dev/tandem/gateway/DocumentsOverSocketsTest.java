@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -54,9 +55,9 @@ class DocumentsOverSocketsTest {
 
     @Test
     void twoOfflineClientsReplayTheirCountersInEitherOrderTwiceAndTheSumIsExact() throws Exception {
-        try (ContractProbe a = ContractProbe.connect(node.ws(), token("alice"));
-             ContractProbe b = ContractProbe.connect(node.ws(), token("bob"));
-             ContractProbe watcher = ContractProbe.connect(node.ws(), token("carol"))) {
+        try (WsProbe a = ContractProbes.connect(node.ws(), token("alice"));
+             WsProbe b = ContractProbes.connect(node.ws(), token("bob"));
+             WsProbe watcher = ContractProbes.connect(node.ws(), token("carol"))) {
             watcher.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-7\"}");
             JsonNode created = a.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"stock_level\",\"docId\":\"A-1@wh-7\","
                     + "\"baseVersion\":0,\"opId\":\"seed:1\",\"data\":{\"qty\":100,\"locationId\":\"wh-7\"}}");
@@ -91,9 +92,9 @@ class DocumentsOverSocketsTest {
 
     @Test
     void aManualConflictReachesTheAuthorAndIsResolvedOnceWithAnAuditTrail() throws Exception {
-        try (ContractProbe a = ContractProbe.connect(node.ws(), token("alice"));
-             ContractProbe bobPhone = ContractProbe.connect(node.ws(), token("bob"));
-             ContractProbe bobLaptop = ContractProbe.connect(node.ws(), token("bob"))) {
+        try (WsProbe a = ContractProbes.connect(node.ws(), token("alice"));
+             WsProbe bobPhone = ContractProbes.connect(node.ws(), token("bob"));
+             WsProbe bobLaptop = ContractProbes.connect(node.ws(), token("bob"))) {
             bobLaptop.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:bob\"}");
             a.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"task\",\"docId\":\"t-1\",\"baseVersion\":0,"
                     + "\"opId\":\"a:1\",\"data\":{\"title\":\"draft\",\"owner\":\"alice\"}}");
@@ -143,9 +144,9 @@ class DocumentsOverSocketsTest {
 
     @Test
     void aDocumentThatLeavesALocationIsPublishedToTheLocationItLeftAndTheOneItJoined() throws Exception {
-        try (ContractProbe writer = ContractProbe.connect(node.ws(), token("alice"));
-             ContractProbe wh7 = ContractProbe.connect(node.ws(), token("carol"));
-             ContractProbe wh8 = ContractProbe.connect(node.ws(), token("dave"))) {
+        try (WsProbe writer = ContractProbes.connect(node.ws(), token("alice"));
+             WsProbe wh7 = ContractProbes.connect(node.ws(), token("carol"));
+             WsProbe wh8 = ContractProbes.connect(node.ws(), token("dave"))) {
             wh7.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-77\"}");
             wh8.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-88\"}");
             JsonNode created = writer.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"stock_level\","

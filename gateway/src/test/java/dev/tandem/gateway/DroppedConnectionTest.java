@@ -5,6 +5,7 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,7 +22,7 @@ class DroppedConnectionTest {
         // one connection per address, and heartbeats far away: only the drop itself can free the slot
         try (TestGateway node = TestGateway.start(Map.of("tandem.connections-per-address", "2",
                 "tandem.limits.heartbeat-interval", "PT60S"));
-             ContractProbe watcher = ContractProbe.connect(node.ws(), TestGateway.token("watcher", "acme"))) {
+             WsProbe watcher = ContractProbes.connect(node.ws(), TestGateway.token("watcher", "acme"))) {
             watcher.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"doc:note:room\"}");
             RawWebSocket raw = RawWebSocket.open(node.gateway.port());
             raw.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + TestGateway.token("dropper", "acme") + "\"}");
@@ -44,7 +45,7 @@ class DroppedConnectionTest {
             LimitsTest.waitFor(() -> node.gateway.engine().sessionCount() == 1);
             LimitsTest.waitFor(() -> node.gateway.connectionsFrom("127.0.0.1") == 1);
             // the freed slot takes a new connection from the same address
-            try (ContractProbe again = ContractProbe.connect(node.ws(), TestGateway.token("dropper", "acme"))) {
+            try (WsProbe again = ContractProbes.connect(node.ws(), TestGateway.token("dropper", "acme"))) {
                 assertEquals("reply", again.request(3, "{\"op\":\"ping\",\"id\":3}").path("op").asText());
             }
         }

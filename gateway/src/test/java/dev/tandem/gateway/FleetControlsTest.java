@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
 import dev.tandem.testing.TestServices;
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -40,8 +41,8 @@ class FleetControlsTest {
         return JSON.readTree(java.util.Base64.getUrlDecoder().decode(payload)).path("jti").asText();
     }
 
-    private static ContractProbe refused(TestGateway node, String token, int code) throws Exception {
-        ContractProbe p = ContractProbe.open(node.ws());
+    private static WsProbe refused(TestGateway node, String token, int code) throws Exception {
+        WsProbe p = ContractProbes.open(node.ws());
         p.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + token + "\"}");
         assertEquals(code, p.closeCode(), "closed with " + code + ": " + p.frames);
         return p;
@@ -54,21 +55,21 @@ class FleetControlsTest {
         try (TestGateway node = TestGateway.start(Map.of("tandem.limits.max-connections", "3",
                 "tandem.limits.max-connections-per-tenant", "2",
                 "tandem.metrics.tenants", acme))) {
-            List<ContractProbe> open = new ArrayList<>();
+            List<WsProbe> open = new ArrayList<>();
             try {
-                open.add(ContractProbe.connect(node.ws(), token("a1", acme)));
-                open.add(ContractProbe.connect(node.ws(), token("a2", acme)));
-                try (ContractProbe third = ContractProbe.open(node.ws())) {
+                open.add(ContractProbes.connect(node.ws(), token("a1", acme)));
+                open.add(ContractProbes.connect(node.ws(), token("a2", acme)));
+                try (WsProbe third = ContractProbes.open(node.ws())) {
                     third.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + token("a3", acme) + "\"}");
                     JsonNode error = third.answer(1);
                     assertEquals("limit_exceeded", error.path("code").asText(), error.toString());
                     assertEquals(4031, third.closeCode());
                 }
                 assertEquals(2.0, node.metric("tandem_tenant_connections", "tenant=\"" + acme + "\""));
-                open.add(ContractProbe.connect(node.ws(), token("g1", globex)));
+                open.add(ContractProbes.connect(node.ws(), token("g1", globex)));
                 assertTrue(node.metric("tandem_tenant_connections", "tenant=\"_other\"") >= 1.0,
                         "tenants not opted in are summed");
-                try (ContractProbe fourth = ContractProbe.open(node.ws())) {
+                try (WsProbe fourth = ContractProbes.open(node.ws())) {
                     JsonNode bye = fourth.expect(f -> f.path("op").asText().equals("disconnect"));
                     assertTrue(bye.path("reconnect").asBoolean(), "try another node: " + bye);
                     assertEquals(4030, fourth.closeCode());
@@ -76,9 +77,9 @@ class FleetControlsTest {
                 open.removeFirst().close();
                 Thread.sleep(200);
                 // a slot is free again, for the tenant and the node
-                open.add(ContractProbe.connect(node.ws(), token("a4", acme)));
+                open.add(ContractProbes.connect(node.ws(), token("a4", acme)));
             } finally {
-                open.forEach(ContractProbe::close);
+                open.forEach(WsProbe::close);
             }
         }
     }
@@ -88,8 +89,8 @@ class FleetControlsTest {
         String t = tenant();
         try (TestGateway node = TestGateway.start(Map.of("tandem.limits.idle-timeout", "PT0.6S",
                 "tandem.limits.heartbeat-interval", "PT0.2S"))) {
-            try (ContractProbe idle = ContractProbe.connect(node.ws(), token("idle", t));
-                 ContractProbe busy = ContractProbe.connect(node.ws(), token("busy", t))) {
+            try (WsProbe idle = ContractProbes.connect(node.ws(), token("idle", t));
+                 WsProbe busy = ContractProbes.connect(node.ws(), token("busy", t))) {
                 busy.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
                 long start = System.nanoTime();
                 while (!idle.closed.isDone() && System.nanoTime() - start < 3_000_000_000L) {
@@ -112,12 +113,12 @@ class FleetControlsTest {
         String t = tenant();
         try (TestGateway node = TestGateway.start(Map.of("tandem.limits.user-messages-per-second", "5",
                 "tandem.limits.user-burst", "10"));
-             ContractProbe phone = ContractProbe.connect(node.ws(), token("kate", t));
-             ContractProbe laptop = ContractProbe.connect(node.ws(), token("kate", t));
-             ContractProbe other = ContractProbe.connect(node.ws(), token("liam", t))) {
+             WsProbe phone = ContractProbes.connect(node.ws(), token("kate", t));
+             WsProbe laptop = ContractProbes.connect(node.ws(), token("kate", t));
+             WsProbe other = ContractProbes.connect(node.ws(), token("liam", t))) {
             int limited = 0;
             for (int i = 0; i < 12; i++) {
-                ContractProbe p = i % 2 == 0 ? phone : laptop;
+                WsProbe p = i % 2 == 0 ? phone : laptop;
                 JsonNode r = p.request(100 + i, "{\"op\":\"ping\",\"id\":" + (100 + i) + "}");
                 if (r.path("code").asText().equals("rate_limited")) {
                     limited++;
@@ -155,9 +156,9 @@ class FleetControlsTest {
         String service = TestGateway.token("ops", t, "service");
         // disconnect: every connection of the user, none of another; the token stays valid
         String maya = token("maya", t);
-        try (ContractProbe m1 = ContractProbe.connect(sockets.ws(), maya);
-             ContractProbe m2 = ContractProbe.connect(sockets.ws(), token("maya", t));
-             ContractProbe noah = ContractProbe.connect(sockets.ws(), token("noah", t))) {
+        try (WsProbe m1 = ContractProbes.connect(sockets.ws(), maya);
+             WsProbe m2 = ContractProbes.connect(sockets.ws(), token("maya", t));
+             WsProbe noah = ContractProbes.connect(sockets.ws(), token("noah", t))) {
             long start = System.nanoTime();
             HttpResponse<String> res = api.post("/api/v1/users/maya/disconnect", service, "");
             assertEquals(200, res.statusCode(), res.body());
@@ -167,7 +168,7 @@ class FleetControlsTest {
             assertNull(noah.poll(Duration.ofMillis(200)), "another user is not touched");
             assertEquals("reply", noah.request(2, "{\"op\":\"ping\",\"id\":2}").path("op").asText());
         }
-        try (ContractProbe again = ContractProbe.connect(sockets.ws(), maya)) {
+        try (WsProbe again = ContractProbes.connect(sockets.ws(), maya)) {
             assertEquals("reply", again.request(2, "{\"op\":\"ping\",\"id\":2}").path("op").asText(),
                     "a disconnected user may come back");
         }
@@ -175,8 +176,8 @@ class FleetControlsTest {
         // revoke one token by jti: its connection closes, it cannot come back, the user's other token can
         String revoked = token("olga", t);
         String kept = token("olga", t);
-        try (ContractProbe r = ContractProbe.connect(sockets.ws(), revoked);
-             ContractProbe k = ContractProbe.connect(sockets.ws(), kept)) {
+        try (WsProbe r = ContractProbes.connect(sockets.ws(), revoked);
+             WsProbe k = ContractProbes.connect(sockets.ws(), kept)) {
             HttpResponse<String> res = api.post("/api/v1/revocations", service, "{\"jti\":\"" + jti(revoked)
                     + "\",\"expiresAt\":\"" + Instant.now().plusSeconds(3600) + "\"}");
             assertEquals(200, res.statusCode(), res.body());
@@ -190,8 +191,8 @@ class FleetControlsTest {
 
         // revoke every token of a user issued before now: all close; a token issued later works
         String p1 = token("pete", t);
-        try (ContractProbe a = ContractProbe.connect(sockets.ws(), p1);
-             ContractProbe b = ContractProbe.connect(sockets.ws(), token("pete", t))) {
+        try (WsProbe a = ContractProbes.connect(sockets.ws(), p1);
+             WsProbe b = ContractProbes.connect(sockets.ws(), token("pete", t))) {
             Thread.sleep(1_100); // iat has whole seconds: the cutoff must lie after both tokens' iat
             HttpResponse<String> res = api.post("/api/v1/revocations", service, "{\"user\":\"pete\"}");
             assertEquals(200, res.statusCode(), res.body());
@@ -200,7 +201,7 @@ class FleetControlsTest {
         }
         refused(sockets, p1, 4004).close();
         Thread.sleep(1_100);
-        try (ContractProbe fresh = ContractProbe.connect(sockets.ws(), token("pete", t))) {
+        try (WsProbe fresh = ContractProbes.connect(sockets.ws(), token("pete", t))) {
             assertEquals("reply", fresh.request(2, "{\"op\":\"ping\",\"id\":2}").path("op").asText(),
                     "a token issued after the cutoff is accepted");
         }

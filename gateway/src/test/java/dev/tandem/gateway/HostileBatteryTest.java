@@ -27,6 +27,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -68,7 +69,7 @@ class HostileBatteryTest {
     @AfterEach
     void theNodeIsStillServing() throws Exception {
         assertEquals(200, node.get("/health/ready").statusCode());
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("canary", "acme"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("canary", "acme"))) {
             assertEquals("reply", c.request(99, "{\"op\":\"ping\",\"id\":99}").path("op").asText());
         }
     }
@@ -170,7 +171,7 @@ class HostileBatteryTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("forgedTokens")
     void aForgedOrBrokenTokenIsRefusedAndNothingIsAuthenticated(String name, String token, int close) throws Exception {
-        try (ContractProbe c = ContractProbe.open(node.ws())) {
+        try (WsProbe c = ContractProbes.open(node.ws())) {
             c.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + token + "\"}");
             JsonNode e = c.answer(1);
             assertEquals("error", e.path("op").asText(), name + ": " + e);
@@ -188,7 +189,7 @@ class HostileBatteryTest {
 
     @Test
     void aForgedTokenOnTheUpgradeIsRefusedToo() throws Exception {
-        try (ContractProbe c = ContractProbe.open(node.ws(), Map.of("Authorization", "Bearer " + tampered()))) {
+        try (WsProbe c = ContractProbes.open(node.ws(), Map.of("Authorization", "Bearer " + tampered()))) {
             assertEquals("unauthorized", c.expect(f -> f.path("op").asText().equals("error")).path("code").asText());
             assertEquals(4001, c.closeCode());
         }
@@ -196,7 +197,7 @@ class HostileBatteryTest {
 
     @Test
     void aRefreshWithAnotherUsersTokenIsForbiddenAndChangesNothing() throws Exception {
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             JsonNode e = c.request(2, "{\"op\":\"refresh\",\"id\":2,\"token\":\"" + TestGateway.token("bob", "acme") + "\"}");
             assertEquals("forbidden", e.path("code").asText());
             JsonNode other = c.request(3, "{\"op\":\"refresh\",\"id\":3,\"token\":\"" + TestGateway.token("alice", "globex")
@@ -274,7 +275,7 @@ class HostileBatteryTest {
     @MethodSource("hostileFrames")
     void aHostileFrameGetsItsExactCodeAndTheConnectionKeepsServing(String name, String frame, String code) throws Exception {
         String alice = TestGateway.token("alice", "acme", Map.of("locations", List.of("wh-1")), Duration.ofHours(1));
-        try (ContractProbe c = ContractProbe.connect(node.ws(), alice)) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), alice)) {
             c.sendInvalid(frame);
             JsonNode e = c.expect(f -> f.path("op").asText().equals("error") || f.path("op").asText().equals("reply"));
             assertEquals("error", e.path("op").asText(), name + ": " + e);
@@ -287,8 +288,8 @@ class HostileBatteryTest {
 
     @Test
     void anotherTenantsChannelsAndDocumentsAreOutOfReach() throws Exception {
-        try (ContractProbe acme = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"));
-             ContractProbe globex = ContractProbe.connect(node.ws(), TestGateway.token("alice", "globex"))) {
+        try (WsProbe acme = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"));
+             WsProbe globex = ContractProbes.connect(node.ws(), TestGateway.token("alice", "globex"))) {
             acme.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             node.publish("globex", "tenant", "secret", "{\"x\":1}");
             globex.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"note\",\"docId\":\"g-1\",\"baseVersion\":0,"
@@ -307,11 +308,11 @@ class HostileBatteryTest {
 
     @Test
     void oversizeFramesCloseWith1009() throws Exception {
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             c.sendInvalid("{\"op\":\"ping\",\"id\":2,\"pad\":\"" + "x".repeat(70_000) + "\"}");
             assertEquals(1009, c.closeCode());
         }
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             String chunk = "y".repeat(30_000);
             c.sendFragments("{\"op\":\"ping\",\"pad\":\"", chunk, chunk, chunk, "\"}");
             assertEquals(1009, c.closeCode());
@@ -322,8 +323,8 @@ class HostileBatteryTest {
     void aFloodWithoutIdsGetsOneErrorThenTheCloseAndTheOthersAreServed() throws Exception {
         try (TestGateway strict = TestGateway.start(Map.of("tandem.limits.messages-per-second", "1",
                 "tandem.limits.burst", "5", "tandem.limits.flood-strikes", "20"));
-             ContractProbe flood = ContractProbe.connect(strict.ws(), TestGateway.token("mallory", "acme"));
-             ContractProbe calm = ContractProbe.connect(strict.ws(), TestGateway.token("bob", "acme"))) {
+             WsProbe flood = ContractProbes.connect(strict.ws(), TestGateway.token("mallory", "acme"));
+             WsProbe calm = ContractProbes.connect(strict.ws(), TestGateway.token("bob", "acme"))) {
             for (int i = 0; i < 100 && !flood.closed.isDone(); i++) {
                 try {
                     flood.send("{\"op\":\"ping\"}");

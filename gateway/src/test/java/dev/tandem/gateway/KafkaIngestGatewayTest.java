@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.tandem.testing.KafkaTopics;
 import dev.tandem.testing.TestServices;
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -52,8 +53,8 @@ class KafkaIngestGatewayTest {
     @Test
     void domainEventsReachSubscribersOnceWithOffsetsAndAMalformedOneDoesNotStallThem() throws Exception {
         String token = TestGateway.token("picker", "acme", Map.of("locations", List.of("wh-7")), Duration.ofHours(1));
-        try (ContractProbe c = ContractProbe.connect(node.ws(), token);
-             ContractProbe other = ContractProbe.connect(node.ws(), TestGateway.token("x", "globex",
+        try (WsProbe c = ContractProbes.connect(node.ws(), token);
+             WsProbe other = ContractProbes.connect(node.ws(), TestGateway.token("x", "globex",
                      Map.of("locations", List.of("*")), Duration.ofHours(1)))) {
             c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-7\"}");
             other.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-7\"}");

@@ -11,6 +11,7 @@ import java.util.concurrent.ExecutionException;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -21,7 +22,7 @@ class LimitsTest {
     @Test
     void subscriptionsPerConnectionAreCapped() throws Exception {
         try (TestGateway node = TestGateway.start(Map.of("tandem.limits.max-subscriptions", "2"));
-             ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+             WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             assertEquals("reply", c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}").path("op").asText());
             assertEquals("reply", c.request(3, "{\"op\":\"subscribe\",\"id\":3,\"channel\":\"user:alice\"}").path("op").asText());
             assertEquals("limit_exceeded", c.request(4, "{\"op\":\"subscribe\",\"id\":4,\"channel\":\"doc:t:1\"}").path("code").asText());
@@ -34,23 +35,23 @@ class LimitsTest {
     @Test
     void connectionsPerAddressAreCapped() throws Exception {
         try (TestGateway node = TestGateway.start(Map.of("tandem.connections-per-address", "2"))) {
-            List<ContractProbe> open = new ArrayList<>();
+            List<WsProbe> open = new ArrayList<>();
             try {
-                open.add(ContractProbe.connect(node.ws(), TestGateway.token("a", "acme")));
-                open.add(ContractProbe.connect(node.ws(), TestGateway.token("b", "acme")));
-                ContractProbe third = ContractProbe.open(node.ws());
+                open.add(ContractProbes.connect(node.ws(), TestGateway.token("a", "acme")));
+                open.add(ContractProbes.connect(node.ws(), TestGateway.token("b", "acme")));
+                WsProbe third = ContractProbes.open(node.ws());
                 open.add(third);
                 JsonNode d = third.expect(f -> f.path("op").asText().equals("disconnect"));
                 assertEquals(4029, d.path("code").asInt());
                 assertEquals(4029, third.closeCode());
                 open.getFirst().close();
                 waitFor(() -> node.gateway.connectionsFrom("127.0.0.1") == 1);
-                open.add(ContractProbe.connect(node.ws(), TestGateway.token("c", "acme")));
+                open.add(ContractProbes.connect(node.ws(), TestGateway.token("c", "acme")));
                 open.get(1).close();
                 open.getLast().close();
                 waitFor(() -> node.gateway.connectionsFrom("127.0.0.1") == 0);
             } finally {
-                open.forEach(ContractProbe::close);
+                open.forEach(WsProbe::close);
             }
         }
     }
@@ -58,7 +59,7 @@ class LimitsTest {
     @Test
     void onlyAllowedOriginsMayUpgrade() throws Exception {
         try (TestGateway node = TestGateway.start(Map.of("tandem.origins", "https://app.example"))) {
-            try (ContractProbe ok = ContractProbe.open(node.ws(), Map.of("Origin", "https://app.example"))) {
+            try (WsProbe ok = ContractProbes.open(node.ws(), Map.of("Origin", "https://app.example"))) {
                 ok.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + TestGateway.token("a", "acme") + "\"}");
                 ok.expect(f -> f.path("op").asText().equals("welcome"));
             }
@@ -74,7 +75,7 @@ class LimitsTest {
         try (TestGateway node = TestGateway.start()) {
             assertThrows(ExecutionException.class, () -> HttpClient.newHttpClient().newWebSocketBuilder()
                     .subprotocols("mqtt").buildAsync(node.ws(), new WebSocket.Listener() { }).get());
-            try (ContractProbe plain = ContractProbe.open(node.ws(), Map.of(), List.of())) {
+            try (WsProbe plain = ContractProbes.open(node.ws(), Map.of(), List.of())) {
                 plain.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + TestGateway.token("a", "acme") + "\"}");
                 plain.expect(f -> f.path("op").asText().equals("welcome"));
             }
@@ -87,8 +88,8 @@ class LimitsTest {
                 "tandem.limits.outbound-queue-messages", "64",
                 "tandem.limits.write-timeout", "PT1S",
                 "tandem.channels.namespaces.tenant.history-size", "0"))) {
-            try (ContractProbe slow = ContractProbe.stalled(node.ws(), TestGateway.token("slow", "acme"));
-                 ContractProbe fast = ContractProbe.connect(node.ws(), TestGateway.token("fast", "acme"))) {
+            try (WsProbe slow = ContractProbes.stalled(node.ws(), TestGateway.token("slow", "acme"));
+                 WsProbe fast = ContractProbes.connect(node.ws(), TestGateway.token("fast", "acme"))) {
                 slow.send("{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
                 fast.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
                 waitFor(() -> node.gateway.hub().subscriberCount(
@@ -118,8 +119,8 @@ class LimitsTest {
                 "tandem.limits.heartbeat-interval", "PT0.5S",
                 "tandem.limits.heartbeat-timeout", "PT1S",
                 "tandem.limits.write-timeout", "PT0.5S"))) {
-            try (ContractProbe alive = ContractProbe.connect(node.ws(), TestGateway.token("alive", "acme"));
-                 ContractProbe dead = ContractProbe.stalled(node.ws(), TestGateway.token("dead", "acme"))) {
+            try (WsProbe alive = ContractProbes.connect(node.ws(), TestGateway.token("alive", "acme"));
+                 WsProbe dead = ContractProbes.stalled(node.ws(), TestGateway.token("dead", "acme"))) {
                 waitFor(() -> node.gateway.engine().sessionCount() == 2);
                 waitFor(() -> node.gateway.engine().sessionCount() == 1);
                 Thread.sleep(1000);

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -37,8 +38,8 @@ class LoadThenFollowTest {
         node.close();
     }
 
-    private static ContractProbe connect(String user) throws Exception {
-        return ContractProbe.connect(node.ws(), TestGateway.token(user, "acme", Map.of("locations", List.of("*")),
+    private static WsProbe connect(String user) throws Exception {
+        return ContractProbes.connect(node.ws(), TestGateway.token(user, "acme", Map.of("locations", List.of("*")),
                 java.time.Duration.ofHours(1)));
     }
 
@@ -58,7 +59,7 @@ class LoadThenFollowTest {
 
     @Test
     void aSnapshotSubscribeAnswersWithTheDocumentBeforeAnyOfItsEvents() throws Exception {
-        try (ContractProbe writer = connect("writer"); ContractProbe reader = connect("reader")) {
+        try (WsProbe writer = connect("writer"); WsProbe reader = connect("reader")) {
             JsonNode none = reader.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"doc:stock_level:snap-1\","
                     + "\"snapshot\":true}");
             assertTrue(none.has("document") && none.get("document").isNull(), none.toString());
@@ -71,7 +72,7 @@ class LoadThenFollowTest {
             for (int i = 1; i <= 3; i++) {
                 writer.request(91, inc("snap-1", i, "w:" + i, 1));
             }
-            try (ContractProbe late = connect("late")) {
+            try (WsProbe late = connect("late")) {
                 JsonNode snap = late.request(3, "{\"op\":\"subscribe\",\"id\":3,\"channel\":\"doc:stock_level:snap-1\","
                         + "\"snapshot\":true}");
                 JsonNode doc = snap.path("document");
@@ -90,7 +91,7 @@ class LoadThenFollowTest {
 
     @Test
     void aSnapshotIsOnlyForDocumentChannels() throws Exception {
-        try (ContractProbe c = connect("x")) {
+        try (WsProbe c = connect("x")) {
             JsonNode e = c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\",\"snapshot\":true}");
             assertEquals("bad_request", e.path("code").asText(), e.toString());
             assertEquals("reply", c.request(3, "{\"op\":\"subscribe\",\"id\":3,\"channel\":\"tenant\"}").path("op").asText(),
@@ -100,7 +101,7 @@ class LoadThenFollowTest {
 
     @Test
     void aQueryPagesThroughADocumentTypeByOneFieldThenTheClientFollowsFromItsPosition() throws Exception {
-        try (ContractProbe writer = connect("qwriter"); ContractProbe client = connect("qclient")) {
+        try (WsProbe writer = connect("qwriter"); WsProbe client = connect("qclient")) {
             for (int i = 1; i <= 7; i++) {
                 writer.request(90, create(String.format("sku-%02d@wh-q", i), "wh-q", i));
             }
@@ -146,7 +147,7 @@ class LoadThenFollowTest {
     @Test
     void aQueryWithoutAChannelForItsFieldSaysSoAndTheRestApiGivesTheSameBody() throws Exception {
         String service = TestGateway.token("erp", "acme", "service");
-        try (ContractProbe writer = connect("qw2"); ContractProbe viaWs = ContractProbe.connect(node.ws(), service)) {
+        try (WsProbe writer = connect("qw2"); WsProbe viaWs = ContractProbes.connect(node.ws(), service)) {
             writer.request(90, create("n-1@q2", "wh-q2", 42));
             JsonNode ws = viaWs.request(2, "{\"op\":\"doc.query\",\"id\":2,\"docType\":\"stock_level\",\"where\":{\"qty\":42}}");
             assertTrue(ws.path("channel").isNull(), ws.toString());

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -58,7 +59,7 @@ class LogInjectionTest {
     @Test
     void controlCharactersFromClientsAreEscapedInTheLog() throws Exception {
         try (TestGateway node = TestGateway.start(java.util.Map.of());
-             ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+             WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             // a device id with an escape sequence, and a gap in its sequence: the gap is logged
             String opId = "dev\\u001b[2J\\u0008" + MARK + ":7";
             assertEquals("applied", c.request(2, "{\"op\":\"doc.update\",\"id\":2,\"docType\":\"note\",\"docId\":\"log-1\","

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,7 +53,7 @@ class ObservabilityTest {
         double latencies = node.metric("tandem_publish_to_deliver_seconds_count", "");
         double fanouts = node.metric("tandem_fanout_subscribers_count", "");
         double unknown = node.metric("tandem_errors_total", "code=\"unknown_channel\"");
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             node.publish("acme", "tenant", "t", "{}");
             c.expect(f -> f.path("op").asText().equals("event"));

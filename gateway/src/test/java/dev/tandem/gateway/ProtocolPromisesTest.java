@@ -11,6 +11,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -44,15 +45,15 @@ class ProtocolPromisesTest {
         return f.path("op").asText().equals(op);
     }
 
-    private static ContractProbe connect(String user) throws Exception {
-        return ContractProbe.connect(node.ws(), TestGateway.token(user, "acme"));
+    private static WsProbe connect(String user) throws Exception {
+        return ContractProbes.connect(node.ws(), TestGateway.token(user, "acme"));
     }
 
     @Test
     void everyRateLimitedFrameWithAnIdGetsItsOwnError() throws Exception {
         try (TestGateway slow = TestGateway.start(Map.of("tandem.limits.messages-per-second", "1",
                 "tandem.limits.burst", "3", "tandem.limits.flood-strikes", "1000"));
-             ContractProbe c = ContractProbe.connect(slow.ws(), TestGateway.token("alice", "acme"))) {
+             WsProbe c = ContractProbes.connect(slow.ws(), TestGateway.token("alice", "acme"))) {
             int n = 40;
             for (int i = 1; i <= n; i++) {
                 c.sendInvalid("{\"op\":\"ping\",\"pad\":{\"id\":7},\"id\":" + (100 + i) + "}");
@@ -75,7 +76,7 @@ class ProtocolPromisesTest {
 
     @Test
     void invalidDocumentNamesAreBadRequestsOnBothTransports() throws Exception {
-        try (ContractProbe c = connect("alice")) {
+        try (WsProbe c = connect("alice")) {
             for (String ref : List.of("\"docType\":\"no such\",\"docId\":\"x\"", "\"docType\":\"t\",\"docId\":\"a/b\"",
                     "\"docType\":\"\",\"docId\":\"x\"", "\"docType\":\"t\",\"docId\":\"" + "x".repeat(200) + "\"")) {
                 JsonNode e = c.request(2, "{\"op\":\"doc.get\",\"id\":2," + ref + "}");
@@ -94,7 +95,7 @@ class ProtocolPromisesTest {
 
     @Test
     void presenceOnAChannelWithoutPresenceIsRefusedAndSubscribesNothing() throws Exception {
-        try (ContractProbe c = connect("alice")) {
+        try (WsProbe c = connect("alice")) {
             JsonNode e = c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\",\"presence\":true}");
             assertEquals("bad_request", e.path("code").asText(), e.toString());
             node.publish("acme", "tenant", "after", "{}");
@@ -107,7 +108,7 @@ class ProtocolPromisesTest {
 
     @Test
     void presenceStateMustBeAnObject() throws Exception {
-        try (ContractProbe c = connect("alice")) {
+        try (WsProbe c = connect("alice")) {
             c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"doc:note:p1\"}");
             for (String state : List.of("\"away\"", "7", "[1,2]", "true")) {
                 JsonNode e = c.requestInvalid(3, "{\"op\":\"presence\",\"id\":3,\"channel\":\"doc:note:p1\",\"state\":" + state + "}");
@@ -120,8 +121,8 @@ class ProtocolPromisesTest {
 
     @Test
     void typingIsNotEchoedToTheSendersOwnConnections() throws Exception {
-        try (ContractProbe tab1 = connect("alice"); ContractProbe tab2 = connect("alice"); ContractProbe bob = connect("bob")) {
-            for (ContractProbe p : List.of(tab1, tab2, bob)) {
+        try (WsProbe tab1 = connect("alice"); WsProbe tab2 = connect("alice"); WsProbe bob = connect("bob")) {
+            for (WsProbe p : List.of(tab1, tab2, bob)) {
                 p.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"doc:note:typing\"}");
             }
             tab1.request(3, "{\"op\":\"publish\",\"id\":3,\"channel\":\"doc:note:typing\",\"type\":\"typing\","
@@ -129,7 +130,7 @@ class ProtocolPromisesTest {
             JsonNode seen = bob.expect(f -> op(f, "event") && f.path("type").asText().equals("typing"));
             assertEquals("alice", seen.path("from").asText());
             assertTrue(seen.path("ephemeral").asBoolean());
-            for (ContractProbe own : List.of(tab1, tab2)) {
+            for (WsProbe own : List.of(tab1, tab2)) {
                 own.request(9, "{\"op\":\"ping\",\"id\":9}");
                 JsonNode left = own.poll(Duration.ofMillis(200));
                 assertTrue(left == null || !op(left, "event"), "echoed to alice: " + left);
@@ -140,7 +141,7 @@ class ProtocolPromisesTest {
     @Test
     void manualConflictNoticesWaitInTheAuthorsInboxForEveryDevice() throws Exception {
         String conflictId;
-        try (ContractProbe alice = connect("alice"); ContractProbe bob = connect("bob")) {
+        try (WsProbe alice = connect("alice"); WsProbe bob = connect("bob")) {
             alice.request(2, "{\"op\":\"doc.update\",\"id\":2,\"docType\":\"task\",\"docId\":\"inbox-1\",\"baseVersion\":0,"
                     + "\"opId\":\"a:1\",\"data\":{\"title\":\"a\"}}");
             alice.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"task\",\"docId\":\"inbox-1\",\"baseVersion\":1,"
@@ -152,7 +153,7 @@ class ProtocolPromisesTest {
             conflictId = theirs.path("conflictId").asText();
         }
         for (String device : List.of("laptop", "phone")) {
-            try (ContractProbe bob = connect("bob")) {
+            try (WsProbe bob = connect("bob")) {
                 JsonNode sub = bob.request(5, "{\"op\":\"subscribe\",\"id\":5,\"channel\":\"user:bob\"}");
                 assertTrue(sub.path("inbox").asInt() >= 1, device + ": " + sub);
                 JsonNode notice = bob.expect(f -> op(f, "conflict"));
@@ -168,14 +169,14 @@ class ProtocolPromisesTest {
                 }
             }
         }
-        try (ContractProbe bob = connect("bob")) {
+        try (WsProbe bob = connect("bob")) {
             assertEquals(0, bob.request(7, "{\"op\":\"subscribe\",\"id\":7,\"channel\":\"user:bob\"}").path("inbox").asInt());
         }
     }
 
     @Test
     void aUserWhoseLastWriteWinsValueWasOverwrittenIsToldWhatWasLost() throws Exception {
-        try (ContractProbe alice = connect("alice"); ContractProbe bob = connect("bob")) {
+        try (WsProbe alice = connect("alice"); WsProbe bob = connect("bob")) {
             alice.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:alice\"}");
             alice.request(3, "{\"op\":\"doc.update\",\"id\":3,\"docType\":\"note\",\"docId\":\"lww-1\",\"baseVersion\":0,"
                     + "\"opId\":\"a:10\",\"data\":{\"title\":\"first\"}}");
@@ -200,7 +201,7 @@ class ProtocolPromisesTest {
 
     @Test
     void aHostileNumberIsRefusedOnWriteAndTheDocumentStaysReadable() throws Exception {
-        try (ContractProbe c = connect("alice")) {
+        try (WsProbe c = connect("alice")) {
             String big = "9".repeat(900);
             JsonNode r = c.request(2, "{\"op\":\"doc.update\",\"id\":2,\"docType\":\"note\",\"docId\":\"num-1\",\"baseVersion\":0,"
                     + "\"opId\":\"n:1\",\"data\":{\"n\":" + big + "}}");
@@ -231,7 +232,7 @@ class ProtocolPromisesTest {
         eleven.append("]");
         var tooMany = node.post("/api/v1/sync", service, "{\"ops\":" + eleven + "}");
         assertEquals(413, tooMany.statusCode(), tooMany.body());
-        try (ContractProbe c = connect("sync-" + System.nanoTime())) {
+        try (WsProbe c = connect("sync-" + System.nanoTime())) {
             JsonNode e = c.request(2, "{\"op\":\"sync\",\"id\":2,\"ops\":" + eleven + "}");
             assertEquals("too_large", e.path("code").asText(), e.toString());
             String ten = eleven.toString().replace(",{\"docType\":\"note\",\"docId\":\"batch-11\",\"baseVersion\":0,"
@@ -262,7 +263,7 @@ class ProtocolPromisesTest {
                     "{\"type\":\"note\",\"data\":{\"i\":" + i + "}}");
             assertEquals(200, res.statusCode(), res.body());
         }
-        try (ContractProbe c = connect(user)) {
+        try (WsProbe c = connect(user)) {
             JsonNode sub = c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:" + user + "\"}");
             assertEquals(3, sub.path("inbox").asInt(), sub.toString());
             List<Integer> seen = new java.util.ArrayList<>();

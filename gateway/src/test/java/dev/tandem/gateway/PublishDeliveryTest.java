@@ -12,6 +12,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -36,10 +37,10 @@ class PublishDeliveryTest {
 
     @Test
     void restPublishReachesEverySubscriberExactlyOnceWithIncreasingOffsets() throws Exception {
-        List<ContractProbe> clients = new ArrayList<>();
+        List<WsProbe> clients = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) {
-                ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("u" + i, "t-exact"));
+                WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("u" + i, "t-exact"));
                 assertEquals("reply", c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}").path("op").asText());
                 clients.add(c);
             }
@@ -47,7 +48,7 @@ class PublishDeliveryTest {
             for (int i = 0; i < n; i++) {
                 node.publish("t-exact", "tenant", "tick", "{\"i\":" + i + "}");
             }
-            for (ContractProbe c : clients) {
+            for (WsProbe c : clients) {
                 String epoch = null;
                 for (int i = 0; i < n; i++) {
                     JsonNode e = c.expect(PublishDeliveryTest::isEvent);
@@ -63,14 +64,14 @@ class PublishDeliveryTest {
                 assertNull(c.poll(java.time.Duration.ofMillis(300)), "no duplicate deliveries");
             }
         } finally {
-            clients.forEach(ContractProbe::close);
+            clients.forEach(WsProbe::close);
         }
     }
 
     @Test
     void concurrentPublishersProduceOneGapFreeOrderSeenAlikeByAllSubscribers() throws Exception {
-        try (ContractProbe a = ContractProbe.connect(node.ws(), TestGateway.token("a", "t-order"));
-             ContractProbe b = ContractProbe.connect(node.ws(), TestGateway.token("b", "t-order"))) {
+        try (WsProbe a = ContractProbes.connect(node.ws(), TestGateway.token("a", "t-order"));
+             WsProbe b = ContractProbes.connect(node.ws(), TestGateway.token("b", "t-order"))) {
             a.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             b.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             int threads = 4;
@@ -111,16 +112,16 @@ class PublishDeliveryTest {
 
     @Test
     void sendToUserReachesEveryDeviceOfThatUserOnly() throws Exception {
-        try (ContractProbe phone = ContractProbe.connect(node.ws(), TestGateway.token("carol", "t-send"));
-             ContractProbe laptop = ContractProbe.connect(node.ws(), TestGateway.token("carol", "t-send"));
-             ContractProbe other = ContractProbe.connect(node.ws(), TestGateway.token("dave", "t-send"))) {
+        try (WsProbe phone = ContractProbes.connect(node.ws(), TestGateway.token("carol", "t-send"));
+             WsProbe laptop = ContractProbes.connect(node.ws(), TestGateway.token("carol", "t-send"));
+             WsProbe other = ContractProbes.connect(node.ws(), TestGateway.token("dave", "t-send"))) {
             phone.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:carol\"}");
             laptop.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:carol\"}");
             other.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:dave\"}");
             HttpResponse<String> res = node.post("/api/v1/users/carol/send", TestGateway.token("erp", "t-send", "service"),
                     "{\"type\":\"invoice.paid\",\"data\":{\"invoice\":\"I-1\"}}");
             assertEquals(200, res.statusCode(), res.body());
-            for (ContractProbe c : List.of(phone, laptop)) {
+            for (WsProbe c : List.of(phone, laptop)) {
                 JsonNode e = c.expect(PublishDeliveryTest::isEvent);
                 assertEquals("user:carol", e.path("channel").asText());
                 assertEquals("I-1", e.path("data").path("invoice").asText());
@@ -133,7 +134,7 @@ class PublishDeliveryTest {
     void resumesAfterAPositionWithNoGapAndNoDuplicate() throws Exception {
         String epoch;
         long seen;
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("r", "t-resume"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("r", "t-resume"))) {
             c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
             node.publish("t-resume", "tenant", "e", "{\"n\":1}");
             JsonNode e = c.expect(PublishDeliveryTest::isEvent);
@@ -143,7 +144,7 @@ class PublishDeliveryTest {
         for (int i = 2; i <= 4; i++) {
             node.publish("t-resume", "tenant", "e", "{\"n\":" + i + "}");
         }
-        try (ContractProbe c = ContractProbe.connect(node.ws(), TestGateway.token("r", "t-resume"))) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("r", "t-resume"))) {
             JsonNode reply = c.request(3, "{\"op\":\"subscribe\",\"id\":3,\"channel\":\"tenant\",\"since\":{\"epoch\":\""
                     + epoch + "\",\"offset\":" + seen + "}}");
             assertTrue(reply.path("recovered").asBoolean());

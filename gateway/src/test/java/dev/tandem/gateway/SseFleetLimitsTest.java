@@ -8,6 +8,8 @@ import java.util.UUID;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.WsProbe;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -41,7 +43,7 @@ class SseFleetLimitsTest {
         // a stream the client dropped is noticed at the next write: the heartbeat comment
         try (TestGateway node = TestGateway.start(Map.of("tandem.metrics.tenants", t,
                 "tandem.limits.heartbeat-interval", "PT0.5S"))) {
-            try (ContractProbe ws = ContractProbe.connect(node.ws(), token("ws", t))) {
+            try (WsProbe ws = ContractProbes.connect(node.ws(), token("ws", t))) {
                 assertEquals(1.0, node.metric("tandem_connections", ""));
                 try (SseClient s = SseClient.open(node.http() + "/sse?channel=tenant", token("sse", t), Optional.empty())) {
                     s.next("welcome");
@@ -61,7 +63,7 @@ class SseFleetLimitsTest {
     void aStreamOverTheNodeLimitGetsDisconnect4030AndWebSocketsCountTowardsIt() throws Exception {
         try (TestGateway node = TestGateway.start(Map.of("tandem.limits.max-connections", "2"))) {
             String t = tenant();
-            try (ContractProbe ws = ContractProbe.connect(node.ws(), token("a", t));
+            try (WsProbe ws = ContractProbes.connect(node.ws(), token("a", t));
                  SseClient first = SseClient.open(node.http() + "/sse?channel=tenant", token("b", t), Optional.empty())) {
                 first.next("welcome");
                 double closedBefore = node.metric("tandem_connections_closed_total", "code=\"4030\"");
@@ -79,7 +81,7 @@ class SseFleetLimitsTest {
     void aStreamOverTheTenantLimitGetsDisconnect4031AndOtherTenantsAreServed() throws Exception {
         try (TestGateway node = TestGateway.start(Map.of("tandem.limits.max-connections-per-tenant", "2"))) {
             String t = tenant();
-            try (ContractProbe ws = ContractProbe.connect(node.ws(), token("a", t));
+            try (WsProbe ws = ContractProbes.connect(node.ws(), token("a", t));
                  SseClient second = SseClient.open(node.http() + "/sse?channel=tenant", token("b", t), Optional.empty())) {
                 second.next("welcome");
                 try (SseClient third = SseClient.open(node.http() + "/sse?channel=tenant", token("c", t), Optional.empty())) {

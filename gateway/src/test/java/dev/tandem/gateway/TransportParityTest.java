@@ -10,6 +10,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -33,12 +34,12 @@ class TransportParityTest {
     }
 
     /** The reply's body (without op and id), or the error's code and message. */
-    private static JsonNode ws(ContractProbe c, long id, String frame) throws InterruptedException {
+    private static JsonNode ws(WsProbe c, long id, String frame) throws InterruptedException {
         return normalized(c.request(id, frame));
     }
 
     /** Like {@link #ws} for a frame that breaks the contract on purpose. */
-    private static JsonNode wsInvalid(ContractProbe c, long id, String frame) throws InterruptedException {
+    private static JsonNode wsInvalid(WsProbe c, long id, String frame) throws InterruptedException {
         return normalized(c.requestInvalid(id, frame));
     }
 
@@ -67,7 +68,7 @@ class TransportParityTest {
 
     @Test
     void documentReadsAnswerAlike() throws Exception {
-        try (ContractProbe c = ContractProbe.connect(node.ws(), SERVICE)) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), SERVICE)) {
             c.request(2, "{\"op\":\"doc.update\",\"id\":2,\"docType\":\"note\",\"docId\":\"p-1\",\"baseVersion\":0,"
                     + "\"opId\":\"p:1\",\"data\":{\"t\":\"hello\"}}");
             assertEquals(rest(node.get("/api/v1/documents/note/p-1", SERVICE)),
@@ -85,7 +86,7 @@ class TransportParityTest {
     void batchesAnswerAlike() throws Exception {
         String ops = "[{\"docType\":\"note\",\"docId\":\"b-1\",\"baseVersion\":5,\"opId\":\"x:1\",\"data\":{}},"
                 + "{\"docType\":\"note\",\"docId\":\"b-1\",\"baseVersion\":0,\"opId\":\"x:2\",\"patch\":{\"frob\":1}}]";
-        try (ContractProbe c = ContractProbe.connect(node.ws(), SERVICE)) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), SERVICE)) {
             // rejections are not remembered, so both transports judge the same ops alike
             // (the second op's patch is malformed on purpose)
             assertEquals(rest(node.postInvalid("/api/v1/sync", SERVICE, "{\"ops\":" + ops + "}")),
@@ -98,7 +99,7 @@ class TransportParityTest {
 
     @Test
     void resolutionsAnswerAlike() throws Exception {
-        try (ContractProbe c = ContractProbe.connect(node.ws(), SERVICE)) {
+        try (WsProbe c = ContractProbes.connect(node.ws(), SERVICE)) {
             String[] ids = new String[2];
             for (int i = 0; i < 2; i++) {
                 String doc = "r-" + i;

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -72,7 +73,7 @@ class WebhooksTest {
     @Test
     void presenceJoinsAndLeavesReachTheWebhook() throws Exception {
         String token = TestGateway.token("ivy", "acme", Map.of("workspaces", List.of("*")), Duration.ofHours(1));
-        try (ContractProbe ivy = ContractProbe.connect(node.ws(), token)) {
+        try (WsProbe ivy = ContractProbes.connect(node.ws(), token)) {
             JsonNode r = ivy.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"workspace:w-9\",\"presence\":true}");
             assertEquals("reply", r.path("op").asText(), r.toString());
             JsonNode join = nextEvent("presence", e -> e.path("user").asText().equals("ivy"));
@@ -88,7 +89,7 @@ class WebhooksTest {
     @Test
     void documentChangesReachTheWebhookAtLeastOnceInOrderAfterAnOutage() throws Exception {
         String token = TestGateway.token("jack", "acme", Map.of(), Duration.ofHours(1));
-        try (ContractProbe jack = ContractProbe.connect(node.ws(), token)) {
+        try (WsProbe jack = ContractProbes.connect(node.ws(), token)) {
             JsonNode first = jack.request(2, "{\"op\":\"doc.update\",\"id\":2,\"docType\":\"note\",\"docId\":\"wh-n1\","
                     + "\"baseVersion\":0,\"opId\":\"jack:1\",\"data\":{\"text\":\"one\"}}");
             assertEquals("applied", first.path("result").asText(), first.toString());
