@@ -1,7 +1,7 @@
 package dev.tandem.session;
 
+import java.time.Instant;
 import java.util.Optional;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
@@ -57,15 +57,22 @@ public final class Session {
     private final Outbound out;
     private final Admission admission;
     private final Liveness liveness;
-    private final TokenExpiry expiry;
     private final ReentrantLock stateLock = new ReentrantLock();
     private final AtomicBoolean terminated = new AtomicBoolean();
     private final Runnable onEnded;
     private volatile State state = State.AWAITING_AUTH;
     private volatile Principal principal;
     private volatile Subscriptions subscriptions;
-    private volatile ScheduledFuture<?> authTimer;
-    private volatile ScheduledFuture<?> heartbeat;
+    /*
+     * The session's timers are deadlines that the engine's one sweep ({@link #sweep}) checks,
+     * not scheduled tasks: a scheduled task per timer cost ~270 bytes per connection.
+     */
+    /** When the next heartbeat is due ({@link System#nanoTime}). */
+    private volatile long nextHeartbeat;
+    /** When an unauthenticated connection is closed ({@link System#nanoTime}); unused once open. */
+    private volatile long authDeadline;
+    /** When the token in force expires, in epoch milliseconds; {@link Long#MAX_VALUE}: never. */
+    private volatile long tokenExpiresAt = Long.MAX_VALUE;
     /** The tenant whose connection count this session holds, once authenticated. */
     private final java.util.concurrent.atomic.AtomicReference<String> tenantCounted =
             new java.util.concurrent.atomic.AtomicReference<>();
@@ -81,28 +88,60 @@ public final class Session {
         this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), p -> engine.codec().encode(p.toFrame()),
                 engine.writers().assign(), this::writerFinished);
         this.admission = new Admission(engine.limits(), System.nanoTime());
-        this.liveness = new Liveness(engine.limits(), System.nanoTime());
-        this.expiry = new TokenExpiry(engine.scheduler(), engine.clock(),
-                () -> close(CloseCode.TOKEN_EXPIRED, "token expired; reconnect with a fresh token"));
+        long now = System.nanoTime();
+        this.liveness = new Liveness(engine.limits(), now);
+        // the first heartbeat one interval after the connection opened, as a fixed-rate timer
+        // would: connections opened at different times ping at different times
+        this.nextHeartbeat = now + engine.limits().heartbeatInterval().toNanos();
+        this.authDeadline = now + engine.limits().authTimeout().toNanos();
     }
 
     void start(Optional<String> upgradeToken) {
-        SessionLimits limits = engine.limits();
-        long hb = limits.heartbeatInterval().toMillis();
-        heartbeat = engine.scheduler().scheduleAtFixedRate(this::heartbeat, hb, hb, TimeUnit.MILLISECONDS);
         if (upgradeToken.isPresent()) {
             authenticate(upgradeToken.get(), 0);
-        } else {
-            authTimer = engine.scheduler().schedule(() -> {
-                if (state == State.AWAITING_AUTH) {
-                    close(CloseCode.AUTH_TIMEOUT, "no connect frame within " + limits.authTimeout().toSeconds() + "s");
-                }
-            }, limits.authTimeout().toMillis(), TimeUnit.MILLISECONDS);
         }
-        if (terminated.get()) {
-            // ended before its timers existed (refused while the node drains): terminate could
-            // not cancel them, and the heartbeat would run for ever
-            cancelTimers();
+    }
+
+    /**
+     * Runs the timers that are due: the auth timeout, the token's expiry, the heartbeat. Called
+     * by the engine's sweep (one thread), every sweep period, for every session; so a timer
+     * fires at most one period late.
+     *
+     * @param nowNanos  {@link System#nanoTime} at the sweep
+     * @param nowMillis the engine clock's epoch milliseconds at the sweep
+     */
+    void sweep(long nowNanos, long nowMillis) {
+        State s = state;
+        if (s == State.CLOSED) {
+            return;
+        }
+        if (s == State.AWAITING_AUTH && nowNanos - authDeadline >= 0) {
+            close(CloseCode.AUTH_TIMEOUT, "no connect frame within " + engine.limits().authTimeout().toSeconds() + "s");
+            return;
+        }
+        if (s == State.OPEN && nowMillis >= tokenExpiresAt) {
+            close(CloseCode.TOKEN_EXPIRED, "token expired; reconnect with a fresh token");
+            return;
+        }
+        long due = nextHeartbeat;
+        if (nowNanos - due >= 0) {
+            long interval = engine.limits().heartbeatInterval().toNanos();
+            long next = due + interval;
+            // fixed rate, keeping the connection's phase; after a stall, one ping, not a burst
+            nextHeartbeat = nowNanos - next >= 0 ? nowNanos + interval : next;
+            heartbeat();
+        }
+    }
+
+    /** Epoch milliseconds of an expiry, saturated (tokens may name times beyond a long's milliseconds). */
+    private static long expiryMillis(Optional<Instant> expiresAt) {
+        if (expiresAt.isEmpty()) {
+            return Long.MAX_VALUE;
+        }
+        try {
+            return expiresAt.get().toEpochMilli();
+        } catch (ArithmeticException e) {
+            return expiresAt.get().isBefore(Instant.EPOCH) ? Long.MIN_VALUE : Long.MAX_VALUE;
         }
     }
 
@@ -316,6 +355,9 @@ public final class Session {
         }
         Subscriptions subs = ops.subscriptions(id, p, new SessionDelivery(), engine.limits().maxSubscriptions());
         lastActive = System.nanoTime();
+        // the expiry is in force before the state says OPEN, so the sweep never sees an open
+        // session without it
+        tokenExpiresAt = expiryMillis(p.expiresAt());
         stateLock.lock();
         try {
             if (state != State.AWAITING_AUTH) {
@@ -327,10 +369,6 @@ public final class Session {
         } finally {
             stateLock.unlock();
         }
-        if (authTimer != null) {
-            authTimer.cancel(false);
-        }
-        expiry.watch(p.expiresAt());
         SessionLimits l = engine.limits();
         enqueue(new ServerFrame.Welcome(id, engine.nodeId(), p.user(), p.tenant(), l.heartbeatInterval().toMillis(),
                 p.expiresAt(), new ServerFrame.Limits(l.maxFrameBytes(), l.messagesPerSecond(), l.burst(),
@@ -368,7 +406,7 @@ public final class Session {
             throw new ProtocolException(ErrorCode.FORBIDDEN, "a refreshed token must be for the same user and tenant");
         }
         principal = next;
-        expiry.watch(next.expiresAt());
+        tokenExpiresAt = expiryMillis(next.expiresAt());
         // the new token may grant less (fewer locations, roles): drop what it no longer allows
         subscriptions.refresh(next);
         ObjectNode body = engine.codec().object();
@@ -530,7 +568,6 @@ public final class Session {
             return;
         }
         releaseSubscriptions();
-        cancelTimers();
         releaseTenant();
         engine.sessionEnded(this, closeCode);
         try {
@@ -545,15 +582,6 @@ public final class Session {
         if (tenant != null) {
             engine.releaseTenant(tenant);
         }
-    }
-
-    private void cancelTimers() {
-        for (ScheduledFuture<?> f : new ScheduledFuture<?>[] {authTimer, heartbeat}) {
-            if (f != null) {
-                f.cancel(false);
-            }
-        }
-        expiry.cancel();
     }
 
     private String describe() {

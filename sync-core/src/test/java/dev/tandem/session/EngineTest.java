@@ -126,8 +126,38 @@ class EngineTest {
         assertTrue(h.engine.drain(Duration.ofSeconds(1)));
         h.open(Optional.of(ALICE)).t.awaitClose(); // refused while draining
         Harness.await("the engine has no session left", () -> h.engine.sessionCount() == 0);
-        // the presence sweep belongs to the operations layer: nothing of a session stays behind
-        Harness.await("no session timer is left", () -> timers.getQueue().isEmpty());
+        // the presence sweep belongs to the operations layer, the engine's own periodic tasks
+        // (session sweep, writers' watchdog) stay: nothing one-shot of a session stays behind
+        Harness.await("no session timer is left", () -> timers.getQueue().stream()
+                .allMatch(r -> r instanceof java.util.concurrent.RunnableScheduledFuture<?> f && f.isPeriodic()));
+    }
+
+    @Test
+    void sessionsShareOneTimerTaskWhateverTheirNumber() {
+        h = new Harness(Harness.limits().heartbeat(Duration.ofMillis(40), Duration.ofMillis(60)).build());
+        ScheduledThreadPoolExecutor timers = (ScheduledThreadPoolExecutor) h.engine.scheduler();
+        int before = timers.getQueue().size();
+        List<Client> clients = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            Client c = h.connected(ALICE);
+            c.t.onPing(c.session::heard);
+            clients.add(c);
+        }
+        Client waiting = h.open();
+        // every one of them is pinged by the one sweep
+        Harness.await("every connection pinged twice", () -> clients.stream().allMatch(c -> c.t.pings() >= 2));
+        assertEquals(before, timers.getQueue().size(), "no timer task per connection");
+        clients.forEach(c -> assertEquals(Session.State.OPEN, c.session.state()));
+        assertEquals(Session.State.AWAITING_AUTH, waiting.session.state());
+    }
+
+    @Test
+    void theSweepRunsOftenEnoughForTheShortestTimerAndAtLeastEverySecond() {
+        assertEquals(Duration.ofSeconds(1), Engine.sweepPeriod(SessionLimits.DEFAULTS));
+        assertEquals(Duration.ofMillis(5), Engine.sweepPeriod(Harness.limits()
+                .heartbeat(Duration.ofMillis(40), Duration.ofMillis(60)).build()));
+        assertEquals(Duration.ofMillis(25), Engine.sweepPeriod(Harness.limits()
+                .authTimeout(Duration.ofMillis(200)).build()));
     }
 
     // ------------------------------------------------------------------ trusted publish
