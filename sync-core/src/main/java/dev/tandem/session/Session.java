@@ -1,9 +1,10 @@
 package dev.tandem.session;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -39,6 +40,22 @@ import dev.tandem.telemetry.LogText;
  */
 public final class Session {
     private static final System.Logger LOG = System.getLogger(Session.class.getName());
+    /*
+     * terminated and tenantCounted are volatile fields updated through VarHandles (an atomic
+     * object each cost bytes per connection); same semantics as AtomicBoolean/AtomicReference.
+     */
+    private static final VarHandle TERMINATED;
+    private static final VarHandle TENANT_COUNTED;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            TERMINATED = l.findVarHandle(Session.class, "terminated", boolean.class);
+            TENANT_COUNTED = l.findVarHandle(Session.class, "tenantCounted", String.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /** The states of a connection. */
     public enum State {
@@ -58,7 +75,8 @@ public final class Session {
     private final Admission admission;
     private final Liveness liveness;
     private final ReentrantLock stateLock = new ReentrantLock();
-    private final AtomicBoolean terminated = new AtomicBoolean();
+    /** Set once, through {@link #TERMINATED}, when the session's resources are released. */
+    private volatile boolean terminated;
     private final Runnable onEnded;
     private volatile State state = State.AWAITING_AUTH;
     private volatile Principal principal;
@@ -73,9 +91,8 @@ public final class Session {
     private volatile long authDeadline;
     /** When the token in force expires, in epoch milliseconds; {@link Long#MAX_VALUE}: never. */
     private volatile long tokenExpiresAt = Long.MAX_VALUE;
-    /** The tenant whose connection count this session holds, once authenticated. */
-    private final java.util.concurrent.atomic.AtomicReference<String> tenantCounted =
-            new java.util.concurrent.atomic.AtomicReference<>();
+    /** The tenant whose connection count this session holds, once authenticated (through {@link #TENANT_COUNTED}). */
+    private volatile String tenantCounted;
     /** When the client last sent something other than a ping (idle timeout). */
     private volatile long lastActive = System.nanoTime();
 
@@ -348,8 +365,8 @@ public final class Session {
                     + engine.fleet().maxConnectionsPerTenant() + " connections on this node"), CloseCode.TENANT_LIMIT);
             return;
         }
-        tenantCounted.set(p.tenant());
-        if (terminated.get()) {
+        tenantCounted = p.tenant();
+        if (terminated) {
             releaseTenant(); // ended meanwhile: terminate may have run before the count existed
             return;
         }
@@ -564,7 +581,7 @@ public final class Session {
     }
 
     private void terminate(int closeCode) {
-        if (!terminated.compareAndSet(false, true)) {
+        if (!TERMINATED.compareAndSet(this, false, true)) {
             return;
         }
         releaseSubscriptions();
@@ -578,7 +595,7 @@ public final class Session {
     }
 
     private void releaseTenant() {
-        String tenant = tenantCounted.getAndSet(null);
+        String tenant = (String) TENANT_COUNTED.getAndSet(this, (String) null);
         if (tenant != null) {
             engine.releaseTenant(tenant);
         }
