@@ -5,7 +5,6 @@ import java.lang.invoke.VarHandle;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -46,12 +45,15 @@ public final class Session {
      */
     private static final VarHandle TERMINATED;
     private static final VarHandle TENANT_COUNTED;
+    /** The state's transitions are compare-and-sets (no lock per session). */
+    private static final VarHandle STATE;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             TERMINATED = l.findVarHandle(Session.class, "terminated", boolean.class);
             TENANT_COUNTED = l.findVarHandle(Session.class, "tenantCounted", String.class);
+            STATE = l.findVarHandle(Session.class, "state", State.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -74,7 +76,6 @@ public final class Session {
     private final Outbound out;
     private final Admission admission;
     private final Liveness liveness;
-    private final ReentrantLock stateLock = new ReentrantLock();
     /** Set once, through {@link #TERMINATED}, when the session's resources are released. */
     private volatile boolean terminated;
     private final Runnable onEnded;
@@ -375,16 +376,13 @@ public final class Session {
         // the expiry is in force before the state says OPEN, so the sweep never sees an open
         // session without it
         tokenExpiresAt = expiryMillis(p.expiresAt());
-        stateLock.lock();
-        try {
-            if (state != State.AWAITING_AUTH) {
-                return;
-            }
-            principal = p;
-            subscriptions = subs;
-            state = State.OPEN;
-        } finally {
-            stateLock.unlock();
+        // published before the state turns OPEN, so whoever sees OPEN sees them; when a close
+        // came first the session is CLOSED and nothing reads them for anything but describing it
+        principal = p;
+        subscriptions = subs;
+        if (!STATE.compareAndSet(this, State.AWAITING_AUTH, State.OPEN)) {
+            subs.close(); // the close before this did not see them (it holds nothing yet)
+            return;
         }
         SessionLimits l = engine.limits();
         enqueue(new ServerFrame.Welcome(id, engine.nodeId(), p.user(), p.tenant(), l.heartbeatInterval().toMillis(),
@@ -519,14 +517,8 @@ public final class Session {
      * then a {@code disconnect} frame and the close frame.
      */
     public void close(CloseCode code, String reason) {
-        stateLock.lock();
-        try {
-            if (state == State.CLOSED) {
-                return;
-            }
-            state = State.CLOSED;
-        } finally {
-            stateLock.unlock();
+        if (!toClosed()) {
+            return;
         }
         String shortReason = truncateReason(reason);
         LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + " (" + describe() + ") closing: " + code + " "
@@ -565,12 +557,17 @@ public final class Session {
     }
 
     private void markClosed() {
-        stateLock.lock();
-        try {
-            state = State.CLOSED;
-        } finally {
-            stateLock.unlock();
+        toClosed();
+    }
+
+    /** Moves to CLOSED; true when this call did (exactly one caller wins). */
+    private boolean toClosed() {
+        for (State s = state; s != State.CLOSED; s = state) {
+            if (STATE.compareAndSet(this, s, State.CLOSED)) {
+                return true;
+            }
         }
+        return false;
     }
 
     private void releaseSubscriptions() {
