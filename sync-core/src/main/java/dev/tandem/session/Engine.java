@@ -40,6 +40,8 @@ public final class Engine implements AutoCloseable {
     private final Map<String, java.util.concurrent.atomic.AtomicInteger> perTenant = new ConcurrentHashMap<>();
     private final Optional<UserRates> userRates;
     private volatile boolean accepting = true;
+    /** How writers encode replayed publications: one function for every connection. */
+    private final java.util.function.Function<dev.tandem.hub.Publication, String> publicationEncoder;
 
     private Engine(Builder b) {
         this.nodeId = b.nodeId;
@@ -49,6 +51,8 @@ public final class Engine implements AutoCloseable {
         this.telemetry = b.telemetry;
         this.clock = b.clock;
         this.fleet = b.fleet;
+        FrameCodec c = b.codec;
+        this.publicationEncoder = p -> c.encode(p.toFrame());
         this.userRates = fleet.userMessagesPerSecond() > 0
                 ? Optional.of(new UserRates(fleet.userMessagesPerSecond(), fleet.effectiveUserBurst()))
                 : Optional.empty();
@@ -258,6 +262,10 @@ public final class Engine implements AutoCloseable {
 
     ScheduledExecutorService scheduler() {
         return scheduler;
+    }
+
+    java.util.function.Function<dev.tandem.hub.Publication, String> publicationEncoder() {
+        return publicationEncoder;
     }
 
     Writers writers() {

@@ -36,8 +36,12 @@ import dev.tandem.telemetry.LogText;
  * {@code error}, a rate-limited one too. Bad input is answered with a stable error code and never
  * changes state; floods ({@link Admission}), oversize frames, slow reading, missed heartbeats and
  * expired tokens close the connection with a documented close code after a {@code disconnect}.
+ *
+ * <p>It is itself its subscriptions' {@link Delivery} and its writer's {@code Outbound.Done}
+ * (callback objects per connection cost memory at tens of thousands of connections); those
+ * methods are for them, not for a transport.
  */
-public final class Session {
+public final class Session implements Delivery, Outbound.Done {
     private static final System.Logger LOG = System.getLogger(Session.class.getName());
     /*
      * terminated and tenantCounted are volatile fields updated through VarHandles (an atomic
@@ -103,8 +107,8 @@ public final class Session {
         this.ops = engine.operations();
         this.transport = transport;
         this.onEnded = onEnded;
-        this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), p -> engine.codec().encode(p.toFrame()),
-                engine.writers().assign(), this::writerFinished);
+        this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), engine.publicationEncoder(),
+                engine.writers().assign(), this);
         this.admission = new Admission(engine.limits(), System.nanoTime());
         long now = System.nanoTime();
         this.liveness = new Liveness(engine.limits(), now);
@@ -371,7 +375,7 @@ public final class Session {
             releaseTenant(); // ended meanwhile: terminate may have run before the count existed
             return;
         }
-        Subscriptions subs = ops.subscriptions(id, p, new SessionDelivery(), engine.limits().maxSubscriptions());
+        Subscriptions subs = ops.subscriptions(id, p, this, engine.limits().maxSubscriptions());
         lastActive = System.nanoTime();
         // the expiry is in force before the state says OPEN, so the sweep never sees an open
         // session without it
@@ -458,34 +462,34 @@ public final class Session {
         }
     }
 
-    private void overflowed() {
+    /**
+     * The outbound queue is full: closes as a slow consumer. For the connection's subscriptions
+     * ({@link Delivery}).
+     */
+    @Override
+    public void overflowed() {
         if (state != State.CLOSED) {
             engine.telemetry().slowConsumerClosed();
             close(CloseCode.SLOW_CONSUMER, "outbound queue full: read faster or subscribe to less");
         }
     }
 
-    /** Where this connection's subscriptions put their publications: its outbound queue. */
-    private final class SessionDelivery implements Delivery {
-        @Override
-        public boolean live(Publication publication, Encoded frame) {
-            return out.offer(frame.utf8(), "event", publication.acceptedNanos());
-        }
+    /** Queues a live publication. For the connection's subscriptions ({@link Delivery}). */
+    @Override
+    public boolean live(Publication publication, Encoded frame) {
+        return out.offer(frame.utf8(), "event", publication.acceptedNanos());
+    }
 
-        @Override
-        public boolean replay(Publication publication) {
-            return out.offerUnencoded(publication);
-        }
+    /** Queues a replayed publication. For the connection's subscriptions ({@link Delivery}). */
+    @Override
+    public boolean replay(Publication publication) {
+        return out.offerUnencoded(publication);
+    }
 
-        @Override
-        public void overflowed() {
-            Session.this.overflowed();
-        }
-
-        @Override
-        public void notice(Result.Failed notice) {
-            sendError(notice.toException(0));
-        }
+    /** Sends an error notice. For the connection's subscriptions ({@link Delivery}). */
+    @Override
+    public void notice(Result.Failed notice) {
+        sendError(notice.toException(0));
     }
 
     // ------------------------------------------------------------------ liveness
@@ -551,7 +555,9 @@ public final class Session {
         terminate(closeCode);
     }
 
-    private void writerFinished(int closeCode) {
+    /** The writer is done (close written, or the socket failed). For the connection's {@code Outbound}. */
+    @Override
+    public void writerFinished(int closeCode) {
         markClosed();
         terminate(closeCode);
     }
