@@ -112,9 +112,12 @@ public final class Session implements Delivery, Outbound.Done {
         this.admission = new Admission(engine.limits(), System.nanoTime());
         long now = System.nanoTime();
         this.liveness = new Liveness(engine.limits(), now);
-        // the first heartbeat one interval after the connection opened, as a fixed-rate timer
-        // would: connections opened at different times ping at different times
-        this.nextHeartbeat = now + engine.limits().heartbeatInterval().toNanos();
+        // the first heartbeat between half an interval and one interval after the connection
+        // opened, at random: connections opened together (a reconnection storm after a restart)
+        // do not all ping in the same sweep, then each keeps its phase. Never later than one
+        // interval: liveness allows an interval plus the timeout of silence.
+        long interval = engine.limits().heartbeatInterval().toNanos();
+        this.nextHeartbeat = now + interval - java.util.concurrent.ThreadLocalRandom.current().nextLong(interval / 2 + 1);
         this.authDeadline = now + engine.limits().authTimeout().toNanos();
     }
 

@@ -152,6 +152,32 @@ class EngineTest {
     }
 
     @Test
+    void connectionsOpenedTogetherPingAtDifferentTimesWithinOneInterval() {
+        Duration interval = Duration.ofSeconds(1);
+        h = new Harness(Harness.limits().heartbeat(interval, Duration.ofSeconds(1)).build());
+        long period = Engine.sweepPeriod(h.engine.limits()).toNanos();
+        int n = 30;
+        java.util.concurrent.atomic.AtomicLongArray firstPing = new java.util.concurrent.atomic.AtomicLongArray(n);
+        long opened = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            Client c = h.connected(ALICE);
+            int slot = i;
+            c.t.onPing(() -> {
+                firstPing.compareAndSet(slot, 0, System.nanoTime());
+                c.session.heard();
+            });
+        }
+        Harness.await("every connection pinged", () -> java.util.stream.IntStream.range(0, n)
+                .allMatch(i -> firstPing.get(i) != 0));
+        long min = java.util.stream.IntStream.range(0, n).mapToLong(firstPing::get).min().orElseThrow();
+        long max = java.util.stream.IntStream.range(0, n).mapToLong(firstPing::get).max().orElseThrow();
+        assertTrue(max - min >= 2 * period, "first pings spread over " + (max - min) / 1_000_000 + " ms only");
+        assertTrue(min - opened >= interval.toNanos() / 2 - period, "a first ping before half an interval");
+        assertTrue(max - opened <= interval.toNanos() + 2 * period + Duration.ofMillis(300).toNanos(),
+                "a first ping later than one interval: " + (max - opened) / 1_000_000 + " ms");
+    }
+
+    @Test
     void theSweepRunsOftenEnoughForTheShortestTimerAndAtLeastEverySecond() {
         assertEquals(Duration.ofSeconds(1), Engine.sweepPeriod(SessionLimits.DEFAULTS));
         assertEquals(Duration.ofMillis(5), Engine.sweepPeriod(Harness.limits()
