@@ -346,6 +346,8 @@ public final class Subscriptions {
                 LOG.log(System.Logger.Level.WARNING, "connection " + connection + ": presence update failed: " + e);
             }
             mine.complete(null);
+            // nothing chained after it: an idle connection goes back to holding the shared future
+            PRESENCE_OPS.compareAndSet(this, mine, NO_PRESENCE_CALLS);
         });
     }
 
