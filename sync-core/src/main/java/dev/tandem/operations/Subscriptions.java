@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,12 +63,14 @@ public final class Subscriptions {
     private static final CompletableFuture<Void> NO_PRESENCE_CALLS = CompletableFuture.completedFuture(null);
     private static final VarHandle PRESENCE_OPS;
     private static final VarHandle PRESENCE_JOINED;
+    private static final VarHandle SUBSCRIPTIONS;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             PRESENCE_OPS = l.findVarHandle(Subscriptions.class, "presenceOps", CompletableFuture.class);
             PRESENCE_JOINED = l.findVarHandle(Subscriptions.class, "presenceJoined", Set.class);
+            SUBSCRIPTIONS = l.findVarHandle(Subscriptions.class, "subscriptions", Map.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -77,8 +80,13 @@ public final class Subscriptions {
     private final String connection;
     private final Delivery delivery;
     private final int maxSubscriptions;
-    /** Sized for the usual one or two subscriptions; grows as needed. */
-    private final Map<ChannelKey, Sub> subscriptions = new ConcurrentHashMap<>(1);
+    /**
+     * The subscriptions by channel: an immutable map, replaced on every change by a
+     * compare-and-set ({@link #SUBSCRIPTIONS}; see {@link #add}, {@link #remove}). Changes are
+     * rare (subscribe, unsubscribe, close) and a connection has few subscriptions, mostly one:
+     * an immutable map of one costs a fifth of a concurrent map's memory.
+     */
+    private volatile Map<ChannelKey, Sub> subscriptions = Map.of();
     /**
      * The channels whose presence this connection joined: made at the first join (most
      * connections never join one), through {@link #PRESENCE_JOINED}; read with {@link #joined()}.
@@ -167,7 +175,7 @@ public final class Subscriptions {
             ops.docs().readable(who, docRef.get()); // forbidden when the user may not read it
         }
         Sub sub = new Sub(key, docRef, s.snapshot());
-        subscriptions.put(key, sub);
+        add(key, sub);
         boolean ownInbox = key.namespace().equals(Inbox.NAMESPACE) && key.name().id().equals(who.user());
         boolean joined = false;
         ObjectNode[] reply = new ObjectNode[1];
@@ -216,7 +224,7 @@ public final class Subscriptions {
                 sub.release(() -> answer.accept(new Result.Ok(reply[0])));
             }
         } catch (RuntimeException e) {
-            if (subscriptions.remove(key, sub)) {
+            if (remove(key, sub)) {
                 ops.broker().unsubscribe(key, sub);
             }
             if (joined) {
@@ -228,7 +236,7 @@ public final class Subscriptions {
             // closed while subscribing (the replay overflowed the queue, or a close from another
             // thread): that close may have run before the broker added sub, so remove sub itself
             // rather than rely on the map, which no longer holds it
-            subscriptions.remove(key, sub);
+            remove(key, sub);
             ops.broker().unsubscribe(key, sub);
             close();
         }
@@ -273,8 +281,8 @@ public final class Subscriptions {
         Principal who = principal;
         return ops.answer(who, "unsubscribe", () -> {
             ChannelKey key = ops.rules().resolve(who.tenant(), channel);
-            Sub sub = subscriptions.remove(key);
-            if (sub != null) {
+            Sub sub = subscriptions.get(key);
+            if (sub != null && remove(key, sub)) {
                 ops.broker().unsubscribe(key, sub);
             }
             leavePresence(key, who);
@@ -351,6 +359,33 @@ public final class Subscriptions {
         });
     }
 
+    /** Adds a subscription (its channel's previous one, if any, is replaced). */
+    private void add(ChannelKey key, Sub sub) {
+        for (;;) {
+            Map<ChannelKey, Sub> current = subscriptions;
+            Map<ChannelKey, Sub> next = new HashMap<>(current);
+            next.put(key, sub);
+            if (SUBSCRIPTIONS.compareAndSet(this, current, Map.copyOf(next))) {
+                return;
+            }
+        }
+    }
+
+    /** Removes this subscription of the channel; false when it is not (or no longer) there. */
+    private boolean remove(ChannelKey key, Sub sub) {
+        for (;;) {
+            Map<ChannelKey, Sub> current = subscriptions;
+            if (current.get(key) != sub) {
+                return false;
+            }
+            Map<ChannelKey, Sub> next = new HashMap<>(current);
+            next.remove(key);
+            if (SUBSCRIPTIONS.compareAndSet(this, current, Map.copyOf(next))) {
+                return true;
+            }
+        }
+    }
+
     /** The joined presences, to read (an immutable empty set until the first join). */
     private Set<ChannelKey> joined() {
         Set<ChannelKey> j = presenceJoined;
@@ -380,7 +415,7 @@ public final class Subscriptions {
             try {
                 ops.rules().authorize(next, e.getKey().name().toString(), ChannelRules.Action.SUBSCRIBE);
             } catch (ProtocolException refused) {
-                if (subscriptions.remove(e.getKey(), e.getValue())) {
+                if (remove(e.getKey(), e.getValue())) {
                     ops.broker().unsubscribe(e.getKey(), e.getValue());
                     leavePresence(e.getKey(), next);
                     delivery.notice(new Result.Failed(ErrorCode.FORBIDDEN, "unsubscribed from " + e.getKey().name()
@@ -395,7 +430,7 @@ public final class Subscriptions {
         closed = true;
         Principal who = principal;
         for (Map.Entry<ChannelKey, Sub> e : subscriptions.entrySet()) {
-            if (subscriptions.remove(e.getKey(), e.getValue())) {
+            if (remove(e.getKey(), e.getValue())) {
                 ops.broker().unsubscribe(e.getKey(), e.getValue());
             }
         }
@@ -406,7 +441,7 @@ public final class Subscriptions {
 
     /** A user loses a doc: subscription when a change makes the document unreadable for them. */
     private void revoke(Sub sub) {
-        if (subscriptions.remove(sub.key, sub)) {
+        if (remove(sub.key, sub)) {
             ops.background().run(() -> ops.broker().unsubscribe(sub.key, sub));
             delivery.notice(new Result.Failed(ErrorCode.FORBIDDEN, "unsubscribed from " + sub.key.name()
                     + ": you may no longer read the document"));
