@@ -79,7 +79,13 @@ public final class Session implements Delivery, Outbound.Done {
     private final Transport transport;
     private final Outbound out;
     private final Admission admission;
-    private final Liveness liveness;
+    /**
+     * When the peer last sent something ({@link System#nanoTime}): it counts as alive while it
+     * reads (pongs, messages); silent for longer than a heartbeat interval plus the heartbeat
+     * timeout, it is gone. Its own pings do not count (a peer that pings without reading is not
+     * alive).
+     */
+    private volatile long lastHeard;
     /** Set once, through {@link #TERMINATED}, when the session's resources are released. */
     private volatile boolean terminated;
     private final Runnable onEnded;
@@ -111,7 +117,7 @@ public final class Session implements Delivery, Outbound.Done {
                 engine.writers().assign(), this);
         this.admission = new Admission(engine.limits(), System.nanoTime());
         long now = System.nanoTime();
-        this.liveness = new Liveness(engine.limits(), now);
+        this.lastHeard = now;
         // the first heartbeat between half an interval and one interval after the connection
         // opened, at random: connections opened together (a reconnection storm after a restart)
         // do not all ping in the same sweep, then each keeps its phase. Never later than one
@@ -201,7 +207,7 @@ public final class Session implements Delivery, Outbound.Done {
         if (state == State.CLOSED) {
             return;
         }
-        liveness.heard(System.nanoTime());
+        lastHeard = System.nanoTime();
         int max = engine.limits().maxFrameBytes();
         if ((long) text.length() * 3 > max && (text.length() > max || utf8Length(text) > max)) {
             tooLarge();
@@ -272,7 +278,7 @@ public final class Session implements Delivery, Outbound.Done {
         if (state == State.CLOSED) {
             return;
         }
-        liveness.heard(System.nanoTime());
+        lastHeard = System.nanoTime();
         if (admit(() -> 0)) {
             sendError(new ProtocolException(code, message));
         }
@@ -280,7 +286,7 @@ public final class Session implements Delivery, Outbound.Done {
 
     /** The peer answered a ping (or sent anything at all). */
     public void heard() {
-        liveness.heard(System.nanoTime());
+        lastHeard = System.nanoTime();
     }
 
     /**
@@ -503,8 +509,10 @@ public final class Session implements Delivery, Outbound.Done {
         }
         long now = System.nanoTime();
         long idle = engine.fleet().idleTimeout().toNanos();
-        if (liveness.gone(now)) {
-            close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + liveness.silentMillis(now) + " ms");
+        long silent = now - lastHeard;
+        SessionLimits l = engine.limits();
+        if (silent > l.heartbeatInterval().toNanos() + l.heartbeatTimeout().toNanos()) {
+            close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms");
         } else if (idle > 0 && state == State.OPEN && subscriptionCount() == 0 && now - lastActive > idle) {
             close(CloseCode.IDLE, "subscribed to nothing and silent for " + engine.fleet().idleTimeout().toSeconds()
                     + " s");
