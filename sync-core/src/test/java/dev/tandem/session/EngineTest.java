@@ -146,7 +146,10 @@ class EngineTest {
         Client waiting = h.open();
         // every one of them is pinged by the one sweep
         Harness.await("every connection pinged twice", () -> clients.stream().allMatch(c -> c.t.pings() >= 2));
-        assertEquals(before, timers.getQueue().size(), "no timer task per connection");
+        // a periodic task is out of the queue while it runs: at most the engine's own two
+        // (sweep, writers' watchdog), whichever was running when first counted
+        assertTrue(timers.getQueue().size() <= Math.max(before, 2), "a timer task per connection: "
+                + timers.getQueue().size() + " tasks for 21 connections");
         clients.forEach(c -> assertEquals(Session.State.OPEN, c.session.state()));
         assertEquals(Session.State.AWAITING_AUTH, waiting.session.state());
     }
