@@ -1,7 +1,10 @@
 package dev.tandem.operations;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,7 +13,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -54,15 +56,44 @@ public final class Subscriptions {
     private static final String DOC_CHANGED = "doc.changed";
     /** Publications held for a snapshot subscribe while its document is read, at most. */
     private static final int MAX_HELD = 1024;
+    /**
+     * What a connection without pending presence calls chains on: one completed future for all
+     * (a completed future is never changed by what is chained on it).
+     */
+    private static final CompletableFuture<Void> NO_PRESENCE_CALLS = CompletableFuture.completedFuture(null);
+    private static final VarHandle PRESENCE_OPS;
+    private static final VarHandle PRESENCE_JOINED;
+    private static final VarHandle SUBSCRIPTIONS;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            PRESENCE_OPS = l.findVarHandle(Subscriptions.class, "presenceOps", CompletableFuture.class);
+            PRESENCE_JOINED = l.findVarHandle(Subscriptions.class, "presenceJoined", Set.class);
+            SUBSCRIPTIONS = l.findVarHandle(Subscriptions.class, "subscriptions", Map.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final Operations ops;
     private final String connection;
     private final Delivery delivery;
     private final int maxSubscriptions;
-    private final Map<ChannelKey, Sub> subscriptions = new ConcurrentHashMap<>();
-    private final Set<ChannelKey> presenceJoined = ConcurrentHashMap.newKeySet();
-    private final ReentrantLock presenceLock = new ReentrantLock();
-    private CompletableFuture<Void> presenceOps = CompletableFuture.completedFuture(null);
+    /**
+     * The subscriptions by channel: an immutable map, replaced on every change by a
+     * compare-and-set ({@link #SUBSCRIPTIONS}; see {@link #add}, {@link #remove}). Changes are
+     * rare (subscribe, unsubscribe, close) and a connection has few subscriptions, mostly one:
+     * an immutable map of one costs a fifth of a concurrent map's memory.
+     */
+    private volatile Map<ChannelKey, Sub> subscriptions = Map.of();
+    /**
+     * The channels whose presence this connection joined: made at the first join (most
+     * connections never join one), through {@link #PRESENCE_JOINED}; read with {@link #joined()}.
+     */
+    private volatile Set<ChannelKey> presenceJoined;
+    /** The last of this connection's presence calls, through {@link #PRESENCE_OPS}. */
+    private volatile CompletableFuture<Void> presenceOps = NO_PRESENCE_CALLS;
     private volatile Principal principal;
     private volatile boolean closed;
 
@@ -144,7 +175,7 @@ public final class Subscriptions {
             ops.docs().readable(who, docRef.get()); // forbidden when the user may not read it
         }
         Sub sub = new Sub(key, docRef, s.snapshot());
-        subscriptions.put(key, sub);
+        add(key, sub);
         boolean ownInbox = key.namespace().equals(Inbox.NAMESPACE) && key.name().id().equals(who.user());
         boolean joined = false;
         ObjectNode[] reply = new ObjectNode[1];
@@ -163,7 +194,7 @@ public final class Subscriptions {
             }
             if (ns.presence()) {
                 ops.presences().join(key, who.user(), connection);
-                presenceJoined.add(key);
+                joinedForAdding().add(key);
                 joined = true;
             }
             Optional<ArrayNode> members = s.presence() ? Optional.of(ops.presences().members(key)) : Optional.empty();
@@ -193,7 +224,7 @@ public final class Subscriptions {
                 sub.release(() -> answer.accept(new Result.Ok(reply[0])));
             }
         } catch (RuntimeException e) {
-            if (subscriptions.remove(key, sub)) {
+            if (remove(key, sub)) {
                 ops.broker().unsubscribe(key, sub);
             }
             if (joined) {
@@ -205,7 +236,7 @@ public final class Subscriptions {
             // closed while subscribing (the replay overflowed the queue, or a close from another
             // thread): that close may have run before the broker added sub, so remove sub itself
             // rather than rely on the map, which no longer holds it
-            subscriptions.remove(key, sub);
+            remove(key, sub);
             ops.broker().unsubscribe(key, sub);
             close();
         }
@@ -250,8 +281,8 @@ public final class Subscriptions {
         Principal who = principal;
         return ops.answer(who, "unsubscribe", () -> {
             ChannelKey key = ops.rules().resolve(who.tenant(), channel);
-            Sub sub = subscriptions.remove(key);
-            if (sub != null) {
+            Sub sub = subscriptions.get(key);
+            if (sub != null && remove(key, sub)) {
                 ops.broker().unsubscribe(key, sub);
             }
             leavePresence(key, who);
@@ -270,7 +301,7 @@ public final class Subscriptions {
         Principal who = principal;
         return ops.answer(who, "presence", () -> {
             ChannelKey key = ops.rules().resolve(who.tenant(), p.channel());
-            if (!presenceJoined.contains(key)) {
+            if (!joined().contains(key)) {
                 throw new ProtocolException(ErrorCode.BAD_REQUEST, "subscribe to " + p.channel()
                         + " first (in a namespace with presence)");
             }
@@ -288,13 +319,14 @@ public final class Subscriptions {
     /** Keeps this connection's presence entries alive (its heartbeat). */
     public void heartbeat() {
         Principal who = principal;
-        if (presenceJoined.isEmpty()) {
+        Set<ChannelKey> joined = joined();
+        if (joined.isEmpty()) {
             return;
         }
-        List<ChannelKey> keys = List.copyOf(presenceJoined);
+        List<ChannelKey> keys = List.copyOf(joined);
         presenceTask(() -> {
             for (ChannelKey key : keys) {
-                if (presenceJoined.contains(key)) {
+                if (joined.contains(key)) {
                     ops.presences().heartbeat(key, who.user(), connection);
                 }
             }
@@ -302,7 +334,8 @@ public final class Subscriptions {
     }
 
     private void leavePresence(ChannelKey key, Principal who) {
-        if (presenceJoined.remove(key)) {
+        Set<ChannelKey> joined = presenceJoined;
+        if (joined != null && joined.remove(key)) {
             presenceTask(() -> ops.presences().leave(key, who.user(), connection));
         }
     }
@@ -311,16 +344,63 @@ public final class Subscriptions {
      * Runs a presence call (a network call with Redis) off the caller's thread, after this
      * connection's earlier presence calls: a leave never overtakes the join or refresh before it.
      */
+    @SuppressWarnings("unchecked")
     private void presenceTask(Runnable task) {
-        presenceLock.lock();
-        try {
-            presenceOps = presenceOps.thenRunAsync(task, ops.background().executor()).exceptionally(e -> {
+        // lock-free chaining: whoever swaps in its future runs after the one it swapped out
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        CompletableFuture<Void> previous = (CompletableFuture<Void>) PRESENCE_OPS.getAndSet(this, mine);
+        previous.thenRunAsync(task, ops.background().executor()).whenComplete((ignored, e) -> {
+            if (e != null) {
                 LOG.log(System.Logger.Level.WARNING, "connection " + connection + ": presence update failed: " + e);
-                return null;
-            });
-        } finally {
-            presenceLock.unlock();
+            }
+            mine.complete(null);
+            // nothing chained after it: an idle connection goes back to holding the shared future
+            PRESENCE_OPS.compareAndSet(this, mine, NO_PRESENCE_CALLS);
+        });
+    }
+
+    /** Adds a subscription (its channel's previous one, if any, is replaced). */
+    private void add(ChannelKey key, Sub sub) {
+        for (;;) {
+            Map<ChannelKey, Sub> current = subscriptions;
+            Map<ChannelKey, Sub> next = new HashMap<>(current);
+            next.put(key, sub);
+            if (SUBSCRIPTIONS.compareAndSet(this, current, Map.copyOf(next))) {
+                return;
+            }
         }
+    }
+
+    /** Removes this subscription of the channel; false when it is not (or no longer) there. */
+    private boolean remove(ChannelKey key, Sub sub) {
+        for (;;) {
+            Map<ChannelKey, Sub> current = subscriptions;
+            if (current.get(key) != sub) {
+                return false;
+            }
+            Map<ChannelKey, Sub> next = new HashMap<>(current);
+            next.remove(key);
+            if (SUBSCRIPTIONS.compareAndSet(this, current, Map.copyOf(next))) {
+                return true;
+            }
+        }
+    }
+
+    /** The joined presences, to read (an immutable empty set until the first join). */
+    private Set<ChannelKey> joined() {
+        Set<ChannelKey> j = presenceJoined;
+        return j == null ? Set.of() : j;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Set<ChannelKey> joinedForAdding() {
+        Set<ChannelKey> j = presenceJoined;
+        if (j != null) {
+            return j;
+        }
+        Set<ChannelKey> made = ConcurrentHashMap.newKeySet(1);
+        Set<ChannelKey> witness = (Set<ChannelKey>) PRESENCE_JOINED.compareAndExchange(this, (Set<ChannelKey>) null, made);
+        return witness == null ? made : witness;
     }
 
     // ------------------------------------------------------------------ lifecycle
@@ -335,7 +415,7 @@ public final class Subscriptions {
             try {
                 ops.rules().authorize(next, e.getKey().name().toString(), ChannelRules.Action.SUBSCRIBE);
             } catch (ProtocolException refused) {
-                if (subscriptions.remove(e.getKey(), e.getValue())) {
+                if (remove(e.getKey(), e.getValue())) {
                     ops.broker().unsubscribe(e.getKey(), e.getValue());
                     leavePresence(e.getKey(), next);
                     delivery.notice(new Result.Failed(ErrorCode.FORBIDDEN, "unsubscribed from " + e.getKey().name()
@@ -350,18 +430,18 @@ public final class Subscriptions {
         closed = true;
         Principal who = principal;
         for (Map.Entry<ChannelKey, Sub> e : subscriptions.entrySet()) {
-            if (subscriptions.remove(e.getKey(), e.getValue())) {
+            if (remove(e.getKey(), e.getValue())) {
                 ops.broker().unsubscribe(e.getKey(), e.getValue());
             }
         }
-        for (ChannelKey key : List.copyOf(presenceJoined)) {
+        for (ChannelKey key : List.copyOf(joined())) {
             leavePresence(key, who);
         }
     }
 
     /** A user loses a doc: subscription when a change makes the document unreadable for them. */
     private void revoke(Sub sub) {
-        if (subscriptions.remove(sub.key, sub)) {
+        if (remove(sub.key, sub)) {
             ops.background().run(() -> ops.broker().unsubscribe(sub.key, sub));
             delivery.notice(new Result.Failed(ErrorCode.FORBIDDEN, "unsubscribed from " + sub.key.name()
                     + ": you may no longer read the document"));
@@ -375,7 +455,7 @@ public final class Subscriptions {
     private final class Sub implements Subscriber {
         private final ChannelKey key;
         private final Optional<DocRef> doc;
-        private final ReentrantLock lock = new ReentrantLock();
+        /** Held and holding are guarded by this Sub's monitor (no lock object per subscription). */
         private final List<Object[]> held;
         private volatile boolean holding;
         private volatile boolean revoked;
@@ -402,8 +482,7 @@ public final class Subscriptions {
                 return;
             }
             if (holding) {
-                lock.lock();
-                try {
+                synchronized (this) {
                     if (holding) {
                         if (held.size() >= MAX_HELD) {
                             holding = false;
@@ -413,8 +492,6 @@ public final class Subscriptions {
                         }
                         return;
                     }
-                } finally {
-                    lock.unlock();
                 }
             }
             if (!delivery.live(p, frame)) {
@@ -423,35 +500,25 @@ public final class Subscriptions {
         }
 
         /** Publications replayed on subscribe wait behind the answer like live ones. */
-        private void holdReplay(List<Publication> replay) {
-            lock.lock();
-            try {
-                for (Publication p : replay) {
-                    held.add(new Object[] {p, null});
-                }
-            } finally {
-                lock.unlock();
+        private synchronized void holdReplay(List<Publication> replay) {
+            for (Publication p : replay) {
+                held.add(new Object[] {p, null});
             }
         }
 
         /** Gives the answer, then what was held, then lets live publications through. */
-        private void release(Runnable answer) {
-            lock.lock();
-            try {
-                answer.run();
-                for (Object[] h : held) {
-                    Publication p = (Publication) h[0];
-                    boolean queued = h[1] == null ? delivery.replay(p) : delivery.live(p, (Encoded) h[1]);
-                    if (!queued) {
-                        delivery.overflowed();
-                        break;
-                    }
+        private synchronized void release(Runnable answer) {
+            answer.run();
+            for (Object[] h : held) {
+                Publication p = (Publication) h[0];
+                boolean queued = h[1] == null ? delivery.replay(p) : delivery.live(p, (Encoded) h[1]);
+                if (!queued) {
+                    delivery.overflowed();
+                    break;
                 }
-                held.clear();
-                holding = false;
-            } finally {
-                lock.unlock();
             }
+            held.clear();
+            holding = false;
         }
     }
 }

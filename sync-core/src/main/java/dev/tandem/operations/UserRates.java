@@ -4,7 +4,6 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantLock;
 
 import dev.tandem.auth.Principal;
 
@@ -35,16 +34,13 @@ public final class UserRates {
             sweep(now);
         }
         Bucket b = buckets.computeIfAbsent(who.tenant() + "/" + who.user(), k -> new Bucket(burst, now));
-        b.lock.lock();
-        try {
+        synchronized (b) {
             b.refill(now, ratePerNano, burst);
             if (b.tokens >= n) {
                 b.tokens -= n;
                 return true;
             }
             return false;
-        } finally {
-            b.lock.unlock();
         }
     }
 
@@ -56,21 +52,19 @@ public final class UserRates {
     private void sweep(long now) {
         for (Iterator<Bucket> it = buckets.values().iterator(); it.hasNext(); ) {
             Bucket b = it.next();
-            if (b.lock.tryLock()) {
-                try {
-                    b.refill(now, ratePerNano, burst);
-                    if (b.tokens >= burst) {
-                        it.remove();
-                    }
-                } finally {
-                    b.lock.unlock();
+            // a few instructions under the bucket's monitor: waiting for a charge in progress is
+            // as cheap as skipping the bucket was
+            synchronized (b) {
+                b.refill(now, ratePerNano, burst);
+                if (b.tokens >= burst) {
+                    it.remove();
                 }
             }
         }
     }
 
+    /** A user's bucket, guarded by its own monitor (no lock object per user). */
     private static final class Bucket {
-        private final ReentrantLock lock = new ReentrantLock();
         private double tokens;
         private long last;
 

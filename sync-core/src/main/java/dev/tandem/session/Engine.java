@@ -20,7 +20,7 @@ import dev.tandem.telemetry.Telemetry;
 
 /**
  * The WebSocket sessions of one node: it opens a {@link Session} per connection on the node's
- * {@link Operations}, keeps their timers, and drains them on shutdown. It hands out nothing of
+ * {@link Operations}, runs their timers (one sweep for all), and drains them on shutdown. It hands out nothing of
  * the layer below: a transport feeds sessions, and sessions call operations.
  */
 public final class Engine implements AutoCloseable {
@@ -40,6 +40,8 @@ public final class Engine implements AutoCloseable {
     private final Map<String, java.util.concurrent.atomic.AtomicInteger> perTenant = new ConcurrentHashMap<>();
     private final Optional<UserRates> userRates;
     private volatile boolean accepting = true;
+    /** How writers encode replayed publications: one function for every connection. */
+    private final java.util.function.Function<dev.tandem.hub.Publication, String> publicationEncoder;
 
     private Engine(Builder b) {
         this.nodeId = b.nodeId;
@@ -49,6 +51,8 @@ public final class Engine implements AutoCloseable {
         this.telemetry = b.telemetry;
         this.clock = b.clock;
         this.fleet = b.fleet;
+        FrameCodec c = b.codec;
+        this.publicationEncoder = p -> c.encode(p.toFrame());
         this.userRates = fleet.userMessagesPerSecond() > 0
                 ? Optional.of(new UserRates(fleet.userMessagesPerSecond(), fleet.effectiveUserBurst()))
                 : Optional.empty();
@@ -61,6 +65,38 @@ public final class Engine implements AutoCloseable {
         timers.setRemoveOnCancelPolicy(true);
         this.scheduler = timers;
         this.writers = new Writers(b.writers, timers);
+        long period = sweepPeriod(limits).toNanos();
+        timers.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * How often the sweep runs the sessions' timers: an eighth of the shortest of them (heartbeat
+     * interval, auth timeout), at most a second (the token expiry's precision), at least a
+     * millisecond.
+     */
+    static Duration sweepPeriod(SessionLimits limits) {
+        Duration shortest = limits.heartbeatInterval().compareTo(limits.authTimeout()) < 0
+                ? limits.heartbeatInterval() : limits.authTimeout();
+        long nanos = shortest.toNanos() / 8;
+        return Duration.ofNanos(Math.clamp(nanos, TimeUnit.MILLISECONDS.toNanos(1), TimeUnit.SECONDS.toNanos(1)));
+    }
+
+    /**
+     * The node's one timer task for its sessions: each session's heartbeat, auth timeout and
+     * token expiry are deadlines this walk checks (a scheduled task per session and timer cost
+     * hundreds of bytes per connection). A session that fails is logged and the walk goes on: an
+     * exception would end a periodic task for good.
+     */
+    private void sweep() {
+        long nowNanos = System.nanoTime();
+        long nowMillis = clock.millis();
+        for (Session s : sessions.values()) {
+            try {
+                s.sweep(nowNanos, nowMillis);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "session " + s.id() + ": timer failed", e);
+            }
+        }
     }
 
     /** A builder; {@link Builder#operations} is required. */
@@ -224,12 +260,12 @@ public final class Engine implements AutoCloseable {
         return telemetry;
     }
 
-    Clock clock() {
-        return clock;
-    }
-
     ScheduledExecutorService scheduler() {
         return scheduler;
+    }
+
+    java.util.function.Function<dev.tandem.hub.Publication, String> publicationEncoder() {
+        return publicationEncoder;
     }
 
     Writers writers() {

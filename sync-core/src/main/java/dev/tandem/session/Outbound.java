@@ -1,13 +1,12 @@
 package dev.tandem.session;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 import dev.tandem.hub.Publication;
@@ -63,20 +62,50 @@ final class Outbound {
         void writerFinished(int closeCode);
     }
 
+    /*
+     * The flags and counters are volatile fields updated through VarHandles, with the same
+     * semantics as the atomics they replace: an Atomic* object per field cost 16-24 bytes and
+     * a reference per connection.
+     */
+    private static final VarHandle WRITING;
+    private static final VarHandle DONE;
+    private static final VarHandle PING_QUEUED;
+    private static final VarHandle PONG_QUEUED;
+    private static final VarHandle QUEUED;
+    private static final VarHandle QUEUED_BYTES;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            WRITING = l.findVarHandle(Outbound.class, "writing", boolean.class);
+            DONE = l.findVarHandle(Outbound.class, "done", boolean.class);
+            PING_QUEUED = l.findVarHandle(Outbound.class, "pingQueued", boolean.class);
+            PONG_QUEUED = l.findVarHandle(Outbound.class, "pongQueued", boolean.class);
+            QUEUED = l.findVarHandle(Outbound.class, "queued", int.class);
+            QUEUED_BYTES = l.findVarHandle(Outbound.class, "queuedBytes", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final ConcurrentLinkedQueue<Item> queue = new ConcurrentLinkedQueue<>();
     /**
      * Held by whoever may write: a running writer, or, for good, the writer that wrote the close
      * or the {@link #stop} that found none running. Only its holder touches the transport.
+     * Updated through {@link #WRITING}.
      */
-    private final AtomicBoolean writing = new AtomicBoolean();
-    private final AtomicBoolean done = new AtomicBoolean();
+    private volatile boolean writing;
+    /** Set once, through {@link #DONE}, when the session has been told the writing is over. */
+    private volatile boolean done;
     /** Set by {@link #stop}: the writer writes nothing more and ends the connection's writing. */
     private volatile boolean stopped;
     /** A runner the watchdog left with this connection alone (its write blocked), for {@link #stop} to interrupt. */
     private volatile Thread dedicated;
     private final Writers.Shard shard;
-    private final AtomicInteger queued = new AtomicInteger();
-    private final AtomicLong queuedBytes = new AtomicLong();
+    /** Frames queued, through {@link #QUEUED}. */
+    private volatile int queued;
+    /** Bytes queued, through {@link #QUEUED_BYTES}. */
+    private volatile long queuedBytes;
     private final int maxMessages;
     private final long maxBytes;
     private final Transport transport;
@@ -85,8 +114,10 @@ final class Outbound {
     private final Function<Publication, String> encoder;
     private final String name;
     private volatile boolean closing;
-    private final AtomicBoolean pingQueued = new AtomicBoolean();
-    private final AtomicBoolean pongQueued = new AtomicBoolean();
+    /** A ping waits in the queue (through {@link #PING_QUEUED}). */
+    private volatile boolean pingQueued;
+    /** A pong waits in the queue (through {@link #PONG_QUEUED}). */
+    private volatile boolean pongQueued;
     private volatile boolean finished;
 
     Outbound(String name, Transport transport, SessionLimits limits, Telemetry telemetry,
@@ -127,9 +158,9 @@ final class Outbound {
             return false;
         }
         long len = utf8.length;
-        if (queued.incrementAndGet() > maxMessages || queuedBytes.addAndGet(len) > maxBytes) {
-            queued.decrementAndGet();
-            queuedBytes.addAndGet(-len);
+        if ((int) QUEUED.getAndAdd(this, 1) + 1 > maxMessages || (long) QUEUED_BYTES.getAndAdd(this, len) + len > maxBytes) {
+            QUEUED.getAndAdd(this, -1);
+            QUEUED_BYTES.getAndAdd(this, -len);
             return false;
         }
         enqueue(new Text(utf8, op, acceptedNanos));
@@ -144,9 +175,10 @@ final class Outbound {
         if (closing) {
             return false;
         }
-        if (queued.incrementAndGet() > maxMessages || queuedBytes.addAndGet(UNENCODED_ESTIMATE) > maxBytes) {
-            queued.decrementAndGet();
-            queuedBytes.addAndGet(-UNENCODED_ESTIMATE);
+        if ((int) QUEUED.getAndAdd(this, 1) + 1 > maxMessages
+                || (long) QUEUED_BYTES.getAndAdd(this, (long) UNENCODED_ESTIMATE) + UNENCODED_ESTIMATE > maxBytes) {
+            QUEUED.getAndAdd(this, -1);
+            QUEUED_BYTES.getAndAdd(this, (long) -UNENCODED_ESTIMATE);
             return false;
         }
         enqueue(new Unencoded(publication));
@@ -155,14 +187,14 @@ final class Outbound {
 
     /** Queues a ping unless closing or one is still waiting (a stuck peer must not grow the queue). */
     void ping() {
-        if (!closing && pingQueued.compareAndSet(false, true)) {
+        if (!closing && PING_QUEUED.compareAndSet(this, false, true)) {
             enqueue(new Ping());
         }
     }
 
     /** Queues a pong answering the peer's ping unless closing or one is still waiting. */
     void pong(byte[] payload) {
-        if (!closing && pongQueued.compareAndSet(false, true)) {
+        if (!closing && PONG_QUEUED.compareAndSet(this, false, true)) {
             enqueue(new Pong(payload));
         }
     }
@@ -181,8 +213,8 @@ final class Outbound {
         closing = true;
         if (discardQueued) {
             queue.clear();
-            queued.set(0);
-            queuedBytes.set(0);
+            queued = 0;
+            queuedBytes = 0;
         }
         enqueue(new Close(code, reason, lastFrame));
         return true;
@@ -190,7 +222,7 @@ final class Outbound {
 
     private void enqueue(Item item) {
         queue.add(item);
-        if (!writing.get() && writing.compareAndSet(false, true)) {
+        if (!writing && WRITING.compareAndSet(this, false, true)) {
             shard.schedule(this);
         }
     }
@@ -199,7 +231,7 @@ final class Outbound {
     void stop() {
         stopped = true;
         closing = true;
-        if (writing.compareAndSet(false, true)) {
+        if (WRITING.compareAndSet(this, false, true)) {
             finish(0); // nobody writes, and nobody will: this is the end
             return;
         }
@@ -246,14 +278,14 @@ final class Outbound {
                 }
                 switch (item) {
                     case Text t -> {
-                        queued.decrementAndGet();
-                        queuedBytes.addAndGet(-t.utf8().length);
+                        QUEUED.getAndAdd(this, -1);
+                        QUEUED_BYTES.getAndAdd(this, (long) -t.utf8().length);
                         batch.add(t);
                         batchBytes += t.utf8().length;
                     }
                     case Unencoded u -> {
-                        queued.decrementAndGet();
-                        queuedBytes.addAndGet(-UNENCODED_ESTIMATE);
+                        QUEUED.getAndAdd(this, -1);
+                        QUEUED_BYTES.getAndAdd(this, (long) -UNENCODED_ESTIMATE);
                         Text t = new Text(encoder.apply(u.publication()).getBytes(StandardCharsets.UTF_8), "event", 0);
                         batch.add(t);
                         batchBytes += t.utf8().length;
@@ -261,13 +293,13 @@ final class Outbound {
                     case Ping p -> {
                         flush(batch, wire);
                         batchBytes = 0;
-                        pingQueued.set(false);
+                        pingQueued = false;
                         transport.ping();
                     }
                     case Pong p -> {
                         flush(batch, wire);
                         batchBytes = 0;
-                        pongQueued.set(false);
+                        pongQueued = false;
                         transport.pong(p.payload());
                     }
                     case Close c -> {
@@ -286,14 +318,14 @@ final class Outbound {
                 }
             }
             flush(batch, wire);
-            writing.set(false);
-            if (stopped && writing.compareAndSet(false, true)) {
+            writing = false;
+            if (stopped && WRITING.compareAndSet(this, false, true)) {
                 finish(0); // stop() found the connection scheduled and left the end to its writer
                 return false;
             }
             // an item added after the last poll but before the flag was cleared found the flag
             // set and did not schedule the connection: take it on, unless someone else did
-            return !queue.isEmpty() && writing.compareAndSet(false, true);
+            return !queue.isEmpty() && WRITING.compareAndSet(this, false, true);
         } catch (IOException | RuntimeException e) {
             batch.clear();
             wire.clear();
@@ -306,7 +338,7 @@ final class Outbound {
     /** Tells the session the writing is over, once. */
     private void finish(int closeCode) {
         closing = true;
-        if (done.compareAndSet(false, true)) {
+        if (DONE.compareAndSet(this, false, true)) {
             finished = true;
             whenDone.writerFinished(closeCode);
         }

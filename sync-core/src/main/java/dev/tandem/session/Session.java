@@ -1,10 +1,10 @@
 package dev.tandem.session;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Instant;
 import java.util.Optional;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.ReentrantLock;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -36,9 +36,32 @@ import dev.tandem.telemetry.LogText;
  * {@code error}, a rate-limited one too. Bad input is answered with a stable error code and never
  * changes state; floods ({@link Admission}), oversize frames, slow reading, missed heartbeats and
  * expired tokens close the connection with a documented close code after a {@code disconnect}.
+ *
+ * <p>It is itself its subscriptions' {@link Delivery} and its writer's {@code Outbound.Done}
+ * (callback objects per connection cost memory at tens of thousands of connections); those
+ * methods are for them, not for a transport.
  */
-public final class Session {
+public final class Session implements Delivery, Outbound.Done {
     private static final System.Logger LOG = System.getLogger(Session.class.getName());
+    /*
+     * terminated and tenantCounted are volatile fields updated through VarHandles (an atomic
+     * object each cost bytes per connection); same semantics as AtomicBoolean/AtomicReference.
+     */
+    private static final VarHandle TERMINATED;
+    private static final VarHandle TENANT_COUNTED;
+    /** The state's transitions are compare-and-sets (no lock per session). */
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            TERMINATED = l.findVarHandle(Session.class, "terminated", boolean.class);
+            TENANT_COUNTED = l.findVarHandle(Session.class, "tenantCounted", String.class);
+            STATE = l.findVarHandle(Session.class, "state", State.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /** The states of a connection. */
     public enum State {
@@ -56,19 +79,31 @@ public final class Session {
     private final Transport transport;
     private final Outbound out;
     private final Admission admission;
-    private final Liveness liveness;
-    private final TokenExpiry expiry;
-    private final ReentrantLock stateLock = new ReentrantLock();
-    private final AtomicBoolean terminated = new AtomicBoolean();
+    /**
+     * When the peer last sent something ({@link System#nanoTime}): it counts as alive while it
+     * reads (pongs, messages); silent for longer than a heartbeat interval plus the heartbeat
+     * timeout, it is gone. Its own pings do not count (a peer that pings without reading is not
+     * alive).
+     */
+    private volatile long lastHeard;
+    /** Set once, through {@link #TERMINATED}, when the session's resources are released. */
+    private volatile boolean terminated;
     private final Runnable onEnded;
     private volatile State state = State.AWAITING_AUTH;
     private volatile Principal principal;
     private volatile Subscriptions subscriptions;
-    private volatile ScheduledFuture<?> authTimer;
-    private volatile ScheduledFuture<?> heartbeat;
-    /** The tenant whose connection count this session holds, once authenticated. */
-    private final java.util.concurrent.atomic.AtomicReference<String> tenantCounted =
-            new java.util.concurrent.atomic.AtomicReference<>();
+    /*
+     * The session's timers are deadlines that the engine's one sweep ({@link #sweep}) checks,
+     * not scheduled tasks: a scheduled task per timer cost ~270 bytes per connection.
+     */
+    /** When the next heartbeat is due ({@link System#nanoTime}). */
+    private volatile long nextHeartbeat;
+    /** When an unauthenticated connection is closed ({@link System#nanoTime}); unused once open. */
+    private volatile long authDeadline;
+    /** When the token in force expires, in epoch milliseconds; {@link Long#MAX_VALUE}: never. */
+    private volatile long tokenExpiresAt = Long.MAX_VALUE;
+    /** The tenant whose connection count this session holds, once authenticated (through {@link #TENANT_COUNTED}). */
+    private volatile String tenantCounted;
     /** When the client last sent something other than a ping (idle timeout). */
     private volatile long lastActive = System.nanoTime();
 
@@ -78,31 +113,66 @@ public final class Session {
         this.ops = engine.operations();
         this.transport = transport;
         this.onEnded = onEnded;
-        this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), p -> engine.codec().encode(p.toFrame()),
-                engine.writers().assign(), this::writerFinished);
+        this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), engine.publicationEncoder(),
+                engine.writers().assign(), this);
         this.admission = new Admission(engine.limits(), System.nanoTime());
-        this.liveness = new Liveness(engine.limits(), System.nanoTime());
-        this.expiry = new TokenExpiry(engine.scheduler(), engine.clock(),
-                () -> close(CloseCode.TOKEN_EXPIRED, "token expired; reconnect with a fresh token"));
+        long now = System.nanoTime();
+        this.lastHeard = now;
+        // the first heartbeat between half an interval and one interval after the connection
+        // opened, at random: connections opened together (a reconnection storm after a restart)
+        // do not all ping in the same sweep, then each keeps its phase. Never later than one
+        // interval: liveness allows an interval plus the timeout of silence.
+        long interval = engine.limits().heartbeatInterval().toNanos();
+        this.nextHeartbeat = now + interval - java.util.concurrent.ThreadLocalRandom.current().nextLong(interval / 2 + 1);
+        this.authDeadline = now + engine.limits().authTimeout().toNanos();
     }
 
     void start(Optional<String> upgradeToken) {
-        SessionLimits limits = engine.limits();
-        long hb = limits.heartbeatInterval().toMillis();
-        heartbeat = engine.scheduler().scheduleAtFixedRate(this::heartbeat, hb, hb, TimeUnit.MILLISECONDS);
         if (upgradeToken.isPresent()) {
             authenticate(upgradeToken.get(), 0);
-        } else {
-            authTimer = engine.scheduler().schedule(() -> {
-                if (state == State.AWAITING_AUTH) {
-                    close(CloseCode.AUTH_TIMEOUT, "no connect frame within " + limits.authTimeout().toSeconds() + "s");
-                }
-            }, limits.authTimeout().toMillis(), TimeUnit.MILLISECONDS);
         }
-        if (terminated.get()) {
-            // ended before its timers existed (refused while the node drains): terminate could
-            // not cancel them, and the heartbeat would run for ever
-            cancelTimers();
+    }
+
+    /**
+     * Runs the timers that are due: the auth timeout, the token's expiry, the heartbeat. Called
+     * by the engine's sweep (one thread), every sweep period, for every session; so a timer
+     * fires at most one period late.
+     *
+     * @param nowNanos  {@link System#nanoTime} at the sweep
+     * @param nowMillis the engine clock's epoch milliseconds at the sweep
+     */
+    void sweep(long nowNanos, long nowMillis) {
+        State s = state;
+        if (s == State.CLOSED) {
+            return;
+        }
+        if (s == State.AWAITING_AUTH && nowNanos - authDeadline >= 0) {
+            close(CloseCode.AUTH_TIMEOUT, "no connect frame within " + engine.limits().authTimeout().toSeconds() + "s");
+            return;
+        }
+        if (s == State.OPEN && nowMillis >= tokenExpiresAt) {
+            close(CloseCode.TOKEN_EXPIRED, "token expired; reconnect with a fresh token");
+            return;
+        }
+        long due = nextHeartbeat;
+        if (nowNanos - due >= 0) {
+            long interval = engine.limits().heartbeatInterval().toNanos();
+            long next = due + interval;
+            // fixed rate, keeping the connection's phase; after a stall, one ping, not a burst
+            nextHeartbeat = nowNanos - next >= 0 ? nowNanos + interval : next;
+            heartbeat();
+        }
+    }
+
+    /** Epoch milliseconds of an expiry, saturated (tokens may name times beyond a long's milliseconds). */
+    private static long expiryMillis(Optional<Instant> expiresAt) {
+        if (expiresAt.isEmpty()) {
+            return Long.MAX_VALUE;
+        }
+        try {
+            return expiresAt.get().toEpochMilli();
+        } catch (ArithmeticException e) {
+            return expiresAt.get().isBefore(Instant.EPOCH) ? Long.MIN_VALUE : Long.MAX_VALUE;
         }
     }
 
@@ -137,7 +207,7 @@ public final class Session {
         if (state == State.CLOSED) {
             return;
         }
-        liveness.heard(System.nanoTime());
+        lastHeard = System.nanoTime();
         int max = engine.limits().maxFrameBytes();
         if ((long) text.length() * 3 > max && (text.length() > max || utf8Length(text) > max)) {
             tooLarge();
@@ -208,7 +278,7 @@ public final class Session {
         if (state == State.CLOSED) {
             return;
         }
-        liveness.heard(System.nanoTime());
+        lastHeard = System.nanoTime();
         if (admit(() -> 0)) {
             sendError(new ProtocolException(code, message));
         }
@@ -216,7 +286,7 @@ public final class Session {
 
     /** The peer answered a ping (or sent anything at all). */
     public void heard() {
-        liveness.heard(System.nanoTime());
+        lastHeard = System.nanoTime();
     }
 
     /**
@@ -309,28 +379,24 @@ public final class Session {
                     + engine.fleet().maxConnectionsPerTenant() + " connections on this node"), CloseCode.TENANT_LIMIT);
             return;
         }
-        tenantCounted.set(p.tenant());
-        if (terminated.get()) {
+        tenantCounted = p.tenant();
+        if (terminated) {
             releaseTenant(); // ended meanwhile: terminate may have run before the count existed
             return;
         }
-        Subscriptions subs = ops.subscriptions(id, p, new SessionDelivery(), engine.limits().maxSubscriptions());
+        Subscriptions subs = ops.subscriptions(id, p, this, engine.limits().maxSubscriptions());
         lastActive = System.nanoTime();
-        stateLock.lock();
-        try {
-            if (state != State.AWAITING_AUTH) {
-                return;
-            }
-            principal = p;
-            subscriptions = subs;
-            state = State.OPEN;
-        } finally {
-            stateLock.unlock();
+        // the expiry is in force before the state says OPEN, so the sweep never sees an open
+        // session without it
+        tokenExpiresAt = expiryMillis(p.expiresAt());
+        // published before the state turns OPEN, so whoever sees OPEN sees them; when a close
+        // came first the session is CLOSED and nothing reads them for anything but describing it
+        principal = p;
+        subscriptions = subs;
+        if (!STATE.compareAndSet(this, State.AWAITING_AUTH, State.OPEN)) {
+            subs.close(); // the close before this did not see them (it holds nothing yet)
+            return;
         }
-        if (authTimer != null) {
-            authTimer.cancel(false);
-        }
-        expiry.watch(p.expiresAt());
         SessionLimits l = engine.limits();
         enqueue(new ServerFrame.Welcome(id, engine.nodeId(), p.user(), p.tenant(), l.heartbeatInterval().toMillis(),
                 p.expiresAt(), new ServerFrame.Limits(l.maxFrameBytes(), l.messagesPerSecond(), l.burst(),
@@ -368,7 +434,7 @@ public final class Session {
             throw new ProtocolException(ErrorCode.FORBIDDEN, "a refreshed token must be for the same user and tenant");
         }
         principal = next;
-        expiry.watch(next.expiresAt());
+        tokenExpiresAt = expiryMillis(next.expiresAt());
         // the new token may grant less (fewer locations, roles): drop what it no longer allows
         subscriptions.refresh(next);
         ObjectNode body = engine.codec().object();
@@ -405,34 +471,34 @@ public final class Session {
         }
     }
 
-    private void overflowed() {
+    /**
+     * The outbound queue is full: closes as a slow consumer. For the connection's subscriptions
+     * ({@link Delivery}).
+     */
+    @Override
+    public void overflowed() {
         if (state != State.CLOSED) {
             engine.telemetry().slowConsumerClosed();
             close(CloseCode.SLOW_CONSUMER, "outbound queue full: read faster or subscribe to less");
         }
     }
 
-    /** Where this connection's subscriptions put their publications: its outbound queue. */
-    private final class SessionDelivery implements Delivery {
-        @Override
-        public boolean live(Publication publication, Encoded frame) {
-            return out.offer(frame.utf8(), "event", publication.acceptedNanos());
-        }
+    /** Queues a live publication. For the connection's subscriptions ({@link Delivery}). */
+    @Override
+    public boolean live(Publication publication, Encoded frame) {
+        return out.offer(frame.utf8(), "event", publication.acceptedNanos());
+    }
 
-        @Override
-        public boolean replay(Publication publication) {
-            return out.offerUnencoded(publication);
-        }
+    /** Queues a replayed publication. For the connection's subscriptions ({@link Delivery}). */
+    @Override
+    public boolean replay(Publication publication) {
+        return out.offerUnencoded(publication);
+    }
 
-        @Override
-        public void overflowed() {
-            Session.this.overflowed();
-        }
-
-        @Override
-        public void notice(Result.Failed notice) {
-            sendError(notice.toException(0));
-        }
+    /** Sends an error notice. For the connection's subscriptions ({@link Delivery}). */
+    @Override
+    public void notice(Result.Failed notice) {
+        sendError(notice.toException(0));
     }
 
     // ------------------------------------------------------------------ liveness
@@ -443,8 +509,10 @@ public final class Session {
         }
         long now = System.nanoTime();
         long idle = engine.fleet().idleTimeout().toNanos();
-        if (liveness.gone(now)) {
-            close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + liveness.silentMillis(now) + " ms");
+        long silent = now - lastHeard;
+        SessionLimits l = engine.limits();
+        if (silent > l.heartbeatInterval().toNanos() + l.heartbeatTimeout().toNanos()) {
+            close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms");
         } else if (idle > 0 && state == State.OPEN && subscriptionCount() == 0 && now - lastActive > idle) {
             close(CloseCode.IDLE, "subscribed to nothing and silent for " + engine.fleet().idleTimeout().toSeconds()
                     + " s");
@@ -464,14 +532,8 @@ public final class Session {
      * then a {@code disconnect} frame and the close frame.
      */
     public void close(CloseCode code, String reason) {
-        stateLock.lock();
-        try {
-            if (state == State.CLOSED) {
-                return;
-            }
-            state = State.CLOSED;
-        } finally {
-            stateLock.unlock();
+        if (!toClosed()) {
+            return;
         }
         String shortReason = truncateReason(reason);
         LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + " (" + describe() + ") closing: " + code + " "
@@ -504,18 +566,25 @@ public final class Session {
         terminate(closeCode);
     }
 
-    private void writerFinished(int closeCode) {
+    /** The writer is done (close written, or the socket failed). For the connection's {@code Outbound}. */
+    @Override
+    public void writerFinished(int closeCode) {
         markClosed();
         terminate(closeCode);
     }
 
     private void markClosed() {
-        stateLock.lock();
-        try {
-            state = State.CLOSED;
-        } finally {
-            stateLock.unlock();
+        toClosed();
+    }
+
+    /** Moves to CLOSED; true when this call did (exactly one caller wins). */
+    private boolean toClosed() {
+        for (State s = state; s != State.CLOSED; s = state) {
+            if (STATE.compareAndSet(this, s, State.CLOSED)) {
+                return true;
+            }
         }
+        return false;
     }
 
     private void releaseSubscriptions() {
@@ -526,11 +595,10 @@ public final class Session {
     }
 
     private void terminate(int closeCode) {
-        if (!terminated.compareAndSet(false, true)) {
+        if (!TERMINATED.compareAndSet(this, false, true)) {
             return;
         }
         releaseSubscriptions();
-        cancelTimers();
         releaseTenant();
         engine.sessionEnded(this, closeCode);
         try {
@@ -541,19 +609,10 @@ public final class Session {
     }
 
     private void releaseTenant() {
-        String tenant = tenantCounted.getAndSet(null);
+        String tenant = (String) TENANT_COUNTED.getAndSet(this, (String) null);
         if (tenant != null) {
             engine.releaseTenant(tenant);
         }
-    }
-
-    private void cancelTimers() {
-        for (ScheduledFuture<?> f : new ScheduledFuture<?>[] {authTimer, heartbeat}) {
-            if (f != null) {
-                f.cancel(false);
-            }
-        }
-        expiry.cancel();
     }
 
     private String describe() {

@@ -126,8 +126,67 @@ class EngineTest {
         assertTrue(h.engine.drain(Duration.ofSeconds(1)));
         h.open(Optional.of(ALICE)).t.awaitClose(); // refused while draining
         Harness.await("the engine has no session left", () -> h.engine.sessionCount() == 0);
-        // the presence sweep belongs to the operations layer: nothing of a session stays behind
-        Harness.await("no session timer is left", () -> timers.getQueue().isEmpty());
+        // the presence sweep belongs to the operations layer, the engine's own periodic tasks
+        // (session sweep, writers' watchdog) stay: nothing one-shot of a session stays behind
+        Harness.await("no session timer is left", () -> timers.getQueue().stream()
+                .allMatch(r -> r instanceof java.util.concurrent.RunnableScheduledFuture<?> f && f.isPeriodic()));
+    }
+
+    @Test
+    void sessionsShareOneTimerTaskWhateverTheirNumber() {
+        h = new Harness(Harness.limits().heartbeat(Duration.ofMillis(40), Duration.ofMillis(60)).build());
+        ScheduledThreadPoolExecutor timers = (ScheduledThreadPoolExecutor) h.engine.scheduler();
+        int before = timers.getQueue().size();
+        List<Client> clients = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            Client c = h.connected(ALICE);
+            c.t.onPing(c.session::heard);
+            clients.add(c);
+        }
+        Client waiting = h.open();
+        // every one of them is pinged by the one sweep
+        Harness.await("every connection pinged twice", () -> clients.stream().allMatch(c -> c.t.pings() >= 2));
+        // a periodic task is out of the queue while it runs: at most the engine's own two
+        // (sweep, writers' watchdog), whichever was running when first counted
+        assertTrue(timers.getQueue().size() <= Math.max(before, 2), "a timer task per connection: "
+                + timers.getQueue().size() + " tasks for 21 connections");
+        clients.forEach(c -> assertEquals(Session.State.OPEN, c.session.state()));
+        assertEquals(Session.State.AWAITING_AUTH, waiting.session.state());
+    }
+
+    @Test
+    void connectionsOpenedTogetherPingAtDifferentTimesWithinOneInterval() {
+        Duration interval = Duration.ofSeconds(1);
+        h = new Harness(Harness.limits().heartbeat(interval, Duration.ofSeconds(1)).build());
+        long period = Engine.sweepPeriod(h.engine.limits()).toNanos();
+        int n = 30;
+        java.util.concurrent.atomic.AtomicLongArray firstPing = new java.util.concurrent.atomic.AtomicLongArray(n);
+        long opened = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            Client c = h.connected(ALICE);
+            int slot = i;
+            c.t.onPing(() -> {
+                firstPing.compareAndSet(slot, 0, System.nanoTime());
+                c.session.heard();
+            });
+        }
+        Harness.await("every connection pinged", () -> java.util.stream.IntStream.range(0, n)
+                .allMatch(i -> firstPing.get(i) != 0));
+        long min = java.util.stream.IntStream.range(0, n).mapToLong(firstPing::get).min().orElseThrow();
+        long max = java.util.stream.IntStream.range(0, n).mapToLong(firstPing::get).max().orElseThrow();
+        assertTrue(max - min >= 2 * period, "first pings spread over " + (max - min) / 1_000_000 + " ms only");
+        assertTrue(min - opened >= interval.toNanos() / 2 - period, "a first ping before half an interval");
+        assertTrue(max - opened <= interval.toNanos() + 2 * period + Duration.ofMillis(300).toNanos(),
+                "a first ping later than one interval: " + (max - opened) / 1_000_000 + " ms");
+    }
+
+    @Test
+    void theSweepRunsOftenEnoughForTheShortestTimerAndAtLeastEverySecond() {
+        assertEquals(Duration.ofSeconds(1), Engine.sweepPeriod(SessionLimits.DEFAULTS));
+        assertEquals(Duration.ofMillis(5), Engine.sweepPeriod(Harness.limits()
+                .heartbeat(Duration.ofMillis(40), Duration.ofMillis(60)).build()));
+        assertEquals(Duration.ofMillis(25), Engine.sweepPeriod(Harness.limits()
+                .authTimeout(Duration.ofMillis(200)).build()));
     }
 
     // ------------------------------------------------------------------ trusted publish
