@@ -80,6 +80,7 @@ public final class Operations implements AutoCloseable {
     private final DocumentAccess access;
     private final Background background = new Background();
     private final Publisher publisher;
+    private volatile Runnable pacer = () -> { };
     private final Presences presences;
     private final ChangeStatuses changeStatuses;
     private final Revocations revocations;
@@ -168,6 +169,15 @@ public final class Operations implements AutoCloseable {
             throw new TokenRevokedException();
         }
         return p;
+    }
+
+    /**
+     * Backpressure for service publications: {@code pacer} runs after a service's publications
+     * were handed to the local subscribers, before the call answers, and may block until the
+     * node's socket writers have caught up (the session engine installs it). Default: none.
+     */
+    public void paceServicePublishes(Runnable pacer) {
+        this.pacer = java.util.Objects.requireNonNull(pacer, "pacer");
     }
 
     /** Tells {@code listener} of every revocation and disconnect, from any node (transports close connections). */
@@ -283,7 +293,9 @@ public final class Operations implements AutoCloseable {
      */
     public Result servicePublish(Principal service, List<String> channels, String type, JsonNode data,
                                  Optional<String> eventId) {
-        return answer(service, "publish", () -> published(publishAll(service.tenant(), channels, type, data, eventId)));
+        Result result = answer(service, "publish", () -> published(publishAll(service.tenant(), channels, type, data, eventId)));
+        pacer.run();
+        return result;
     }
 
     /** Publishes for a service to {@code user:{user}} (kept in the user's inbox until acknowledged). */

@@ -65,6 +65,7 @@ public final class Engine implements AutoCloseable {
         timers.setRemoveOnCancelPolicy(true);
         this.scheduler = timers;
         this.writers = new Writers(b.writers, timers);
+        operations.paceServicePublishes(this::paceServicePublish);
         long period = sweepPeriod(limits).toNanos();
         timers.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
     }
@@ -271,6 +272,22 @@ public final class Engine implements AutoCloseable {
     Writers writers() {
         return writers;
     }
+
+    /**
+     * A service publication waits until the writers have reached the connections that were
+     * waiting when it was fanned out (at most {@value #PACE_MILLIS} ms): publishers go no faster
+     * than the sockets, instead of piling frames into every connection's queue.
+     */
+    private void paceServicePublish() {
+        try {
+            writers.awaitBacklog(java.time.Duration.ofMillis(PACE_MILLIS));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The longest a service publication waits for the writers. */
+    static final long PACE_MILLIS = 1000;
 
     void sessionEnded(Session session, int closeCode) {
         if (sessions.remove(session.id()) != null) {

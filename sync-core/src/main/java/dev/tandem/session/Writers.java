@@ -72,6 +72,41 @@ final class Writers implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits, at most {@code max}, until every shard's runner has reached the connections that
+     * were waiting for their turn when called: backpressure for publishers. A publisher that
+     * waits here after a fan-out cannot get ahead of the sockets, so a burst of publications
+     * waits at its source instead of filling every connection's queue (a full queue closes the
+     * connection as a slow consumer, blaming the client for the server's backlog). Returns at
+     * once when nothing waits. Approximate by design: frames added to a connection during its
+     * turn are written at its next turn, which may come after the barrier.
+     *
+     * @return false when {@code max} passed first
+     */
+    boolean awaitBacklog(java.time.Duration max) throws InterruptedException {
+        List<Shard> busy = new ArrayList<>(shards.length);
+        for (Shard s : shards) {
+            if (!s.ready.isEmpty()) {
+                busy.add(s);
+            }
+        }
+        if (busy.isEmpty()) {
+            return true;
+        }
+        java.util.concurrent.CountDownLatch latch = new java.util.concurrent.CountDownLatch(busy.size());
+        for (Shard s : busy) {
+            s.enqueue(new Barrier(latch));
+        }
+        return latch.await(max.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** A mark in a ready queue: counted down when a runner reaches it. */
+    private record Barrier(java.util.concurrent.CountDownLatch latch) {
+        void reached() {
+            latch.countDown();
+        }
+    }
+
     /** Stops the runners once their ready queues are empty. Drain the sessions first. */
     @Override
     public void close() {
@@ -87,7 +122,8 @@ final class Writers implements AutoCloseable {
      */
     static final class Shard {
         private final String name;
-        private final ConcurrentLinkedQueue<Outbound> ready = new ConcurrentLinkedQueue<>();
+        /** Connections to write, and now and then a {@link Barrier}. */
+        private final ConcurrentLinkedQueue<Object> ready = new ConcurrentLinkedQueue<>();
         private volatile Runner active;
         private volatile boolean closed;
         private final AtomicInteger generation = new AtomicInteger();
@@ -102,7 +138,11 @@ final class Writers implements AutoCloseable {
          * a connection is on at most one ready queue, once.
          */
         void schedule(Outbound out) {
-            ready.add(out);
+            enqueue(out);
+        }
+
+        private void enqueue(Object item) {
+            ready.add(item);
             Runner r = active;
             if (r.parked.get() && r.parked.compareAndSet(true, false)) {
                 LockSupport.unpark(r.thread);
@@ -177,7 +217,12 @@ final class Writers implements AutoCloseable {
         @Override
         public void run() {
             while (true) {
-                Outbound out = shard.ready.poll();
+                Object next = shard.ready.poll();
+                if (next instanceof Barrier b) {
+                    b.reached();
+                    continue;
+                }
+                Outbound out = (Outbound) next;
                 if (out == null) {
                     if (shard.closed) {
                         return;

@@ -122,4 +122,26 @@ class WritersTest {
         assertEquals(5, c.transport().drain().size(), "frames queued before the close are written first");
         assertFalse(c.out().offer(frame(6), "error", 0));
     }
+
+    @Test
+    void aPublisherWaitingForTheBacklogReturnsOnceTheConnectionsQueuedBeforeItWereWritten() throws Exception {
+        writers = new Writers(1, timers);
+        assertTrue(writers.awaitBacklog(java.time.Duration.ofMillis(1)), "nothing waits: returns at once");
+        Connection busy = connection("busy");
+        List<Connection> waiting = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            waiting.add(connection("w" + i));
+        }
+        busy.transport().block(); // the runner sits in this write until the watchdog detaches it
+        assertTrue(busy.out().offer(frame(1), "error", 0));
+        busy.transport().awaitBlockedInSend();
+        for (Connection c : waiting) {
+            assertTrue(c.out().offer(frame(7), "error", 0));
+        }
+        assertTrue(writers.awaitBacklog(java.time.Duration.ofSeconds(5)));
+        for (Connection c : waiting) {
+            assertEquals(1, c.transport().drain().size(), "written before the waiting publisher went on");
+        }
+        busy.transport().unblock();
+    }
 }
