@@ -35,9 +35,9 @@ COPY --from=build /src/gateway/target/libs/ /app/libs/
 COPY --from=build /src/gateway/target/tandem-gateway.jar /app/tandem-gateway.jar
 # Heap from the container's memory limit (75%, the rest for metaspace, thread stacks and
 # direct buffers); die on OOM so Kubernetes restarts a clean JVM instead of a wedged one.
-# The chart sets JAVA_TOOL_OPTIONS itself (values: jvm.options); this is the default for
-# `docker run`.
-ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:InitialRAMPercentage=50 -XX:+ExitOnOutOfMemoryError" \
+# The chart sets JAVA_TOOL_OPTIONS itself (values: jvm.options, the same flags); this is the
+# default for `docker run`. The G1 flags are the launcher's: G1 gives back heap it does not need.
+ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:InitialRAMPercentage=50 -XX:+UseG1GC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:G1PeriodicGCInterval=60000 -XX:+ExitOnOutOfMemoryError" \
     LANG=C.UTF-8
 USER 10001:10001
 EXPOSE 8080
