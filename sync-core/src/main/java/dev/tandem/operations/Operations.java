@@ -294,7 +294,9 @@ public final class Operations implements AutoCloseable {
     public Result servicePublish(Principal service, List<String> channels, String type, JsonNode data,
                                  Optional<String> eventId) {
         Result result = answer(service, "publish", () -> published(publishAll(service.tenant(), channels, type, data, eventId)));
-        pacer.run();
+        if (result instanceof Result.Ok) {
+            pacer.run(); // a refused publish fanned nothing out: nothing to wait for
+        }
         return result;
     }
 

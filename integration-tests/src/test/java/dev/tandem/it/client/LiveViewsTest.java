@@ -26,8 +26,6 @@ import dev.tandem.client.TandemClient;
 import dev.tandem.gateway.DevTokens;
 import dev.tandem.gateway.Gateway;
 
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -39,31 +37,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class LiveViewsTest {
     private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+    private static ProxiedGateway node;
     private static Gateway gateway;
     private static CuttableProxy proxy;
 
     @BeforeAll
     static void start() throws Exception {
-        Config config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
-                .sources(ConfigSources.create(Map.of("server.port", "0", "server.host", "127.0.0.1",
-                                "tandem.dev-mode", "true",
-                                "tandem.documents.db.url", "jdbc:h2:mem:client-live-views;DB_CLOSE_DELAY=-1",
-                                "tandem.documents.types.stock_level.counters.0", "qty",
-                                "tandem.documents.types.stock_level.channels.0", "location:{locationId}",
-                                "tandem.channels.namespaces.location.history-size", "3")),
-                        ConfigSources.classpath("application.yaml"))
-                .build();
-        gateway = Gateway.start(config);
-        proxy = new CuttableProxy(gateway.port());
+        node = ProxiedGateway.start(Map.of("tandem.documents.db.url", "jdbc:h2:mem:client-live-views;DB_CLOSE_DELAY=-1",
+                "tandem.documents.types.stock_level.counters.0", "qty",
+                "tandem.documents.types.stock_level.channels.0", "location:{locationId}",
+                "tandem.channels.namespaces.location.history-size", "3"));
+        gateway = node.gateway();
+        proxy = node.proxy();
     }
 
     @AfterAll
     static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (gateway != null) {
-            gateway.stop();
+        if (node != null) {
+            node.close();
         }
     }
 

@@ -36,8 +36,6 @@ import dev.tandem.gateway.DevTokens;
 import dev.tandem.gateway.Gateway;
 import dev.tandem.protocol.ServerFrame;
 
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -57,6 +55,7 @@ abstract class OfflineQueueContract {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final Backoff QUICK = new Backoff(Duration.ofMillis(100), Duration.ofMillis(400), 2, 0.5);
+    private ProxiedGateway node;
     private Gateway gateway;
     private CuttableProxy proxy;
 
@@ -68,26 +67,20 @@ abstract class OfflineQueueContract {
 
     @BeforeAll
     void start() throws Exception {
-        Map<String, String> settings = new java.util.HashMap<>(Map.of("server.port", "0", "server.host", "127.0.0.1",
-                "tandem.dev-mode", "true",
+        Map<String, String> settings = new java.util.HashMap<>(Map.of(
                 "tandem.documents.types.stock_level.counters.0", "qty",
                 "tandem.documents.types.stock_level.invariants.0", "qty >= 0",
                 "tandem.documents.types.task.strategy", "manual"));
         settings.putAll(backends());
-        Config config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
-                .sources(ConfigSources.create(settings), ConfigSources.classpath("application.yaml"))
-                .build();
-        gateway = Gateway.start(config);
-        proxy = new CuttableProxy(gateway.port());
+        node = ProxiedGateway.start(settings);
+        gateway = node.gateway();
+        proxy = node.proxy();
     }
 
     @AfterAll
     void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (gateway != null) {
-            gateway.stop();
+        if (node != null) {
+            node.close();
         }
     }
 
