@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -16,25 +17,31 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.tandem.protocol.Echo;
 import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.ProtocolException;
 
 /**
  * CloudEvents 1.0 structured JSON ({@code application/cloudevents+json}) to and from
- * {@link CloudEvent}. Decoding names the first problem it finds (missing {@code id}, wrong
- * {@code specversion}, non-JSON data …) in a {@link ProtocolException} with
- * {@link ErrorCode#BAD_REQUEST}; the Kafka ingest puts that message on the dead-letter record.
+ * {@link CloudEvent}. Decoding reads the bytes as the gateway reads every input (strict UTF-8,
+ * one finite JSON value: {@link FrameCodec#parse(byte[])}) and names the first problem it finds
+ * (missing {@code id}, wrong {@code specversion}, non-JSON data …) in a {@link ProtocolException}
+ * with {@link ErrorCode#BAD_REQUEST}; the Kafka ingest puts that message on the dead-letter
+ * record. A value of the event that a message repeats is quoted and cut ({@link Echo}).
  * Thread-safe.
  */
 public final class CloudEventCodec {
     private static final Set<String> CONTEXT = Set.of("specversion", "id", "source", "type", "subject", "time",
             "datacontenttype", "dataschema", "data", "data_base64", "tenantid", "channels");
 
+    private final FrameCodec codec;
     private final ObjectMapper mapper;
 
-    /** A codec over the given mapper. */
-    public CloudEventCodec(ObjectMapper mapper) {
-        this.mapper = mapper;
+    /** A codec reading and writing JSON as {@code codec} does. */
+    public CloudEventCodec(FrameCodec codec) {
+        this.codec = codec;
+        this.mapper = codec.mapper();
     }
 
     /**
@@ -43,18 +50,13 @@ public final class CloudEventCodec {
      * @throws ProtocolException {@code BAD_REQUEST} saying what is wrong
      */
     public CloudEvent decode(byte[] json) {
-        JsonNode node;
-        try {
-            node = mapper.readTree(json);
-        } catch (java.io.IOException e) {
-            throw bad("not JSON: " + e.getMessage().lines().findFirst().orElse(""));
-        }
-        if (node == null || !node.isObject()) {
+        JsonNode node = codec.parse(json);
+        if (!node.isObject()) {
             throw bad("a structured CloudEvent must be a JSON object");
         }
         String spec = string(node, "specversion").orElseThrow(() -> bad("missing specversion"));
         if (!CloudEvent.SPEC_VERSION.equals(spec)) {
-            throw bad("specversion " + spec + " is not supported (1.0 is)");
+            throw bad("specversion " + Echo.quoted(spec) + " is not supported (1.0 is)");
         }
         String id = string(node, "id").filter(s -> !s.isEmpty()).orElseThrow(() -> bad("missing id"));
         String source = string(node, "source").filter(s -> !s.isEmpty()).orElseThrow(() -> bad("missing source"));
@@ -63,13 +65,12 @@ public final class CloudEventCodec {
             try {
                 return Instant.parse(t);
             } catch (DateTimeParseException e) {
-                throw bad("time is not RFC 3339: " + t);
+                throw bad("time is not RFC 3339: " + Echo.quoted(t));
             }
         });
         Optional<String> contentType = string(node, "datacontenttype");
-        if (contentType.isPresent() && !contentType.get().startsWith("application/json")
-                && !contentType.get().endsWith("+json")) {
-            throw bad("datacontenttype " + contentType.get() + " is not JSON");
+        if (contentType.isPresent() && !isJson(contentType.get())) {
+            throw bad("datacontenttype " + Echo.quoted(contentType.get()) + " is not JSON");
         }
         if (node.has("data_base64")) {
             throw bad("data_base64 is not supported; send JSON data");
@@ -123,6 +124,16 @@ public final class CloudEventCodec {
         } catch (JsonProcessingException ex) {
             throw new IllegalStateException(ex);
         }
+    }
+
+    /**
+     * Whether a media type is JSON: {@code application/json} or a {@code +json} suffix, with any
+     * parameters; media types are case-insensitive (RFC 9110, section 8.3.1).
+     */
+    static boolean isJson(String mediaType) {
+        int semicolon = mediaType.indexOf(';');
+        String type = (semicolon >= 0 ? mediaType.substring(0, semicolon) : mediaType).trim().toLowerCase(Locale.ROOT);
+        return type.equals("application/json") || (type.endsWith("+json") && type.indexOf('/') > 0);
     }
 
     private static Optional<String> string(JsonNode node, String field) {

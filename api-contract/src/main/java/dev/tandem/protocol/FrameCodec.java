@@ -15,6 +15,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.util.JsonRecyclerPools;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -53,7 +54,12 @@ public final class FrameCodec {
         // and every connection decodes on its own virtual thread: ~16 KiB of buffers per
         // connection, held for its whole life.
         JsonFactory factory = JsonFactory.builder().recyclerPool(JsonRecyclerPools.sharedConcurrentDequePool()).build();
-        JsonMapper mapper = JsonMapper.builder(factory).enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+        JsonMapper mapper = JsonMapper.builder(factory)
+                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                // one JSON value per frame or body: "{...}garbage" is malformed, not a frame
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .nodeFactory(FiniteNumbers.INSTANCE)
+                .build();
         mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
                 .maxNestingDepth(MAX_NESTING_DEPTH)
                 .build());
@@ -83,8 +89,53 @@ public final class FrameCodec {
             }
             return node;
         } catch (JsonProcessingException e) {
-            throw new ProtocolException(ErrorCode.BAD_REQUEST, "malformed JSON: " + e.getOriginalMessage());
+            throw malformed(e);
         }
+    }
+
+    /**
+     * Parses arbitrary JSON given as bytes (a request body, a record), refusing anything that is
+     * not strictly valid UTF-8 ({@link Utf8}) before it is parsed.
+     *
+     * @throws ProtocolException with {@link ErrorCode#BAD_REQUEST} if it is not valid UTF-8 or JSON
+     */
+    public JsonNode parse(byte[] utf8) {
+        Utf8.check(utf8);
+        try {
+            JsonNode node = mapper.readTree(utf8);
+            if (node == null || node.isMissingNode()) {
+                throw new ProtocolException(ErrorCode.BAD_REQUEST, "empty JSON");
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            throw malformed(e);
+        } catch (java.io.IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * What was wrong with malformed JSON, in the contract's words: the parser's own sentence up to
+     * its advice (Jackson suggests parser features to relax, which are not the client's to turn
+     * on), and where.
+     */
+    static ProtocolException malformed(JsonProcessingException e) {
+        String m = String.valueOf(e.getOriginalMessage());
+        String what;
+        if (m.startsWith("Trailing token")) {
+            what = "text after the JSON value";
+        } else {
+            int colon = m.indexOf(": ");
+            what = colon > 0 ? m.substring(0, colon) : m;
+            int advice = what.indexOf('`');
+            if (advice >= 0) {
+                what = what.substring(0, advice).trim();
+            }
+        }
+        com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+        String where = at == null || at.getLineNr() < 1 ? ""
+                : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+        return new ProtocolException(ErrorCode.BAD_REQUEST, "malformed JSON: " + truncate(what) + where);
     }
 
     /** Serializes arbitrary JSON. */
@@ -446,7 +497,7 @@ public final class FrameCodec {
         try {
             node = mapper.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new ProtocolException(ErrorCode.BAD_REQUEST, "malformed JSON: " + truncate(e.getOriginalMessage()));
+            throw malformed(e);
         }
         if (node == null || !node.isObject()) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "a frame must be one JSON object");

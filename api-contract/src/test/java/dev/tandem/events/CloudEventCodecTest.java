@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class CloudEventCodecTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final CloudEventCodec CODEC = new CloudEventCodec(JSON);
+    private static final CloudEventCodec CODEC = new CloudEventCodec(dev.tandem.protocol.FrameCodec.create());
 
     private static CloudEvent decode(String json) {
         return CODEC.decode(json.getBytes(StandardCharsets.UTF_8));
@@ -53,7 +53,7 @@ class CloudEventCodecTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-            "not json | not JSON",
+            "not json | malformed JSON",
             "[1] | JSON object",
             "{\"id\":\"1\",\"source\":\"s\",\"type\":\"t\"} | missing specversion",
             "{\"specversion\":\"0.3\",\"id\":\"1\",\"source\":\"s\",\"type\":\"t\"} | not supported",
@@ -69,5 +69,47 @@ class CloudEventCodecTest {
         ProtocolException e = assertThrows(ProtocolException.class, () -> decode(json));
         assertEquals(ErrorCode.BAD_REQUEST, e.code());
         assertTrue(e.getMessage().contains(reason), e.getMessage());
+    }
+
+    @Test
+    void anOverlongEncodingCannotSmuggleATenantId() {
+        byte[] json = ("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"t\",\"tenantid\":\"glo")
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] tail = "ex\"}".getBytes(StandardCharsets.UTF_8);
+        byte[] record = new byte[json.length + 2 + tail.length];
+        System.arraycopy(json, 0, record, 0, json.length);
+        record[json.length] = (byte) 0xC1; // an overlong 'b'
+        record[json.length + 1] = (byte) 0xA2;
+        System.arraycopy(tail, 0, record, json.length + 2, tail.length);
+        ProtocolException e = assertThrows(ProtocolException.class, () -> CODEC.decode(record));
+        assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        assertTrue(e.getMessage().contains("not valid UTF-8"), e.getMessage());
+    }
+
+    @Test
+    void mediaTypesAreCaseInsensitiveAndMayCarryParameters() {
+        for (String type : List.of("application/JSON", "Application/Json; charset=utf-8", "application/vnd.erp+JSON")) {
+            decode("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"t\",\"datacontenttype\":\""
+                    + type + "\",\"data\":{}}");
+        }
+        assertThrows(ProtocolException.class, () -> decode("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\","
+                + "\"type\":\"t\",\"datacontenttype\":\"+json\"}"));
+    }
+
+    @Test
+    void aNumberOutOfRangeIsRefusedNotDeliveredAsInfinity() {
+        ProtocolException e = assertThrows(ProtocolException.class, () -> decode("{\"specversion\":\"1.0\",\"id\":\"1\","
+                + "\"source\":\"s\",\"type\":\"t\",\"data\":{\"qty\":1e400}}"));
+        assertTrue(e.getMessage().contains("out of range"), e.getMessage());
+    }
+
+    @Test
+    void aRejectedValueIsQuotedAndBoundedInTheReason() {
+        String forged = "x\\r\\nSEVERE: forged " + "y".repeat(100_000);
+        ProtocolException e = assertThrows(ProtocolException.class, () -> decode("{\"specversion\":\"1.0\",\"id\":\"1\","
+                + "\"source\":\"s\",\"type\":\"t\",\"time\":\"" + forged + "\"}"));
+        assertTrue(e.getMessage().length() < 200, e.getMessage().length() + " characters");
+        assertTrue(e.getMessage().contains("\"x\\u000d\\u000aSEVERE"), e.getMessage());
+        assertTrue(e.getMessage().lines().count() == 1, e.getMessage());
     }
 }

@@ -238,6 +238,58 @@ class FrameCodecTest {
     }
 
     @Test
+    void textAfterTheFrameIsMalformed() {
+        ProtocolException e = assertThrows(ProtocolException.class,
+                () -> CODEC.decodeClient("{\"op\":\"ping\",\"id\":4}garbage"));
+        assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        assertTrue(e.getMessage().startsWith("malformed JSON"), e.getMessage());
+        e = assertThrows(ProtocolException.class, () -> CODEC.decodeClient("{\"op\":\"ping\"} {\"op\":\"ping\"}"));
+        assertTrue(e.getMessage().contains("text after the JSON value"), e.getMessage());
+        assertThrows(ProtocolException.class, () -> CODEC.parse("[1] 2"));
+    }
+
+    @Test
+    void aNumberNoDoubleCanHoldIsRefusedNotTurnedIntoInfinity() {
+        for (String n : List.of("1e400", "-1e400", "1E+999")) {
+            ProtocolException e = assertThrows(ProtocolException.class, () -> CODEC.decodeClient(
+                    "{\"op\":\"publish\",\"id\":1,\"channel\":\"tenant\",\"type\":\"t\",\"data\":{\"x\":" + n + "}}"));
+            assertEquals(ErrorCode.BAD_REQUEST, e.code());
+            assertTrue(e.getMessage().contains("out of range"), e.getMessage());
+        }
+        assertEquals(1.5e300, CODEC.parse("1.5e300").doubleValue());
+    }
+
+    @Test
+    void malformedJsonIsDescribedWithoutTheParsersAdviceOnItsOwnFeatures() {
+        for (String text : List.of("{'op':'ping'}", "{\"op\":NaN}", "{\"op\":\"ping\" /* c */}", "{op:1}",
+                "{\"a\":\"x\ny\"}", "{\"op\":\"ping\"}\u0000")) {
+            ProtocolException e = assertThrows(ProtocolException.class, () -> CODEC.decodeClient(text));
+            assertEquals(ErrorCode.BAD_REQUEST, e.code(), text);
+            assertTrue(e.getMessage().startsWith("malformed JSON"), e.getMessage());
+            assertFalse(e.getMessage().contains("Feature"), e.getMessage());
+            assertFalse(e.getMessage().contains("enable"), e.getMessage());
+            assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        }
+    }
+
+    @Test
+    void bytesAreParsedOnlyWhenTheyAreStrictUtf8() {
+        byte[] overlong = {'{', '"', 't', '"', ':', '"', 'g', 'l', 'o', (byte) 0xC1, (byte) 0xA2, 'e', 'x', '"', '}'};
+        ProtocolException e = assertThrows(ProtocolException.class, () -> CODEC.parse(overlong));
+        assertTrue(e.getMessage().contains("not valid UTF-8"), e.getMessage());
+        assertEquals("glöbex", CODEC.parse("{\"t\":\"glöbex\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .get("t").textValue());
+    }
+
+    @Test
+    void anEchoedValueIsQuotedEscapedAndBounded() {
+        assertEquals("\"a\\\"b\\\\c\\u000a\"", Echo.quoted("a\"b\\c\n"));
+        String echoed = Echo.quoted("x".repeat(100_000));
+        assertTrue(echoed.length() < Echo.DEFAULT_MAX + 4, echoed);
+        assertTrue(echoed.endsWith("…"));
+    }
+
+    @Test
     void tokensNeverAppearInToString() {
         assertFalse(new ClientFrame.Connect(1, "secret-token").toString().contains("secret-token"));
         assertFalse(new ClientFrame.Refresh(1, "secret-token").toString().contains("secret-token"));

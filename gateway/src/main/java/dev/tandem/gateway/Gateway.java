@@ -254,7 +254,7 @@ public final class Gateway implements AutoCloseable {
     /** Starts consuming domain events when {@code tandem.kafka.bootstrap-servers} is set. */
     private void startKafka(GatewayTelemetry telemetry) {
         kafka.ifPresent(settings -> {
-            KafkaIngest in = KafkaIngest.start(settings, operations::ingest, new CloudEventCodec(codec.mapper()));
+            KafkaIngest in = KafkaIngest.start(settings, operations::ingest, new CloudEventCodec(codec));
             telemetry.kafkaIngest(in::lag, in::handled, in::deadLettered);
             ingest = Optional.of(in);
             dev.tandem.kafka.OutboxRelay out = dev.tandem.kafka.OutboxRelay.start(settings,

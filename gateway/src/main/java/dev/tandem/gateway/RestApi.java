@@ -232,11 +232,12 @@ final class RestApi implements HttpService {
             if (!req.content().hasEntity()) {
                 throw bad("a JSON object body is required");
             }
-            String text = req.content().as(String.class);
-            if (text.isBlank()) {
+            // bytes, not text: the body must be strictly valid UTF-8 before it is parsed
+            byte[] bytes = req.content().as(byte[].class);
+            if (new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).isBlank()) {
                 throw bad("a JSON object body is required");
             }
-            if (!(codec.parse(text) instanceof ObjectNode body)) {
+            if (!(codec.parse(bytes) instanceof ObjectNode body)) {
                 throw bad("the body must be a JSON object");
             }
             return op.apply(service, body);

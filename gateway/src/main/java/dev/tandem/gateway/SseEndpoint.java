@@ -41,6 +41,7 @@ import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.Position;
 import dev.tandem.protocol.ProtocolException;
 import dev.tandem.protocol.ServerFrame;
+import dev.tandem.protocol.Utf8;
 import dev.tandem.session.FleetLimits;
 import dev.tandem.session.SessionLimits;
 import dev.tandem.telemetry.LogText;
@@ -157,7 +158,8 @@ final class SseEndpoint implements HttpService {
         try {
             Principal who = ops.authenticate(bearer(req).orElseThrow(() -> new ProtocolException(
                     ErrorCode.UNAUTHORIZED, "Authorization: Bearer token required"))).principal();
-            String text = req.content().hasEntity() ? req.content().as(String.class) : "";
+            // bytes, not text: the body must be strictly valid UTF-8 before it is parsed
+            String text = req.content().hasEntity() ? Utf8.decode(req.content().as(byte[].class)) : "";
             id = codec.peekId(text);
             if (!rates.tryAcquire(who, 1)) {
                 throw new ProtocolException(ErrorCode.RATE_LIMITED, "more than " + limits.messagesPerSecond()
@@ -320,8 +322,8 @@ final class SseEndpoint implements HttpService {
         }
         JsonNode map;
         try {
-            map = codec.parse(new String(Base64.getUrlDecoder().decode(eventId.get().trim()), StandardCharsets.UTF_8));
-        } catch (IllegalArgumentException e) {
+            map = codec.parse(Base64.getUrlDecoder().decode(eventId.get().trim()));
+        } catch (IllegalArgumentException | ProtocolException e) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "Last-Event-ID is not an id this server wrote");
         }
         if (!map.isObject() || map.size() > limits.maxSubscriptions()) {

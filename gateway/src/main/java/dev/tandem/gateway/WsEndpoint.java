@@ -133,7 +133,7 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
             return;
         }
         if (last && fragments.isEmpty()) {
-            session.receive(text);
+            receive(text);
             return;
         }
         StringBuilder joined = fragments.orElseGet(StringBuilder::new);
@@ -146,10 +146,25 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
         joined.append(text);
         if (last) {
             fragments = Optional.empty();
-            session.receive(joined.toString());
+            receive(joined.toString());
         } else {
             fragments = Optional.of(joined);
         }
+    }
+
+    /**
+     * Hands a whole text message to the session. Helidon decodes text frames leniently, replacing
+     * bytes that are not UTF-8 with U+FFFD before Tandem sees them, so the bytes cannot be checked
+     * as every other input's are ({@link dev.tandem.protocol.Utf8}): a message holding U+FFFD is
+     * refused as invalid UTF-8 rather than taken with its content silently altered.
+     */
+    private void receive(String text) {
+        if (text.indexOf('\uFFFD') >= 0) {
+            session.refuse(ErrorCode.BAD_REQUEST, "not valid UTF-8 (text frames must be UTF-8; U+FFFD is refused "
+                    + "because it stands for bytes that were not)", gateway.codec().peekId(text));
+            return;
+        }
+        session.receive(text);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.tandem.gateway;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -8,9 +9,13 @@ import java.util.UUID;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 import dev.tandem.testing.KafkaTopics;
 import dev.tandem.testing.TestServices;
@@ -21,6 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Domain events produced to a real Kafka by a plain producer reach WebSocket clients. */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class KafkaIngestGatewayTest {
     private static TestGateway node;
     private static KafkaProducer<String, String> producer;
@@ -51,6 +57,7 @@ class KafkaIngestGatewayTest {
     }
 
     @Test
+    @Order(1) // counts the node's dead letters from zero
     void domainEventsReachSubscribersOnceWithOffsetsAndAMalformedOneDoesNotStallThem() throws Exception {
         String token = TestGateway.token("picker", "acme", Map.of("locations", List.of("wh-7")), Duration.ofHours(1));
         try (WsProbe c = ContractProbes.connect(node.ws(), token);
@@ -79,6 +86,34 @@ class KafkaIngestGatewayTest {
             assertEquals(200, node.get("/health/ready").statusCode(), ready);
             String metrics = node.get("/metrics").body();
             assertTrue(metrics.contains("tandem_kafka_ingest_dead_lettered{scope=\"application\",} 1.0"), metrics);
+        }
+    }
+
+    /**
+     * An overlong encoding ({@code C1 A2} for {@code b}) in {@code tenantid} decodes leniently to
+     * {@code globex}: the record must be refused before it is parsed, never reach that tenant.
+     */
+    @Test
+    @Order(2)
+    void aRecordWithAnOverlongEncodingNeverReachesAnotherTenant() throws Exception {
+        try (WsProbe globex = ContractProbes.connect(node.ws(), TestGateway.token("x", "globex"));
+             KafkaProducer<byte[], byte[]> bytes = new KafkaProducer<>(Map.of(
+                     "bootstrap.servers", TestServices.kafka(),
+                     "key.serializer", ByteArraySerializer.class.getName(),
+                     "value.serializer", ByteArraySerializer.class.getName()))) {
+            globex.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
+            java.io.ByteArrayOutputStream value = new java.io.ByteArrayOutputStream();
+            value.writeBytes(("{\"specversion\":\"1.0\",\"id\":\"smuggled\",\"source\":\"/erp\",\"type\":\"x.y\","
+                    + "\"channels\":\"tenant\",\"tenantid\":\"glo").getBytes(StandardCharsets.UTF_8));
+            value.write(0xC1);
+            value.write(0xA2);
+            value.writeBytes("ex\",\"data\":{}}".getBytes(StandardCharsets.UTF_8));
+            bytes.send(new ProducerRecord<>(topic, "k".getBytes(StandardCharsets.UTF_8), value.toByteArray())).get();
+            produce("k", "{\"specversion\":\"1.0\",\"id\":\"fair\",\"source\":\"/erp\",\"type\":\"x.y\","
+                    + "\"channels\":\"tenant\",\"tenantid\":\"globex\",\"data\":{}}");
+            JsonNode event = globex.expect(f -> f.path("op").asText().equals("event"));
+            assertEquals("fair", event.path("eventId").asText(), "the overlong record never arrives");
+            assertNull(globex.poll(Duration.ofMillis(300)));
         }
     }
 }

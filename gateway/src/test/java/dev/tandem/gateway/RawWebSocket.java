@@ -48,7 +48,11 @@ final class RawWebSocket implements AutoCloseable {
 
     /** Sends one masked text frame. */
     void send(String text) throws IOException {
-        byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+        sendText(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Sends one masked text frame whose payload is exactly these bytes (UTF-8 or not). */
+    void sendText(byte[] payload) throws IOException {
         ByteArrayOutputStream frame = new ByteArrayOutputStream();
         frame.write(0x81);
         if (payload.length < 126) {

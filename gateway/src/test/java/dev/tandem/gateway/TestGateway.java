@@ -91,6 +91,21 @@ final class TestGateway implements AutoCloseable {
         return checkResponse("POST", path, rawPost(path, token, body));
     }
 
+    /**
+     * POSTs a body given as bytes, bad on purpose (e.g. not UTF-8): the request is not validated,
+     * the response is (where the contract has the operation).
+     */
+    HttpResponse<String> postBytes(String path, String token, byte[] body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(http() + path))
+                .timeout(Duration.ofSeconds(10))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return checkResponse("POST", path, http.send(b.build(), HttpResponse.BodyHandlers.ofString()));
+    }
+
     private HttpResponse<String> rawPost(String path, String token, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(http() + path))
                 .timeout(Duration.ofSeconds(10))

@@ -2,10 +2,14 @@ package dev.tandem.kafka;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -23,9 +27,13 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
+import dev.tandem.channel.ChannelName;
 import dev.tandem.events.CloudEvent;
 import dev.tandem.events.CloudEventCodec;
+import dev.tandem.protocol.Echo;
+import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.ProtocolException;
+import dev.tandem.telemetry.LogText;
 
 /**
  * Consumes domain events (CloudEvents, structured JSON) from the inbound topic and hands each
@@ -35,9 +43,11 @@ import dev.tandem.protocol.ProtocolException;
  * offset is committed only after its event was handled or dead-lettered (at-least-once); a
  * redelivery after a rebalance or restart carries the same event id, which the broker publishes
  * once per channel, so it does not reach clients twice. A malformed or unroutable event goes to the
- * dead-letter topic with the reason in the {@code tandem-dlq-reason} header and the partition
- * moves on; an event that fails for a transient reason (a backing service down) is retried
- * from the same offset after {@code retry-backoff}, so nothing is skipped. Events of one key
+ * dead-letter topic (with its own headers, and the reason in the {@code tandem-dlq-reason}
+ * header) and the partition moves on once the broker has the copy; when the copy cannot be
+ * written, or the event fails for a transient reason (a backing service down), the partition
+ * stops at that event and tries it again after {@code retry-backoff} (doubling while it keeps
+ * failing), so nothing is ever skipped; the other partitions go on meanwhile. Events of one key
  * (tenant + subject) stay in order because they share a partition and one partition is read
  * by one thread.
  *
@@ -52,8 +62,15 @@ public final class KafkaIngest implements AutoCloseable {
 
     /** Header on dead-lettered records naming why. */
     public static final String DLQ_REASON = "tandem-dlq-reason";
+    /** Headers on dead-lettered records naming where the event was read. */
+    static final String DLQ_TOPIC = "tandem-dlq-topic";
+    static final String DLQ_PARTITION = "tandem-dlq-partition";
+    static final String DLQ_OFFSET = "tandem-dlq-offset";
     private static final System.Logger LOG = System.getLogger(KafkaIngest.class.getName());
     private static final Duration CHECK_INTERVAL = Duration.ofSeconds(5);
+    private static final Duration POLL_TIMEOUT = Duration.ofMillis(500);
+    /** The longest pause before a failing record is tried again, as a multiple of {@code retry-backoff}. */
+    private static final int MAX_BACKOFF_FACTOR = 32;
     /** Channels one event may name (as the REST publish allows). */
     static final int MAX_CHANNELS = 100;
 
@@ -82,6 +99,10 @@ public final class KafkaIngest implements AutoCloseable {
     private final AtomicLong deadLettered = new AtomicLong();
     private final Thread thread;
     private volatile boolean connected;
+    /** Partitions stopped at a record, and when to try it again ({@link System#nanoTime}); poll thread only. */
+    private final Map<TopicPartition, Long> pausedUntil = new HashMap<>();
+    /** Failed attempts in a row per partition, at the record it stopped at; poll thread only. */
+    private final Map<TopicPartition, Failures> failures = new HashMap<>();
     private long lastCheckNanos = System.nanoTime() - CHECK_INTERVAL.toNanos();
 
     private KafkaIngest(KafkaSettings settings, EventSink sink, CloudEventCodec codec) {
@@ -105,6 +126,14 @@ public final class KafkaIngest implements AutoCloseable {
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        // a dead letter is the event as it came plus a few headers: an event near the broker's size
+        // limit must still fit (compressed; the client's own request limit is not the broker's),
+        // and a broker that does not answer must not hold the poll loop for minutes
+        p.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "gzip");
+        p.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(16 * 1024 * 1024));
+        p.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, "10000");
+        p.putIfAbsent(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
+        p.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "20000");
         this.deadLetters = new KafkaProducer<>(p);
         this.thread = new Thread(this::run, "tandem-kafka-ingest");
         this.thread.setDaemon(true);
@@ -146,11 +175,12 @@ public final class KafkaIngest implements AutoCloseable {
                 } catch (WakeupException e) {
                     throw e;
                 } catch (RuntimeException e) {
-                    // a broker outage, a failed commit after a rebalance…: what was not committed is
-                    // read again; the loop must outlive it
-                    connected = false;
-                    LOG.log(System.Logger.Level.WARNING, "Kafka ingest: " + e + "; retrying in "
-                            + settings.retryBackoff());
+                    // a broker outage, a failed commit after a rebalance…: pollOnce has set every
+                    // partition back to its first unhandled record; the loop must outlive it.
+                    // Readiness asks the broker again at once rather than guessing from this.
+                    lastCheckNanos = System.nanoTime() - CHECK_INTERVAL.toNanos();
+                    LOG.log(System.Logger.Level.WARNING, "Kafka ingest: " + LogText.safe(String.valueOf(e))
+                            + "; polling again in " + settings.retryBackoff());
                     try {
                         Thread.sleep(settings.retryBackoff().toMillis());
                     } catch (InterruptedException ie) {
@@ -169,51 +199,59 @@ public final class KafkaIngest implements AutoCloseable {
         }
     }
 
-    /** One poll: each partition's records in order; a partition that must retry stops the round. */
+    /**
+     * One poll: each partition's records in order. Afterwards every partition of the poll is set
+     * back to its first record that was not handled, whatever happened (a record to try again, a
+     * dead letter that could not be written, an unexpected failure): the consumer's position has
+     * already moved past everything the poll returned, and polling on from there would skip
+     * those records. A partition that stopped at a record is paused until its backoff has passed;
+     * the other partitions go on meanwhile.
+     */
     private void pollOnce() {
-        ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(500));
+        resumeDue();
+        ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout());
         checkConnection();
-        boolean retrying = false;
+        Map<TopicPartition, Long> unhandled = new HashMap<>();
         for (TopicPartition tp : records.partitions()) {
-            List<ConsumerRecord<byte[], byte[]>> batch = records.records(tp);
-            if (retrying) {
-                // not handled in this round: read them again after the retry
-                consumer.seek(tp, batch.getFirst().offset());
-            } else {
-                retrying = !handlePartition(tp, batch);
+            unhandled.put(tp, records.records(tp).getFirst().offset());
+        }
+        try {
+            for (TopicPartition tp : records.partitions()) {
+                handlePartition(tp, records.records(tp), unhandled);
             }
+        } finally {
+            Set<TopicPartition> assigned = consumer.assignment();
+            unhandled.forEach((tp, offset) -> {
+                if (assigned.contains(tp)) {
+                    consumer.seek(tp, offset);
+                }
+            });
         }
         updateLag();
     }
 
     /**
-     * Handles one partition's records in order and commits what was handled; false when it
-     * stopped at a record that must be retried.
+     * Handles one partition's records in order and commits what was handled, taking each handled
+     * record out of {@code unhandled} (partition to the offset of its first unhandled record); at
+     * a record that must be tried again it stops and pauses the partition.
      */
-    private boolean handlePartition(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> records) {
+    private void handlePartition(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> records,
+                                 Map<TopicPartition, Long> unhandled) {
         long next = -1;
         try {
             for (ConsumerRecord<byte[], byte[]> record : records) {
-                try {
-                    handle(record);
-                } catch (ProtocolException e) {
-                    if (e.code() == dev.tandem.protocol.ErrorCode.UNAVAILABLE) {
-                        return retryFrom(tp, record, e);
-                    }
-                    deadLetter(record, e.getMessage());
-                } catch (IllegalArgumentException e) {
-                    // a value of the event itself is invalid: retrying would stall the partition
-                    deadLetter(record, "invalid event: " + e.getMessage());
-                } catch (DeadLetterFailed e) {
-                    return retryFrom(tp, record, e.getCause());
-                } catch (RuntimeException e) {
-                    return retryFrom(tp, record, e);
+                Optional<Throwable> failed = handleOrDeadLetter(record);
+                if (failed.isPresent()) {
+                    stop(tp, record, failed.get());
+                    return;
                 }
                 next = record.offset() + 1;
+                unhandled.put(tp, next);
             }
-            return true;
+            unhandled.remove(tp);
         } finally {
             if (next >= 0) {
+                failures.remove(tp);
                 try {
                     consumer.commitSync(Map.of(tp, new OffsetAndMetadata(next)));
                 } catch (org.apache.kafka.common.KafkaException e) {
@@ -225,28 +263,98 @@ public final class KafkaIngest implements AutoCloseable {
         }
     }
 
-    private boolean retryFrom(TopicPartition tp, ConsumerRecord<byte[], byte[]> record, Throwable cause) {
-        LOG.log(System.Logger.Level.WARNING, "event at " + tp + "@" + record.offset()
-                + " failed for a transient reason, retrying in " + settings.retryBackoff() + ": " + cause);
-        consumer.seek(tp, record.offset());
+    /**
+     * Handles a record, or dead-letters it when the event itself is at fault; the failure when it
+     * must be tried again from the same offset (a transient failure, or a dead letter that could
+     * not be written: an event is never passed over before its copy is durable).
+     */
+    private Optional<Throwable> handleOrDeadLetter(ConsumerRecord<byte[], byte[]> record) {
+        String reason;
         try {
-            Thread.sleep(settings.retryBackoff().toMillis());
-        } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            running.set(false);
+            handle(record);
+            return Optional.empty();
+        } catch (ProtocolException e) {
+            if (e.code().isTransient()) {
+                return Optional.of(e);
+            }
+            reason = e.getMessage();
+        } catch (IllegalArgumentException e) {
+            // a value of the event itself is invalid: retrying would stall the partition
+            reason = "invalid event: " + e.getMessage();
+        } catch (RuntimeException e) {
+            return Optional.of(e);
         }
-        return false;
+        try {
+            deadLetter(record, reason);
+            return Optional.empty();
+        } catch (RuntimeException e) {
+            return Optional.of(new IllegalStateException("its dead letter could not be written to "
+                    + settings.topicDeadLetter() + ": " + e.getMessage(), e));
+        }
+    }
+
+    /**
+     * Pauses a partition at a record that failed, for {@code retry-backoff}, doubled for each
+     * failure of that record in a row up to {@value #MAX_BACKOFF_FACTOR} times it (a partition
+     * stuck on a refused dead letter neither spins nor logs every second for hours).
+     */
+    private void stop(TopicPartition tp, ConsumerRecord<byte[], byte[]> record, Throwable cause) {
+        Failures previous = failures.get(tp);
+        int attempt = previous != null && previous.offset() == record.offset() ? previous.count() + 1 : 1;
+        long factor = Math.min(1L << Math.min(attempt - 1, 30), MAX_BACKOFF_FACTOR);
+        Duration backoff = settings.retryBackoff().multipliedBy(factor);
+        failures.put(tp, new Failures(record.offset(), attempt));
+        pausedUntil.put(tp, System.nanoTime() + backoff.toNanos());
+        consumer.pause(List.of(tp));
+        LOG.log(System.Logger.Level.WARNING, "event at " + tp + "@" + record.offset() + " not handled (attempt "
+                + attempt + "), trying again in " + backoff.toMillis() + " ms: " + LogText.safe(String.valueOf(cause)));
+    }
+
+    /** Resumes the paused partitions whose backoff has passed (and forgets those no longer assigned). */
+    private void resumeDue() {
+        if (pausedUntil.isEmpty()) {
+            return;
+        }
+        long now = System.nanoTime();
+        Set<TopicPartition> assigned = consumer.assignment();
+        List<TopicPartition> due = new ArrayList<>();
+        pausedUntil.entrySet().removeIf(e -> {
+            if (!assigned.contains(e.getKey())) {
+                failures.remove(e.getKey());
+                return true;
+            }
+            if (now - e.getValue() >= 0) {
+                due.add(e.getKey());
+                return true;
+            }
+            return false;
+        });
+        consumer.resume(due);
+    }
+
+    /** How long a poll may wait: no longer than until the next paused partition is due. */
+    private Duration pollTimeout() {
+        long wait = POLL_TIMEOUT.toNanos();
+        long now = System.nanoTime();
+        for (long until : pausedUntil.values()) {
+            wait = Math.min(wait, Math.max(until - now, 1_000_000));
+        }
+        return Duration.ofNanos(wait);
+    }
+
+    /** Failed attempts in a row at the record a partition stopped at. */
+    private record Failures(long offset, int count) {
     }
 
     private void handle(ConsumerRecord<byte[], byte[]> record) {
         if (record.value() == null) {
-            throw new ProtocolException(dev.tandem.protocol.ErrorCode.BAD_REQUEST, "empty record (tombstone)");
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "empty record (tombstone)");
         }
         CloudEvent event = codec.decode(record.value());
         String tenant = event.tenantId().orElseThrow(() -> new ProtocolException(
-                dev.tandem.protocol.ErrorCode.BAD_REQUEST, "missing tenantid extension"));
-        if (!dev.tandem.channel.ChannelName.isValidId(tenant)) {
-            throw new ProtocolException(dev.tandem.protocol.ErrorCode.BAD_REQUEST,
+                ErrorCode.BAD_REQUEST, "missing tenantid extension"));
+        if (!ChannelName.isValidId(tenant)) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST,
                     "tenantid is not a valid tenant id (1-128 of A-Z a-z 0-9 _ . @ ~ -)");
         }
         List<String> channels = event.channels();
@@ -258,35 +366,49 @@ public final class KafkaIngest implements AutoCloseable {
             channels = settings.routesFor(event.type()).stream().flatMap(r -> r.channels(event).stream()).toList();
         }
         if (channels.size() > MAX_CHANNELS) {
-            throw new ProtocolException(dev.tandem.protocol.ErrorCode.BAD_REQUEST, "the event names "
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "the event names "
                     + channels.size() + " channels; at most " + MAX_CHANNELS + " per event");
         }
         if (channels.isEmpty() && !status) {
-            throw new ProtocolException(dev.tandem.protocol.ErrorCode.UNKNOWN_CHANNEL,
-                    "unroutable: no channels extension and no route for type " + event.type());
+            throw new ProtocolException(ErrorCode.UNKNOWN_CHANNEL,
+                    "unroutable: no channels extension and no route for type " + Echo.quoted(event.type()));
         }
         sink.publish(tenant, channels, event);
         handled.incrementAndGet();
     }
 
+    /**
+     * Writes the record to the dead-letter topic as it came (key, value and its own headers, so
+     * it can be inspected and replayed: {@code traceparent}, correlation ids, a binary-mode
+     * event's {@code ce_*} attributes), plus where it came from and why, and waits until the
+     * broker has it.
+     *
+     * @throws RuntimeException when the copy could not be written
+     */
     private void deadLetter(ConsumerRecord<byte[], byte[]> record, String reason) {
-        ProducerRecord<byte[], byte[]> dlq = new ProducerRecord<>(settings.topicDeadLetter(), record.key(), record.value());
-        dlq.headers().add(DLQ_REASON, String.valueOf(reason).getBytes(StandardCharsets.UTF_8));
-        dlq.headers().add("tandem-dlq-topic", record.topic().getBytes(StandardCharsets.UTF_8));
-        dlq.headers().add("tandem-dlq-partition", String.valueOf(record.partition()).getBytes(StandardCharsets.UTF_8));
-        dlq.headers().add("tandem-dlq-offset", String.valueOf(record.offset()).getBytes(StandardCharsets.UTF_8));
+        String why = LogText.safe(reason);
+        ProducerRecord<byte[], byte[]> dlq = new ProducerRecord<>(settings.topicDeadLetter(), null, record.key(),
+                record.value(), record.headers());
+        // a record that was dead-lettered before (replayed from the dead-letter topic) gets new ones
+        for (String h : List.of(DLQ_REASON, DLQ_TOPIC, DLQ_PARTITION, DLQ_OFFSET)) {
+            dlq.headers().remove(h);
+        }
+        dlq.headers().add(DLQ_REASON, why.getBytes(StandardCharsets.UTF_8));
+        dlq.headers().add(DLQ_TOPIC, record.topic().getBytes(StandardCharsets.UTF_8));
+        dlq.headers().add(DLQ_PARTITION, String.valueOf(record.partition()).getBytes(StandardCharsets.UTF_8));
+        dlq.headers().add(DLQ_OFFSET, String.valueOf(record.offset()).getBytes(StandardCharsets.UTF_8));
         try {
             // wait: the original's offset is committed right after, so the copy must be durable first
             deadLetters.send(dlq).get();
         } catch (ExecutionException e) {
-            throw new DeadLetterFailed(e.getCause());
+            throw new IllegalStateException(String.valueOf(e.getCause()), e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DeadLetterFailed(e);
+            throw new IllegalStateException("interrupted", e);
         }
         deadLettered.incrementAndGet();
         LOG.log(System.Logger.Level.INFO, "dead-lettered " + record.topic() + "-" + record.partition() + "@"
-                + record.offset() + ": " + reason);
+                + record.offset() + ": " + why);
     }
 
     /**
@@ -332,14 +454,5 @@ public final class KafkaIngest implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         deadLetters.close(Duration.ofSeconds(5));
-    }
-
-    /** The dead-letter copy could not be written: retry the event rather than lose it. */
-    private static final class DeadLetterFailed extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        DeadLetterFailed(Throwable cause) {
-            super(cause);
-        }
     }
 }

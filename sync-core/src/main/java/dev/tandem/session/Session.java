@@ -275,12 +275,20 @@ public final class Session implements Delivery, Outbound.Done {
      * counting it against the rate limit like any other message.
      */
     public void refuse(ErrorCode code, String message) {
+        refuse(code, message, 0);
+    }
+
+    /**
+     * Refuses an inbound message the transport found unusable, answering with the message's
+     * {@code id} when it has one (every frame with an id gets exactly one answer).
+     */
+    public void refuse(ErrorCode code, String message, long requestId) {
         if (state == State.CLOSED) {
             return;
         }
         lastHeard = System.nanoTime();
-        if (admit(() -> 0)) {
-            sendError(new ProtocolException(code, message));
+        if (admit(() -> requestId)) {
+            sendError(new ProtocolException(code, requestId, message));
         }
     }
 

@@ -10,9 +10,16 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -73,7 +80,7 @@ class KafkaIngestTest {
     }
 
     private void start(String group, KafkaIngest.EventSink sink) {
-        ingest = KafkaIngest.start(settings(group), sink, new CloudEventCodec(JSON));
+        ingest = KafkaIngest.start(settings(group), sink, new CloudEventCodec(dev.tandem.protocol.FrameCodec.create()));
     }
 
     private void produce(String key, String value) throws Exception {
@@ -114,7 +121,7 @@ class KafkaIngestTest {
         assertEquals("e-good", published.getFirst().event().id());
         List<ConsumerRecord<String, String>> dlq = readAll(topicDlq, 2);
         assertEquals("{not json", dlq.get(0).value());
-        assertTrue(reason(dlq.get(0)).contains("not JSON"), reason(dlq.get(0)));
+        assertTrue(reason(dlq.get(0)).contains("malformed JSON"), reason(dlq.get(0)));
         assertTrue(reason(dlq.get(1)).contains("unroutable"), reason(dlq.get(1)));
         assertEquals(topicIn, new String(dlq.get(0).headers().lastHeader("tandem-dlq-topic").value(), StandardCharsets.UTF_8));
     }
@@ -221,7 +228,7 @@ class KafkaIngestTest {
                 "topic-in", topicIn,
                 "properties.request.timeout.ms", "1000",
                 "properties.default.api.timeout.ms", "1000")))).orElseThrow();
-        ingest = KafkaIngest.start(unreachable, (tenant, channels, e) -> { }, new CloudEventCodec(JSON));
+        ingest = KafkaIngest.start(unreachable, (tenant, channels, e) -> { }, new CloudEventCodec(dev.tandem.protocol.FrameCodec.create()));
         Thread.sleep(4000);
         assertTrue(!ingest.connected(), "no broker: not ready");
         ingest.close();
@@ -231,6 +238,114 @@ class KafkaIngestTest {
             Thread.sleep(50);
         }
         assertTrue(ingest.connected(), "a reachable broker: ready");
+    }
+
+    /**
+     * The ingest, not yet running, finds on partition 0: five good events, a malformed 600 KB one
+     * whose dead letter the broker refuses (the dead-letter topic takes at most 2,000 bytes), five
+     * more good ones; and six good events on each of partitions 1 and 2. Nothing after the bad event
+     * may be skipped: its partition stops there (nothing committed past it) while the others go on,
+     * and once the dead-letter topic takes the copy, the rest follows in order.
+     */
+    @Test
+    void aDeadLetterTheBrokerRefusesStopsItsPartitionAndSkipsNothing() throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            admin.createTopics(List.of(new NewTopic(topicIn, 3, (short) 1),
+                    new NewTopic(topicDlq, 1, (short) 1).configs(Map.of("max.message.bytes", "2000")))).all().get();
+            for (int i = 0; i < 5; i++) {
+                producePartition(0, event("p0-" + i, "x.y", ",\"channels\":\"tenant\"", "{}"));
+            }
+            producePartition(0, "{\"not\": json " + randomLetters(600 * 1024));
+            for (int i = 5; i < 10; i++) {
+                producePartition(0, event("p0-" + i, "x.y", ",\"channels\":\"tenant\"", "{}"));
+            }
+            for (int p = 1; p <= 2; p++) {
+                for (int i = 0; i < 6; i++) {
+                    producePartition(p, event("p" + p + "-" + i, "x.y", ",\"channels\":\"tenant\"", "{}"));
+                }
+            }
+            String group = "g-" + UUID.randomUUID();
+            start(group, (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+            awaitPublished(17);
+            Thread.sleep(1500); // a few retries of the refused dead letter
+            assertEquals(17, published.size(), "nothing past the refused dead letter: " + ids());
+            assertEquals(List.of("p0-0", "p0-1", "p0-2", "p0-3", "p0-4"), ids("p0-"));
+            assertEquals(6, ids("p1-").size(), "the other partitions go on");
+            assertEquals(6, ids("p2-").size(), "the other partitions go on");
+            long committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get()
+                    .get(new TopicPartition(topicIn, 0)).offset();
+            assertEquals(5, committed, "committed up to the event that waits for its dead letter");
+
+            admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, topicDlq),
+                    List.of(new AlterConfigOp(new ConfigEntry("max.message.bytes", String.valueOf(4 * 1024 * 1024)),
+                            AlterConfigOp.OpType.SET)))).all().get();
+            awaitPublished(22);
+            List<String> p0 = ids("p0-");
+            assertEquals(java.util.stream.IntStream.range(0, 10).mapToObj(i -> "p0-" + i).toList(), p0,
+                    "every good event of the partition, in order, once");
+            ConsumerRecord<String, String> dead = readAll(topicDlq, 1).getFirst();
+            assertTrue(dead.value().startsWith("{\"not\": json"), "the record as it came");
+            assertEquals(600 * 1024 + 13, dead.value().length());
+            assertTrue(reason(dead).contains("malformed JSON"), reason(dead));
+        }
+    }
+
+    @Test
+    void aDeadLetterKeepsTheRecordsOwnHeadersAndABoundedReason() throws Exception {
+        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        ProducerRecord<String, String> bad = new ProducerRecord<>(topicIn, "k",
+                event("forged", "x.y", ",\"time\":\"x\\r\\nSEVERE: forged line " + "y".repeat(100_000) + "\"", "{}"));
+        bad.headers().add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".getBytes(StandardCharsets.UTF_8));
+        bad.headers().add("ce_id", "binary-1".getBytes(StandardCharsets.UTF_8));
+        producer.send(bad).get();
+        produce("k", event("after", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        awaitPublished(1);
+        ConsumerRecord<String, String> dead = readAll(topicDlq, 1).getFirst();
+        assertEquals("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                new String(dead.headers().lastHeader("traceparent").value(), StandardCharsets.UTF_8));
+        assertEquals("binary-1", new String(dead.headers().lastHeader("ce_id").value(), StandardCharsets.UTF_8));
+        String why = reason(dead);
+        assertTrue(why.length() <= 210, why.length() + " characters");
+        assertTrue(why.contains("RFC 3339") && why.contains("\\u000d\\u000aSEVERE"), why);
+        assertEquals(1, why.lines().count(), why);
+    }
+
+    @Test
+    void anEventNearTheBrokersSizeLimitIsDeadLetteredWhole() throws Exception {
+        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        String huge = event("huge", "x.y", "", "\"" + randomLetters(1_048_400 - 120) + "\"");
+        try (KafkaProducer<String, String> big = KafkaTopics.producer("max.request.size", String.valueOf(2 * 1024 * 1024))) {
+            big.send(new ProducerRecord<>(topicIn, "k", huge)).get();
+        }
+        produce("k", event("after", "x.y", ",\"channels\":\"tenant\"", "{}"));
+        awaitPublished(1);
+        assertEquals("after", published.getFirst().event().id());
+        ConsumerRecord<String, String> dead = readAll(topicDlq, 1).getFirst();
+        assertEquals(huge, dead.value());
+        assertTrue(reason(dead).contains("unroutable"), reason(dead));
+    }
+
+    private void producePartition(int partition, String value) throws Exception {
+        producer.send(new ProducerRecord<>(topicIn, partition, "k" + partition, value)).get();
+    }
+
+    private List<String> ids() {
+        synchronized (published) {
+            return published.stream().map(p -> p.event().id()).toList();
+        }
+    }
+
+    private List<String> ids(String prefix) {
+        return ids().stream().filter(id -> id.startsWith(prefix)).toList();
+    }
+
+    private static String randomLetters(int n) {
+        java.util.Random random = new java.util.Random(42);
+        StringBuilder sb = new StringBuilder(n);
+        for (int i = 0; i < n; i++) {
+            sb.append((char) ('a' + random.nextInt(26)));
+        }
+        return sb.toString();
     }
 
     private List<ConsumerRecord<String, String>> readAll(String topic, int n) {
