@@ -114,6 +114,29 @@ class BackendHooksTest {
         }
     }
 
+    /**
+     * Only an explicit {@code allow} allows: a 2xx without a body, {@code {}}, a result the
+     * contract does not have, or the right word in the wrong case is a failed call, refused under
+     * the default {@code on-failure: refuse}.
+     */
+    @Test
+    void anAnswerThatIsNotAnExplicitAllowIsAFailedCallNotAnAllow() throws Exception {
+        for (String answer : List.of("", "{}", "{\"result\":\"deny\"}", "{\"result\":\"REFUSE\"}",
+                "{\"result\":\"ALLOW\"}", "{\"result\":true}", "[\"allow\"]")) {
+            backend.on("/subscribe", body -> FakeBackend.Answer.json(answer));
+            try (WsProbe bob = ContractProbes.connect(node.ws(), token("bob"))) {
+                JsonNode refused = bob.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}");
+                assertEquals("error", refused.path("op").asText(), "answer " + answer + ": " + refused);
+                assertEquals("unavailable", refused.path("code").asText(), "answer " + answer + ": " + refused);
+            }
+        }
+        backend.on("/subscribe", body -> FakeBackend.Answer.json("{\"result\":\"allow\"}"));
+        try (WsProbe bob = ContractProbes.connect(node.ws(), token("bob"))) {
+            assertEquals("reply", bob.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\"}")
+                    .path("op").asText());
+        }
+    }
+
     @Test
     void publishMayBeRewrittenOrRefused() throws Exception {
         backend.on("/publish", body -> FakeBackend.Answer.json(body.path("data").path("text").asText().contains("darn")

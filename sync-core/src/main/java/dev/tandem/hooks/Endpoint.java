@@ -15,6 +15,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.tandem.protocol.ProtocolException;
+import dev.tandem.protocol.Utf8;
 import dev.tandem.telemetry.Telemetry;
 
 /**
@@ -80,7 +82,12 @@ final class Endpoint {
         String outcome = "failure";
         try {
             ObjectNode answer = send(body);
-            outcome = answer.path("result").asText("ok");
+            // a label with few values: whatever else a backend answers is not a metric's name
+            outcome = switch (answer.path("result").asText("")) {
+                case "allow" -> "allow";
+                case "refuse" -> "refuse";
+                default -> "ok";
+            };
             return answer;
         } finally {
             telemetry.hookCall(name, outcome, System.nanoTime() - start);
@@ -108,9 +115,9 @@ final class Endpoint {
                     .header("X-Tandem-Hook", name)
                     .POST(HttpRequest.BodyPublishers.ofByteArray(bytes))
                     .build();
-            HttpResponse<String> response;
+            HttpResponse<byte[]> response;
             try {
-                response = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+                response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
             } catch (IOException e) {
                 throw new Failure(e instanceof java.net.http.HttpTimeoutException ? "no answer within " + timeout
                         : "not reachable (" + e.getClass().getSimpleName() + ")");
@@ -121,21 +128,21 @@ final class Endpoint {
             if (response.statusCode() / 100 != 2) {
                 throw new Failure("answered HTTP " + response.statusCode());
             }
-            String text = response.body();
-            if (text.length() > MAX_ANSWER_CHARS) {
-                throw new Failure("answered more than " + MAX_ANSWER_CHARS + " characters");
+            byte[] raw = response.body();
+            if (raw.length > MAX_ANSWER_CHARS) {
+                throw new Failure("answered more than " + MAX_ANSWER_CHARS + " bytes");
             }
-            if (text.isBlank()) {
+            if (raw.length == 0) {
                 return mapper.createObjectNode();
             }
             JsonNode answer;
             try {
-                answer = mapper.readTree(text);
-            } catch (IOException e) {
-                throw new Failure("answered something that is not JSON");
+                answer = mapper.readTree(Utf8.decode(raw));
+            } catch (IOException | ProtocolException e) {
+                throw new Failure("answered something that is not JSON in UTF-8");
             }
             if (!(answer instanceof ObjectNode o)) {
-                throw new Failure("answered JSON that is not an object");
+                throw new Failure("answered something that is not a JSON object");
             }
             return o;
         } finally {

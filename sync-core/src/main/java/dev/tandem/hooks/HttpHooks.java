@@ -24,6 +24,7 @@ import dev.tandem.broker.Draft;
 import dev.tandem.channel.ChannelKey;
 import dev.tandem.document.WriteGuard;
 import dev.tandem.operations.Hooks;
+import dev.tandem.protocol.Echo;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.ProtocolException;
 import dev.tandem.telemetry.LogText;
@@ -58,6 +59,9 @@ public final class HttpHooks implements Hooks, AutoCloseable {
     private static final int MAX_REASON = 200;
     private static final int MAX_CHANNELS = 64;
 
+    /** The two answers a hook may give in {@code result}. */
+    private static final String ALLOW = "allow";
+    private static final String REFUSE = "refuse";
     private final Map<String, Endpoint> endpoints = new HashMap<>();
     private final boolean publishEphemeral;
     private final ObjectMapper mapper;
@@ -188,7 +192,7 @@ public final class HttpHooks implements Hooks, AutoCloseable {
         who.expiresAt().ifPresent(t -> body.put("expiresAt", t.toString()));
         fill.accept(body);
         try {
-            return Optional.of(endpoint.call(body));
+            return Optional.of(decided(endpoint.call(body)));
         } catch (Endpoint.Failure e) {
             LOG.log(System.Logger.Level.WARNING, "tenant " + who.tenant() + " user " + who.user() + ": " + hook
                     + " hook (request " + requestId + ") failed: " + e.getMessage()
@@ -204,9 +208,23 @@ public final class HttpHooks implements Hooks, AutoCloseable {
     private record Refused(String code, String reason) {
     }
 
-    /** A refusal when the answer says {@code refuse}; anything but {@code refuse} allows. */
+    /**
+     * The answer when it decides: only {@code "result": "allow"} or {@code "refuse"} counts. An
+     * empty body, {@code {}}, {@code "deny"} or {@code "REFUSE"} is no answer, and what no answer
+     * means is the hook's {@code on-failure} setting, never a silent allow.
+     */
+    private static ObjectNode decided(ObjectNode answer) throws Endpoint.Failure {
+        String result = answer.path("result").asText("");
+        if (!result.equals(ALLOW) && !result.equals(REFUSE)) {
+            throw new Endpoint.Failure("answered no result (\"allow\" or \"refuse\" expected, got "
+                    + (answer.has("result") ? Echo.quoted(answer.get("result").toString(), 32) : "none") + ")");
+        }
+        return answer;
+    }
+
+    /** A refusal when the answer says {@code refuse}. */
     private static Optional<Refused> refusal(ObjectNode answer) {
-        if (!"refuse".equals(answer.path("result").asText())) {
+        if (!REFUSE.equals(answer.path("result").asText())) {
             return Optional.empty();
         }
         String reason = answer.path("reason").asText("refused by the application");
