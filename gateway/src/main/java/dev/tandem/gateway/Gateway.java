@@ -75,6 +75,7 @@ public final class Gateway implements AutoCloseable {
     private final Hooks hooks;
     private final Optional<Webhooks> webhooks;
     private final SseEndpoint sse;
+    private final HttpFraming framing;
     private final GatewayTelemetry telemetry;
     private volatile Optional<KafkaIngest> ingest = Optional.empty();
     private volatile Optional<dev.tandem.kafka.OutboxRelay> relay = Optional.empty();
@@ -118,12 +119,18 @@ public final class Gateway implements AutoCloseable {
             http.register("/demo", new DemoService(tandem.get("demo.dir").asString().asOptional()
                     .filter(s -> !s.isBlank()).map(java.nio.file.Path::of), codec));
         }
+        this.framing = new HttpFraming(tandem.get("http.header-timeout").as(Duration.class)
+                .orElse(Duration.ofSeconds(10)));
         int wsFrameLimit = Math.max(1 << 20, SessionLimits.create(tandem.get("limits")).maxFrameBytes() + 1024);
         this.server = WebServer.builder()
                 .config(root.get("server"))
                 .shutdownHook(false)
                 .featuresDiscoverServices(false)
                 .directHandlers(RestApi.directHandlers(codec))
+                .addProtocol(io.helidon.webserver.http1.Http1Config.builder()
+                        .config(root.get("server.protocols.http_1_1"))
+                        .addReceiveListener(framing)
+                        .build())
                 .addProtocol(io.helidon.webserver.websocket.WsConfig.builder()
                         .maxFrameLength(root.get("server.protocols.websocket.max-frame-length").asInt()
                                 .orElse(wsFrameLimit))
@@ -386,6 +393,7 @@ public final class Gateway implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         server.stop();
+        framing.close();
         housekeeping.shutdownNow();
         connectionWatch.close();
         engine.close();
