@@ -81,6 +81,7 @@ public final class Gateway implements AutoCloseable {
     private volatile Optional<dev.tandem.kafka.OutboxRelay> relay = Optional.empty();
 
     private Gateway(Config root) {
+        ServerLogFilter.install();
         Config tandem = root.get("tandem");
         boolean devMode = tandem.get("dev-mode").asBoolean().orElse(false);
         this.verifier = JwtVerifier.create(tandem.get("auth"), devMode);
