@@ -119,6 +119,19 @@ class DocumentAccessTest {
     }
 
     @Test
+    void aRefusedSnapshotSubscribeShowsNobodyAPresenceJoin() throws Exception {
+        try (WsProbe alice = as("alice", "wh-1"); WsProbe bob = as("bob", "wh-2")) {
+            alice.request(7, update("stock_level", "P@wh-1", 0, "a:p1", "\"data\":{\"locationId\":\"wh-1\",\"qty\":1}"));
+            alice.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"doc:stock_level:P@wh-1\",\"presence\":true}");
+            assertEquals("forbidden", bob.request(3, "{\"op\":\"subscribe\",\"id\":3,\"channel\":\"doc:stock_level:P@wh-1\","
+                    + "\"snapshot\":true}").path("code").asText());
+            alice.request(4, "{\"op\":\"ping\",\"id\":4}");
+            JsonNode seen = alice.poll(Duration.ofMillis(300));
+            assertTrue(seen == null || !seen.path("op").asText().equals("presence"), "a presence frame: " + seen);
+        }
+    }
+
+    @Test
     void deletingAndResolvingBelongToTheAuthorAndAdmins() throws Exception {
         try (WsProbe alice = as("alice", "wh-1"); WsProbe bob = as("bob", "wh-2");
              WsProbe admin = as("root", "*", "admin")) {

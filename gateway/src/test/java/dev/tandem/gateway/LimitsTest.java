@@ -32,6 +32,81 @@ class LimitsTest {
         }
     }
 
+    /**
+     * One user cannot fill the tenant's channels: their subscriptions across connections are
+     * bounded, and once the tenant's cap is reached, users' own inboxes and the application's
+     * publications still go through.
+     */
+    @Test
+    void oneUserCannotExhaustTheTenantsChannels() throws Exception {
+        try (TestGateway node = TestGateway.start(Map.of("tandem.channels.max-per-tenant", "20",
+                "tandem.limits.max-channels-per-user", "8"));
+             WsProbe a1 = ContractProbes.connect(node.ws(), anywhere("alice"));
+             WsProbe a2 = ContractProbes.connect(node.ws(), anywhere("alice"))) {
+            int id = 10;
+            for (int i = 1; i <= 5; i++) {
+                assertEquals("reply", a1.request(++id, sub(id, "location:a" + i)).path("op").asText());
+            }
+            assertEquals("reply", a2.request(++id, sub(id, "location:a5")).path("op").asText(), "the same channel counts once");
+            for (int i = 6; i <= 8; i++) {
+                assertEquals("reply", a2.request(++id, sub(id, "location:a" + i)).path("op").asText());
+            }
+            JsonNode ninth = a2.request(++id, sub(id, "location:a9"));
+            assertEquals("limit_exceeded", ninth.path("code").asText(), ninth.toString());
+            a1.request(++id, "{\"op\":\"unsubscribe\",\"id\":" + id + ",\"channel\":\"location:a1\"}");
+            assertEquals("reply", a2.request(++id, sub(id, "location:a9")).path("op").asText(), "released on unsubscribe");
+            a1.close();
+            // a1 held a2..a5 (a5 also held by a2): a1's going away frees a2..a4
+            waitFor(() -> {
+                try {
+                    return a2.request(900, sub(900, "location:a10")).path("op").asText().equals("reply");
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+
+            // the other users fill the tenant's cap (what alice held and left may still be kept
+            // in memory with its history: subscribe until the cap refuses)
+            List<WsProbe> others = new ArrayList<>();
+            try {
+                boolean full = false;
+                for (String user : List.of("bob", "carol", "dan", "erin")) {
+                    WsProbe c = ContractProbes.connect(node.ws(), anywhere(user));
+                    others.add(c);
+                    for (int i = 0; i < 6 && !full; i++) {
+                        JsonNode r = c.request(++id, sub(id, "location:" + user + i));
+                        full = r.path("op").asText().equals("error");
+                        if (full) {
+                            assertEquals("limit_exceeded", r.path("code").asText(), r.toString());
+                            assertTrue(r.path("message").asText().contains("the most this node keeps"), r.toString());
+                        }
+                    }
+                }
+                assertTrue(full, "the tenant's cap was reached");
+                WsProbe eve = ContractProbes.connect(node.ws(), anywhere("eve"));
+                others.add(eve);
+                JsonNode refused = eve.request(++id, sub(id, "location:eve"));
+                assertEquals("limit_exceeded", refused.path("code").asText(), "the tenant's cap: " + refused);
+                assertEquals("reply", eve.request(++id, sub(id, "user:eve")).path("op").asText(),
+                        "a user's own inbox is never refused for the cap");
+                java.net.http.HttpResponse<String> published = node.post("/api/v1/publish",
+                        TestGateway.token("erp", "cap", "service"), "{\"channel\":\"location:new\",\"type\":\"x\",\"data\":{}}");
+                assertEquals(200, published.statusCode(), "the application's publications are never refused: "
+                        + published.body());
+            } finally {
+                others.forEach(WsProbe::close);
+            }
+        }
+    }
+
+    private static String anywhere(String user) {
+        return TestGateway.token(user, "cap", Map.of("locations", List.of("*")), Duration.ofHours(1));
+    }
+
+    private static String sub(int id, String channel) {
+        return "{\"op\":\"subscribe\",\"id\":" + id + ",\"channel\":\"" + channel + "\"}";
+    }
+
     @Test
     void connectionsPerAddressAreCapped() throws Exception {
         try (TestGateway node = TestGateway.start(Map.of("tandem.connections-per-address", "2"))) {

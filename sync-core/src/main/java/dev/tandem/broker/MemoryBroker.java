@@ -19,6 +19,7 @@ import dev.tandem.channel.ChannelKey;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.channel.Namespace;
 import dev.tandem.hub.Hub;
+import dev.tandem.inbox.Inbox;
 import dev.tandem.hub.Publication;
 import dev.tandem.hub.Subscriber;
 import dev.tandem.protocol.ErrorCode;
@@ -37,9 +38,13 @@ import dev.tandem.telemetry.Telemetry;
  *
  * <p>Memory is bounded per channel by the namespace's history (size and TTL; the source event
  * ids remembered for de-duplication follow the same window, ids only) and per tenant by
- * {@code maxChannelsPerTenant}: a publish or subscribe that would create one more channel is
- * refused with {@code limit_exceeded}; channels without history and subscribers are forgotten by
- * {@link #sweep()}.
+ * {@code maxChannelsPerTenant}: a subscribe that would create one more channel is refused with
+ * {@code limit_exceeded}; channels without history and subscribers are forgotten by
+ * {@link #sweep()}. The tenant's traffic is never refused by that cap, so subscribers cannot
+ * starve it: publications (which a namespace's history bounds in size and time, and the sweep
+ * then forgets) and subscriptions to users' inboxes ({@code user:} channels) may create channels
+ * beyond it. How many channels one user's subscriptions hold is bounded in the operations layer,
+ * so one user cannot fill the cap either.
  */
 public final class MemoryBroker implements Broker {
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -86,7 +91,7 @@ public final class MemoryBroker implements Broker {
             hub.deliver(p);
             return p;
         }
-        ChannelState state = lockedState(channel);
+        ChannelState state = lockedState(channel, false);
         try {
             state.trim(ns, now);
             if (draft.eventId().isPresent()) {
@@ -120,7 +125,7 @@ public final class MemoryBroker implements Broker {
     public Recovery subscribe(ChannelKey channel, Subscriber subscriber, Optional<Position> since,
                               Consumer<Recovery> beforeLive) {
         Namespace ns = rules.namespaceOf(channel);
-        ChannelState state = lockedState(channel);
+        ChannelState state = lockedState(channel, !channel.namespace().equals(Inbox.NAMESPACE));
         try {
             state.trim(ns, clock.instant());
             Position top = new Position(state.epoch, state.top);
@@ -163,7 +168,7 @@ public final class MemoryBroker implements Broker {
 
     @Override
     public Position top(ChannelKey channel) {
-        ChannelState state = lockedState(channel);
+        ChannelState state = lockedState(channel, false);
         try {
             return new Position(state.epoch, state.top);
         } finally {
@@ -217,9 +222,9 @@ public final class MemoryBroker implements Broker {
      * subscriber registered on one, publications numbered on the other), so retry until the
      * locked state is still the channel's.
      */
-    private ChannelState lockedState(ChannelKey channel) {
+    private ChannelState lockedState(ChannelKey channel, boolean capped) {
         while (true) {
-            ChannelState state = channels.computeIfAbsent(channel, this::newChannel);
+            ChannelState state = channels.computeIfAbsent(channel, c -> newChannel(c, capped));
             state.lock.lock();
             if (channels.get(channel) == state) {
                 return state;
@@ -228,11 +233,14 @@ public final class MemoryBroker implements Broker {
         }
     }
 
-    /** A channel's first state, counted against its tenant's cap. */
-    private ChannelState newChannel(ChannelKey channel) {
+    /**
+     * A channel's first state, counted for its tenant; refused when {@code capped} (a client
+     * brings it into existence) and the tenant is at its cap.
+     */
+    private ChannelState newChannel(ChannelKey channel, boolean capped) {
         java.util.concurrent.atomic.AtomicInteger n = perTenant.computeIfAbsent(channel.tenant(),
                 t -> new java.util.concurrent.atomic.AtomicInteger());
-        if (n.incrementAndGet() > maxChannelsPerTenant) {
+        if (n.incrementAndGet() > maxChannelsPerTenant && capped) {
             n.decrementAndGet();
             throw new ProtocolException(ErrorCode.LIMIT_EXCEEDED, "the tenant has " + maxChannelsPerTenant
                     + " channels in use, the most this node keeps");

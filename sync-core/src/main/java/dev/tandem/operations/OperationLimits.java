@@ -12,10 +12,14 @@ import io.helidon.config.Config;
  *                              counted ({@code document-ops-per-second}, 100)
  * @param documentOpsBurst      the burst above that rate ({@code document-ops-burst}, 200); a
  *                              request over it is {@code rate_limited} and applies nothing
+ * @param maxChannelsPerUser    distinct channels one user's subscriptions may hold on a node,
+ *                              across its connections ({@code max-channels-per-user}, 512); one
+ *                              more is {@code limit_exceeded}
  */
-public record OperationLimits(int maxSyncOps, int documentOpsPerSecond, int documentOpsBurst) {
+public record OperationLimits(int maxSyncOps, int documentOpsPerSecond, int documentOpsBurst,
+                              int maxChannelsPerUser) {
     /** The defaults. */
-    public static final OperationLimits DEFAULTS = new OperationLimits(100, 100, 200);
+    public static final OperationLimits DEFAULTS = new OperationLimits(100, 100, 200, 512);
 
     /** Validates the fields. */
     public OperationLimits {
@@ -30,6 +34,10 @@ public record OperationLimits(int maxSyncOps, int documentOpsPerSecond, int docu
             throw new IllegalArgumentException("tandem.limits.document-ops-burst (" + documentOpsBurst
                     + ") must be at least max-sync-ops (" + maxSyncOps + "), or a full batch could never pass");
         }
+        if (maxChannelsPerUser < 1) {
+            throw new IllegalArgumentException("tandem.limits.max-channels-per-user must be positive, was "
+                    + maxChannelsPerUser);
+        }
     }
 
     /** Limits from a {@code tandem.limits} node, defaults for what it lacks. */
@@ -38,6 +46,7 @@ public record OperationLimits(int maxSyncOps, int documentOpsPerSecond, int docu
         return new OperationLimits(
                 limits.get("max-sync-ops").asInt().orElse(d.maxSyncOps),
                 limits.get("document-ops-per-second").asInt().orElse(d.documentOpsPerSecond),
-                limits.get("document-ops-burst").asInt().orElse(d.documentOpsBurst));
+                limits.get("document-ops-burst").asInt().orElse(d.documentOpsBurst),
+                limits.get("max-channels-per-user").asInt().orElse(d.maxChannelsPerUser));
     }
 }

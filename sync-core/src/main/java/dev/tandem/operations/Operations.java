@@ -85,6 +85,7 @@ public final class Operations implements AutoCloseable {
     private final ChangeStatuses changeStatuses;
     private final Revocations revocations;
     private final java.time.Duration maxTokenLifetime;
+    private final UserChannels userChannels;
 
     private Operations(Builder b) {
         this.rules = b.rules;
@@ -101,6 +102,7 @@ public final class Operations implements AutoCloseable {
         this.access = b.access;
         this.revocations = b.revocations == null ? new MemoryRevocations(b.clock) : b.revocations;
         this.maxTokenLifetime = b.maxTokenLifetime;
+        this.userChannels = new UserChannels(b.limits.maxChannelsPerUser());
         this.publisher = new Publisher(broker, inbox, rules, codec, background);
         this.presences = new Presences(presenceStore, rules, publisher, codec, background, b.presenceListener);
         this.docs = documents.map(d -> new DocumentOps(d, access, hooks, broker, rules, codec, b.limits, serviceRole));
@@ -549,6 +551,10 @@ public final class Operations implements AutoCloseable {
 
     Telemetry telemetry() {
         return telemetry;
+    }
+
+    UserChannels userChannels() {
+        return userChannels;
     }
 
     /** Stops background work and closes the ports (broker, presence, inbox, documents). */

@@ -171,10 +171,14 @@ public final class Subscriptions {
         }
         Optional<DocRef> docRef = document ? Optional.of(new DocRef(key.name().segments().get(0),
                 key.name().segments().get(1))) : Optional.empty();
-        if (docRef.isPresent() && !s.snapshot()) {
-            ops.docs().readable(who, docRef.get()); // forbidden when the user may not read it
+        if (docRef.isPresent()) {
+            // forbidden when the user may not read it: judged before anything is joined, so a
+            // refused subscribe shows nobody a presence join and leave (a snapshot reads again
+            // once live)
+            ops.docs().readable(who, docRef.get());
         }
         Sub sub = new Sub(key, docRef, s.snapshot());
+        ops.userChannels().acquire(who, key);
         add(key, sub);
         boolean ownInbox = key.namespace().equals(Inbox.NAMESPACE) && key.name().id().equals(who.user());
         boolean joined = false;
@@ -371,7 +375,10 @@ public final class Subscriptions {
         }
     }
 
-    /** Removes this subscription of the channel; false when it is not (or no longer) there. */
+    /**
+     * Removes this subscription of the channel (and its count among the user's channels); false
+     * when it is not (or no longer) there.
+     */
     private boolean remove(ChannelKey key, Sub sub) {
         for (;;) {
             Map<ChannelKey, Sub> current = subscriptions;
@@ -381,6 +388,7 @@ public final class Subscriptions {
             Map<ChannelKey, Sub> next = new HashMap<>(current);
             next.remove(key);
             if (SUBSCRIPTIONS.compareAndSet(this, current, Map.copyOf(next))) {
+                ops.userChannels().release(principal, key);
                 return true;
             }
         }

@@ -110,19 +110,23 @@ class MemoryBrokerTest extends BrokerConformanceTest {
     }
 
     @Test
-    void aTenantHasAtMostItsCapOfChannelsInMemory() {
+    void aTenantsSubscribersBringAtMostItsCapOfChannelsIntoMemoryWhileItsTrafficIsNeverRefused() {
         MemoryBroker capped = new MemoryBroker(new Hub(codec, Telemetry.NOOP), rules, Telemetry.NOOP, clock, 2);
         ChannelKey a = rules.resolve("capped", "location:a");
-        capped.publish(a, draft("n", 1));
-        capped.top(rules.resolve("capped", "location:b"));
+        capped.subscribe(a, new Recorder(), Optional.empty(), r -> { });
+        capped.subscribe(rules.resolve("capped", "location:b"), new Recorder(), Optional.empty(), r -> { });
         dev.tandem.protocol.ProtocolException e = org.junit.jupiter.api.Assertions.assertThrows(
-                dev.tandem.protocol.ProtocolException.class, () -> capped.top(rules.resolve("capped", "location:c")));
+                dev.tandem.protocol.ProtocolException.class, () -> capped.subscribe(rules.resolve("capped", "location:c"),
+                        new Recorder(), Optional.empty(), r -> { }));
         assertEquals(dev.tandem.protocol.ErrorCode.LIMIT_EXCEEDED, e.code());
         assertEquals(2, capped.channelCount());
-        assertEquals(0, capped.top(rules.resolve("other", "location:c")).offset(), "other tenants have their own");
-        assertEquals(2, capped.publish(a, draft("n", 2)).position().orElseThrow().offset(), "known channels still work");
-        assertEquals(2, capped.sweep(), "the idle channels (b, and the other tenant's c) are forgotten");
-        assertEquals(0, capped.top(rules.resolve("capped", "location:c")).offset(), "and its place is free again");
+        // the tenant's traffic goes on: a publication, a position read, a user's inbox
+        assertEquals(1, capped.publish(rules.resolve("capped", "location:d"), draft("n", 1)).position().orElseThrow().offset());
+        assertEquals(0, capped.top(rules.resolve("capped", "location:e")).offset());
+        capped.subscribe(rules.resolve("capped", "user:u1"), new Recorder(), Optional.empty(), r -> { });
+        assertEquals(5, capped.channelCount());
+        capped.subscribe(rules.resolve("other", "location:c"), new Recorder(), Optional.empty(), r -> { });
+        assertEquals(1, capped.publish(a, draft("n", 1)).position().orElseThrow().offset(), "known channels still work");
     }
 
     @Test
