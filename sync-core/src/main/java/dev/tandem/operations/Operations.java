@@ -229,7 +229,9 @@ public final class Operations implements AutoCloseable {
     public Result revokeUser(Principal service, String user, Optional<Instant> issuedBefore, Optional<Instant> until) {
         return answer(service, "revoke", () -> {
             requireId(user, "user");
-            Instant before = issuedBefore.orElseGet(clock::instant);
+            // by default, tokens issued before the current second: iat counts whole seconds, so a
+            // token a client fetches right after this (in the same second) is not revoked with them
+            Instant before = issuedBefore.orElseGet(() -> clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
             Instant keep = keepUntil(until);
             revocations.revokeUser(service.tenant(), user, before, keep);
             LOG.log(System.Logger.Level.INFO, "tenant " + service.tenant() + ": " + service.user()
