@@ -229,11 +229,8 @@ final class RestApi implements HttpService {
     /** Like {@link #respond}, with the request's JSON object body. */
     private void withBody(ServerRequest req, ServerResponse res, BiFunction<Principal, ObjectNode, Result> op) {
         respond(req, res, service -> {
-            if (!req.content().hasEntity()) {
-                throw bad("a JSON object body is required");
-            }
             // bytes, not text: the body must be strictly valid UTF-8 before it is parsed
-            byte[] bytes = req.content().as(byte[].class);
+            byte[] bytes = RequestBodies.read(req);
             if (new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).isBlank()) {
                 throw bad("a JSON object body is required");
             }

@@ -159,7 +159,7 @@ final class SseEndpoint implements HttpService {
             Principal who = ops.authenticate(bearer(req).orElseThrow(() -> new ProtocolException(
                     ErrorCode.UNAUTHORIZED, "Authorization: Bearer token required"))).principal();
             // bytes, not text: the body must be strictly valid UTF-8 before it is parsed
-            String text = req.content().hasEntity() ? Utf8.decode(req.content().as(byte[].class)) : "";
+            String text = Utf8.decode(RequestBodies.read(req));
             id = codec.peekId(text);
             if (!rates.tryAcquire(who, 1)) {
                 throw new ProtocolException(ErrorCode.RATE_LIMITED, "more than " + limits.messagesPerSecond()

@@ -94,4 +94,31 @@ class ClientGoneAwayLogTest {
             assertFalse(line.contains("| thrown"), "no stack trace for a client going away: " + line);
         }
     }
+
+    @Test
+    void anAbortedRequestBodyIsNoErrorOfTheServer() throws Exception {
+        String service = TestGateway.token("erp", "acme", "service");
+        try (TestGateway node = TestGateway.start(Map.of())) {
+            lines.clear();
+            for (String path : List.of("/api/v1/publish", "/sse/send")) {
+                try (Socket s = new Socket("127.0.0.1", node.gateway.port())) {
+                    s.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            + "Authorization: Bearer " + service + "\r\nContent-Length: 500\r\n\r\n{\"channel\":\"ten")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    s.getOutputStream().flush();
+                    Thread.sleep(200);
+                    s.setSoLinger(true, 0);
+                }
+            }
+            Thread.sleep(500);
+            assertTrue(node.get("/health").statusCode() == 200);
+        }
+        for (String line : lines) {
+            if (line.contains("com.networknt.schema")) {
+                continue;
+            }
+            assertFalse(line.startsWith("SEVERE") || line.startsWith("WARNING"), "an aborted upload is the client's: " + line);
+            assertFalse(line.contains("| thrown"), "no stack trace: " + line);
+        }
+    }
 }
