@@ -29,7 +29,7 @@ import io.helidon.webserver.http.ServerResponse;
  * route exists: a node that trusts real keys never hands out tokens.
  *
  * <p>The folder is {@code tandem.demo.dir} ({@code ./tandem run} points it at
- * {@code api-contract/typescript}); files are served only from below it.
+ * {@code api-contract/typescript}); files are served only from its {@code demo/} and {@code dist/}.
  */
 final class DemoService implements HttpService {
     private static final Map<String, MediaType> TYPES = Map.of(
@@ -53,9 +53,9 @@ final class DemoService implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.get("/token", this::token)
-                .get("/", (req, res) -> file(res, "demo/index.html"))
-                .get("/dist/{+path}", (req, res) -> file(res, "dist/" + req.path().pathParameters().get("path")))
-                .get("/{+path}", (req, res) -> file(res, "demo/" + req.path().pathParameters().get("path")));
+                .get("/", (req, res) -> file(res, "demo", "index.html"))
+                .get("/dist/{+path}", (req, res) -> file(res, "dist", req.path().pathParameters().get("path")))
+                .get("/{+path}", (req, res) -> file(res, "demo", req.path().pathParameters().get("path")));
     }
 
     private void token(ServerRequest req, ServerResponse res) {
@@ -75,14 +75,26 @@ final class DemoService implements HttpService {
         res.send(codec.write(codec.object().put("token", token).put("expiresIn", ttl.toSeconds())));
     }
 
-    private void file(ServerResponse res, String relative) {
+    /**
+     * Serves a file from below one of the two folders the demo needs ({@code demo/}, the page, and
+     * {@code dist/}, the compiled client): nothing else of the client's folder (its package.json,
+     * sources, configuration) is reachable, and a path that is no path (a NUL byte) is not found.
+     */
+    private void file(ServerResponse res, String folder, String relative) {
         if (root.isEmpty()) {
             res.status(Status.NOT_FOUND_404).send("the demo is served from a checkout: run ./tandem run "
                     + "(or set tandem.demo.dir to api-contract/typescript)");
             return;
         }
-        Path file = root.get().resolve(relative).normalize();
-        if (!file.startsWith(root.get()) || !Files.isRegularFile(file)) {
+        Path base = root.get().resolve(folder);
+        Path file;
+        try {
+            file = base.resolve(relative).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            res.status(Status.NOT_FOUND_404).send("not found");
+            return;
+        }
+        if (!file.startsWith(base) || !Files.isRegularFile(file)) {
             res.status(Status.NOT_FOUND_404).send("not found");
             return;
         }
