@@ -86,7 +86,10 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
                 .map(v -> v.substring(7).trim());
         WritableHeaders<?> out = WritableHeaders.create();
         if (headers.contains(WsUpgrader.PROTOCOL)) {
-            boolean offered = headers.get(WsUpgrader.PROTOCOL).allValues(true).stream()
+            // a comma-separated list, with or without spaces ("chat,tandem.v1" is as valid as
+            // "chat, tandem.v1"), possibly over several header lines
+            boolean offered = headers.get(WsUpgrader.PROTOCOL).allValues().stream()
+                    .flatMap(v -> java.util.Arrays.stream(v.split(",")))
                     .anyMatch(p -> p.trim().equals(FrameCodec.SUBPROTOCOL));
             if (!offered) {
                 throw reject(Status.BAD_REQUEST_400, "subprotocol " + FrameCodec.SUBPROTOCOL + " required");
