@@ -42,6 +42,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+# interrupted (Ctrl-C) or stopped: the gateway and the clients go too
+trap 'exit 130' INT TERM
 # histogram lines "class bytes instances" (after the full GC GC.class_histogram forces; RSS is read
 # 2 s later, once G1's service thread has returned what that GC uncommitted)
 histogram() { jcmd "$1" GC.class_histogram | awk '$1 ~ /^[0-9]+:$/ {print $4, $3, $2} /^Total/ {print "TOTAL", $3, $2}'; }
