@@ -67,10 +67,7 @@ public final class ApnsProvider implements PushProvider<Device.Apns> {
         this.topic = settings.topic();
         this.tokens = new ProviderToken(Objects.requireNonNull(signingKey, "signingKey"), settings.keyId(),
                 settings.teamId(), clock);
-        if (http.followRedirects() != HttpClient.Redirect.NEVER) {
-            throw new IllegalArgumentException("a push client must not follow redirects");
-        }
-        this.http = http;
+        this.http = PushHttp.requireNoRedirects(http);
         this.timeout = Objects.requireNonNull(timeout, "timeout");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
@@ -102,12 +99,10 @@ public final class ApnsProvider implements PushProvider<Device.Apns> {
                 .header("content-type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(payload));
         notification.tag().ifPresent(tag -> request.header("apns-collapse-id", tag));
-        PushHttp.Answer answer;
-        try {
-            answer = PushHttp.exchange(http, request.build());
-        } catch (IOException | InterruptedException e) {
-            return PushHttp.notAnswered(e, timeout);
-        }
+        return PushHttp.call(http, request.build(), timeout, answer -> outcome(answer, token));
+    }
+
+    private PushOutcome outcome(PushHttp.Answer answer, String token) {
         int status = answer.status();
         if (status == 200) {
             return new PushOutcome.Delivered(status, answer.header("apns-id"));

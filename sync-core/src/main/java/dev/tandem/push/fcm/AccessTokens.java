@@ -165,7 +165,8 @@ final class AccessTokens {
                 + status + (error.isEmpty() ? "" : ", " + error) + ")"));
     }
 
-    private static JsonNode parse(String body) {
+    /** The body as JSON, or an empty object when it is not JSON. */
+    static JsonNode parse(String body) {
         try {
             JsonNode n = JSON.readTree(body);
             return n == null ? JSON.createObjectNode() : n;

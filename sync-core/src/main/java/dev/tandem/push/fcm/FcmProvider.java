@@ -54,11 +54,8 @@ public final class FcmProvider implements PushProvider<Device.Fcm> {
         ServiceAccount acc = settings.projectId().map(account::withProject).orElse(account);
         String base = settings.url().toString().replaceAll("/+$", "");
         this.sendUrl = URI.create(base + "/v1/projects/" + acc.projectId() + "/messages:send");
-        if (http.followRedirects() != HttpClient.Redirect.NEVER) {
-            throw new IllegalArgumentException("a push client must not follow redirects");
-        }
+        this.http = PushHttp.requireNoRedirects(http);
         this.tokens = new AccessTokens(acc, http, timeout, clock);
-        this.http = http;
         this.timeout = Objects.requireNonNull(timeout, "timeout");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
@@ -88,14 +85,12 @@ public final class FcmProvider implements PushProvider<Device.Fcm> {
                 .header("Content-Type", "application/json; charset=UTF-8")
                 .POST(HttpRequest.BodyPublishers.ofString(message(device, notification).toString()))
                 .build();
-        PushHttp.Answer answer;
-        try {
-            answer = PushHttp.exchange(http, request);
-        } catch (IOException | InterruptedException e) {
-            return PushHttp.notAnswered(e, timeout);
-        }
+        return PushHttp.call(http, request, timeout, answer -> outcome(answer, token));
+    }
+
+    private PushOutcome outcome(PushHttp.Answer answer, String token) {
         int status = answer.status();
-        JsonNode json = parse(answer.body());
+        JsonNode json = AccessTokens.parse(answer.body());
         if (status == 200) {
             return new PushOutcome.Delivered(status, Optional.of(json.path("name").asText("")).filter(s -> !s.isEmpty()));
         }
@@ -166,14 +161,5 @@ public final class FcmProvider implements PushProvider<Device.Fcm> {
             }
         }
         return Optional.empty();
-    }
-
-    private static JsonNode parse(String body) {
-        try {
-            JsonNode n = JSON.readTree(body);
-            return n == null ? JSON.createObjectNode() : n;
-        } catch (IOException e) {
-            return JSON.createObjectNode();
-        }
     }
 }

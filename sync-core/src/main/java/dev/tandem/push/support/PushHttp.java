@@ -14,6 +14,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.Optional;
+import java.util.function.Function;
 
 import dev.tandem.push.PushOutcome;
 
@@ -57,6 +58,33 @@ public final class PushHttp {
     }
 
     /**
+     * The client, when it does not follow redirects.
+     *
+     * @throws IllegalArgumentException when it does
+     */
+    public static HttpClient requireNoRedirects(HttpClient http) {
+        if (http.followRedirects() != HttpClient.Redirect.NEVER) {
+            throw new IllegalArgumentException("a push client must not follow redirects");
+        }
+        return http;
+    }
+
+    /**
+     * Sends the request and turns the answer into an outcome; a request that gets no answer is
+     * {@link #notAnswered}.
+     */
+    public static PushOutcome call(HttpClient http, HttpRequest request, Duration timeout,
+                                   Function<Answer, PushOutcome> onAnswer) {
+        Answer answer;
+        try {
+            answer = exchange(http, request);
+        } catch (IOException | InterruptedException e) {
+            return notAnswered(e, timeout);
+        }
+        return onAnswer.apply(answer);
+    }
+
+    /**
      * Sends the request and reads the answer up to the bound.
      *
      * @throws IllegalArgumentException when the client follows redirects
@@ -64,9 +92,7 @@ public final class PushHttp {
      * @throws InterruptedException     when the calling thread was interrupted
      */
     public static Answer exchange(HttpClient http, HttpRequest request) throws IOException, InterruptedException {
-        if (http.followRedirects() != HttpClient.Redirect.NEVER) {
-            throw new IllegalArgumentException("a push client must not follow redirects");
-        }
+        requireNoRedirects(http);
         HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
         byte[] body;
         try (InputStream in = response.body()) {

@@ -1,6 +1,5 @@
 package dev.tandem.push.webpush;
 
-import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
@@ -61,10 +60,7 @@ public final class WebPushProvider implements PushProvider<Device.WebPush> {
                            Duration timeout, Clock clock) {
         this.allowList = Objects.requireNonNull(allowList, "allowList");
         this.vapid = new VapidTokens(Objects.requireNonNull(keys, "keys"), settings.subject(), settings.tokenLifetime(), clock);
-        if (http.followRedirects() != HttpClient.Redirect.NEVER) {
-            throw new IllegalArgumentException("a push client must not follow redirects");
-        }
-        this.http = http;
+        this.http = PushHttp.requireNoRedirects(http);
         this.timeout = Objects.requireNonNull(timeout, "timeout");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
@@ -90,12 +86,10 @@ public final class WebPushProvider implements PushProvider<Device.WebPush> {
                 .header("Content-Type", "application/octet-stream")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body));
         notification.tag().ifPresent(tag -> request.header("Topic", topic(tag)));
-        PushHttp.Answer answer;
-        try {
-            answer = PushHttp.exchange(http, request.build());
-        } catch (IOException | InterruptedException e) {
-            return PushHttp.notAnswered(e, timeout);
-        }
+        return PushHttp.call(http, request.build(), timeout, this::outcome);
+    }
+
+    private PushOutcome outcome(PushHttp.Answer answer) {
         int status = answer.status();
         if (status / 100 == 2) {
             return new PushOutcome.Delivered(status, answer.header("Location"));
