@@ -1,4 +1,4 @@
-package dev.tandem.queue;
+package dev.tandem.queue.redis.broker;
 
 import java.time.Clock;
 import java.util.Optional;
@@ -16,6 +16,7 @@ import dev.tandem.hub.Subscriber;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.Position;
 import dev.tandem.telemetry.Telemetry;
+import dev.tandem.queue.redis.RedisClients;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -1,4 +1,4 @@
-package dev.tandem.presence.redis;
+package dev.tandem.queue.redis.revocations;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -6,33 +6,35 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 
 import org.redisson.api.RScript;
-import org.redisson.api.RTopic;
+import org.redisson.api.RShardedTopic;
 import org.redisson.api.RedissonClient;
-import org.redisson.client.RedisException;
 import org.redisson.client.codec.StringCodec;
 
 import dev.tandem.auth.Principal;
 import dev.tandem.auth.Revocations;
-import dev.tandem.protocol.ErrorCode;
-import dev.tandem.protocol.ProtocolException;
+import dev.tandem.queue.redis.Keys;
+import dev.tandem.queue.redis.RedisCalls;
 
 /**
  * {@link Revocations} of a cluster in Redis: a revoked token id is a key that expires with the
  * token ({@code tandem:{tenant}:revoked:jti:{jti}}), a user's cutoff a key holding the latest
  * "issued before" in epoch milliseconds ({@code tandem:{tenant}:revoked:user:{user}}, kept until the
- * last token it names has expired); every revocation and disconnect is also published on the
- * {@value #TOPIC} pub/sub channel, which every node's instance hears (its own publications
- * included) and hands to its listeners, so connections close on all nodes within a second.
- * A node that was cut off from Redis during a notice still refuses the token at its next
- * connect (the keys), but does not close a connection it did not hear about.
+ * last token it names has expired); both keys of a tenant share its hash slot, so one read
+ * checks a principal. Every revocation and disconnect is also published on the shard channel
+ * {@link Keys#NOTICES}, which every node's instance hears (its own publications included) and
+ * hands to its listeners, so connections close on all nodes within a second. A node that was
+ * cut off from Redis during a notice still refuses the token at its next connect (the keys),
+ * but does not close a connection it did not hear about.
+ *
+ * <p>It lives with the broker and the inboxes because it is the same kind of thing: records
+ * every node must see, and notices every node must hear, on the same Redis client and the same
+ * sharded pub/sub (whose probe puts readiness DOWN when a node stops hearing its shard).
  */
 public final class RedisRevocations implements Revocations {
     private static final System.Logger LOG = System.getLogger(RedisRevocations.class.getName());
-    /** The pub/sub channel of notices. */
-    static final String TOPIC = "tandem:revocations";
+    private static final String WHAT = "revocations";
 
     /** Sets the cutoff to the later of the stored and the new, and the expiry to the later too. */
     private static final String CUTOFF = """
@@ -49,7 +51,7 @@ public final class RedisRevocations implements Revocations {
 
     private final RedissonClient redisson;
     private final RScript scripts;
-    private final RTopic topic;
+    private final RShardedTopic topic;
     private final Clock clock;
     private final List<Consumer<Notice>> listeners = new CopyOnWriteArrayList<>();
     private final int subscription;
@@ -59,15 +61,15 @@ public final class RedisRevocations implements Revocations {
         this.redisson = Objects.requireNonNull(redisson, "redisson");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.scripts = redisson.getScript(StringCodec.INSTANCE);
-        this.topic = redisson.getTopic(TOPIC, StringCodec.INSTANCE);
+        this.topic = redisson.getShardedTopic(Keys.NOTICES, StringCodec.INSTANCE);
         this.subscription = topic.addListener(String.class, (channel, message) -> received(message));
     }
 
     @Override
     public void revokeToken(String tenant, String tokenId, Instant keepUntil) {
         long ttl = ttl(keepUntil);
-        redis(() -> {
-            redisson.getBucket(jtiKey(tenant, tokenId), StringCodec.INSTANCE).set("1", java.time.Duration.ofMillis(ttl));
+        RedisCalls.call(WHAT, () -> {
+            redisson.getBucket(Keys.revokedToken(tenant, tokenId), StringCodec.INSTANCE).set("1", java.time.Duration.ofMillis(ttl));
             return null;
         });
         publish("t|" + tenant + "|" + tokenId);
@@ -75,8 +77,8 @@ public final class RedisRevocations implements Revocations {
 
     @Override
     public void revokeUser(String tenant, String user, Instant issuedBefore, Instant keepUntil) {
-        String cutoff = redis(() -> scripts.eval(RScript.Mode.READ_WRITE, CUTOFF, RScript.ReturnType.VALUE,
-                List.of(userKey(tenant, user)), String.valueOf(issuedBefore.toEpochMilli()),
+        String cutoff = RedisCalls.call(WHAT, () -> scripts.eval(RScript.Mode.READ_WRITE, CUTOFF, RScript.ReturnType.VALUE,
+                List.of(Keys.revokedUser(tenant, user)), String.valueOf(issuedBefore.toEpochMilli()),
                 String.valueOf(ttl(keepUntil))));
         publish("u|" + tenant + "|" + user + "|" + cutoff);
     }
@@ -89,14 +91,14 @@ public final class RedisRevocations implements Revocations {
     @Override
     public boolean revoked(Principal p) {
         List<String> keys = new java.util.ArrayList<>();
-        keys.add(userKey(p.tenant(), p.user()));
-        p.tokenId().ifPresent(id -> keys.add(jtiKey(p.tenant(), id)));
-        java.util.Map<String, Object> found = redis(() -> redisson.getBuckets(StringCodec.INSTANCE)
+        keys.add(Keys.revokedUser(p.tenant(), p.user()));
+        p.tokenId().ifPresent(id -> keys.add(Keys.revokedToken(p.tenant(), id)));
+        java.util.Map<String, Object> found = RedisCalls.call(WHAT, () -> redisson.getBuckets(StringCodec.INSTANCE)
                 .get(keys.toArray(String[]::new)));
-        if (p.tokenId().isPresent() && found.containsKey(jtiKey(p.tenant(), p.tokenId().get()))) {
+        if (p.tokenId().isPresent() && found.containsKey(Keys.revokedToken(p.tenant(), p.tokenId().get()))) {
             return true;
         }
-        Object cutoff = found.get(userKey(p.tenant(), p.user()));
+        Object cutoff = found.get(Keys.revokedUser(p.tenant(), p.user()));
         if (cutoff == null) {
             return false;
         }
@@ -110,7 +112,7 @@ public final class RedisRevocations implements Revocations {
     }
 
     private void publish(String message) {
-        redis(() -> topic.publish(message));
+        RedisCalls.call(WHAT, () -> topic.publish(message));
     }
 
     private void received(String message) {
@@ -138,23 +140,6 @@ public final class RedisRevocations implements Revocations {
 
     private long ttl(Instant keepUntil) {
         return Math.max(1, keepUntil.toEpochMilli() - clock.millis());
-    }
-
-    static String jtiKey(String tenant, String tokenId) {
-        return "tandem:{" + tenant + "}:revoked:jti:" + tokenId;
-    }
-
-    static String userKey(String tenant, String user) {
-        return "tandem:{" + tenant + "}:revoked:user:" + user;
-    }
-
-    private static <T> T redis(Supplier<T> call) {
-        try {
-            return call.get();
-        } catch (RedisException e) {
-            LOG.log(System.Logger.Level.WARNING, "Redis call failed", e);
-            throw new ProtocolException(ErrorCode.UNAVAILABLE, "revocations are unavailable, retry");
-        }
     }
 
     @Override

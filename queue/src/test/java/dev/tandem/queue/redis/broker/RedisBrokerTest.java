@@ -1,4 +1,4 @@
-package dev.tandem.queue;
+package dev.tandem.queue.redis.broker;
 
 import java.time.Clock;
 
@@ -7,6 +7,7 @@ import dev.tandem.broker.BrokerConformanceTest;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.hub.Hub;
 import dev.tandem.telemetry.Telemetry;
+import dev.tandem.queue.redis.RedisClients;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

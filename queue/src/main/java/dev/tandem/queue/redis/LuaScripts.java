@@ -1,4 +1,4 @@
-package dev.tandem.queue;
+package dev.tandem.queue.redis;
 
 import java.util.List;
 import java.util.Map;
