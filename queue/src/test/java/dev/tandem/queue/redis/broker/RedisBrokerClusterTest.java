@@ -30,8 +30,8 @@ import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.Position;
 import dev.tandem.queue.redis.Keys;
 import dev.tandem.queue.redis.Wire;
-import dev.tandem.telemetry.Telemetry;
 import dev.tandem.queue.redis.RedisClients;
+import dev.tandem.telemetry.Telemetry;
 
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;

@@ -6,8 +6,8 @@ import dev.tandem.broker.Broker;
 import dev.tandem.broker.BrokerConformanceTest;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.hub.Hub;
-import dev.tandem.telemetry.Telemetry;
 import dev.tandem.queue.redis.RedisClients;
+import dev.tandem.telemetry.Telemetry;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
