@@ -151,6 +151,21 @@ public final class RedisCluster implements AutoCloseable {
     }
 
     /**
+     * Cuts the master of {@code slot} off from its replicas: it drops their links and refuses
+     * their re-sync, so everything it takes from now on is on the master only and is lost
+     * when it dies, as with a replica lagging behind under load.
+     */
+    public void cutReplication(int slot) {
+        RedisServer master = masterOf(slot);
+        try {
+            master.command("ACL", "SETUSER", "default", "-sync", "-psync");
+            master.command("CLIENT", "KILL", "TYPE", "replica");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
      * SIGKILLs the master of {@code slot} and waits until one of its replicas serves the slot and
      * the survivors agree the cluster is whole again.
      *
