@@ -51,18 +51,19 @@ import org.redisson.config.Config;
  * java -cp "integration-tests/target/classes:integration-tests/target/libs/*" \
  *      dev.tandem.bench.PubSubLayoutBenchmark [--channels 10000] [--holders 1] [--publications 100000]
  *                                             [--partitions 128] [--payload 100] [--rate 2000]
+ *                                             [--paced-seconds 10]
  * </pre>
  */
 public final class PubSubLayoutBenchmark {
     private static final int NODES = 3;
     private static final int IN_FLIGHT = 256;
-    private static final int PACED_SECONDS = 10;
 
     private PubSubLayoutBenchmark() {
     }
 
     /** Options, with defaults. */
-    record Options(int channels, int holders, int publications, int partitions, int payload, int rate) {
+    record Options(int channels, int holders, int publications, int partitions, int payload, int rate,
+                   int pacedSeconds) {
         static Options parse(String[] args) {
             Map<String, String> m = Bench.options(args);
             Options o = new Options(Integer.parseInt(m.getOrDefault("channels", "10000")),
@@ -70,7 +71,8 @@ public final class PubSubLayoutBenchmark {
                     Integer.parseInt(m.getOrDefault("publications", "100000")),
                     Integer.parseInt(m.getOrDefault("partitions", "128")),
                     Integer.parseInt(m.getOrDefault("payload", "100")),
-                    Integer.parseInt(m.getOrDefault("rate", "2000")));
+                    Integer.parseInt(m.getOrDefault("rate", "2000")),
+                    Integer.parseInt(m.getOrDefault("paced-seconds", "10")));
             if (o.holders < 1 || o.holders > NODES) {
                 throw new IllegalArgumentException("--holders is 1 to " + NODES);
             }
@@ -183,7 +185,7 @@ public final class PubSubLayoutBenchmark {
             // CPU at the same paced load for both layouts: at full speed it would measure batching
             long cpu0 = receivingCpu();
             nodes.forEach(Node::reset);
-            int paced = o.rate * PACED_SECONDS;
+            int paced = o.rate * o.pacedSeconds;
             long needed = publish(o, layout, publisher, nodes, held, paced, o.rate);
             long cpu = receivingCpu() - cpu0;
             long received = nodes.stream().mapToLong(n -> n.received.get()).sum();
@@ -234,17 +236,18 @@ public final class PubSubLayoutBenchmark {
                     .whenComplete((r, e) -> window.release());
         }
         if (!done.await(120, TimeUnit.SECONDS)) {
+            List<String> missing = new ArrayList<>();
             for (int n = 0; n < nodes.size(); n++) {
                 for (int c : held.get(n)) {
                     int want = count / o.channels + (c < count % o.channels ? 1 : 0);
                     int got = nodes.get(n).perChannel.getOrDefault(String.valueOf(c), new AtomicInteger()).get();
-                    if (got != want) {
-                        System.out.println("DIAG node " + n + " channel " + c + " got " + got + " want " + want
-                                + " shard channel " + layout.shardChannel(c));
+                    if (got != want && missing.size() < 5) {
+                        missing.add("node " + n + " got " + got + " of " + want + " on " + layout.shardChannel(c));
                     }
                 }
             }
-            throw new IllegalStateException(layout.name() + ": " + done.getCount() + " deliveries missing");
+            throw new IllegalStateException(layout.name() + ": " + done.getCount() + " deliveries missing, e.g. "
+                    + missing);
         }
         return needed;
     }
@@ -408,7 +411,7 @@ public final class PubSubLayoutBenchmark {
     static void print(Options o, List<Result> results) {
         System.out.printf(Locale.ROOT, "%,d channels, each held by %d of %d nodes; %,d publications of %d bytes "
                 + "at full speed, then %,d/s for %d s (CPU); 3-master Redis Cluster%n", o.channels, o.holders, NODES,
-                o.publications, o.payload, o.rate, PACED_SECONDS);
+                o.publications, o.payload, o.rate, o.pacedSeconds);
         System.out.println("| layout | subscriptions per node | subscribe all (ms) | Redis memory for them | "
                 + "publications/s (full speed) | messages received per one needed | receiving CPU per publication (paced) | "
                 + "re-subscribe all after CLIENT KILL (ms) |");

@@ -45,6 +45,7 @@ public final class RedisCluster implements AutoCloseable {
                 String node = name + "-" + i;
                 nodes.add(RedisServer.start(node, false, List.of(
                         "--cluster-enabled", "yes",
+                        "--cluster-announce-ip", "127.0.0.1",
                         "--cluster-config-file", Work.dir().resolve("redis-" + node).resolve("nodes.conf").toString(),
                         "--cluster-node-timeout", String.valueOf(NODE_TIMEOUT_MILLIS),
                         "--cluster-require-full-coverage", "no",
@@ -112,6 +113,11 @@ public final class RedisCluster implements AutoCloseable {
     /** How many masters the cluster was formed with. */
     public int masterCount() {
         return masters;
+    }
+
+    /** CPU time each node used so far (a dead node's as zero). */
+    public List<Duration> cpuByNode() {
+        return nodes.stream().map(n -> n.alive() ? n.cpu() : Duration.ZERO).toList();
     }
 
     /** The live nodes serving slots as masters now. */

@@ -113,6 +113,11 @@ public final class RedisServer implements AutoCloseable {
         return dir;
     }
 
+    /** CPU time the server used so far (this incarnation). */
+    public java.time.Duration cpu() {
+        return process.toHandle().info().totalCpuDuration().orElse(java.time.Duration.ZERO);
+    }
+
     /** Whether the process runs. */
     public boolean alive() {
         return process != null && process.isAlive();
