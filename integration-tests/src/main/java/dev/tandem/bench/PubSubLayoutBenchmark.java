@@ -44,7 +44,8 @@ import org.redisson.config.Config;
  * messages round-robin over all channels through a script shaped like the broker's (take the
  * next offset, publish). Printed per layout: the node subscriptions, the time to make them,
  * the Redis memory they take, publications/s, messages each node received per publication it
- * needed, the receiving nodes' CPU per publication, and the time to re-subscribe everything
+ * needed, the receiving nodes' CPU per publication, the heap the subscriptions take in the nodes
+ * (all three, this JVM after a full GC), and the time to re-subscribe everything
  * after every pub/sub connection was killed.
  *
  * <pre>
@@ -82,7 +83,7 @@ public final class PubSubLayoutBenchmark {
 
     /** The figures of one layout. */
     record Result(String layout, int subscriptionsPerNode, long subscribeMillis, long subscriptionBytes,
-                  double publicationsPerSecond, double receivedPerNeeded, double cpuMicrosPerPublication,
+                  long subscriptionHeapBytes, double publicationsPerSecond, double receivedPerNeeded, double cpuMicrosPerPublication,
                   long resubscribeMillis, long delivered, long needed) {
     }
 
@@ -171,12 +172,14 @@ public final class PubSubLayoutBenchmark {
                 nodes.add(new Node(client(cluster, "recv" + n + "-"), held.get(n), layout));
             }
             long memoryBefore = usedMemory(cluster);
+            long heapBefore = heapAfterGc();
             long t0 = System.nanoTime();
             for (Node node : nodes) {
                 node.subscribe();
             }
             long subscribeMillis = (System.nanoTime() - t0) / 1_000_000;
             long subscriptionBytes = usedMemory(cluster) - memoryBefore;
+            long subscriptionHeap = heapAfterGc() - heapBefore;
 
             publish(o, layout, publisher, nodes, held, o.publications / 5, 0); // warm-up: JIT, connections
             t0 = System.nanoTime();
@@ -193,7 +196,7 @@ public final class PubSubLayoutBenchmark {
 
             long resubscribeMillis = resubscribe(cluster, nodes);
             int subscriptions = nodes.stream().mapToInt(n -> n.shardChannels.size()).max().orElse(0);
-            Result r = new Result(layout.name(), subscriptions, subscribeMillis, subscriptionBytes,
+            Result r = new Result(layout.name(), subscriptions, subscribeMillis, subscriptionBytes, subscriptionHeap,
                     o.publications / seconds, (double) received / needed, cpu / 1e3 / paced,
                     resubscribeMillis, delivered, needed);
             cluster.masters().forEach(m -> command(m, "FLUSHALL"));
@@ -296,6 +299,12 @@ public final class PubSubLayoutBenchmark {
             }
         }
         return sum;
+    }
+
+    /** The JVM's used heap after a full collection. */
+    private static long heapAfterGc() {
+        System.gc();
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
     /** CPU of the receiving nodes' threads (named {@code recvN-}), in nanoseconds. */
@@ -413,12 +422,14 @@ public final class PubSubLayoutBenchmark {
                 + "at full speed, then %,d/s for %d s (CPU); 3-master Redis Cluster%n", o.channels, o.holders, NODES,
                 o.publications, o.payload, o.rate, o.pacedSeconds);
         System.out.println("| layout | subscriptions per node | subscribe all (ms) | Redis memory for them | "
+                + "nodes' heap for them | "
                 + "publications/s (full speed) | messages received per one needed | receiving CPU per publication (paced) | "
                 + "re-subscribe all after CLIENT KILL (ms) |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+        System.out.println("|---|---|---|---|---|---|---|---|---|");
         for (Result r : results) {
-            System.out.printf(Locale.ROOT, "| %s | %,d | %,d | %.1f MiB | %,.0f | %.2f | %.1f µs | %,d |%n",
+            System.out.printf(Locale.ROOT, "| %s | %,d | %,d | %.1f MiB | %.1f MiB | %,.0f | %.2f | %.1f µs | %,d |%n",
                     r.layout(), r.subscriptionsPerNode(), r.subscribeMillis(), r.subscriptionBytes() / 1048576.0,
+                    r.subscriptionHeapBytes() / 1048576.0,
                     r.publicationsPerSecond(), r.receivedPerNeeded(), r.cpuMicrosPerPublication(),
                     r.resubscribeMillis());
         }

@@ -34,7 +34,7 @@ public final class RedisSettings {
     /** Default {@code tandem.redis.scan-interval}: how often a cluster client re-reads the slot map. */
     public static final Duration DEFAULT_SCAN_INTERVAL = Duration.ofSeconds(1);
     /** Default {@code tandem.redis.subscriptions-per-connection}: shard channels one connection carries. */
-    public static final int DEFAULT_SUBSCRIPTIONS_PER_CONNECTION = 5000;
+    public static final int DEFAULT_SUBSCRIPTIONS_PER_CONNECTION = 10_000;
 
     private final Optional<String> address;
     private final List<String> clusterNodes;

@@ -1,15 +1,20 @@
 package dev.tandem.queue.redis.revocations;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
+import org.redisson.api.BatchOptions;
+import org.redisson.api.BatchResult;
+import org.redisson.api.RBatch;
 import org.redisson.api.RScript;
 import org.redisson.api.RShardedTopic;
 import org.redisson.api.RedissonClient;
+import org.redisson.api.redisnode.RedisNodes;
 import org.redisson.client.codec.StringCodec;
 
 import dev.tandem.auth.Principal;
@@ -35,6 +40,8 @@ import dev.tandem.queue.redis.RedisCalls;
 public final class RedisRevocations implements Revocations {
     private static final System.Logger LOG = System.getLogger(RedisRevocations.class.getName());
     private static final String WHAT = "revocations";
+    /** How long a revocation waits for a replica of its shard to have it (cluster only). */
+    static final Duration REPLICA_WAIT = Duration.ofSeconds(1);
 
     /** Sets the cutoff to the later of the stored and the new, and the expiry to the later too. */
     private static final String CUTOFF = """
@@ -50,9 +57,9 @@ public final class RedisRevocations implements Revocations {
             """;
 
     private final RedissonClient redisson;
-    private final RScript scripts;
     private final RShardedTopic topic;
     private final Clock clock;
+    private final boolean cluster;
     private final List<Consumer<Notice>> listeners = new CopyOnWriteArrayList<>();
     private final int subscription;
 
@@ -60,7 +67,7 @@ public final class RedisRevocations implements Revocations {
     public RedisRevocations(RedissonClient redisson, Clock clock) {
         this.redisson = Objects.requireNonNull(redisson, "redisson");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.scripts = redisson.getScript(StringCodec.INSTANCE);
+        this.cluster = redisson.getConfig().isClusterConfig();
         this.topic = redisson.getShardedTopic(Keys.NOTICES, StringCodec.INSTANCE);
         this.subscription = topic.addListener(String.class, (channel, message) -> received(message));
     }
@@ -68,19 +75,37 @@ public final class RedisRevocations implements Revocations {
     @Override
     public void revokeToken(String tenant, String tokenId, Instant keepUntil) {
         long ttl = ttl(keepUntil);
-        RedisCalls.call(WHAT, () -> {
-            redisson.getBucket(Keys.revokedToken(tenant, tokenId), StringCodec.INSTANCE).set("1", java.time.Duration.ofMillis(ttl));
-            return null;
-        });
+        write(batch -> batch.getBucket(Keys.revokedToken(tenant, tokenId), StringCodec.INSTANCE)
+                .setAsync("1", Duration.ofMillis(ttl)));
         publish("t|" + tenant + "|" + tokenId);
     }
 
     @Override
     public void revokeUser(String tenant, String user, Instant issuedBefore, Instant keepUntil) {
-        String cutoff = RedisCalls.call(WHAT, () -> scripts.eval(RScript.Mode.READ_WRITE, CUTOFF, RScript.ReturnType.VALUE,
-                List.of(Keys.revokedUser(tenant, user)), String.valueOf(issuedBefore.toEpochMilli()),
-                String.valueOf(ttl(keepUntil))));
+        Object cutoff = write(batch -> batch.getScript(StringCodec.INSTANCE).evalAsync(RScript.Mode.READ_WRITE, CUTOFF,
+                RScript.ReturnType.VALUE, List.of(Keys.revokedUser(tenant, user)),
+                String.valueOf(issuedBefore.toEpochMilli()), String.valueOf(ttl(keepUntil))));
         publish("u|" + tenant + "|" + user + "|" + cutoff);
+    }
+
+    /**
+     * Runs one write; on a cluster with replicas it is acknowledged once a replica has it too
+     * (or after {@link #REPLICA_WAIT} when none answers, logged), so a failover right after a
+     * revocation does not forget it. Returns the write's reply.
+     */
+    private Object write(Consumer<RBatch> write) {
+        boolean replicated = cluster && !redisson.getRedisNodes(RedisNodes.CLUSTER).getSlaves().isEmpty();
+        BatchOptions options = replicated ? BatchOptions.defaults().sync(1, REPLICA_WAIT) : BatchOptions.defaults();
+        BatchResult<?> result = RedisCalls.call(WHAT, () -> {
+            RBatch batch = redisson.createBatch(options);
+            write.accept(batch);
+            return batch.execute();
+        });
+        if (replicated && result.getSyncedSlaves() < 1) {
+            LOG.log(System.Logger.Level.WARNING, "a revocation reached no Redis replica within " + REPLICA_WAIT
+                    + ": a failover of its shard now could forget it");
+        }
+        return result.getResponses().getFirst();
     }
 
     @Override
