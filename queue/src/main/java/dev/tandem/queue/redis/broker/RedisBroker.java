@@ -31,6 +31,7 @@ import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.Position;
 import dev.tandem.protocol.ProtocolException;
 import dev.tandem.queue.redis.Keys;
+import dev.tandem.queue.redis.Slots;
 import dev.tandem.queue.redis.Wire;
 import dev.tandem.telemetry.Telemetry;
 
@@ -130,7 +131,7 @@ public final class RedisBroker implements Broker {
     private void catchUpShard(IntPredicate slots) {
         LOG.log(System.Logger.Level.INFO, "catching up the channels of a shard that delivers again");
         for (Feed feed : feeds.values()) {
-            if (slots.test(ShardProbe.slot(Keys.live(feed.channel)))) {
+            if (slots.test(Slots.of(Keys.live(feed.channel)))) {
                 catchUp(feed);
             }
         }

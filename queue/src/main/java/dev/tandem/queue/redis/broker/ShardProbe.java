@@ -1,9 +1,7 @@
 package dev.tandem.queue.redis.broker;
 
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -20,13 +18,12 @@ import java.util.function.Consumer;
 import java.util.function.IntPredicate;
 import java.util.function.IntSupplier;
 
+import dev.tandem.queue.redis.Slots;
+
 import org.redisson.api.RShardedTopic;
 import org.redisson.api.RedissonClient;
-import org.redisson.api.redisnode.RedisClusterMaster;
-import org.redisson.api.redisnode.RedisNodes;
 import org.redisson.client.codec.StringCodec;
 import org.redisson.cluster.ClusterSlotRange;
-import org.redisson.connection.CRC16;
 
 /**
  * Checks, shard by shard, that this node's sharded pub/sub delivers. Every {@value #PROBE_MILLIS}
@@ -42,7 +39,6 @@ final class ShardProbe implements AutoCloseable {
     static final long PROBE_MILLIS = 500;
     static final long TIMEOUT_MILLIS = 2000;
     private static final System.Logger LOG = System.getLogger(ShardProbe.class.getName());
-    private static final int SLOTS = 16384;
     /** Probe rounds between two reads of the slot map. */
     private static final int TOPOLOGY_ROUNDS = 10;
 
@@ -87,18 +83,6 @@ final class ShardProbe implements AutoCloseable {
         return true;
     }
 
-    /** The hash slot of a key or shard channel, as Redis computes it (the hash tag when there is one). */
-    static int slot(String key) {
-        int open = key.indexOf('{');
-        if (open >= 0) {
-            int close = key.indexOf('}', open + 1);
-            if (close > open + 1) {
-                key = key.substring(open + 1, close);
-            }
-        }
-        return CRC16.crc16(key.getBytes(StandardCharsets.UTF_8)) % SLOTS;
-    }
-
     private void round() {
         try {
             boolean anyLate = probes.values().stream().anyMatch(Probe::late);
@@ -119,7 +103,7 @@ final class ShardProbe implements AutoCloseable {
         if (!cluster) {
             wanted.put("tandem:probe:{" + token + "}", slot -> true);
         } else {
-            Optional<Map<ClusterSlotRange, Set<String>>> slots = slotMap();
+            Optional<Map<ClusterSlotRange, Set<String>>> slots = Slots.map(redisson);
             if (slots.isEmpty()) {
                 return;
             }
@@ -143,23 +127,11 @@ final class ShardProbe implements AutoCloseable {
         });
     }
 
-    private Optional<Map<ClusterSlotRange, Set<String>>> slotMap() {
-        Collection<RedisClusterMaster> masters = redisson.getRedisNodes(RedisNodes.CLUSTER).getMasters();
-        for (RedisClusterMaster m : masters) {
-            try {
-                return Optional.of(m.clusterSlots());
-            } catch (RuntimeException e) {
-                // that master is gone: ask the next
-            }
-        }
-        return Optional.empty();
-    }
-
     /** A shard channel of this node in {@code range}: the first {@code token-i} whose slot falls in it. */
     private String probeChannel(ClusterSlotRange range) {
         for (int i = 0; ; i++) {
             String tag = token + "-" + i;
-            if (range.hasSlot(slot(tag))) {
+            if (range.hasSlot(Slots.of(tag))) {
                 return "tandem:probe:{" + tag + "}";
             }
         }

@@ -14,11 +14,12 @@ import org.redisson.api.RBatch;
 import org.redisson.api.RScript;
 import org.redisson.api.RShardedTopic;
 import org.redisson.api.RedissonClient;
-import org.redisson.api.redisnode.RedisNodes;
 import org.redisson.client.codec.StringCodec;
 
 import dev.tandem.auth.Principal;
 import dev.tandem.auth.Revocations;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.ProtocolException;
 import dev.tandem.queue.redis.Keys;
 import dev.tandem.queue.redis.RedisCalls;
 
@@ -56,6 +57,20 @@ public final class RedisRevocations implements Revocations {
             return redis.call('GET', KEYS[1])
             """;
 
+    /*
+     * KEYS: a key, so the script runs on its master. Counts the replicas the cluster knows for
+     * that master and does not consider failed, connected or not: any of them may be promoted.
+     */
+    private static final String REPLICAS = """
+            local me = redis.call('CLUSTER', 'MYID')
+            local n = 0
+            for line in string.gmatch(redis.call('CLUSTER', 'NODES'), '[^\\n]+') do
+              local flags, master = string.match(line, '^%S+ %S+ (%S+) (%S+)')
+              if master == me and not string.find(flags, 'fail') then n = n + 1 end
+            end
+            return n
+            """;
+
     private final RedissonClient redisson;
     private final RShardedTopic topic;
     private final Clock clock;
@@ -75,26 +90,30 @@ public final class RedisRevocations implements Revocations {
     @Override
     public void revokeToken(String tenant, String tokenId, Instant keepUntil) {
         long ttl = ttl(keepUntil);
-        write(batch -> batch.getBucket(Keys.revokedToken(tenant, tokenId), StringCodec.INSTANCE)
-                .setAsync("1", Duration.ofMillis(ttl)));
+        String key = Keys.revokedToken(tenant, tokenId);
+        write(key, batch -> batch.getBucket(key, StringCodec.INSTANCE).setAsync("1", Duration.ofMillis(ttl)));
         publish("t|" + tenant + "|" + tokenId);
     }
 
     @Override
     public void revokeUser(String tenant, String user, Instant issuedBefore, Instant keepUntil) {
-        Object cutoff = write(batch -> batch.getScript(StringCodec.INSTANCE).evalAsync(RScript.Mode.READ_WRITE, CUTOFF,
-                RScript.ReturnType.VALUE, List.of(Keys.revokedUser(tenant, user)),
-                String.valueOf(issuedBefore.toEpochMilli()), String.valueOf(ttl(keepUntil))));
+        String key = Keys.revokedUser(tenant, user);
+        Object cutoff = write(key, batch -> batch.getScript(StringCodec.INSTANCE).evalAsync(RScript.Mode.READ_WRITE,
+                CUTOFF, RScript.ReturnType.VALUE, List.of(key), String.valueOf(issuedBefore.toEpochMilli()),
+                String.valueOf(ttl(keepUntil))));
         publish("u|" + tenant + "|" + user + "|" + cutoff);
     }
 
     /**
-     * Runs one write; on a cluster with replicas it is acknowledged once a replica has it too
-     * (or after {@link #REPLICA_WAIT} when none answers, logged), so a failover right after a
-     * revocation does not forget it. Returns the write's reply.
+     * Runs one write to {@code key}. On a cluster whose shard of the key has a replica, the write
+     * counts only once a replica has it too ({@code WAIT}, at most {@link #REPLICA_WAIT}), so a
+     * failover to that replica cannot forget an acknowledged revocation; when none confirms in
+     * time it fails as unavailable (the caller retries). A shard without replicas has nothing to
+     * fail over to. Returns the write's reply.
      */
-    private Object write(Consumer<RBatch> write) {
-        boolean replicated = cluster && !redisson.getRedisNodes(RedisNodes.CLUSTER).getSlaves().isEmpty();
+    private Object write(String key, Consumer<RBatch> write) {
+        boolean replicated = cluster && RedisCalls.call(WHAT, () -> redisson.getScript(StringCodec.INSTANCE)
+                .<Long>eval(RScript.Mode.READ_WRITE, REPLICAS, RScript.ReturnType.LONG, List.of(key))) > 0;
         BatchOptions options = replicated ? BatchOptions.defaults().sync(1, REPLICA_WAIT) : BatchOptions.defaults();
         BatchResult<?> result = RedisCalls.call(WHAT, () -> {
             RBatch batch = redisson.createBatch(options);
@@ -102,8 +121,9 @@ public final class RedisRevocations implements Revocations {
             return batch.execute();
         });
         if (replicated && result.getSyncedSlaves() < 1) {
-            LOG.log(System.Logger.Level.WARNING, "a revocation reached no Redis replica within " + REPLICA_WAIT
-                    + ": a failover of its shard now could forget it");
+            LOG.log(System.Logger.Level.WARNING, "no Redis replica confirmed a revocation within " + REPLICA_WAIT
+                    + ": refused as unavailable, the caller retries");
+            throw new ProtocolException(ErrorCode.UNAVAILABLE, WHAT + " are unavailable, retry");
         }
         return result.getResponses().getFirst();
     }
