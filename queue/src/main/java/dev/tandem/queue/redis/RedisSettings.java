@@ -8,6 +8,8 @@ import java.util.Optional;
 import io.helidon.config.Config;
 import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
+import org.redisson.api.redisnode.RedisNode;
+import org.redisson.api.redisnode.RedisNodes;
 import org.redisson.config.BaseConfig;
 import org.redisson.config.ReadMode;
 import org.redisson.config.SubscriptionMode;
@@ -102,7 +104,11 @@ public final class RedisSettings {
                 : "tandem.redis.address (env TANDEM_REDIS_ADDRESS)";
     }
 
-    /** Connects: a new client, which the caller shuts down. */
+    /**
+     * Connects: a new client, which the caller shuts down.
+     *
+     * @throws IllegalStateException when a server runs a Redis older than 7.0 (no sharded pub/sub)
+     */
     public RedissonClient connect() {
         org.redisson.config.Config c = new org.redisson.config.Config();
         if (cluster()) {
@@ -119,7 +125,35 @@ public final class RedisSettings {
             common(c.useSingleServer().setAddress(address.orElseThrow())
                     .setSubscriptionsPerConnection(subscriptionsPerConnection));
         }
-        return Redisson.create(c);
+        RedissonClient client = Redisson.create(c);
+        try {
+            requireSharding(client);
+            return client;
+        } catch (RuntimeException e) {
+            client.shutdown();
+            throw e;
+        }
+    }
+
+    /** Refuses a server older than 7.0, whose missing {@code SSUBSCRIBE} would only show as silence later. */
+    private void requireSharding(RedissonClient client) {
+        List<? extends RedisNode> servers = cluster()
+                ? List.copyOf(client.getRedisNodes(RedisNodes.CLUSTER).getMasters())
+                : List.of(client.getRedisNodes(RedisNodes.SINGLE).getInstance());
+        for (RedisNode server : servers) {
+            String version;
+            try {
+                version = server.info(RedisNode.InfoSection.SERVER).getOrDefault("redis_version", "");
+            } catch (RuntimeException e) {
+                continue; // INFO not allowed here: the version cannot be told, so it is not held against it
+            }
+            int major = version.matches("\\d+\\..*")
+                    ? Integer.parseInt(version.substring(0, version.indexOf('.'))) : 7;
+            if (major < 7) {
+                throw new IllegalStateException("Redis 7.0 or later is required (sharded pub/sub); " + server.getAddr()
+                        + " runs " + version);
+            }
+        }
     }
 
     private void common(BaseConfig<?> c) {
