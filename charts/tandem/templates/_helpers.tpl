@@ -104,6 +104,9 @@ over it and the result rendered with toYaml (no hand-written YAML indentation).
 {{- if and (not $v.auth.hs256.enabled) (not $v.auth.jwks.url) (not $v.auth.jwks.existingSecret) }}
 {{- fail "auth: enable auth.hs256 or set auth.jwks.url / auth.jwks.existingSecret, or no token can be verified" }}
 {{- end }}
+{{- if and $v.redis.address $v.redis.clusterNodes }}
+{{- fail "set either redis.address (one Redis) or redis.clusterNodes (a Redis Cluster), not both" }}
+{{- end }}
 {{- if and $v.postgres.url (not $v.postgres.existingSecret) }}
 {{- fail "postgres.url is set: postgres.existingSecret must name the Secret with the database credentials" }}
 {{- end }}

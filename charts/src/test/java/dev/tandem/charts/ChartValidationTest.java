@@ -59,6 +59,8 @@ class ChartValidationTest {
             "misspelled-key.yaml            | drainTimeout",
             "bad-duration.yaml              | heartbeat-interval",
             "bad-redis-address.yaml         | address",
+            "bad-redis-cluster-node.yaml    | clusterNodes",
+            "redis-address-and-cluster.yaml | redis.clusterNodes",
             "grace-shorter-than-drain.yaml  | terminationGracePeriodSeconds",
             "postgres-without-secret.yaml   | postgres.existingSecret",
             "no-auth.yaml                   | auth",

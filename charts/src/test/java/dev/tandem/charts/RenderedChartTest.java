@@ -9,6 +9,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import dev.tandem.kafka.KafkaSettings;
+import dev.tandem.queue.redis.RedisSettings;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.Test;
@@ -47,7 +48,30 @@ class RenderedChartTest {
     static Stream<Arguments> renders() {
         return Stream.of(
                 Arguments.of("defaults", Chart.renderDefaults()),
-                Arguments.of("production", Chart.render(Chart.productionValues())));
+                Arguments.of("production", Chart.render(Chart.productionValues())),
+                Arguments.of("redis-cluster", Chart.render(Chart.testValues("redis-cluster-values.yaml"))));
+    }
+
+    @Test
+    void aRedisClusterReachesTheGatewayAsItsSeedList() {
+        Chart.Rendered r = Chart.render(Chart.testValues("redis-cluster-values.yaml"));
+        Map<String, String> env = new java.util.HashMap<>();
+        for (Map<String, Object> var : r.env()) {
+            if (var.containsKey("value")) {
+                env.put((String) var.get("name"), String.valueOf(var.get("value")));
+            }
+        }
+        assertFalse(env.containsKey("TANDEM_REDIS_ADDRESS"), "one Redis or a cluster, not both");
+        assertEquals(Map.of("TANDEM_AUTH_HS256_dash_SECRET", "tandem-auth/hs256-secret",
+                "TANDEM_REDIS_PASSWORD", "tandem-redis/redis-password"), secretRefs(r));
+        // read by the gateway's own parser, from the environment as the pod has it
+        Config cfg = pod(r).config(Map.of());
+        RedisSettings redis = RedisSettings.create(cfg.get("tandem.redis")).orElseThrow(
+                () -> new AssertionError("the rendered pod does not switch Redis on"));
+        assertTrue(redis.cluster(), "cluster mode");
+        assertEquals("the Redis Cluster at redis://tandem-redis-0.tandem-redis.data.svc:6379, "
+                + "redis://tandem-redis-1.tandem-redis.data.svc:6379, redis://tandem-redis-2.tandem-redis.data.svc:6379",
+                redis.where());
     }
 
     private PodEnvironment pod(Chart.Rendered r) {

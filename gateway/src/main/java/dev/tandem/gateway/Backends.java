@@ -4,7 +4,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 
-import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
 
 import dev.tandem.auth.MemoryRevocations;
@@ -20,16 +19,17 @@ import dev.tandem.presence.MemoryPresenceStore;
 import dev.tandem.presence.PresenceLimits;
 import dev.tandem.presence.PresenceStore;
 import dev.tandem.presence.redis.RedisPresenceStore;
-import dev.tandem.presence.redis.RedisRevocations;
-import dev.tandem.queue.RedisBroker;
-import dev.tandem.queue.RedisInbox;
+import dev.tandem.queue.redis.RedisSettings;
+import dev.tandem.queue.redis.broker.RedisBroker;
+import dev.tandem.queue.redis.inbox.RedisInbox;
+import dev.tandem.queue.redis.revocations.RedisRevocations;
 import dev.tandem.telemetry.Telemetry;
 
 import io.helidon.config.Config;
 
 /**
- * Chooses each backing part by configuration (DESIGN section 2): {@code tandem.redis.address}
- * switches the broker (history, offsets, cross-node fan-out), presence and inboxes to Redis;
+ * Chooses each backing part by configuration: {@code tandem.redis.address} (one Redis) or
+ * {@code tandem.redis.cluster-nodes} (a Redis Cluster) switches the broker (history, offsets, cross-node fan-out), presence and inboxes to Redis;
  * {@code tandem.db.url} (or {@code tandem.documents.db.url}) points the document store at
  * PostgreSQL instead of the embedded H2 file. Each part has one adapter per mode and both pass
  * the same conformance suite.
@@ -45,11 +45,11 @@ final class Backends implements AutoCloseable {
     final Revocations revocations;
 
     private Backends(Config tandem, Hub hub, ChannelRules rules, Telemetry telemetry, Clock clock) {
-        this.redis = tandem.get("redis.address").asString().asOptional().filter(s -> !s.isBlank())
-                .map(address -> StartupException.step("could not connect to Redis at " + address,
-                        "start Redis there, or correct tandem.redis.address (env TANDEM_REDIS_ADDRESS); "
-                                + "leave it unset to run standalone with everything in memory",
-                        () -> redisson(address, tandem.get("redis"))));
+        this.redis = StartupException.step("the Redis settings are not valid", "correct tandem.redis",
+                () -> RedisSettings.create(tandem.get("redis")))
+                .map(redis -> StartupException.step("could not connect to " + redis.where(),
+                        "start Redis there, or correct " + redis.setting() + "; "
+                                + "leave it unset to run standalone with everything in memory", redis::connect));
         try {
             PresenceLimits presenceLimits = new PresenceLimits(
                     tandem.get("presence.ttl").as(Duration.class).orElse(PresenceLimits.DEFAULT_TTL),
@@ -102,19 +102,6 @@ final class Backends implements AutoCloseable {
                 return false;
             }
         }).orElse(true);
-    }
-
-    private static RedissonClient redisson(String address, Config redis) {
-        org.redisson.config.Config c = new org.redisson.config.Config();
-        var single = c.useSingleServer()
-                .setAddress(address)
-                .setConnectTimeout((int) redis.get("connect-timeout").as(Duration.class)
-                        .orElse(Duration.ofSeconds(5)).toMillis())
-                .setTimeout((int) redis.get("timeout").as(Duration.class).orElse(Duration.ofSeconds(3)).toMillis())
-                .setRetryAttempts(redis.get("retry-attempts").asInt().orElse(3));
-        redis.get("password").asString().asOptional().filter(s -> !s.isBlank()).ifPresent(single::setPassword);
-        redis.get("username").asString().asOptional().filter(s -> !s.isBlank()).ifPresent(single::setUsername);
-        return Redisson.create(c);
     }
 
     /** Closes the adapters' clients (the engine closes the adapters). */

@@ -75,6 +75,16 @@ public final class GatewayProcess implements AutoCloseable {
      * @throws IllegalStateException with the end of its output when it exits or is not ready in time
      */
     public static GatewayProcess start(String name, Map<String, String> config, List<String> jvm) {
+        return start(name, config, jvm, Map.of());
+    }
+
+    /**
+     * Starts a node with environment variables too, the way a container is configured
+     * ({@code TANDEM_REDIS_CLUSTER_dash_NODES=redis://a:7000,redis://b:7000}); other inherited
+     * {@code TANDEM_} and {@code SERVER_} variables are dropped.
+     */
+    public static GatewayProcess start(String name, Map<String, String> config, List<String> jvm,
+                                       Map<String, String> env) {
         Reaper.reapOrphans();
         Path jar = jar();
         Path dir = Work.dir().resolve("node-" + name);
@@ -99,8 +109,9 @@ public final class GatewayProcess implements AutoCloseable {
             ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
                     .redirectOutput(dir.resolve("stdout.log").toFile())
                     .redirectError(dir.resolve("stderr.log").toFile());
-            // only the file configures the node: drop inherited overrides (SERVER_PORT, TANDEM_…)
+            // only the file and env configure the node: drop inherited overrides (SERVER_PORT, TANDEM_…)
             pb.environment().keySet().removeIf(k -> k.startsWith("TANDEM_") || k.startsWith("SERVER_"));
+            pb.environment().putAll(env);
             Process p = pb.start();
             Reaper.track(p);
             try {

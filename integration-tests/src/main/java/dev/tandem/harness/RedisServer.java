@@ -25,16 +25,23 @@ public final class RedisServer implements AutoCloseable {
     private final Path dir;
     private final int port;
     private final boolean appendOnly;
+    private final List<String> extraArgs;
     private Process process;
 
-    private RedisServer(Path dir, int port, boolean appendOnly) {
+    private RedisServer(Path dir, int port, boolean appendOnly, List<String> extraArgs) {
         this.dir = dir;
         this.port = port;
         this.appendOnly = appendOnly;
+        this.extraArgs = List.copyOf(extraArgs);
     }
 
     /** Starts one, failing with how to install Redis when there is no {@code redis-server}. */
     public static RedisServer start(String name, boolean appendOnly) {
+        return start(name, appendOnly, List.of());
+    }
+
+    /** Starts one with more command-line settings ({@code --name value} pairs), e.g. a cluster node's. */
+    static RedisServer start(String name, boolean appendOnly, List<String> extraArgs) {
         reapStale();
         Path dir = Work.dir().resolve("redis-" + name);
         try {
@@ -47,7 +54,7 @@ public final class RedisServer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        RedisServer r = new RedisServer(dir, Work.freePort(), appendOnly);
+        RedisServer r = new RedisServer(dir, Work.freePort(), appendOnly, extraArgs);
         r.launch();
         return r;
     }
@@ -67,6 +74,7 @@ public final class RedisServer implements AutoCloseable {
         } else {
             cmd.addAll(List.of("--appendonly", "no"));
         }
+        cmd.addAll(extraArgs);
         try {
             process = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(dir.resolve("stdout.log").toFile()).start();
@@ -98,6 +106,21 @@ public final class RedisServer implements AutoCloseable {
 
     public int port() {
         return port;
+    }
+
+    /** The folder of its files (log, append-only file, cluster state). */
+    Path dir() {
+        return dir;
+    }
+
+    /** CPU time the server used so far (this incarnation). */
+    public java.time.Duration cpu() {
+        return process.toHandle().info().totalCpuDuration().orElse(java.time.Duration.ZERO);
+    }
+
+    /** Whether the process runs. */
+    public boolean alive() {
+        return process != null && process.isAlive();
     }
 
     /** SIGKILL: Redis dies at once. */

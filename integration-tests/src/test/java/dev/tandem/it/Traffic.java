@@ -59,7 +59,13 @@ final class Traffic implements AutoCloseable {
 
     /** REST publications to {@code channel}, {@code perSecond}. */
     Traffic rest(String channel, int perSecond) {
+        return rest(List.of(channel), perSecond);
+    }
+
+    /** REST publications to {@code channels}, round robin, {@code perSecond} in all. */
+    Traffic rest(List<String> channels, int perSecond) {
         return every(perSecond, "rest", n -> {
+            String channel = channels.get((int) (n % channels.size()));
             String id = "rest-" + channel + "-" + n;
             JsonNode r = postUntilAnswered("/api/v1/publish", "{\"channel\":\"" + channel + "\",\"type\":\"n\",\"eventId\":\""
                     + id + "\",\"data\":{\"n\":" + n + "}}");

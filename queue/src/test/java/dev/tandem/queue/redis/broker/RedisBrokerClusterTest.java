@@ -1,4 +1,4 @@
-package dev.tandem.queue;
+package dev.tandem.queue.redis.broker;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -28,6 +28,9 @@ import dev.tandem.hub.Publication;
 import dev.tandem.hub.Subscriber;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.Position;
+import dev.tandem.queue.redis.Keys;
+import dev.tandem.queue.redis.Wire;
+import dev.tandem.queue.redis.RedisClients;
 import dev.tandem.telemetry.Telemetry;
 
 import io.helidon.config.Config;
@@ -238,7 +241,7 @@ class RedisBrokerClusterTest {
                             local top = redis.call('HINCRBY', KEYS[1], 'top', 1)
                             redis.call('XADD', KEYS[2], top .. '-0', 'p', ARGV[1])
                             return top
-                            """, org.redisson.api.RScript.ReturnType.LONG, Keys.channelKeys(ch), body);
+                            """, org.redisson.api.RScript.ReturnType.LONG, java.util.List.of(Keys.meta(ch), Keys.log(ch)), body);
         }
         nodeB.publish(ch, draft("n", 4));
         List<Publication> got = r.await(4);

@@ -1,4 +1,4 @@
-package dev.tandem.queue;
+package dev.tandem.queue.redis;
 
 import java.util.List;
 import java.util.Map;
@@ -13,7 +13,7 @@ import org.redisson.client.codec.StringCodec;
  * Runs Lua scripts by their SHA ({@code EVALSHA}), loading a script on first use and again when
  * the server forgot it ({@code NOSCRIPT} after a restart or {@code SCRIPT FLUSH}), so the
  * script text is not sent with every call on the hot path. All values travel as strings. Shared
- * by the Redis adapters (queue and presence modules).
+ * by the queue module's Redis adapters.
  */
 public final class LuaScripts {
     private final RScript script;

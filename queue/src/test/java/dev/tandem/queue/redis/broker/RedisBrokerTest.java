@@ -1,4 +1,4 @@
-package dev.tandem.queue;
+package dev.tandem.queue.redis.broker;
 
 import java.time.Clock;
 
@@ -6,6 +6,7 @@ import dev.tandem.broker.Broker;
 import dev.tandem.broker.BrokerConformanceTest;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.hub.Hub;
+import dev.tandem.queue.redis.RedisClients;
 import dev.tandem.telemetry.Telemetry;
 
 import org.junit.jupiter.api.AfterAll;

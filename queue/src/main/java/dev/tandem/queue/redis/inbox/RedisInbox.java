@@ -1,4 +1,4 @@
-package dev.tandem.queue;
+package dev.tandem.queue.redis.inbox;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -16,6 +16,10 @@ import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.Position;
 import dev.tandem.protocol.ProtocolException;
+import dev.tandem.queue.redis.Keys;
+import dev.tandem.queue.redis.LuaScripts;
+import dev.tandem.queue.redis.RedisCalls;
+import dev.tandem.queue.redis.Wire;
 
 import org.redisson.api.RScript;
 import org.redisson.api.RedissonClient;
@@ -37,6 +41,7 @@ public final class RedisInbox implements Inbox {
     private static final System.Logger LOG = System.getLogger(RedisInbox.class.getName());
     /** Entries pruned per call at most, so one call never runs long; the rest go on the next. */
     private static final int PRUNE_BATCH = 1000;
+    private static final String WHAT = "the inbox store";
 
     private static final String PRUNE = """
             local function prune(now)
@@ -129,7 +134,7 @@ public final class RedisInbox implements Inbox {
      */
     @Override
     public java.util.concurrent.locks.Lock orderLock(ChannelKey userChannel) {
-        return new OrderLock(userChannel, redisson.getLock("tandem:{" + userChannel + "}:inbox:order"));
+        return new OrderLock(userChannel, redisson.getLock(Keys.inboxOrder(userChannel)));
     }
 
     /** Redisson's lock with Redis failures turned into the protocol's transient error. */
@@ -137,7 +142,7 @@ public final class RedisInbox implements Inbox {
             implements java.util.concurrent.locks.Lock {
         @Override
         public void lock() {
-            RedisBroker.redis(() -> {
+            RedisCalls.call(WHAT, () -> {
                 redisLock.lock();
                 return true;
             });
@@ -154,7 +159,7 @@ public final class RedisInbox implements Inbox {
 
         @Override
         public boolean tryLock() {
-            return RedisBroker.redis(redisLock::tryLock);
+            return RedisCalls.call(WHAT, redisLock::tryLock);
         }
 
         @Override
@@ -182,8 +187,7 @@ public final class RedisInbox implements Inbox {
         }
 
         private static ProtocolException unavailable(RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "Redis call failed", e);
-            return new ProtocolException(ErrorCode.UNAVAILABLE, "the inbox store is unavailable, retry");
+            return RedisCalls.unavailable(WHAT, e);
         }
     }
 
@@ -199,7 +203,7 @@ public final class RedisInbox implements Inbox {
         Instant now = clock.instant();
         String body = wire.body(publication.type(), publication.eventId(), publication.time(), publication.from(),
                 publication.data());
-        RedisBroker.redis(() -> scripts.<Long>eval(APPEND, RScript.ReturnType.LONG, keys(userChannel),
+        RedisCalls.call(WHAT, () -> scripts.<Long>eval(APPEND, RScript.ReturnType.LONG, keys(userChannel),
                 position.epoch(), String.valueOf(position.offset()), String.valueOf(now.plus(ttl).toEpochMilli()),
                 body, String.valueOf(ttl.toMillis()), String.valueOf(now.toEpochMilli())));
     }
@@ -207,7 +211,7 @@ public final class RedisInbox implements Inbox {
     @Override
     public List<Publication> pending(String tenant, String user) {
         ChannelKey channel = Inbox.channel(tenant, user);
-        List<Object> entries = RedisBroker.redis(() -> scripts.eval(PENDING, RScript.ReturnType.LIST, keys(channel),
+        List<Object> entries = RedisCalls.call(WHAT, () -> scripts.eval(PENDING, RScript.ReturnType.LIST, keys(channel),
                 String.valueOf(clock.millis())));
         List<Publication> out = new ArrayList<>(entries.size());
         for (Object entry : entries) {
@@ -226,7 +230,7 @@ public final class RedisInbox implements Inbox {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "ack offsets start at 1");
         }
         ChannelKey channel = Inbox.channel(tenant, user);
-        List<Object> r = RedisBroker.redis(() -> scripts.eval(ACK, RScript.ReturnType.LIST, keys(channel),
+        List<Object> r = RedisCalls.call(WHAT, () -> scripts.eval(ACK, RScript.ReturnType.LIST, keys(channel),
                 String.valueOf(offset), String.valueOf(clock.millis())));
         long first = ((Number) r.get(0)).longValue();
         long second = ((Number) r.get(1)).longValue();
@@ -239,15 +243,15 @@ public final class RedisInbox implements Inbox {
 
     @Override
     public int depth(String tenant, String user) {
-        Long n = RedisBroker.redis(() -> scripts.eval(DEPTH, RScript.ReturnType.LONG,
+        Long n = RedisCalls.call(WHAT, () -> scripts.eval(DEPTH, RScript.ReturnType.LONG,
                 keys(Inbox.channel(tenant, user)), String.valueOf(clock.millis())));
         return n.intValue();
     }
 
     @Override
     public java.util.Optional<String> epoch(String tenant, String user) {
-        String epoch = RedisBroker.redis(() -> redisson.<String, String>getMap(Keys.inboxMeta(Inbox.channel(tenant, user)),
-                org.redisson.client.codec.StringCodec.INSTANCE).get("epoch"));
+        String epoch = RedisCalls.call(WHAT, () -> redisson.<String, String>getMap(
+                Keys.inboxMeta(Inbox.channel(tenant, user)), org.redisson.client.codec.StringCodec.INSTANCE).get("epoch"));
         return java.util.Optional.ofNullable(epoch);
     }
 

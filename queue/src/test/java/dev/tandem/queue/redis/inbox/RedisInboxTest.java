@@ -1,4 +1,4 @@
-package dev.tandem.queue;
+package dev.tandem.queue.redis.inbox;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -7,6 +7,8 @@ import java.util.List;
 import dev.tandem.channel.ChannelKey;
 import dev.tandem.inbox.Inbox;
 import dev.tandem.inbox.InboxConformanceTest;
+import dev.tandem.queue.redis.Keys;
+import dev.tandem.queue.redis.RedisClients;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -1,4 +1,4 @@
-package dev.tandem.presence.redis;
+package dev.tandem.queue.redis.revocations;
 
 import java.time.Clock;
 
@@ -8,6 +8,7 @@ import org.redisson.api.RedissonClient;
 
 import dev.tandem.auth.Revocations;
 import dev.tandem.auth.RevocationsConformanceTest;
+import dev.tandem.queue.redis.RedisClients;
 
 /** The revocations conformance suite against {@link RedisRevocations}; "another node" has its own client. */
 class RedisRevocationsTest extends RevocationsConformanceTest {
@@ -16,8 +17,8 @@ class RedisRevocationsTest extends RevocationsConformanceTest {
 
     @BeforeAll
     static void connect() {
-        nodeA = RedisPresenceStoreTest.client();
-        nodeB = RedisPresenceStoreTest.client();
+        nodeA = RedisClients.create();
+        nodeB = RedisClients.create();
     }
 
     @AfterAll

@@ -1,4 +1,4 @@
-package dev.tandem.queue;
+package dev.tandem.queue.redis.broker;
 
 import java.io.IOException;
 import java.io.InputStream;

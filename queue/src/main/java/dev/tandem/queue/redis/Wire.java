@@ -1,4 +1,4 @@
-package dev.tandem.queue;
+package dev.tandem.queue.redis;
 
 import java.time.Instant;
 import java.util.Optional;
@@ -18,16 +18,19 @@ import dev.tandem.protocol.Position;
  * script prefixes pub/sub messages with {@code epoch|offset|} (ephemeral ones travel as
  * {@code ~|0|body}) and stores durable ones under stream id {@code offset-0}.
  */
-final class Wire {
-    static final String EPHEMERAL_PREFIX = "~|0|";
+public final class Wire {
+    /** The prefix of an ephemeral publication's pub/sub message. */
+    public static final String EPHEMERAL_PREFIX = "~|0|";
 
     private final ObjectMapper mapper;
 
-    Wire(ObjectMapper mapper) {
+    /** A wire writing JSON with {@code mapper}. */
+    public Wire(ObjectMapper mapper) {
         this.mapper = mapper;
     }
 
-    String body(String type, String eventId, Instant time, Optional<String> from, JsonNode data) {
+    /** The stored and broadcast body of a publication. */
+    public String body(String type, String eventId, Instant time, Optional<String> from, JsonNode data) {
         ObjectNode o = mapper.createObjectNode();
         o.put("type", type);
         o.put("id", eventId);
@@ -41,7 +44,8 @@ final class Wire {
         }
     }
 
-    Publication decode(ChannelKey channel, Optional<Position> position, String body) {
+    /** A publication from its stored body. */
+    public Publication decode(ChannelKey channel, Optional<Position> position, String body) {
         try {
             JsonNode o = mapper.readTree(body);
             return new Publication(channel, position, o.get("type").asText(), o.get("id").asText(),
@@ -54,7 +58,7 @@ final class Wire {
     }
 
     /** Decodes a pub/sub message {@code epoch|offset|body}. */
-    Publication decodeMessage(ChannelKey channel, String message) {
+    public Publication decodeMessage(ChannelKey channel, String message) {
         int a = message.indexOf('|');
         int b = message.indexOf('|', a + 1);
         if (a < 0 || b < 0) {
