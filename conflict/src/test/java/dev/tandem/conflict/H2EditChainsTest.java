@@ -1,0 +1,36 @@
+package dev.tandem.conflict;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import dev.tandem.document.Documents;
+import dev.tandem.document.EditChainsConformanceTest;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+/** The edit-chain part of the document port's contract on the standalone adapter (H2 file). */
+class H2EditChainsTest extends EditChainsConformanceTest {
+    private static Path dir;
+
+    @BeforeAll
+    static void database() throws IOException {
+        dir = Files.createTempDirectory("tandem-h2-chains-");
+    }
+
+    @AfterAll
+    static void removeDatabase() throws IOException {
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    @Override
+    protected Documents open(Map<String, String> settings) {
+        return DocumentStore.create(H2DocumentStoreTest.config(settings, dir.resolve("tandem")));
+    }
+}
