@@ -90,6 +90,19 @@ class QueuedEditsAfterAConflictTest {
         return docs.update("product", id, change).get(5, TimeUnit.SECONDS);
     }
 
+    private static QueuedOp awaitHeld(Heard heard, QueuedOp op) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            for (QueuedOp o : heard.of(op.opId())) {
+                if (o.heldBy().isPresent()) {
+                    return o;
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("the edit should be reported held: " + heard.of(op.opId()));
+    }
+
     private static void awaitState(TandemClient c, TandemClient.State state) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         while (c.state() != state) {
@@ -122,6 +135,7 @@ class QueuedEditsAfterAConflictTest {
             assertEquals(OpStatus.APPLIED, settled(bob.documents(), bobs).status());
             QueuedOp price = queue(docs, "p1", DocChange.set("price", JSON.numberNode(13)));
             QueuedOp qty = queue(docs, "p1", DocChange.inc("qty", -1));
+            assertEquals(Optional.of(price.opId()), qty.afterOpId(), "the qty edit follows the price edit");
             network.refuse(false);
 
             QueuedOp conflicted = settled(docs, price);
@@ -129,6 +143,10 @@ class QueuedEditsAfterAConflictTest {
             ConflictRecord conflict = heard.conflicts.poll(10, TimeUnit.SECONDS);
             assertEquals(conflicted.conflictId().orElseThrow(), conflict.conflictId());
             assertEquals(List.of("price"), conflict.fields());
+            QueuedOp waiting = awaitHeld(heard, qty);
+            assertEquals(OpStatus.QUEUED, waiting.status(), "the qty edit stays queued");
+            assertEquals(Optional.of(conflict.conflictId()), waiting.heldBy(), "waiting for the price conflict");
+            assertEquals(5, users.document("product", "p1").path("data").path("qty").asInt(), "not applied yet");
 
             // resolved as the README shows: the merged data
             ObjectNode merged = conflict.local().deepCopy().put("price", 13);

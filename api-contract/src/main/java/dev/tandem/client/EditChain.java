@@ -1,0 +1,93 @@
+package dev.tandem.client;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The order of the queued edits of each document: the per-document chain. An edit queued while
+ * an earlier edit of the same document is unsettled (queued, sending, or waiting in a conflict)
+ * names that one as its predecessor ({@code afterOpId}), so the server judges it against what
+ * the user had seen after the predecessor, and a user's edits in a row apply one on top of the
+ * other. While the predecessor's conflict is open the server holds the edit ({@code held}); the
+ * queue keeps it {@code queued} with {@link QueuedOp#heldBy()} naming the conflict and does not
+ * send it, nor the edits queued after it, until that conflict is resolved, dismissed or gone.
+ *
+ * <p>Works on the queue's entries in sequence order; confined to the queue's thread.
+ */
+final class EditChain {
+    private EditChain() {
+    }
+
+    /** The opId a new edit of the document follows: the last unsettled edit of that document, if any. */
+    static Optional<String> predecessor(Iterable<OpEntry> inOrder, String docType, String docId) {
+        String last = null;
+        for (OpEntry e : inOrder) {
+            if (e.docType.equals(docType) && e.docId.equals(docId)
+                    && (e.status.isPending() || e.status == OpStatus.CONFLICT)) {
+                last = e.opId;
+            }
+        }
+        return Optional.ofNullable(last);
+    }
+
+    /**
+     * Holds every queued edit whose predecessor is held: the server could not tell, since a held
+     * edit leaves no trace there.
+     *
+     * @return the entries that were held now
+     */
+    static List<OpEntry> holdFollowers(Iterable<OpEntry> inOrder) {
+        Map<String, String> heldBy = new HashMap<>();
+        List<OpEntry> changed = new ArrayList<>();
+        for (OpEntry e : inOrder) {
+            String waiting = e.afterOpId == null ? null : heldBy.get(e.afterOpId);
+            if (waiting != null && e.status == OpStatus.QUEUED && !waiting.equals(e.heldBy)) {
+                e.heldBy = waiting;
+                changed.add(e);
+            }
+            if (e.heldBy != null && e.status.isPending()) {
+                heldBy.put(e.opId, e.heldBy);
+            }
+        }
+        return changed;
+    }
+
+    /**
+     * Lets the edits held by {@code conflictId} go (every held edit when it is empty: asking the
+     * server again, e.g. after a reconnect).
+     *
+     * @return the entries released
+     */
+    static List<OpEntry> release(Iterable<OpEntry> inOrder, Optional<String> conflictId) {
+        List<OpEntry> changed = new ArrayList<>();
+        for (OpEntry e : inOrder) {
+            if (e.heldBy != null && conflictId.map(e.heldBy::equals).orElse(true)) {
+                e.heldBy = null;
+                changed.add(e);
+            }
+        }
+        return changed;
+    }
+
+    /**
+     * Takes {@code leaving} out of its chain (the application dismissed it): the edits that
+     * followed it follow its predecessor instead, and are asked about again.
+     *
+     * @return the entries that changed
+     */
+    static List<OpEntry> unlink(Iterable<OpEntry> inOrder, OpEntry leaving) {
+        List<OpEntry> changed = new ArrayList<>();
+        for (OpEntry e : inOrder) {
+            if (e != leaving && Objects.equals(e.afterOpId, leaving.opId)) {
+                e.afterOpId = leaving.afterOpId;
+                e.heldBy = null;
+                changed.add(e);
+            }
+        }
+        return changed;
+    }
+}
