@@ -1,5 +1,5 @@
 import { Backoff } from './backoff.js';
-import { holdFollowers, predecessor, release, unlink } from './chain.js';
+import { EditChain } from './chain.js';
 import type { TandemClient, TandemEvent } from './client.js';
 import { Emitter, type Unsubscribe } from './emitter.js';
 import { TandemError, unavailable } from './errors.js';
@@ -120,6 +120,7 @@ export class Documents {
   private readonly emitter: Emitter<DocumentEvents>;
   private storage: QueueStorage;
   private readonly reads: DocumentReads;
+  private readonly chain = new EditChain();
   private clientId = '';
   private volatileId: string | undefined;
   private volatileSeq = 0;
@@ -145,7 +146,7 @@ export class Documents {
     this.offs.push(
       client.onReady(() => {
         // held edits are asked about again: their conflict may have been resolved elsewhere
-        this.restate(release(this.inOrder()));
+        this.restate(this.chain.release(this.inOrder()));
         this.pump();
       }),
       client.onConflictFrame((f) => this.conflictFrame(f)),
@@ -220,7 +221,7 @@ export class Documents {
     }
     const now = this.client.now();
     const w = this.client.welcome;
-    const after = predecessor(this.inOrder(), docType, docId);
+    const after = this.chain.predecessor(this.inOrder(), docType, docId);
     const op: NewOp = {
       docType,
       docId,
@@ -291,7 +292,7 @@ export class Documents {
       throw new TandemError('bad_request', `operation ${opId} is still ${e.op.status}`, { transient: false });
     }
     await this.drop(e);
-    this.restate(unlink(this.inOrder(), e.op));
+    this.restate(this.chain.unlink(this.inOrder(), e.op));
     this.pump();
   }
 
@@ -397,7 +398,7 @@ export class Documents {
     }
     const owner = `${welcome.tenant}/${welcome.user}`;
     const maxBytes = limits.maxFrameBytes > 0 ? limits.maxFrameBytes - 256 : 65_000;
-    this.restate(holdFollowers(this.inOrder()));
+    this.restate(this.chain.holdFollowers(this.inOrder()));
     const batch: Entry[] = [];
     const bodies: DocOpBody[] = [];
     let bytes = 40;
@@ -498,10 +499,12 @@ export class Documents {
         }
         return;
       }
-      case 'held':
+      case 'held': {
         // its predecessor waits in a conflict: sent again once that one is resolved
-        this.setStatus(e, 'queued', { heldBy: typeof r['conflictId'] === 'string' ? r['conflictId'] : '' });
+        const conflict = typeof r['conflictId'] === 'string' ? r['conflictId'] : '';
+        this.setStatus(e, 'queued', this.chain.holds(conflict) ? { heldBy: conflict } : {});
         return;
+      }
       case 'rejected':
         this.setStatus(e, 'rejected', {
           code: typeof r['code'] === 'string' ? r['code'] : 'rejected',
@@ -677,7 +680,7 @@ export class Documents {
     if (known || doc !== null) {
       this.emitter.emit('resolved', conflictId, doc);
     }
-    this.restate(release(this.inOrder(), conflictId));
+    this.restate(this.chain.ended(this.inOrder(), conflictId));
     this.pump();
   }
 

@@ -104,6 +104,7 @@ public final class Documents {
 
     // confined to the queue thread
     private final Map<Long, OpEntry> entries = new java.util.TreeMap<>();
+    private final EditChain chain = new EditChain();
     private final Map<String, List<CompletableFuture<QueuedOp>>> waiters = new java.util.HashMap<>();
     /** The last state of operations that left the queue lately, for {@link #settled}. */
     private final Map<String, QueuedOp> finished = new java.util.LinkedHashMap<>(16, 0.75f, false) {
@@ -275,7 +276,7 @@ public final class Documents {
             long baseVersion = base.orElseGet(() -> reads.version(docType, docId).orElse(0L));
             Instant now = clock.instant();
             Optional<String> owner = link.last().map(w -> w.tenant() + "/" + w.user());
-            Optional<String> after = EditChain.predecessor(entries.values(), docType, docId);
+            Optional<String> after = chain.predecessor(entries.values(), docType, docId);
             OpEntry e;
             try {
                 e = store.append(docType, docId, baseVersion, change, after, owner, now);
@@ -352,7 +353,7 @@ public final class Documents {
                             "operation " + opId + " is still " + e.get().status.wire());
                 }
                 drop(e.get());
-                restate(EditChain.unlink(entries.values(), e.get()));
+                restate(chain.unlink(entries.values(), e.get()));
                 pump();
             }
             return null;
@@ -429,7 +430,7 @@ public final class Documents {
         }
         thread.execute(() -> {
             // held edits are asked about again: their conflict may have been resolved elsewhere
-            restate(EditChain.release(entries.values(), Optional.empty()));
+            restate(chain.release(entries.values(), Optional.empty()));
             pump();
         });
     }
@@ -518,7 +519,7 @@ public final class Documents {
         String owner = welcome.get().tenant() + "/" + welcome.get().user();
         int maxFrame = welcome.get().limits().maxFrameBytes();
         long maxBytes = maxFrame > 0 ? maxFrame - 256L : 65_000;
-        restate(EditChain.holdFollowers(entries.values()));
+        restate(chain.holdFollowers(entries.values()));
         List<OpEntry> batch = new ArrayList<>();
         long bytes = 40;
         for (OpEntry e : List.copyOf(entries.values())) {
@@ -626,7 +627,8 @@ public final class Documents {
             }
             case "held" -> {
                 // its predecessor waits in a conflict: sent again once that one is resolved
-                e.heldBy = r.path("conflictId").asText("");
+                String conflict = r.path("conflictId").asText("");
+                e.heldBy = chain.holds(conflict) ? conflict : null;
                 setStatus(e, OpStatus.QUEUED, null, null, true);
             }
             case "rejected" -> setStatus(e, OpStatus.REJECTED, r.path("code").asText("rejected"),
@@ -776,7 +778,7 @@ public final class Documents {
         if (known || doc.isPresent()) {
             emit(l -> l.resolved(conflictId, doc));
         }
-        restate(EditChain.release(entries.values(), Optional.of(conflictId)));
+        restate(chain.ended(entries.values(), conflictId));
         pump();
     }
 

@@ -1,11 +1,14 @@
 package dev.tandem.client;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The order of the queued edits of each document: the per-document chain. An edit queued while
@@ -19,11 +22,20 @@ import java.util.Optional;
  * <p>Works on the queue's entries in sequence order; confined to the queue's thread.
  */
 final class EditChain {
-    private EditChain() {
-    }
+    private static final int MAX_ENDED = 1_000;
+
+    /** Conflicts this client saw end lately (resolved, stale or given up), oldest first. */
+    private final Set<String> ended = Collections.newSetFromMap(new LinkedHashMap<>(16, 0.75f, false) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > MAX_ENDED;
+        }
+    });
 
     /** The opId a new edit of the document follows: the last unsettled edit of that document, if any. */
-    static Optional<String> predecessor(Iterable<OpEntry> inOrder, String docType, String docId) {
+    Optional<String> predecessor(Iterable<OpEntry> inOrder, String docType, String docId) {
         String last = null;
         for (OpEntry e : inOrder) {
             if (e.docType.equals(docType) && e.docId.equals(docId)
@@ -40,7 +52,7 @@ final class EditChain {
      *
      * @return the entries that were held now
      */
-    static List<OpEntry> holdFollowers(Iterable<OpEntry> inOrder) {
+    List<OpEntry> holdFollowers(Iterable<OpEntry> inOrder) {
         Map<String, String> heldBy = new HashMap<>();
         List<OpEntry> changed = new ArrayList<>();
         for (OpEntry e : inOrder) {
@@ -57,12 +69,31 @@ final class EditChain {
     }
 
     /**
+     * The conflict ended (resolved, stale or given up): the edits it held go.
+     *
+     * @return the entries released
+     */
+    List<OpEntry> ended(Iterable<OpEntry> inOrder, String conflictId) {
+        ended.add(conflictId);
+        return release(inOrder, Optional.of(conflictId));
+    }
+
+    /**
+     * Whether a {@code held} answer naming {@code conflictId} holds the edit: not when this client
+     * saw that conflict end meanwhile (the server judged the edit just before the resolution
+     * committed), so the edit is sent again at once instead of waiting for a reconnect.
+     */
+    boolean holds(String conflictId) {
+        return !ended.contains(conflictId);
+    }
+
+    /**
      * Lets the edits held by {@code conflictId} go (every held edit when it is empty: asking the
      * server again, e.g. after a reconnect).
      *
      * @return the entries released
      */
-    static List<OpEntry> release(Iterable<OpEntry> inOrder, Optional<String> conflictId) {
+    List<OpEntry> release(Iterable<OpEntry> inOrder, Optional<String> conflictId) {
         List<OpEntry> changed = new ArrayList<>();
         for (OpEntry e : inOrder) {
             if (e.heldBy != null && conflictId.map(e.heldBy::equals).orElse(true)) {
@@ -79,7 +110,7 @@ final class EditChain {
      *
      * @return the entries that changed
      */
-    static List<OpEntry> unlink(Iterable<OpEntry> inOrder, OpEntry leaving) {
+    List<OpEntry> unlink(Iterable<OpEntry> inOrder, OpEntry leaving) {
         List<OpEntry> changed = new ArrayList<>();
         for (OpEntry e : inOrder) {
             if (e != leaving && Objects.equals(e.afterOpId, leaving.opId)) {

@@ -71,13 +71,18 @@ final class EarlierOps {
     }
 
     /**
-     * The answer to a replay of {@code op}, first delivered as {@code first}: a duplicate, except
-     * for an operation that met a manual conflict, which is answered by where that conflict stands
-     * (still open: the conflict again; resolved: a duplicate at the resolution's version; stale:
-     * rejected, since the operation never took effect).
+     * The answer to a replay of {@code op}, first delivered as {@code first}, so that a client whose
+     * first answer was lost learns what became of the operation: a duplicate when it took effect;
+     * rejected again when it was rejected (only invariant breaches are recorded); for an operation
+     * that met a manual conflict, where that conflict stands (still open: the conflict again;
+     * resolved: a duplicate at the resolution's version; stale: rejected, it never took effect).
      */
     OpResult replay(DbTransaction tx, String tenant, String author, DocOp op, Rows.Row first) {
         String result = first.stringOf("result");
+        if ("rejected".equals(result)) {
+            return new OpResult.Rejected(op.opId(), OpResult.Rejected.CONSTRAINT, "it was rejected when first "
+                    + "received (an invariant of the type, at version " + first.longOf("version") + "); nothing changed");
+        }
         Optional<ConflictRecord> conflict = "conflict".equals(result)
                 ? conflictOf(tx, tenant, author, op.opId()) : Optional.empty();
         if (conflict.isEmpty()) {

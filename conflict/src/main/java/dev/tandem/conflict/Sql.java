@@ -21,6 +21,7 @@ final class Sql {
     final String headUpdate;
     final String history;
     final String versionGet;
+    final String versionRow;
     final String versionInsert;
     final String opInsert;
     final String auditInsert;
@@ -67,6 +68,7 @@ final class Sql {
         history = "SELECT version, CAST(data AS VARCHAR) AS data, deleted, origin, op_id, updated_at, updated_by "
                 + "FROM document_versions WHERE tenant = :tenant AND doc_type = :type AND doc_id = :id "
                 + "AND version >= :from ORDER BY version";
+        versionRow = history.replace("AND version >= :from ORDER BY version", "AND version = :version");
         versionGet = "SELECT CAST(data AS VARCHAR) AS data FROM document_versions WHERE tenant = :tenant "
                 + "AND doc_type = :type AND doc_id = :id AND version = :version";
         versionInsert = "INSERT INTO document_versions (tenant, doc_type, doc_id, version, data, deleted, origin, op_id, "

@@ -78,7 +78,8 @@ public interface Documents extends AutoCloseable {
 
     /**
      * Resolves an open manual conflict of the caller's tenant with a new version of the
-     * document, audited.
+     * document, audited. The same resolution repeated by its resolver (the reply was lost)
+     * answers the first outcome again, while the version it wrote is kept.
      *
      * @return the new version and the resolved record
      * @throws ProtocolException {@code NOT_FOUND} for an unknown conflict; {@code CONFLICT} when

@@ -7,14 +7,14 @@ import java.util.Map;
 import java.util.UUID;
 
 import dev.tandem.document.Documents;
-import dev.tandem.document.EditChainsConformanceTest;
+import dev.tandem.document.QueuedEditsConformanceTest;
 import dev.tandem.testing.TestServices;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
-/** The edit-chain part of the document port's contract on the cluster adapter (a real PostgreSQL). */
-class PostgresEditChainsTest extends EditChainsConformanceTest {
+/** The queued-edits part of the document port's contract on the cluster adapter (a real PostgreSQL). */
+class PostgresQueuedEditsTest extends QueuedEditsConformanceTest {
     private static TestServices.Postgres pg;
     private static String schema;
 

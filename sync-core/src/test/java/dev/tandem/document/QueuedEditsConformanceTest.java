@@ -20,14 +20,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 /**
- * The part of the {@link Documents} port's contract about edit chains: an operation that names
- * its predecessor ({@link DocOp#afterOpId()}) is judged against the version the predecessor
- * produced, waits ({@link OpResult.Held}) while the predecessor's manual conflict is open, and is
- * judged on its own base when the predecessor came to nothing; a replayed operation that met a
- * conflict is answered by where that conflict stands. Every adapter runs it beside
+ * The part of the {@link Documents} port's contract about a client's queued edits: an operation
+ * that names its predecessor ({@link DocOp#afterOpId()}) is judged against what its author is
+ * known to have seen, waits ({@link OpResult.Held}) while the predecessor's manual conflict is
+ * open, and keeps its own base when the predecessor is unknown; a replayed operation that met a
+ * conflict is answered by where that conflict stands; a resolution repeated by its resolver (its
+ * reply was lost) answers the first outcome. Every adapter runs it beside
  * {@link DocumentsConformanceTest}, with the same settings.
  */
-public abstract class EditChainsConformanceTest {
+public abstract class QueuedEditsConformanceTest {
     private Documents docs;
     private Principal alice;
     private Principal bob;
@@ -174,6 +175,28 @@ public abstract class EditChainsConformanceTest {
                 () -> docs.resolve(alice, s.id(), Resolution.acceptLocal()));
         OpResult.Rejected rejected = assertInstanceOf(OpResult.Rejected.class, docs.apply(alice, lost));
         assertEquals(OpResult.Rejected.STALE, rejected.code(), "stale: it never took effect, and says so");
+    }
+
+    @Test
+    void aResolutionRepeatedByItsResolverAnswersTheFirstOutcome() {
+        DocRef ref = new DocRef("note_manual", "q1");
+        docs.apply(alice, create(ref, "a:1", obj("title", "t", "body", "b")));
+        docs.apply(bob, set(ref, 1, "b:1", null, "title", "bob"));
+        ConflictRecord c = assertInstanceOf(OpResult.Conflict.class,
+                docs.apply(alice, set(ref, 1, "a:2", null, "title", "alice"))).record();
+        Resolution merged = Resolution.merge(obj("title", "both", "body", "b"));
+        Documents.Resolved first = docs.resolve(alice, c.id(), merged);
+        Documents.Resolved again = docs.resolve(alice, c.id(), Resolution.merge(obj("title", "both", "body", "b")));
+        assertEquals(first.document(), again.document(), "the reply that was lost, again");
+        assertEquals(3, docs.get(alice, ref).orElseThrow().version(), "written once");
+        for (Resolution other : List.of(Resolution.acceptLocal(), Resolution.merge(obj("title", "other")))) {
+            assertEquals(dev.tandem.protocol.ErrorCode.CONFLICT, org.junit.jupiter.api.Assertions.assertThrows(
+                    dev.tandem.protocol.ProtocolException.class, () -> docs.resolve(alice, c.id(), other)).code(),
+                    "another resolution is a second one: refused");
+        }
+        assertEquals(dev.tandem.protocol.ErrorCode.CONFLICT, org.junit.jupiter.api.Assertions.assertThrows(
+                dev.tandem.protocol.ProtocolException.class, () -> docs.resolve(bob, c.id(), merged)).code(),
+                "and so is another user's");
     }
 
     // ------------------------------------------------------------------ helpers

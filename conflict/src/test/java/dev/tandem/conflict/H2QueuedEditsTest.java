@@ -6,13 +6,13 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import dev.tandem.document.Documents;
-import dev.tandem.document.EditChainsConformanceTest;
+import dev.tandem.document.QueuedEditsConformanceTest;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
-/** The edit-chain part of the document port's contract on the standalone adapter (H2 file). */
-class H2EditChainsTest extends EditChainsConformanceTest {
+/** The queued-edits part of the document port's contract on the standalone adapter (H2 file). */
+class H2QueuedEditsTest extends QueuedEditsConformanceTest {
     private static Path dir;
 
     @BeforeAll
