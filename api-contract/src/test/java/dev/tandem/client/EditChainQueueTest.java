@@ -91,6 +91,33 @@ class EditChainQueueTest {
         docs.connected();
     }
 
+    /** A price edit that meets a conflict ({@code cf-1}) and a qty edit after it, reported held. */
+    private List<QueuedOp> priceConflictThenHeldQty() throws Exception {
+        QueuedOp price = update("A-1", DocChange.set("price", JSON.numberNode(13)));
+        QueuedOp qty = update("A-1", DocChange.inc("qty", -1));
+        connect();
+        ScriptedLink.Sent sync = link.next();
+        sync.reply().complete(results(sync, conflict(price.opId(), "cf-1"), held(qty.opId(), "cf-1")));
+        assertEquals(OpStatus.CONFLICT, docs.settled(price.opId()).get(5, TimeUnit.SECONDS).status());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (seen.stream().noneMatch(o -> o.opId().equals(qty.opId()) && o.heldBy().isPresent())) {
+            assertTrue(System.nanoTime() < deadline, "the qty edit should be reported held");
+            Thread.sleep(10);
+        }
+        return List.of(price, qty);
+    }
+
+    private ScriptedLink.Sent resolveAcceptingLocal(String conflictId, long version) throws Exception {
+        CompletableFuture<Doc> resolve = docs.resolve(conflictId, Resolution.ACCEPT_LOCAL, Optional.empty());
+        ScriptedLink.Sent resolution = link.next();
+        ObjectNode doc = JSON.objectNode().put("docType", "stock").put("docId", "A-1").put("version", version);
+        doc.putObject("data").put("price", 13);
+        resolution.reply().complete(new ServerFrame.Reply(resolution.frame().id(), JSON.objectNode()
+                .put("result", "resolved").put("conflictId", conflictId).put("version", version).set("document", doc)));
+        assertEquals(version, resolve.get(5, TimeUnit.SECONDS).version());
+        return link.next();
+    }
+
     @Test
     void anEditQueuedBehindAnUnsettledEditOfTheSameDocumentNamesItAsItsPredecessor() throws Exception {
         documents(new MemoryQueueStore(0));
@@ -115,16 +142,8 @@ class EditChainQueueTest {
     @Test
     void aHeldEditStaysQueuedWaitingForItsConflictAndGoesOutAfterTheResolution() throws Exception {
         documents(new MemoryQueueStore(0));
-        QueuedOp price = update("A-1", DocChange.set("price", JSON.numberNode(13)));
-        QueuedOp qty = update("A-1", DocChange.inc("qty", -1));
-        connect();
-        ScriptedLink.Sent sync = link.next();
-        sync.reply().complete(results(sync, conflict(price.opId(), "cf-1"), held(qty.opId(), "cf-1")));
-        assertEquals(OpStatus.CONFLICT, docs.settled(price.opId()).get(5, TimeUnit.SECONDS).status());
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (docs.ops().getLast().heldBy().isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        List<QueuedOp> pair = priceConflictThenHeldQty();
+        QueuedOp qty = pair.get(1);
         QueuedOp waiting = docs.ops().getLast();
         assertEquals(OpStatus.QUEUED, waiting.status(), "held edits stay queued");
         assertEquals(Optional.of("cf-1"), waiting.heldBy());
@@ -134,14 +153,7 @@ class EditChainQueueTest {
         assertNull(link.sent.poll(300, TimeUnit.MILLISECONDS), "held edits are not sent while their conflict is open");
         assertEquals(Optional.of("cf-1"), docs.ops().getLast().heldBy());
 
-        CompletableFuture<Doc> resolve = docs.resolve("cf-1", Resolution.ACCEPT_LOCAL, Optional.empty());
-        ScriptedLink.Sent resolution = link.next();
-        ObjectNode doc = JSON.objectNode().put("docType", "stock").put("docId", "A-1").put("version", 5);
-        doc.putObject("data").put("price", 13);
-        resolution.reply().complete(new ServerFrame.Reply(resolution.frame().id(), JSON.objectNode()
-                .put("result", "resolved").put("conflictId", "cf-1").put("version", 5).set("document", doc)));
-        assertEquals(5, resolve.get(5, TimeUnit.SECONDS).version());
-        ScriptedLink.Sent after = link.next();
+        ScriptedLink.Sent after = resolveAcceptingLocal("cf-1", 5);
         assertEquals(List.of(qty.opId(), note.opId()), ops(after).stream().map(ClientFrame.DocUpdate::opId).toList());
         after.reply().complete(results(after, applied(qty.opId(), 6), applied(note.opId(), 7)));
         assertEquals(OpStatus.APPLIED, docs.settled(note.opId()).get(5, TimeUnit.SECONDS).status());
@@ -152,16 +164,26 @@ class EditChainQueueTest {
     }
 
     @Test
+    void aHeldAnswerForAConflictTheClientSawEndSendsTheEditAgainAtOnce() throws Exception {
+        documents(new MemoryQueueStore(0));
+        QueuedOp qty = priceConflictThenHeldQty().get(1);
+        ScriptedLink.Sent raced = resolveAcceptingLocal("cf-1", 5);
+        // judged just before the resolution committed: held by a conflict that is over
+        raced.reply().complete(results(raced, held(qty.opId(), "cf-1")));
+        ScriptedLink.Sent again = link.next();
+        assertEquals(List.of(qty.opId()), ops(again).stream().map(ClientFrame.DocUpdate::opId).toList(),
+                "sent again without waiting for a reconnect");
+        again.reply().complete(results(again, applied(qty.opId(), 6)));
+        assertEquals(OpStatus.APPLIED, docs.settled(qty.opId()).get(5, TimeUnit.SECONDS).status());
+    }
+
+    @Test
     void theChainAndWhatAnEditWaitsForSurviveARestartAndAreAskedAgainOnConnect() throws Exception {
         Path journal = dir.resolve("chain.journal");
         documents(FileJournal.open(journal, 0));
-        QueuedOp price = update("A-1", DocChange.set("price", JSON.numberNode(13)));
-        QueuedOp qty = update("A-1", DocChange.inc("qty", -1));
-        connect();
-        ScriptedLink.Sent sync = link.next();
-        sync.reply().complete(results(sync, conflict(price.opId(), "cf-1"), held(qty.opId(), "cf-1")));
-        docs.settled(price.opId()).get(5, TimeUnit.SECONDS);
-        Thread.sleep(100);
+        List<QueuedOp> pair = priceConflictThenHeldQty();
+        QueuedOp price = pair.get(0);
+        QueuedOp qty = pair.get(1);
         docs.close();
         link.welcome = null;
 
@@ -181,12 +203,9 @@ class EditChainQueueTest {
     @Test
     void dismissingAConflictedEditLetsTheEditsAfterItFollowItsPredecessor() throws Exception {
         documents(new MemoryQueueStore(0));
-        QueuedOp price = update("A-1", DocChange.set("price", JSON.numberNode(13)));
-        QueuedOp qty = update("A-1", DocChange.inc("qty", -1));
-        connect();
-        ScriptedLink.Sent sync = link.next();
-        sync.reply().complete(results(sync, conflict(price.opId(), "cf-1"), held(qty.opId(), "cf-1")));
-        docs.settled(price.opId()).get(5, TimeUnit.SECONDS);
+        List<QueuedOp> pair = priceConflictThenHeldQty();
+        QueuedOp price = pair.get(0);
+        QueuedOp qty = pair.get(1);
         docs.dismiss(price.opId()).get(5, TimeUnit.SECONDS);
         ScriptedLink.Sent after = link.next();
         assertEquals(List.of(qty.opId()), ops(after).stream().map(ClientFrame.DocUpdate::opId).toList());

@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
  * open, and keeps its own base when the predecessor is unknown; a replayed operation that met a
  * conflict is answered by where that conflict stands; a resolution repeated by its resolver (its
  * reply was lost) answers the first outcome. Every adapter runs it beside
- * {@link DocumentsConformanceTest}, with the same settings.
+ * {@link DocumentsConformanceTest} (as a nested class of its test), with the same settings.
  */
 public abstract class QueuedEditsConformanceTest {
     private Documents docs;

@@ -5,8 +5,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
@@ -60,26 +58,6 @@ class QueuedEditsAfterAConflictTest {
 
     private TestUsers users() {
         return new TestUsers("edits-" + UUID.randomUUID().toString().substring(0, 6), node.gateway().port());
-    }
-
-    /** Every status report, and every conflict, the application heard. */
-    private static final class Heard implements Documents.Listener {
-        final BlockingQueue<QueuedOp> ops = new LinkedBlockingQueue<>();
-        final BlockingQueue<ConflictRecord> conflicts = new LinkedBlockingQueue<>();
-
-        @Override
-        public void op(QueuedOp op) {
-            ops.add(op);
-        }
-
-        @Override
-        public void conflict(ConflictRecord conflict) {
-            conflicts.add(conflict);
-        }
-
-        List<QueuedOp> of(String opId) {
-            return ops.stream().filter(o -> o.opId().equals(opId)).toList();
-        }
     }
 
     private static QueuedOp settled(Documents docs, QueuedOp op) throws Exception {
