@@ -302,6 +302,8 @@ function renderQueue() {
       const dismiss = el('button', { type: 'button', textContent: 'dismiss' });
       dismiss.addEventListener('click', () => docs.dismiss(op.opId).then(renderQueue));
       li.append(el('span', { className: 'reason', textContent: `${op.code || ''} ${op.reason || ''}` }), dismiss);
+    } else if (op.heldBy) {
+      li.append(el('span', { className: 'reason', textContent: 'waits for the price conflict above' }));
     } else if (op.reason && op.status === 'queued') {
       li.append(el('span', { className: 'reason', textContent: `retrying: ${op.reason}` }));
     }

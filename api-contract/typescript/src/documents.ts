@@ -1,11 +1,15 @@
 import { Backoff } from './backoff.js';
+import { EditChain } from './chain.js';
 import type { TandemClient, TandemEvent } from './client.js';
 import { Emitter, type Unsubscribe } from './emitter.js';
 import { TandemError, unavailable } from './errors.js';
 import { toConflict, toDoc, type ConflictRecord, type Doc } from './doc.js';
 import { LiveDocument, LiveQuery, type LiveQueryOptions } from './live.js';
-import { isJsonObject, type ConflictFrame, type DocOpBody, type Json, type JsonObject, type Position, type Resolution } from './protocol.js';
+import { isJsonObject, type ConflictFrame, type DocOpBody, type Json, type JsonObject, type Resolution } from './protocol.js';
+import { DocumentReads, type QueryPage } from './reads.js';
 import { MemoryStorage, newClientId, type DocChange, type NewOp, type QueueStorage, type StoredConflict, type StoredOp } from './storage.js';
+
+export type { QueryPage } from './reads.js';
 
 /** An operation of the queue as the app sees it. */
 export interface OpView extends Readonly<Omit<StoredOp, 'change'>> {
@@ -16,18 +20,6 @@ export interface OpView extends Readonly<Omit<StoredOp, 'change'>> {
   readonly done: boolean;
   /** How its conflict was resolved, once it was. */
   readonly resolution?: Resolution;
-}
-
-/** One page of {@link Documents.query}. */
-export interface QueryPage<T extends JsonObject = JsonObject> {
-  readonly docType: string;
-  readonly documents: Doc<T>[];
-  /** Cursor of the next page, or null on the last one. */
-  readonly next: string | null;
-  /** The channel the matching documents publish their changes to, if any. */
-  readonly channel: string | null;
-  /** The channel's position, read just before the page (null without a channel). */
-  readonly position: Position | null;
 }
 
 /** Events of {@link Documents}. */
@@ -52,10 +44,6 @@ interface Entry {
   op: StoredOp;
   durable: boolean;
   resolution?: Resolution;
-}
-
-function docKey(docType: string, docId: string): string {
-  return `${docType}\u0000${docId}`;
 }
 
 function utf8Length(s: string): number {
@@ -122,6 +110,8 @@ function checkChange(change: DocChange): void {
  * refused as a whole is retried one operation at a time, so one bad operation fails alone. A
  * server error never drops an operation: it ends `applied`, `merged` or `duplicate` (then leaves
  * the queue), `conflict` (until resolved or dismissed), `rejected` or `failed` (until dismissed).
+ * An edit queued after an unsettled edit of the same document follows it (see `chain.ts`):
+ * applied on top of it, and held back (`heldBy`) while that one waits in a conflict.
  */
 export class Documents {
   /** Resolves once the queue was read from storage. */
@@ -129,12 +119,13 @@ export class Documents {
 
   private readonly emitter: Emitter<DocumentEvents>;
   private storage: QueueStorage;
+  private readonly reads: DocumentReads;
+  private readonly chain = new EditChain();
   private clientId = '';
   private volatileId: string | undefined;
   private volatileSeq = 0;
   private readonly entries = new Map<number, Entry>();
   private readonly conflictMap = new Map<string, ConflictRecord>();
-  private readonly versions = new Map<string, number>();
   private readonly waiters = new Map<string, Array<(op: OpView) => void>>();
   private sending = false;
   private isolateThrough = 0;
@@ -150,9 +141,14 @@ export class Documents {
   ) {
     this.emitter = new Emitter<DocumentEvents>(client.log);
     this.storage = storage;
+    this.reads = new DocumentReads(client);
     this.ready = this.load();
     this.offs.push(
-      client.onReady(() => this.pump()),
+      client.onReady(() => {
+        // held edits are asked about again: their conflict may have been resolved elsewhere
+        this.restate(this.chain.release(this.inOrder()));
+        this.pump();
+      }),
       client.onConflictFrame((f) => this.conflictFrame(f)),
       client.on('event', (e) => this.observe(e)),
     );
@@ -166,66 +162,16 @@ export class Documents {
   // ------------------------------------------------------------------ reading
 
   /** Reads a document; null when it does not exist. Needs a connection. */
-  async get<T extends JsonObject = JsonObject>(docType: string, docId: string): Promise<Doc<T> | null> {
-    let body: JsonObject;
-    try {
-      body = await this.client.request({ op: 'doc.get', docType, docId });
-    } catch (e) {
-      if (e instanceof TandemError && e.code === 'not_found') {
-        return null;
-      }
-      throw e;
-    }
-    const doc = toDoc<T>(body['document']);
-    if (doc === undefined) {
-      throw new TandemError('protocol', 'doc.get reply without a document', { transient: false });
-    }
-    this.saw(doc.docType, doc.docId, doc.version);
-    return doc;
+  get<T extends JsonObject = JsonObject>(docType: string, docId: string): Promise<Doc<T> | null> {
+    return this.reads.get<T>(docType, docId);
   }
 
   /**
    * Reads one page of the documents of a type whose fields equal `where` (e.g.
    * `{locationId: 'wh-7'}`), with the position of the channel they publish to. Needs a connection.
    */
-  async query<T extends JsonObject = JsonObject>(
-    docType: string,
-    where: JsonObject,
-    page: { limit?: number; after?: string } = {},
-  ): Promise<QueryPage<T>> {
-    const body = await this.client.request({
-      op: 'doc.query',
-      docType,
-      where,
-      ...(page.limit === undefined ? {} : { limit: page.limit }),
-      ...(page.after === undefined ? {} : { after: page.after }),
-    });
-    const list = body['documents'];
-    const channel = body['channel'];
-    const epoch = body['epoch'];
-    const offset = body['offset'];
-    const hasChannel = typeof channel === 'string';
-    if (!Array.isArray(list) || (hasChannel && (typeof epoch !== 'string' || typeof offset !== 'number'))) {
-      throw new TandemError('protocol', 'doc.query reply without documents, or a channel without its position', {
-        transient: false,
-      });
-    }
-    const documents: Doc<T>[] = [];
-    for (const d of list) {
-      const doc = toDoc<T>(d);
-      if (doc !== undefined) {
-        documents.push(doc);
-        this.saw(doc.docType, doc.docId, doc.version);
-      }
-    }
-    const next = body['next'];
-    return {
-      docType,
-      documents,
-      next: typeof next === 'string' ? next : null,
-      channel: hasChannel ? channel : null,
-      position: hasChannel ? { epoch: epoch as string, offset: offset as number } : null,
-    };
+  query<T extends JsonObject = JsonObject>(docType: string, where: JsonObject, page: { limit?: number; after?: string } = {}): Promise<QueryPage<T>> {
+    return this.reads.query<T>(docType, where, page);
   }
 
   /** A document kept current: loaded with its channel's position (`snapshot`), then followed. */
@@ -244,15 +190,12 @@ export class Documents {
 
   /** The newest version of a document this client has seen, if any. */
   version(docType: string, docId: string): number | undefined {
-    return this.versions.get(docKey(docType, docId));
+    return this.reads.version(docType, docId);
   }
 
   /** @internal Records a version seen (reply, snapshot, event). */
   saw(docType: string, docId: string, version: number): void {
-    const k = docKey(docType, docId);
-    if ((this.versions.get(k) ?? 0) < version) {
-      this.versions.set(k, version);
-    }
+    this.reads.saw(docType, docId, version);
   }
 
   // ------------------------------------------------------------------ writing
@@ -272,12 +215,13 @@ export class Documents {
       throw new TandemError('closed', 'the client is closed');
     }
     await this.ready;
-    const base = options.baseVersion ?? this.versions.get(docKey(docType, docId)) ?? 0;
+    const base = options.baseVersion ?? this.reads.version(docType, docId) ?? 0;
     if (!Number.isSafeInteger(base) || base < 0) {
       throw new TypeError('baseVersion must be a non-negative integer');
     }
     const now = this.client.now();
     const w = this.client.welcome;
+    const after = this.chain.predecessor(this.inOrder(), docType, docId);
     const op: NewOp = {
       docType,
       docId,
@@ -287,6 +231,7 @@ export class Documents {
       attempts: 0,
       createdAt: now,
       updatedAt: now,
+      ...(after === undefined ? {} : { afterOpId: after }),
       ...(w === undefined ? {} : { owner: `${w.tenant}/${w.user}` }),
     };
     let entry: Entry;
@@ -333,16 +278,22 @@ export class Documents {
     return [...this.conflictMap.values()];
   }
 
-  /** Removes a `rejected`, `failed` or `conflict` operation from the queue (the app has shown it). */
+  /**
+   * Removes a `rejected`, `failed` or `conflict` operation, or one held by a conflict (`heldBy`),
+   * from the queue (the app has shown it, or gave it up). The edits that followed it follow its
+   * predecessor instead.
+   */
   async dismiss(opId: string): Promise<void> {
     const e = this.find(opId);
     if (e === undefined) {
       return;
     }
-    if (PENDING.has(e.op.status)) {
+    if (PENDING.has(e.op.status) && e.op.heldBy === undefined) {
       throw new TandemError('bad_request', `operation ${opId} is still ${e.op.status}`, { transient: false });
     }
     await this.drop(e);
+    this.restate(this.chain.unlink(this.inOrder(), e.op));
+    this.pump();
   }
 
   /** Queues a `failed` operation again (e.g. after the app fixed what made the server refuse the batch). */
@@ -447,11 +398,12 @@ export class Documents {
     }
     const owner = `${welcome.tenant}/${welcome.user}`;
     const maxBytes = limits.maxFrameBytes > 0 ? limits.maxFrameBytes - 256 : 65_000;
+    this.restate(this.chain.holdFollowers(this.inOrder()));
     const batch: Entry[] = [];
     const bodies: DocOpBody[] = [];
     let bytes = 40;
     for (const e of [...this.entries.values()].sort((a, b) => a.op.seq - b.op.seq)) {
-      if (e.op.status !== 'queued') {
+      if (e.op.status !== 'queued' || e.op.heldBy !== undefined) {
         continue;
       }
       if (e.op.owner === undefined) {
@@ -460,7 +412,8 @@ export class Documents {
         this.setStatus(e, 'failed', { code: 'forbidden', reason: `queued by ${e.op.owner}, not by ${owner}` });
         continue;
       }
-      const body: DocOpBody = { docType: e.op.docType, docId: e.op.docId, baseVersion: e.op.baseVersion, opId: e.op.opId, ...e.op.change };
+      const { docType, docId, baseVersion, opId, afterOpId } = e.op;
+      const body: DocOpBody = { docType, docId, baseVersion, opId, ...(afterOpId === undefined ? {} : { afterOpId }), ...e.op.change };
       const size = utf8Length(JSON.stringify(body)) + 1;
       if (size + 40 > maxBytes) {
         this.setStatus(e, 'failed', { code: 'too_large', reason: `the operation is ${size} bytes; the server takes frames up to ${limits.maxFrameBytes}` });
@@ -544,6 +497,12 @@ export class Documents {
         if (record !== undefined && record.conflictId !== '') {
           await this.keepConflict(record);
         }
+        return;
+      }
+      case 'held': {
+        // its predecessor waits in a conflict: sent again once that one is resolved
+        const conflict = typeof r['conflictId'] === 'string' ? r['conflictId'] : '';
+        this.setStatus(e, 'queued', this.chain.holds(conflict) ? { heldBy: conflict } : {});
         return;
       }
       case 'rejected':
@@ -720,6 +679,27 @@ export class Documents {
     }
     if (known || doc !== null) {
       this.emitter.emit('resolved', conflictId, doc);
+    }
+    this.restate(this.chain.ended(this.inOrder(), conflictId));
+    this.pump();
+  }
+
+  /** The queue's operations in `seq` order. */
+  private inOrder(): StoredOp[] {
+    return [...this.entries.values()].sort((a, b) => a.op.seq - b.op.seq).map((e) => e.op);
+  }
+
+  /** Stores and announces operations whose chain state changed. */
+  private restate(changed: StoredOp[]): void {
+    for (const op of changed) {
+      const e = this.entries.get(op.seq);
+      if (e !== undefined) {
+        op.updatedAt = this.client.now();
+        if (e.durable) {
+          this.storage.put(op).catch((err: unknown) => this.storageFailed(err));
+        }
+        this.emitter.emit('op', this.view(e));
+      }
     }
   }
 

@@ -192,6 +192,8 @@ export type DocOpBody = {
   docId: string;
   baseVersion: number;
   opId: string;
+  /** The same author's previous queued edit of this document, which this one follows. */
+  afterOpId?: string;
 } & ({ data: JsonObject } | { patch: Patch | { delete: true } });
 
 /** How a manual conflict is resolved. */

@@ -5,7 +5,8 @@ import type { JsonObject, Patch } from './protocol.js';
  * Where an operation stands: `queued → sending → applied | merged | duplicate | conflict |
  * rejected | failed`. `applied`, `merged` and `duplicate` are done; `conflict` waits for a
  * resolution; `rejected` (the server refused it, e.g. an invariant) and `failed` (it could not be
- * sent: too large, refused as a whole, or queued by another user) stay until dismissed.
+ * sent: too large, refused as a whole, or queued by another user) stay until dismissed. A `queued`
+ * edit with `heldBy` waits for the conflict of the edit it follows.
  */
 export type OpStatus = 'queued' | 'sending' | 'applied' | 'merged' | 'duplicate' | 'conflict' | 'rejected' | 'failed';
 
@@ -37,6 +38,10 @@ export interface StoredOp {
   strategy?: string;
   /** The conflict, when the policy left it to a person. */
   conflictId?: string;
+  /** The earlier queued edit of the same document this one follows (its predecessor), if any. */
+  afterOpId?: string;
+  /** The open conflict this queued edit waits for (its predecessor's): sent once it is resolved, dismissed or gone. */
+  heldBy?: string;
   /** Send attempts so far. */
   attempts: number;
   readonly createdAt: number;

@@ -183,6 +183,42 @@ describe('the offline queue against server errors', () => {
     }
   });
 
+  test('an edit held by a conflict the client saw resolved meanwhile is sent again at once', async () => {
+    let syncs = 0;
+    fake.script = defaultScript((conn, frame) => {
+      if (frame.op === 'conflict.resolve') {
+        const document = { docType: 'stock_level', docId: 'A-1@wh-7', version: 5, data: { price: 13 } };
+        conn.reply(frame.id, { result: 'resolved', conflictId: 'cf-1', version: 5, document });
+        return;
+      }
+      if (frame.op !== 'sync') {
+        return;
+      }
+      syncs++;
+      const ops = frame['ops'] as Array<{ opId: string; afterOpId?: string }>;
+      const results = ops.map((op) =>
+        syncs === 1 && op.afterOpId === undefined
+          ? { opId: op.opId, result: 'conflict', conflictId: 'cf-1', conflict: { conflictId: 'cf-1', opId: op.opId, status: 'open' } }
+          : syncs <= 2 // the second: judged just before the resolution committed
+            ? { opId: op.opId, result: 'held', conflictId: 'cf-1' }
+            : { opId: op.opId, result: 'applied', version: 6 },
+      );
+      conn.reply(frame.id, { results });
+    });
+    const { client } = newClient();
+    const price = await client.documents.update('stock_level', 'A-1@wh-7', { patch: { set: { price: 13 } } }, { baseVersion: 3 });
+    const qty = await client.documents.update('stock_level', 'A-1@wh-7', { patch: { inc: { qty: -1 } } }, { baseVersion: 3 });
+    assert.equal(qty.afterOpId, price.opId);
+    await client.connect();
+    await eventually(() => client.documents.ops().some((o) => o.opId === qty.opId && o.heldBy === 'cf-1'), 'held');
+    await sleep(200);
+    assert.equal(syncs, 1, 'a held edit is not sent while its conflict is open');
+    await client.documents.resolve('cf-1', 'accept_local');
+    const done = await client.documents.settled(qty.opId);
+    assert.equal(done.status, 'applied');
+    assert.equal(syncs, 3, 'sent after the resolution, and again at once when held by the conflict that ended');
+  });
+
   test('a batch refused as a whole is retried one by one: only the bad operation fails, and it stays', async () => {
     const store = new Store();
     let badOpId = '';

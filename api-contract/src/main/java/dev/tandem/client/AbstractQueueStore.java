@@ -52,8 +52,9 @@ abstract class AbstractQueueStore implements QueueStore {
 
     @Override
     public final OpEntry append(String docType, String docId, long baseVersion, DocChange change,
-                                Optional<String> owner, Instant now) {
+                                Optional<String> afterOpId, Optional<String> owner, Instant now) {
         OpEntry e = new OpEntry(clientId + ":" + nextSeq, nextSeq, docType, docId, baseVersion, change, now);
+        e.afterOpId = afterOpId.orElse(null);
         e.owner = owner.orElse(null);
         ObjectNode json = e.toJson();
         persistOp(json, Optional.empty());

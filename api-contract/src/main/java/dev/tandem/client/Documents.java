@@ -25,7 +25,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.ErrorCode;
-import dev.tandem.protocol.Position;
 import dev.tandem.protocol.ServerFrame;
 
 /**
@@ -42,7 +41,9 @@ import dev.tandem.protocol.ServerFrame;
  * ({@code duplicate}). A batch refused as a whole is retried one operation at a time, so one bad
  * operation fails alone. A server error never drops an operation: it ends {@code applied},
  * {@code merged} or {@code duplicate} (and leaves the queue), {@code conflict} (until resolved
- * or dismissed), {@code rejected} or {@code failed} (until dismissed). A storage failure is
+ * or dismissed), {@code rejected} or {@code failed} (until dismissed). An edit queued after an
+ * unsettled edit of the same document follows it ({@link EditChain}): applied on top of it, and
+ * held back ({@link QueuedOp#heldBy()}) while that one waits in a conflict. A storage failure is
  * reported ({@link Listener#storageError}), never swallowed; the operation is then kept in
  * memory ({@link QueuedOp#durable()} false) and what was stored before stays stored.
  *
@@ -92,6 +93,7 @@ public final class Documents {
     }
 
     private final Link link;
+    private final DocumentReads reads;
     /** The client live views subscribe through; set once by the client that owns these documents. */
     private volatile TandemClient client;
     private final QueueStore store;
@@ -102,6 +104,7 @@ public final class Documents {
 
     // confined to the queue thread
     private final Map<Long, OpEntry> entries = new java.util.TreeMap<>();
+    private final EditChain chain = new EditChain();
     private final Map<String, List<CompletableFuture<QueuedOp>>> waiters = new java.util.HashMap<>();
     /** The last state of operations that left the queue lately, for {@link #settled}. */
     private final Map<String, QueuedOp> finished = new java.util.LinkedHashMap<>(16, 0.75f, false) {
@@ -126,10 +129,10 @@ public final class Documents {
     // readable from any thread
     private final ConcurrentSkipListMap<Long, QueuedOp> views = new ConcurrentSkipListMap<>();
     private final Map<String, ConflictRecord> conflictMap = new ConcurrentHashMap<>();
-    private final Map<String, Long> versions = new ConcurrentHashMap<>();
 
     Documents(Link link, QueueStore store, Backoff retryBackoff, Clock clock) {
         this.link = Objects.requireNonNull(link, "link");
+        this.reads = new DocumentReads(link);
         this.store = Objects.requireNonNull(store, "store");
         this.retryBackoff = Objects.requireNonNull(retryBackoff, "retryBackoff");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -174,20 +177,7 @@ public final class Documents {
 
     /** Reads a document; empty when it does not exist. Needs a connection. */
     public CompletableFuture<Optional<Doc>> get(String docType, String docId) {
-        return link.request(id -> new ClientFrame.DocGet(id, docType, docId), Duration.ZERO)
-                .handle((reply, e) -> {
-                    if (e != null) {
-                        Throwable cause = unwrap(e);
-                        if (cause instanceof TandemClientException t && t.code().equals(Optional.of(ErrorCode.NOT_FOUND))) {
-                            return Optional.<Doc>empty();
-                        }
-                        throw propagate(cause);
-                    }
-                    Doc doc = Doc.from(reply.body().get("document")).orElseThrow(() ->
-                            new TandemClientException(ErrorCode.BAD_REQUEST, "doc.get reply without a document"));
-                    saw(doc);
-                    return Optional.of(doc);
-                });
+        return reads.get(docType, docId);
     }
 
     /**
@@ -200,28 +190,7 @@ public final class Documents {
      */
     public CompletableFuture<QueryPage> query(String docType, String field, JsonNode value, int limit,
                                               Optional<String> after) {
-        return link.request(id -> new ClientFrame.DocQuery(id, docType, field, value, limit, after), Duration.ZERO)
-                .thenApply(reply -> {
-                    ObjectNode body = reply.body();
-                    JsonNode list = body.path("documents");
-                    JsonNode channel = body.path("channel");
-                    boolean hasChannel = channel.isTextual();
-                    if (!list.isArray() || hasChannel && (!body.path("epoch").isTextual()
-                            || !body.path("offset").canConvertToLong())) {
-                        throw new TandemClientException(ErrorCode.BAD_REQUEST,
-                                "doc.query reply without documents, or a channel without its position");
-                    }
-                    List<Doc> docs = new ArrayList<>();
-                    list.forEach(d -> Doc.from(d).ifPresent(doc -> {
-                        docs.add(doc);
-                        saw(doc);
-                    }));
-                    return new QueryPage(docType, docs,
-                            body.path("next").isTextual() ? Optional.of(body.get("next").textValue()) : Optional.empty(),
-                            hasChannel ? Optional.of(channel.textValue()) : Optional.empty(),
-                            hasChannel ? Optional.of(new Position(body.get("epoch").textValue(),
-                                    body.get("offset").asLong())) : Optional.empty());
-                });
+        return reads.query(docType, field, value, limit, after);
     }
 
     /**
@@ -259,16 +228,15 @@ public final class Documents {
 
     /** The newest version of a document this client has seen (replies, snapshots, events), if any. */
     public OptionalLong version(String docType, String docId) {
-        Long v = versions.get(key(docType, docId));
-        return v == null ? OptionalLong.empty() : OptionalLong.of(v);
+        return reads.version(docType, docId);
     }
 
     void saw(Doc doc) {
-        saw(doc.docType(), doc.docId(), doc.version());
+        reads.saw(doc.docType(), doc.docId(), doc.version());
     }
 
     void saw(String docType, String docId, long version) {
-        versions.merge(key(docType, docId), version, Math::max);
+        reads.saw(docType, docId, version);
     }
 
     // ------------------------------------------------------------------ writing
@@ -305,12 +273,13 @@ public final class Documents {
             if (closed) {
                 throw new TandemClientException(ErrorCode.UNAVAILABLE, "the client is closed");
             }
-            long baseVersion = base.orElseGet(() -> versions.getOrDefault(key(docType, docId), 0L));
+            long baseVersion = base.orElseGet(() -> reads.version(docType, docId).orElse(0L));
             Instant now = clock.instant();
             Optional<String> owner = link.last().map(w -> w.tenant() + "/" + w.user());
+            Optional<String> after = chain.predecessor(entries.values(), docType, docId);
             OpEntry e;
             try {
-                e = store.append(docType, docId, baseVersion, change, owner, now);
+                e = store.append(docType, docId, baseVersion, change, after, owner, now);
             } catch (QueueStorageException ex) {
                 storageFailed(ex);
                 // kept in memory under a client id of its own: the journal's sequence did not
@@ -323,6 +292,7 @@ public final class Documents {
                 e = new OpEntry(volatileId + ":" + seq, Long.MAX_VALUE / 2 + seq, docType, docId, baseVersion, change,
                         now);
                 e.owner = owner.orElse(null);
+                e.afterOpId = after.orElse(null);
                 e.durable = false;
             }
             entries.put(e.seq, e);
@@ -366,20 +336,25 @@ public final class Documents {
     }
 
     /**
-     * Removes a {@code rejected}, {@code failed} or {@code conflict} operation from the queue
-     * (the application has shown it). Nothing happens for an unknown opId.
+     * Removes a {@code rejected}, {@code failed} or {@code conflict} operation, or one held by a
+     * conflict ({@link QueuedOp#heldBy()}), from the queue (the application has shown it, or gave
+     * it up). The edits that followed it follow its predecessor instead. Nothing happens for an
+     * unknown opId.
      *
-     * @return fails with {@code bad_request} while the operation is queued or sending
+     * @return fails with {@code bad_request} while the operation is on its way (queued and not
+     *         held, or sending)
      */
     public CompletableFuture<Void> dismiss(String opId) {
         return onQueue(() -> {
             Optional<OpEntry> e = find(opId);
             if (e.isPresent()) {
-                if (e.get().status.isPending()) {
+                if (e.get().status.isPending() && e.get().heldBy == null) {
                     throw new TandemClientException(ErrorCode.BAD_REQUEST,
                             "operation " + opId + " is still " + e.get().status.wire());
                 }
                 drop(e.get());
+                restate(chain.unlink(entries.values(), e.get()));
+                pump();
             }
             return null;
         });
@@ -453,7 +428,11 @@ public final class Documents {
             connectWaiters.remove(f);
             f.complete(null);
         }
-        thread.execute(this::pump);
+        thread.execute(() -> {
+            // held edits are asked about again: their conflict may have been resolved elsewhere
+            restate(chain.release(entries.values(), Optional.empty()));
+            pump();
+        });
     }
 
     /** Completes when the client is (or next becomes) connected. */
@@ -540,10 +519,11 @@ public final class Documents {
         String owner = welcome.get().tenant() + "/" + welcome.get().user();
         int maxFrame = welcome.get().limits().maxFrameBytes();
         long maxBytes = maxFrame > 0 ? maxFrame - 256L : 65_000;
+        restate(chain.holdFollowers(entries.values()));
         List<OpEntry> batch = new ArrayList<>();
         long bytes = 40;
         for (OpEntry e : List.copyOf(entries.values())) {
-            if (e.status != OpStatus.QUEUED) {
+            if (e.status != OpStatus.QUEUED || e.heldBy != null) {
                 continue;
             }
             if (e.owner == null) {
@@ -578,7 +558,8 @@ public final class Documents {
             setStatus(e, OpStatus.SENDING, e.code, e.reason, false);
             ObjectNode c = e.change.toJson();
             ops.add(new ClientFrame.DocUpdate(0, e.docType, e.docId, e.baseVersion, e.opId,
-                    Optional.ofNullable(c.get("data")), Optional.ofNullable(c.get("patch"))));
+                    Optional.ofNullable(c.get("data")), Optional.ofNullable(c.get("patch")),
+                    Optional.ofNullable(e.afterOpId)));
         }
         Duration timeout = Duration.ofMillis(30_000L + batch.size() * 200L);
         link.request(id -> new ClientFrame.Sync(id, ops), timeout).whenCompleteAsync((reply, err) -> {
@@ -643,6 +624,12 @@ public final class Documents {
                 e.conflictId = record.map(ConflictRecord::conflictId).orElse(null);
                 setStatus(e, OpStatus.CONFLICT, null, null, true);
                 record.ifPresent(this::keepConflict);
+            }
+            case "held" -> {
+                // its predecessor waits in a conflict: sent again once that one is resolved
+                String conflict = r.path("conflictId").asText("");
+                e.heldBy = chain.holds(conflict) ? conflict : null;
+                setStatus(e, OpStatus.QUEUED, null, null, true);
             }
             case "rejected" -> setStatus(e, OpStatus.REJECTED, r.path("code").asText("rejected"),
                     r.path("reason").asText("rejected by the server"), true);
@@ -791,6 +778,15 @@ public final class Documents {
         if (known || doc.isPresent()) {
             emit(l -> l.resolved(conflictId, doc));
         }
+        restate(chain.ended(entries.values(), conflictId));
+        pump();
+    }
+
+    /** Stores and announces entries whose chain state changed. */
+    private void restate(List<OpEntry> changed) {
+        for (OpEntry e : changed) {
+            setStatus(e, e.status, e.code, e.reason, true);
+        }
     }
 
     // ------------------------------------------------------------------ helpers
@@ -822,7 +818,7 @@ public final class Documents {
         return f;
     }
 
-    private static Throwable unwrap(Throwable e) {
+    static Throwable unwrap(Throwable e) {
         while ((e instanceof java.util.concurrent.CompletionException
                 || e instanceof java.util.concurrent.ExecutionException) && e.getCause() != null) {
             e = e.getCause();
@@ -830,11 +826,7 @@ public final class Documents {
         return e;
     }
 
-    private static RuntimeException propagate(Throwable e) {
+    static RuntimeException propagate(Throwable e) {
         return e instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(e);
-    }
-
-    private static String key(String docType, String docId) {
-        return docType + '\u0000' + docId;
     }
 }

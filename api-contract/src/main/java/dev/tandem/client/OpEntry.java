@@ -34,6 +34,10 @@ final class OpEntry {
     Instant updatedAt;
     boolean durable = true;
     Resolution resolution;
+    /** The predecessor in the document's edit chain ({@link EditChain}), if any. */
+    String afterOpId;
+    /** The open conflict this queued edit waits for, if any. */
+    String heldBy;
 
     OpEntry(String opId, long seq, String docType, String docId, long baseVersion, DocChange change, Instant createdAt) {
         this.opId = opId;
@@ -50,13 +54,17 @@ final class OpEntry {
         return new QueuedOp(opId, seq, docType, docId, baseVersion, change, status, Optional.ofNullable(code),
                 Optional.ofNullable(reason), version == null ? OptionalLong.empty() : OptionalLong.of(version), fields,
                 Optional.ofNullable(strategy), Optional.ofNullable(conflictId), attempts, createdAt, updatedAt,
-                Optional.ofNullable(owner), durable, done, Optional.ofNullable(resolution));
+                Optional.ofNullable(owner), durable, done, Optional.ofNullable(resolution), Optional.ofNullable(afterOpId),
+                Optional.ofNullable(heldBy));
     }
 
     /** The body of this operation in a {@code sync} batch. */
     ObjectNode body() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.put("docType", docType).put("docId", docId).put("baseVersion", baseVersion).put("opId", opId);
+        if (afterOpId != null) {
+            o.put("afterOpId", afterOpId);
+        }
         o.setAll(change.toJson());
         return o;
     }
@@ -91,6 +99,12 @@ final class OpEntry {
         if (conflictId != null) {
             o.put("conflictId", conflictId);
         }
+        if (afterOpId != null) {
+            o.put("afterOpId", afterOpId);
+        }
+        if (heldBy != null) {
+            o.put("heldBy", heldBy);
+        }
         return o;
     }
 
@@ -122,6 +136,8 @@ final class OpEntry {
         e.fields = List.copyOf(fields);
         e.strategy = text(o, "strategy");
         e.conflictId = text(o, "conflictId");
+        e.afterOpId = text(o, "afterOpId");
+        e.heldBy = text(o, "heldBy");
         return e;
     }
 

@@ -23,9 +23,11 @@ interface QueueStore extends AutoCloseable {
     /**
      * Gives a new operation the next sequence number (never reused, also after a restart) and
      * the opId {@code {clientId}:{seq}}, and stores it before returning it.
+     *
+     * @param afterOpId the operation it follows ({@link EditChain}), if any
      */
-    OpEntry append(String docType, String docId, long baseVersion, DocChange change, Optional<String> owner,
-                   Instant now);
+    OpEntry append(String docType, String docId, long baseVersion, DocChange change, Optional<String> afterOpId,
+                   Optional<String> owner, Instant now);
 
     /** Replaces a stored operation (same seq). */
     void put(OpEntry op);

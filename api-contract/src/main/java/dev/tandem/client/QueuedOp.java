@@ -31,12 +31,16 @@ import java.util.OptionalLong;
  * @param durable     whether it is in the journal (false after a storage failure: a restart would lose it)
  * @param done        whether it left the queue (finished, resolved or dismissed)
  * @param resolution  how its conflict was resolved, once it was
+ * @param afterOpId   the earlier queued edit of the same document this one follows (its
+ *                    predecessor), if it was unsettled when this one was queued
+ * @param heldBy      the open conflict this queued edit waits for: its predecessor's (it is sent
+ *                    once that conflict is resolved, dismissed or gone)
  */
 public record QueuedOp(String opId, long seq, String docType, String docId, long baseVersion, DocChange change,
                        OpStatus status, Optional<String> code, Optional<String> reason, OptionalLong version,
                        List<String> fields, Optional<String> strategy, Optional<String> conflictId, int attempts,
                        Instant createdAt, Instant updatedAt, Optional<String> owner, boolean durable, boolean done,
-                       Optional<Resolution> resolution) {
+                       Optional<Resolution> resolution, Optional<String> afterOpId, Optional<String> heldBy) {
     /** Validates the fields. */
     public QueuedOp {
         Objects.requireNonNull(opId, "opId");
@@ -54,5 +58,7 @@ public record QueuedOp(String opId, long seq, String docType, String docId, long
         Objects.requireNonNull(updatedAt, "updatedAt");
         Objects.requireNonNull(owner, "owner");
         Objects.requireNonNull(resolution, "resolution");
+        Objects.requireNonNull(afterOpId, "afterOpId");
+        Objects.requireNonNull(heldBy, "heldBy");
     }
 }

@@ -185,10 +185,12 @@ public sealed interface ClientFrame extends Frame {
 
     /**
      * Changes a document based on {@code baseVersion}; carries either whole {@code data} or a
-     * {@code patch}. {@code opId} makes the operation idempotent.
+     * {@code patch}. {@code opId} makes the operation idempotent. {@code afterOpId} names the
+     * same client's previous queued edit of the document, the one this edit follows.
      */
     record DocUpdate(long id, String docType, String docId, long baseVersion, String opId,
-                     Optional<JsonNode> data, Optional<JsonNode> patch) implements ClientFrame {
+                     Optional<JsonNode> data, Optional<JsonNode> patch, Optional<String> afterOpId)
+            implements ClientFrame {
         /** Validates the fields. */
         public DocUpdate {
             Objects.requireNonNull(docType, "docType");
@@ -196,6 +198,13 @@ public sealed interface ClientFrame extends Frame {
             Objects.requireNonNull(opId, "opId");
             Objects.requireNonNull(data, "data");
             Objects.requireNonNull(patch, "patch");
+            Objects.requireNonNull(afterOpId, "afterOpId");
+        }
+
+        /** An update that follows no other queued edit. */
+        public DocUpdate(long id, String docType, String docId, long baseVersion, String opId,
+                         Optional<JsonNode> data, Optional<JsonNode> patch) {
+            this(id, docType, docId, baseVersion, opId, data, patch, Optional.empty());
         }
 
         @Override

@@ -188,7 +188,8 @@ public final class FrameCodec {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "doc.update needs exactly one of 'data' or 'patch'");
         }
         return new ClientFrame.DocUpdate(frameId, f.requiredString("docType"), f.requiredString("docId"),
-                f.requiredNonNegativeLong("baseVersion"), f.requiredString("opId"), data, patch);
+                f.requiredNonNegativeLong("baseVersion"), f.requiredString("opId"), data, patch,
+                f.optionalString("afterOpId"));
     }
 
     private static ClientFrame.DocQuery docQuery(Fields f, long id) {
@@ -320,6 +321,7 @@ public final class FrameCodec {
         o.put("docId", u.docId());
         o.put("baseVersion", u.baseVersion());
         o.put("opId", u.opId());
+        u.afterOpId().ifPresent(a -> o.put("afterOpId", a));
         u.data().ifPresent(d -> o.set("data", d));
         u.patch().ifPresent(p -> o.set("patch", p));
     }

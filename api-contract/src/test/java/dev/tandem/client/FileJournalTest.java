@@ -25,7 +25,7 @@ class FileJournalTest {
     Path dir;
 
     private static OpEntry add(FileJournal j, int n) {
-        return j.append("stock", "A-" + n, n, DocChange.inc("qty", n), Optional.of("acme/alice"), NOW);
+        return j.append("stock", "A-" + n, n, DocChange.inc("qty", n), Optional.empty(), Optional.of("acme/alice"), NOW);
     }
 
     @Test

@@ -66,7 +66,10 @@ class ContractsTest {
                 reply(17, "{\"channel\":\"tenant\",\"subscribed\":false}"),
                 reply(18, "{\"docType\":\"task\",\"documents\":[],\"next\":null,\"channel\":null}"),
                 reply(19, "{\"results\":[{\"opId\":\"a:9\",\"result\":\"merged\",\"version\":2,\"strategy\":\"merge\","
-                        + "\"fields\":[]}]}"));
+                        + "\"fields\":[]}]}"),
+                reply(20, "{\"results\":[{\"opId\":\"c9:3\",\"result\":\"conflict\",\"conflictId\":\"cf-1\","
+                        + "\"conflict\":" + conflict + "},{\"opId\":\"c9:4\",\"result\":\"held\",\"conflictId\":\"cf-1\"},"
+                        + "{\"opId\":\"c9:5\",\"result\":\"rejected\",\"code\":\"stale\",\"reason\":\"its conflict went stale\"}]}"));
     }
 
     private static ServerFrame.Reply reply(long id, String body) {
@@ -161,7 +164,10 @@ class ContractsTest {
         CONTRACTS.assertRestResponse("GET", "/api/v1/documents/stock_level?where.locationId=wh-7", 200,
                 "{\"docType\":\"stock_level\",\"documents\":[],\"channel\":null}");
         CONTRACTS.assertRestRequest("POST", "/api/v1/sync", "{\"ops\":[{\"docType\":\"t\",\"docId\":\"1\",\"baseVersion\":0,"
-                + "\"opId\":\"erp:1\",\"patch\":{\"inc\":{\"qty\":1}}}]}");
+                + "\"opId\":\"erp:1\",\"patch\":{\"inc\":{\"qty\":1}}},{\"docType\":\"t\",\"docId\":\"1\","
+                + "\"baseVersion\":0,\"opId\":\"erp:2\",\"afterOpId\":\"erp:1\",\"patch\":{\"inc\":{\"qty\":1}}}]}");
+        CONTRACTS.assertRestResponse("POST", "/api/v1/sync", 200, "{\"results\":[{\"opId\":\"erp:2\",\"result\":\"held\","
+                + "\"conflictId\":\"cf-1\"}]}");
         CONTRACTS.assertRestResponse("POST", "/api/v1/conflicts/cf-1/resolve", 409,
                 "{\"code\":\"conflict\",\"message\":\"already resolved\"}");
 

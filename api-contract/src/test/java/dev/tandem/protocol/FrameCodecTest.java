@@ -26,6 +26,8 @@ class FrameCodecTest {
     static Stream<ClientFrame> clientFrames() {
         var update = new ClientFrame.DocUpdate(0, "stock_level", "A-1@wh-7", 12, "c9:118",
                 Optional.empty(), Optional.of(json("{\"inc\":{\"qty\":-3}}")));
+        var following = new ClientFrame.DocUpdate(0, "stock_level", "A-1@wh-7", 12, "c9:119",
+                Optional.empty(), Optional.of(json("{\"set\":{\"price\":3}}")), Optional.of("c9:118"));
         return Stream.of(
                 new ClientFrame.Connect(1, "t.o.k"),
                 new ClientFrame.Refresh(2, "t.o.k2"),
@@ -44,6 +46,9 @@ class FrameCodecTest {
                 new ClientFrame.DocUpdate(10, "task", "t-1", 0, "c9:1", Optional.of(json("{\"title\":\"x\"}")),
                         Optional.empty()),
                 new ClientFrame.Sync(11, List.of(update, update)),
+                new ClientFrame.Sync(11, List.of(update, following)),
+                new ClientFrame.DocUpdate(12, "task", "t-1", 3, "c9:2", Optional.empty(),
+                        Optional.of(json("{\"unset\":[\"x\"]}")), Optional.of("c9:1")),
                 new ClientFrame.ConflictResolve(12, "cf-1", "merge", Optional.of(json("{\"a\":1}"))),
                 new ClientFrame.Ack(13, "user:bob", 17),
                 new ClientFrame.Ack(13, "user:bob", 17, Optional.of("e1")),

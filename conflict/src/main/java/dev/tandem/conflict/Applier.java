@@ -29,18 +29,21 @@ import io.helidon.dbclient.DbTransaction;
 
 /**
  * One operation inside its transaction: the duplicate check (by the author's opId and device
- * sequence), the locked head, the history back to the base, {@link Merger}'s decision, the
- * caller's {@link WriteGuard}, the bounds on size and numbers, and the rows of the outcome.
+ * sequence), the locked head, the predecessor the operation follows ({@link EarlierOps}), the
+ * history back to the base, {@link Merger}'s decision, the caller's {@link WriteGuard}, the
+ * bounds on size and numbers, and the rows of the outcome.
  */
 final class Applier {
     private final Sql sql;
     private final VersionWriter writer;
+    private final EarlierOps earlier;
     private final Numbers numbers;
     private final int maxDocumentBytes;
 
     Applier(Sql sql, VersionWriter writer, Numbers numbers, int maxDocumentBytes) {
         this.sql = sql;
         this.writer = writer;
+        this.earlier = new EarlierOps(sql);
         this.numbers = numbers;
         this.maxDocumentBytes = maxDocumentBytes;
     }
@@ -66,17 +69,16 @@ final class Applier {
         return bad.map(reason -> new OpResult.Rejected(op.opId(), OpResult.Rejected.TOO_LARGE, reason));
     }
 
-    Transactions.Committed<OpResult> apply(DbTransaction tx, Principal who, DocOp op, Policy policy, String origin,
+    Transactions.Committed<OpResult> apply(DbTransaction tx, Principal who, DocOp sent, Policy policy, String origin,
                                           WriteGuard guard, Instant at) {
         String tenant = who.tenant();
         String author = who.user();
-        DocRef ref = op.ref();
-        Optional<Rows.Row> seen = tx.createNamedGet("op-seen", sql.opSeen)
-                .params(Map.of("tenant", tenant, "author", author, "op", op.opId())).execute().map(Rows.Row::of);
+        DocRef ref = sent.ref();
+        Optional<Rows.Row> seen = earlier.seen(tx, tenant, author, sent.opId());
         if (seen.isPresent()) {
-            return Transactions.Committed.of(new OpResult.Duplicate(op.opId(), seen.get().longOf("version"),
-                    Optional.of(seen.get().stringOf("result"))));
+            return Transactions.Committed.of(earlier.replay(tx, tenant, author, sent, seen.get()));
         }
+        DocOp op = sent;
         Optional<VersionWriter.Sequence> sequence = op.source().isEmpty() ? Optional.empty()
                 : writer.sequence(tx, tenant, author, op.source().get().clientId());
         Optional<Rows.Head> head = tx.createNamedGet("head-lock", sql.headLock).params(Rows.key(tenant, ref)).execute()
@@ -85,6 +87,19 @@ final class Applier {
             // its applied_ops row was pruned: older than the retention, so it was seen before
             return Transactions.Committed.of(new OpResult.Duplicate(op.opId(),
                     head.map(Rows.Head::version).orElse(0L), Optional.empty()));
+        }
+        if (op.afterOpId().isPresent()) {
+            // read under the head's lock: a resolution of the predecessor's conflict either
+            // committed before (its version is seen) or waits for this transaction
+            switch (earlier.predecessor(tx, tenant, author, ref, op.afterOpId().get())) {
+                case EarlierOps.Standing.Waiting w -> {
+                    return Transactions.Committed.of(new OpResult.Held(op.opId(), w.conflict().id()));
+                }
+                case EarlierOps.Standing.Knows k -> op = op.rebased(Math.max(op.baseVersion(), k.version()));
+                case EarlierOps.Standing.Nothing n -> {
+                    // judged on its own base version
+                }
+            }
         }
         List<Merger.Version> history = List.of();
         if (head.isPresent() && !head.get().deleted() && op.baseVersion() < head.get().version()) {

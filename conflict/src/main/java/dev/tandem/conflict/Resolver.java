@@ -49,6 +49,10 @@ final class Resolver {
                 .orElseThrow(() -> new ProtocolException(ErrorCode.NOT_FOUND, "no such conflict"));
         switch (record.status()) {
             case RESOLVED -> {
+                Optional<Documents.Resolved> again = repeated(tx, who, record, resolution);
+                if (again.isPresent()) {
+                    return Transactions.Committed.of(again.get());
+                }
                 ConflictRecord.Outcome o = record.outcome().orElseThrow();
                 throw new ProtocolException(ErrorCode.CONFLICT, "conflict " + conflictId + " is already resolved ("
                         + o.resolution().wire() + " by " + o.by() + " at " + o.at() + ", version " + o.version() + ")");
@@ -128,5 +132,31 @@ final class Resolver {
                 tenant, policy, doc, deleted ? h.data() : data, h.deleted() ? Optional.empty() : Optional.<JsonNode>of(h.data()),
                 DocumentChange.Kind.RESOLVED, Optional.empty(),
                 Optional.of(conflictId), record.fields(), Optional.empty(), java.util.List.of())), Optional.empty());
+    }
+
+    /**
+     * The first outcome again when the resolver repeats their resolution (its reply was lost):
+     * the same user, the same kind and, for a merge, the same data, while the version it wrote is
+     * still kept. Anything else is a second resolution, refused.
+     */
+    private Optional<Documents.Resolved> repeated(DbTransaction tx, Principal who, ConflictRecord record,
+                                                  Resolution resolution) {
+        ConflictRecord.Outcome o = record.outcome().orElseThrow();
+        if (!o.by().equals(who.user()) || o.resolution() != resolution.kind()) {
+            return Optional.empty();
+        }
+        Map<String, Object> p = Rows.key(who.tenant(), record.ref());
+        p.put("version", o.version());
+        Optional<Merger.Version> written = tx.createNamedGet("version-row", sql.versionRow).params(p).execute()
+                .map(Rows::version);
+        Optional<Rows.Head> head = tx.createNamedGet("head-get", sql.headGet).params(Rows.key(who.tenant(), record.ref()))
+                .execute().map(Rows::head);
+        if (written.isEmpty() || head.isEmpty()
+                || resolution.data().isPresent() && !Json.same(resolution.data().get(), written.get().data())) {
+            return Optional.empty();
+        }
+        Merger.Version v = written.get();
+        return Optional.of(new Documents.Resolved(new Document(record.ref(), v.version(), v.data(), v.at(), v.by(),
+                head.get().createdBy(), v.deleted()), record));
     }
 }

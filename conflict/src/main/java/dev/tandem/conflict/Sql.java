@@ -21,6 +21,7 @@ final class Sql {
     final String headUpdate;
     final String history;
     final String versionGet;
+    final String versionRow;
     final String versionInsert;
     final String opInsert;
     final String auditInsert;
@@ -28,6 +29,7 @@ final class Sql {
     final String outboxInsert;
     final String conflictInsert;
     final String conflictGet;
+    final String conflictOfOp;
     final String conflictLock;
     final String conflictResolve;
     final String conflictStale;
@@ -47,7 +49,7 @@ final class Sql {
                 + "created_by, op_id FROM documents";
         String head = headColumns + " WHERE tenant = :tenant AND doc_type = :type AND doc_id = :id";
         // an opId is its author's: a legacy row (no author recorded) still answers for anyone
-        opSeen = "SELECT result, version FROM applied_ops WHERE tenant = :tenant AND op_id = :op "
+        opSeen = "SELECT result, version, base_version, doc_type, doc_id FROM applied_ops WHERE tenant = :tenant AND op_id = :op "
                 + "AND author IN (:author, '" + LEGACY_AUTHOR + "') ORDER BY author DESC";
         sequenceGet = "SELECT author, last_seq, pruned_through FROM client_sequences WHERE tenant = :tenant "
                 + "AND client_id = :client AND author IN (:author, '" + LEGACY_AUTHOR + "') ORDER BY author DESC";
@@ -66,13 +68,15 @@ final class Sql {
         history = "SELECT version, CAST(data AS VARCHAR) AS data, deleted, origin, op_id, updated_at, updated_by "
                 + "FROM document_versions WHERE tenant = :tenant AND doc_type = :type AND doc_id = :id "
                 + "AND version >= :from ORDER BY version";
+        versionRow = history.replace("AND version >= :from ORDER BY version", "AND version = :version");
         versionGet = "SELECT CAST(data AS VARCHAR) AS data FROM document_versions WHERE tenant = :tenant "
                 + "AND doc_type = :type AND doc_id = :id AND version = :version";
         versionInsert = "INSERT INTO document_versions (tenant, doc_type, doc_id, version, data, deleted, origin, op_id, "
                 + "updated_at, updated_by) VALUES (:tenant, :type, :id, :version, " + json.formatted("data")
                 + ", :deleted, :origin, :op, :at, :by)";
         opInsert = "INSERT INTO applied_ops (tenant, author, op_id, client_id, seq, doc_type, doc_id, result, version, "
-                + "applied_at) VALUES (:tenant, :author, :op, :client, :seq, :type, :id, :result, :version, :at)";
+                + "base_version, applied_at) VALUES (:tenant, :author, :op, :client, :seq, :type, :id, :result, :version, "
+                + ":base, :at)";
         auditInsert = "INSERT INTO audit (tenant, doc_type, doc_id, action, strategy, fields, actor, op_id, conflict_id, "
                 + "version_before, version_after, data_before, data_after, reason, created_at) VALUES (:tenant, :type, :id, "
                 + ":action, :strategy, :fields, :actor, :op, :conflict, :before_version, :after_version, "
@@ -88,6 +92,7 @@ final class Sql {
                 + json.formatted("server_data") + ", " + json.formatted("local_data") + ", :fields, 'open', :at)";
         conflictGet = CONFLICT_COLUMNS + " WHERE tenant = :tenant AND id = :cid";
         conflictLock = conflictGet + " FOR UPDATE";
+        conflictOfOp = CONFLICT_COLUMNS + " WHERE tenant = :tenant AND author = :author AND op_id = :op";
         conflictResolve = "UPDATE conflicts SET status = 'resolved', resolution = :resolution, resolved_by = :by, "
                 + "resolved_at = :at, resolved_version = :version WHERE tenant = :tenant AND id = :cid AND status = 'open'";
         conflictStale = "UPDATE conflicts SET status = 'stale' WHERE tenant = :tenant AND id = :cid AND status = 'open'";

@@ -96,7 +96,10 @@ final class VersionWriter {
         return doc;
     }
 
-    /** Remembers the operation as its author's, and advances its device's sequence. */
+    /**
+     * Remembers the operation as its author's (with the version it was judged against, its
+     * {@code baseVersion}), and advances its device's sequence.
+     */
     void recordOp(DbTransaction tx, String tenant, String author, DocOp op, Optional<Sequence> sequence, String result,
                   long version, Instant at) {
         Map<String, Object> p = Rows.key(tenant, op.ref());
@@ -106,6 +109,7 @@ final class VersionWriter {
         p.put("seq", op.source().map(DocOp.Source::sequence).orElse(null));
         p.put("result", result);
         p.put("version", version);
+        p.put("base", op.baseVersion());
         p.put("at", Rows.timestamp(at));
         tx.createNamedInsert("op-insert", sql.opInsert).params(p).execute();
         if (op.source().isEmpty()) {

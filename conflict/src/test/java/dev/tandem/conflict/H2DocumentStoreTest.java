@@ -8,13 +8,15 @@ import java.util.Map;
 
 import dev.tandem.document.Documents;
 import dev.tandem.document.DocumentsConformanceTest;
+import dev.tandem.document.QueuedEditsConformanceTest;
 
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Nested;
 
-/** The document port's conformance suite on the standalone adapter: an H2 file database. */
+/** The document port's conformance suites on the standalone adapter: an H2 file database. */
 class H2DocumentStoreTest extends DocumentsConformanceTest {
     private static Path dir;
 
@@ -35,6 +37,15 @@ class H2DocumentStoreTest extends DocumentsConformanceTest {
     @Override
     protected Documents open(Map<String, String> settings) {
         return DocumentStore.create(config(settings, dir.resolve("tandem")));
+    }
+
+    /** The queued-edits part of the contract, on the same database. */
+    @Nested
+    class QueuedEdits extends QueuedEditsConformanceTest {
+        @Override
+        protected Documents open(Map<String, String> settings) {
+            return H2DocumentStoreTest.this.open(settings);
+        }
     }
 
     /** Settings for an H2 file database at {@code file} (without extension). */

@@ -9,15 +9,17 @@ import java.util.UUID;
 
 import dev.tandem.document.Documents;
 import dev.tandem.document.DocumentsConformanceTest;
+import dev.tandem.document.QueuedEditsConformanceTest;
 import dev.tandem.testing.TestServices;
 
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Nested;
 
 /**
- * The document port's conformance suite on the cluster adapter: a real PostgreSQL (from the
+ * The document port's conformance suites on the cluster adapter: a real PostgreSQL (from the
  * environment, Testcontainers or the local server; see {@link TestServices}). Each run works in
  * a schema of its own, dropped at the end, so reruns start clean. The suite's concurrent-writer
  * case runs here with more operations: PostgreSQL is where several nodes write one document.
@@ -42,6 +44,15 @@ class PostgresDocumentStoreTest extends DocumentsConformanceTest {
     @Override
     protected Documents open(Map<String, String> settings) {
         return DocumentStore.create(config(settings, pg, schema));
+    }
+
+    /** The queued-edits part of the contract, on the same schema. */
+    @Nested
+    class QueuedEdits extends QueuedEditsConformanceTest {
+        @Override
+        protected Documents open(Map<String, String> settings) {
+            return PostgresDocumentStoreTest.this.open(settings);
+        }
     }
 
     @Override

@@ -30,12 +30,24 @@ import dev.tandem.protocol.ProtocolException;
  * <p>{@code baseVersion} is the version the client's change is based on: 0 creates. Offline
  * clients send the last version they received from the server, not a version they predicted.
  *
+ * <p>{@code afterOpId} names the same author's previous queued edit of the document, sent before
+ * this one (or earlier in the same batch): its <em>predecessor</em>, the link of an edit chain.
+ * The store then judges the operation against what its author is known to have seen: the
+ * version the predecessor produced when it applied as it was, the resolution's version when the
+ * predecessor's conflict was resolved, otherwise the version the predecessor was itself judged
+ * against (never less than {@code baseVersion}). So a user's edits in a row apply one on top of
+ * the other, while changes of other writers stay concurrent. While the predecessor's conflict is
+ * open the operation is not attempted ({@link OpResult.Held}). An unknown predecessor (never
+ * seen, rejected before it was recorded, or forgotten after the retention) leaves the operation
+ * on its own {@code baseVersion}.
+ *
  * @param ref         which document
  * @param baseVersion the version the change is based on, 0 for a new document
  * @param opId        the operation's id, unique per tenant
  * @param edit        what the operation does
+ * @param afterOpId   the opId of the predecessor, if the operation follows one
  */
-public record DocOp(DocRef ref, long baseVersion, String opId, Edit edit) {
+public record DocOp(DocRef ref, long baseVersion, String opId, Edit edit, Optional<String> afterOpId) {
     /** Longest accepted opId. */
     public static final int MAX_OP_ID = 256;
 
@@ -46,12 +58,29 @@ public record DocOp(DocRef ref, long baseVersion, String opId, Edit edit) {
         Objects.requireNonNull(ref, "ref");
         Objects.requireNonNull(opId, "opId");
         Objects.requireNonNull(edit, "edit");
+        Objects.requireNonNull(afterOpId, "afterOpId");
         if (baseVersion < 0) {
             throw new IllegalArgumentException("baseVersion must not be negative");
         }
         if (opId.isEmpty() || opId.length() > MAX_OP_ID) {
             throw new IllegalArgumentException("opId must have 1-" + MAX_OP_ID + " characters");
         }
+        if (afterOpId.isPresent() && (afterOpId.get().isEmpty() || afterOpId.get().length() > MAX_OP_ID)) {
+            throw new IllegalArgumentException("afterOpId must have 1-" + MAX_OP_ID + " characters");
+        }
+        if (afterOpId.isPresent() && afterOpId.get().equals(opId)) {
+            throw new IllegalArgumentException("an operation cannot follow itself (afterOpId equals opId)");
+        }
+    }
+
+    /** An operation that follows no other. */
+    public DocOp(DocRef ref, long baseVersion, String opId, Edit edit) {
+        this(ref, baseVersion, opId, edit, Optional.empty());
+    }
+
+    /** This operation judged against {@code version} instead of its own base. */
+    public DocOp rebased(long version) {
+        return new DocOp(ref, version, opId, edit, afterOpId);
     }
 
     /**
@@ -95,7 +124,7 @@ public record DocOp(DocRef ref, long baseVersion, String opId, Edit edit) {
             } else {
                 edit = patch(frame.patch().get());
             }
-            return new DocOp(ref, frame.baseVersion(), frame.opId(), edit);
+            return new DocOp(ref, frame.baseVersion(), frame.opId(), edit, frame.afterOpId());
         } catch (IllegalArgumentException e) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, frame.id(), e.getMessage());
         }

@@ -27,6 +27,10 @@ import dev.tandem.protocol.ProtocolException;
  *   <li>Listeners hear about a change only after it committed.</li>
  *   <li>OpIds are scoped to their author: the same opId sent by two users is two operations.</li>
  *   <li>A {@link WriteGuard} refusal writes nothing and leaves the opId unspent.</li>
+ *   <li>An operation that names its predecessor ({@link DocOp#afterOpId()}) is judged against
+ *       what its author is known to have seen (see {@link DocOp}), and is {@link OpResult.Held}
+ *       (nothing written, the opId unspent) while the predecessor's conflict is open; a replay
+ *       of an operation whose conflict is still open is answered with that conflict again.</li>
  *   <li>Numbers are bounded on write: a value the store accepted can always be read back.</li>
  * </ul>
  * Authorization is the caller's: the operations layer judges reads itself and writes through
@@ -57,6 +61,7 @@ public interface Documents extends AutoCloseable {
      * Applies a batch of offline operations in order, each in its own transaction, and answers
      * one result per operation in the same order. A rejection or conflict never stops the rest.
      * Replaying the same batch answers {@link OpResult.Duplicate} for everything applied before.
+     * An operation that follows one held earlier in the batch is held too ({@link HeldInBatch}).
      *
      * @throws ProtocolException {@code UNAVAILABLE} as {@link #apply}: the operations before the
      *         failing one are committed, it and the rest are not; replaying the whole batch later
@@ -64,15 +69,17 @@ public interface Documents extends AutoCloseable {
      */
     default List<OpResult> sync(Principal who, List<DocOp> ops) {
         List<OpResult> results = new ArrayList<>(ops.size());
+        HeldInBatch held = new HeldInBatch();
         for (DocOp op : ops) {
-            results.add(apply(who, op));
+            results.add(held.apply(op, o -> apply(who, o)));
         }
         return results;
     }
 
     /**
      * Resolves an open manual conflict of the caller's tenant with a new version of the
-     * document, audited.
+     * document, audited. The same resolution repeated by its resolver (the reply was lost)
+     * answers the first outcome again, while the version it wrote is kept.
      *
      * @return the new version and the resolved record
      * @throws ProtocolException {@code NOT_FOUND} for an unknown conflict; {@code CONFLICT} when

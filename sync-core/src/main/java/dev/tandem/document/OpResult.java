@@ -16,7 +16,7 @@ public sealed interface OpResult {
     /** The operation's id. */
     String opId();
 
-    /** The wire name of the outcome: {@code applied, merged, conflict, duplicate, rejected}. */
+    /** The wire name of the outcome: {@code applied, merged, conflict, held, duplicate, rejected}. */
     String result();
 
     /**
@@ -34,6 +34,7 @@ public sealed interface OpResult {
                 m.fields().forEach(o.putArray("fields")::add);
             }
             case Conflict c -> o.put("conflictId", c.record().id()).set("conflict", c.record().toJson());
+            case Held h -> o.put("conflictId", h.conflictId());
             case Duplicate d -> o.put("version", d.version());
             case Rejected x -> o.put("code", x.code()).put("reason", x.reason());
         }
@@ -116,6 +117,28 @@ public sealed interface OpResult {
     }
 
     /**
+     * Not attempted: the operation follows a predecessor ({@link DocOp#afterOpId()}) whose manual
+     * conflict is still open. Nothing was written or remembered, so the opId stays unspent: send
+     * the operation again once that conflict is resolved, and it is judged against the
+     * resolution's version.
+     *
+     * @param opId       the operation
+     * @param conflictId the open conflict it waits for
+     */
+    record Held(String opId, String conflictId) implements OpResult {
+        /** Validates the fields. */
+        public Held {
+            Objects.requireNonNull(opId, "opId");
+            Objects.requireNonNull(conflictId, "conflictId");
+        }
+
+        @Override
+        public String result() {
+            return "held";
+        }
+    }
+
+    /**
      * Seen before: nothing changed this time.
      *
      * @param opId     the operation
@@ -142,7 +165,8 @@ public sealed interface OpResult {
      * and a replay is a duplicate); the others write nothing.
      *
      * @param opId   the operation
-     * @param code   {@link #CONSTRAINT}, {@link #NOT_FOUND}, {@link #BAD_REQUEST} or {@link #TOO_LARGE}
+     * @param code   {@link #CONSTRAINT}, {@link #NOT_FOUND}, {@link #BAD_REQUEST}, {@link #TOO_LARGE},
+     *               {@link #STALE} or the guard's code (e.g. {@code forbidden})
      * @param reason a human-readable reason
      */
     record Rejected(String opId, String code, String reason) implements OpResult {
@@ -154,6 +178,11 @@ public sealed interface OpResult {
         public static final String BAD_REQUEST = "bad_request";
         /** The operation or the resulting document is over the configured size. */
         public static final String TOO_LARGE = "too_large";
+        /**
+         * A replay of an operation whose manual conflict went stale: the document changed before
+         * the conflict was resolved, so the operation never took effect.
+         */
+        public static final String STALE = "stale";
 
         /** Validates the fields. */
         public Rejected {

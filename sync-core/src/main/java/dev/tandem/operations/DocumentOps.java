@@ -24,6 +24,7 @@ import dev.tandem.document.DocumentAccess;
 import dev.tandem.document.DocumentAccess.Right;
 import dev.tandem.document.DocumentAccess.Subject;
 import dev.tandem.document.DocumentQuery;
+import dev.tandem.document.HeldInBatch;
 import dev.tandem.document.Documents;
 import dev.tandem.document.OpResult;
 import dev.tandem.document.Resolution;
@@ -188,10 +189,11 @@ final class DocumentOps {
         ObjectNode body = codec.object();
         ArrayNode results = body.putArray("results");
         WriteGuard guard = guard(who);
+        HeldInBatch held = new HeldInBatch();
         for (ClientFrame.DocUpdate frame : ops) {
             OpResult r;
             try {
-                r = documents.apply(who, DocOp.from(frame), guard);
+                r = held.apply(DocOp.from(frame), op -> documents.apply(who, op, guard));
             } catch (ProtocolException e) {
                 if (e.code() != ErrorCode.BAD_REQUEST) {
                     throw e;

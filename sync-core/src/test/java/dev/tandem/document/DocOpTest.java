@@ -67,6 +67,20 @@ class DocOpTest {
     }
 
     @Test
+    void anOperationNamesItsPredecessorByAnotherOpIdOfAtMost256Characters() {
+        ClientFrame.DocUpdate follows = new ClientFrame.DocUpdate(7, "t", "i", 3, "c:2", Optional.of(codec.object()),
+                Optional.empty(), Optional.of("c:1"));
+        assertEquals(Optional.of("c:1"), DocOp.from(follows).afterOpId());
+        assertEquals(Optional.empty(), DocOp.from(update(1, "c:2", "{}", null)).afterOpId());
+        for (String bad : new String[] {"", "c:2", "x".repeat(257)}) {
+            ProtocolException e = assertThrows(ProtocolException.class, () -> DocOp.from(new ClientFrame.DocUpdate(7,
+                    "t", "i", 3, "c:2", Optional.of(codec.object()), Optional.empty(), Optional.of(bad))));
+            assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        }
+        assertEquals(5, DocOp.from(follows).rebased(5).baseVersion());
+    }
+
+    @Test
     void resolutionsParseFromTheirWireNames() {
         assertEquals(Resolution.acceptLocal(), Resolution.parse("accept_local", Optional.empty()));
         assertEquals(Resolution.Kind.ACCEPT_SERVER, Resolution.parse("accept_server", Optional.empty()).kind());

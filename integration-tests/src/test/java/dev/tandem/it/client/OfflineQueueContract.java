@@ -118,26 +118,6 @@ abstract class OfflineQueueContract {
         return rest("GET", tenant, "/api/v1/documents/" + type + "/" + id, null).path("document");
     }
 
-    /** Records every status an operation goes through. */
-    private static final class Statuses implements Documents.Listener {
-        final BlockingQueue<QueuedOp> ops = new LinkedBlockingQueue<>();
-        final BlockingQueue<ConflictRecord> conflicts = new LinkedBlockingQueue<>();
-
-        @Override
-        public void op(QueuedOp op) {
-            ops.add(op);
-        }
-
-        @Override
-        public void conflict(ConflictRecord conflict) {
-            conflicts.add(conflict);
-        }
-
-        List<String> of(String opId) {
-            return ops.stream().filter(o -> o.opId().equals(opId)).map(o -> o.status().wire()).toList();
-        }
-    }
-
     private static QueuedOp settled(Documents docs, QueuedOp op) throws Exception {
         return docs.settled(op.opId()).get(20, TimeUnit.SECONDS);
     }
@@ -160,7 +140,7 @@ abstract class OfflineQueueContract {
 
     @Test
     void editsMadeOfflineAreAppliedExactlyOnceInOrderAfterTheReconnect() throws Exception {
-        Statuses statuses = new Statuses();
+        Heard statuses = new Heard();
         try (TandemClient alice = client("alice", t("q-1"), proxy.port()).queue(dir.resolve("alice.journal")).build()) {
             alice.documents().addListener(statuses);
             alice.connect().get(10, TimeUnit.SECONDS);
@@ -188,7 +168,7 @@ abstract class OfflineQueueContract {
             assertEquals(4, doc.path("version").asLong(), "three edits, each applied once: " + doc);
             assertEquals("c", doc.path("data").path("note").asText(), "applied in order");
             assertTrue(alice.documents().ops().isEmpty());
-            assertEquals(List.of("queued", "sending"), statuses.of(offline.get(0).opId()).subList(0, 2));
+            assertEquals(List.of("queued", "sending"), statuses.statuses(offline.get(0).opId()).subList(0, 2));
         } finally {
             proxy.refuse(false);
         }
@@ -282,7 +262,7 @@ abstract class OfflineQueueContract {
 
     @Test
     void aConcurrentEditOfAManualTypeIsAConflictResolvedThroughTheClient() throws Exception {
-        Statuses statuses = new Statuses();
+        Heard statuses = new Heard();
         try (TandemClient alice = client("alice", t("q-5"), proxy.port()).queue(dir.resolve("conflict.journal")).build();
              TandemClient bob = client("bob", t("q-5"), gateway.port()).build()) {
             alice.documents().addListener(statuses);
