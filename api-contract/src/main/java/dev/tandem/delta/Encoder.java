@@ -58,6 +58,9 @@ final class Encoder {
                 int bestSource = 0;
                 int tries = 0;
                 for (int block = index.first(hash); block >= 0 && tries < MAX_CANDIDATES; block = index.next(block), tries++) {
+                    if (index.hash(block) != hash) {
+                        continue; // another hash in the same bucket
+                    }
                     int s = block * WINDOW;
                     int ahead = commonAhead(source, s, target, slide);
                     if (ahead == 0) {
@@ -132,14 +135,16 @@ final class Encoder {
     private static final class Index {
         private final int[] heads;
         private final int[] next;
+        private final int[] hashes;
         private final int shift;
 
         Index(byte[] source) {
             int blocks = source.length / WINDOW;
-            int bits = Math.max(1, 32 - Integer.numberOfLeadingZeros(blocks - 1));
+            int bits = 33 - Integer.numberOfLeadingZeros(blocks - 1); // at least twice as many buckets as blocks
             heads = new int[1 << bits];
             Arrays.fill(heads, -1);
             next = new int[blocks];
+            hashes = new int[blocks];
             shift = 32 - bits;
             for (int block = blocks - 1; block >= 0; block--) { // so that each chain runs in source order
                 int a = 0;
@@ -150,7 +155,8 @@ final class Encoder {
                     a += z;
                     b += (WINDOW - i) * z;
                 }
-                int bucket = bucket((b << 16) | (a & 0xFFFF));
+                hashes[block] = (b << 16) | (a & 0xFFFF);
+                int bucket = bucket(hashes[block]);
                 next[block] = heads[bucket];
                 heads[bucket] = block;
             }
@@ -162,6 +168,10 @@ final class Encoder {
 
         int next(int block) {
             return next[block];
+        }
+
+        int hash(int block) {
+            return hashes[block];
         }
 
         private int bucket(int hash) {
