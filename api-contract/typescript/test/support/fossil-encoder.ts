@@ -39,7 +39,7 @@ function copies(index: Index, source: Uint8Array, target: Uint8Array, out: Outpu
       let bestSource = 0;
       let tries = 0;
       for (let block = index.first(hash); block >= 0 && tries < MAX_CANDIDATES; block = index.next(block), tries++) {
-        if (index.hash(block) !== hash) continue;
+        if (index.blockHash(block) !== hash) continue;
         const s = block * WINDOW;
         const ahead = commonAhead(source, s, target, slide);
         if (ahead === 0) continue;
@@ -138,7 +138,7 @@ class Index {
     return this.chain[block]!;
   }
 
-  hash(block: number): number {
+  blockHash(block: number): number {
     return this.hashes[block]!;
   }
 

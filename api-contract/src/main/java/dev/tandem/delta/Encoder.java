@@ -1,5 +1,8 @@
 package dev.tandem.delta;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -18,6 +21,13 @@ final class Encoder {
     static final int WINDOW = 16;
     /** How many source blocks with the window's hash are compared at most, against long chains. */
     private static final int MAX_CANDIDATES = 250;
+    private static final VarHandle BIG_ENDIAN_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+    /** Every other byte of a long, so that four bytes sit in four 16-bit lanes. */
+    private static final long LANES = 0x00FF_00FF_00FF_00FFL;
+    /** Multipliers that gather four lanes into the top one: plainly, and weighted 8, 6, 4, 2 or 7, 5, 3, 1. */
+    private static final long ONES = 0x0001_0001_0001_0001L;
+    private static final long EVEN_WEIGHTS = 0x0002_0004_0006_0008L;
+    private static final long ODD_WEIGHTS = 0x0001_0003_0005_0007L;
 
     private Encoder() {
     }
@@ -44,21 +54,16 @@ final class Encoder {
         int base = 0; // the first target byte not yet written
         while (base + WINDOW <= end) {
             int slide = base;
-            int a = 0; // the rolling hash's sum of bytes and weighted sum, both taken modulo 2^16 when used
-            int b = 0;
-            for (int i = 0; i < WINDOW; i++) {
-                int z = target[slide + i] & 0xFF;
-                a += z;
-                b += (WINDOW - i) * z;
-            }
+            int hash = hash(target, slide);
+            int a = hash & 0xFFFF; // the rolling hash's two sums, exact: at most 16 * 255 and 136 * 255
+            int b = hash >>> 16;
             while (true) {
-                int hash = (b << 16) | (a & 0xFFFF);
                 int bestLength = 0;
                 int bestTarget = 0;
                 int bestSource = 0;
                 int tries = 0;
                 for (int block = index.first(hash); block >= 0 && tries < MAX_CANDIDATES; block = index.next(block), tries++) {
-                    if (index.hash(block) != hash) {
+                    if (index.blockHash(block) != hash) {
                         continue; // another hash in the same bucket
                     }
                     int s = block * WINDOW;
@@ -103,10 +108,39 @@ final class Encoder {
                 int leaving = target[slide] & 0xFF;
                 a += (target[slide + WINDOW] & 0xFF) - leaving;
                 b += a - WINDOW * leaving;
+                hash = (b << 16) | a;
                 slide++;
             }
         }
         return base;
+    }
+
+    /**
+     * The rolling hash of {@code bytes[at, at + WINDOW)}, from the format's description: with
+     * {@code z} those bytes, {@code A} the sum of {@code z[i]} and {@code B} the sum of
+     * {@code (WINDOW - i) * z[i]}, the hash is {@code B << 16 | A}. Sliding the window one byte
+     * on updates both sums from the byte leaving and the byte coming in, so only a window's first
+     * hash is computed here, eight bytes at a time: each long is split into its even and odd bytes
+     * in 16-bit lanes, and one multiplication sums the lanes, weighted or not, into the top lane
+     * (every lane's total stays under 2^16, so no lane carries into the next).
+     */
+    static int hash(byte[] bytes, int at) {
+        long first = (long) BIG_ENDIAN_LONG.get(bytes, at);
+        long second = (long) BIG_ENDIAN_LONG.get(bytes, at + 8);
+        int a1 = sum(first);
+        int a2 = sum(second);
+        int b = weightedSum(first) + 8 * a1 + weightedSum(second); // the first half's weights are 16..9
+        return (b << 16) | (a1 + a2);
+    }
+
+    /** z0 + ... + z7 of the long's bytes z0 (highest) to z7. */
+    private static int sum(long x) {
+        return (int) ((((x >>> 8) & LANES) + (x & LANES)) * ONES >>> 48);
+    }
+
+    /** 8*z0 + 7*z1 + ... + 1*z7 of the long's bytes z0 (highest) to z7. */
+    private static int weightedSum(long x) {
+        return (int) ((((x >>> 8) & LANES) * EVEN_WEIGHTS + (x & LANES) * ODD_WEIGHTS) >>> 48);
     }
 
     /** How many bytes from {@code source[s]} and {@code target[t]} on are equal. */
@@ -147,15 +181,7 @@ final class Encoder {
             hashes = new int[blocks];
             shift = 32 - bits;
             for (int block = blocks - 1; block >= 0; block--) { // so that each chain runs in source order
-                int a = 0;
-                int b = 0;
-                int at = block * WINDOW;
-                for (int i = 0; i < WINDOW; i++) {
-                    int z = source[at + i] & 0xFF;
-                    a += z;
-                    b += (WINDOW - i) * z;
-                }
-                hashes[block] = (b << 16) | (a & 0xFFFF);
+                hashes[block] = hash(source, block * WINDOW);
                 int bucket = bucket(hashes[block]);
                 next[block] = heads[bucket];
                 heads[bucket] = block;
@@ -170,7 +196,7 @@ final class Encoder {
             return next[block];
         }
 
-        int hash(int block) {
+        int blockHash(int block) {
             return hashes[block];
         }
 
