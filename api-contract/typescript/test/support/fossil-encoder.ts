@@ -13,7 +13,7 @@ export function encodeDelta(source: Uint8Array, target: Uint8Array): Uint8Array 
   const out = new Output();
   out.number(target.length);
   out.byte(0x0a);
-  const done = source.length > WINDOW ? copies(new Index(source), source, target, out) : 0;
+  const done = source.length > WINDOW && target.length >= WINDOW ? copies(new Index(source), source, target, out) : 0;
   if (done < target.length) out.literal(target, done, target.length);
   out.number(checksum(target));
   out.byte(0x3b);

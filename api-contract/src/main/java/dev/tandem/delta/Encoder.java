@@ -36,7 +36,7 @@ final class Encoder {
         Output out = new Output(Math.min(target.length, 512) + 24);
         out.number(target.length);
         out.put('\n');
-        int done = source.length > WINDOW ? copies(new Index(source), source, target, out) : 0;
+        int done = source.length > WINDOW && target.length >= WINDOW ? copies(new Index(source), source, target, out) : 0;
         if (done < target.length) {
             out.literal(target, done, target.length);
         }

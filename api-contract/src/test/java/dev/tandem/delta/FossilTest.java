@@ -63,6 +63,24 @@ class FossilTest {
     }
 
     @Test
+    void theWindowHashIsTheRollingHashOfTheFormatsDescription() {
+        Random r = new Random(5);
+        byte[] ones = new byte[Encoder.WINDOW];
+        Arrays.fill(ones, (byte) 0xFF); // the largest sums: no lane may carry into another
+        for (byte[] bytes : new byte[][] {Samples.bytes(r, 4096), ones, new byte[Encoder.WINDOW], utf8(Samples.text(r, 2000, 40))}) {
+            for (int at = 0; at + Encoder.WINDOW <= bytes.length; at++) {
+                int a = 0;
+                int b = 0;
+                for (int i = 0; i < Encoder.WINDOW; i++) {
+                    a += bytes[at + i] & 0xFF;
+                    b += (Encoder.WINDOW - i) * (bytes[at + i] & 0xFF);
+                }
+                assertEquals((b & 0xFFFF) << 16 | (a & 0xFFFF), Encoder.hash(bytes, at), "at " + at);
+            }
+        }
+    }
+
+    @Test
     void aJsonDocumentWithOneFieldChangedBecomesCopyLiteralCopy() {
         String before = Samples.document(new Random(4096), 4096, 7, "draft");
         String after = before.replace("\"status\":\"draft\"", "\"status\":\"approved\"");
