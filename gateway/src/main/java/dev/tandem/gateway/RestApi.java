@@ -256,9 +256,7 @@ final class RestApi implements HttpService {
     }
 
     private Principal authenticate(ServerRequest req) {
-        String token = req.headers().first(HeaderNames.AUTHORIZATION)
-                .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7))
-                .map(v -> v.substring(7).trim())
+        String token = RequestParts.bearer(req.headers())
                 .orElseThrow(() -> new ProtocolException(ErrorCode.UNAUTHORIZED, "Authorization: Bearer token required"));
         return layer.get().authenticateService(token);
     }

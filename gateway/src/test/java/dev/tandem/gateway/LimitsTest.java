@@ -120,11 +120,11 @@ class LimitsTest {
                 assertEquals(4029, d.path("code").asInt());
                 assertEquals(4029, third.closeCode());
                 open.getFirst().close();
-                waitFor(() -> node.gateway.connectionsFrom("127.0.0.1") == 1);
+                waitFor(() -> node.gateway.engine().connectionsFrom("127.0.0.1") == 1);
                 open.add(ContractProbes.connect(node.ws(), TestGateway.token("c", "acme")));
                 open.get(1).close();
                 open.getLast().close();
-                waitFor(() -> node.gateway.connectionsFrom("127.0.0.1") == 0);
+                waitFor(() -> node.gateway.engine().connectionsFrom("127.0.0.1") == 0);
             } finally {
                 open.forEach(WsProbe::close);
             }

@@ -86,6 +86,7 @@ public final class Operations implements AutoCloseable {
     private final Revocations revocations;
     private final java.time.Duration maxTokenLifetime;
     private final UserChannels userChannels;
+    private final AdmittedTokens admittedTokens;
 
     private Operations(Builder b) {
         this.rules = b.rules;
@@ -103,6 +104,7 @@ public final class Operations implements AutoCloseable {
         this.revocations = b.revocations == null ? new MemoryRevocations(b.clock) : b.revocations;
         this.maxTokenLifetime = b.maxTokenLifetime;
         this.userChannels = new UserChannels(b.limits.maxChannelsPerUser());
+        this.admittedTokens = new AdmittedTokens(b.clock);
         this.publisher = new Publisher(broker, inbox, rules, codec, background);
         this.presences = new Presences(presenceStore, rules, publisher, codec, background, b.presenceListener);
         this.docs = documents.map(d -> new DocumentOps(d, access, hooks, broker, rules, codec, b.limits, serviceRole));
@@ -139,18 +141,42 @@ public final class Operations implements AutoCloseable {
      *                               {@code UNAVAILABLE} when the backend cannot be asked
      */
     public Hooks.Admitted authenticate(String token) {
-        Principal p = verifier.verify(token);
-        Optional<Instant> exp = p.expiresAt();
-        if (exp.isPresent() && exp.get().isAfter(LATEST_EXPIRY)) {
-            throw new ProtocolException(ErrorCode.UNAUTHORIZED, "token expiry out of range");
-        }
-        if (p.expiredAt(clock.instant())) {
-            throw new TokenExpiredException();
-        }
-        if (revocations.revoked(p)) {
-            throw new TokenRevokedException();
-        }
-        return hooks.connect(p);
+        return hooks.connect(verify(token));
+    }
+
+    /**
+     * Verifies an event stream's token and lets the {@link Hooks#connect} hook see the principal,
+     * as {@link #authenticate}; the hook's answer is kept for the token's requests that reach this
+     * node apart from the stream ({@link #admitRequest}), so they are not asked about again.
+     */
+    public Hooks.Admitted authenticateStream(String token) {
+        Principal p = verify(token);
+        Hooks.Admitted admitted = hooks.connect(p);
+        admittedTokens.keep(token, p, admitted.principal());
+        return admitted;
+    }
+
+    /**
+     * Verifies the token of a request made on behalf of a connection this node holds (an event
+     * stream's POST): the connection's principal, which its connect hook admitted, is the one
+     * that acts; the token only has to be valid.
+     *
+     * @throws ProtocolException {@code UNAUTHORIZED} for a token that is not acceptable (or expired, revoked)
+     */
+    public Principal verifyRequest(String token) {
+        return verify(token);
+    }
+
+    /**
+     * Verifies the token of a request whose connection is not on this node (an event stream's
+     * POST that reached another node): the principal the {@link Hooks#connect} hook admitted for
+     * this token, asked once per token on this node (see {@link AdmittedTokens}), not per request.
+     *
+     * @throws ProtocolException as {@link #authenticate}
+     */
+    public Principal admitRequest(String token) {
+        Principal p = verify(token);
+        return admittedTokens.admitted(token, p, v -> hooks.connect(v).principal());
     }
 
     /**
@@ -160,12 +186,25 @@ public final class Operations implements AutoCloseable {
      *                           {@code FORBIDDEN} without the service role
      */
     public Principal authenticateService(String token) {
-        Principal p = verifier.verify(token);
-        if (p.expiredAt(clock.instant())) {
-            throw new TokenExpiredException();
-        }
+        Principal p = verify(token);
         if (!p.hasRole(serviceRole)) {
             throw new ProtocolException(ErrorCode.FORBIDDEN, "the service API needs the '" + serviceRole + "' role");
+        }
+        return p;
+    }
+
+    /**
+     * The one check of a token, for clients and services alike: the verifier (signature,
+     * issuer, audience, claims), then the expiry (in range, not past) and the revocations.
+     */
+    private Principal verify(String token) {
+        Principal p = verifier.verify(token);
+        Optional<Instant> exp = p.expiresAt();
+        if (exp.isPresent() && exp.get().isAfter(LATEST_EXPIRY)) {
+            throw new ProtocolException(ErrorCode.UNAUTHORIZED, "token expiry out of range");
+        }
+        if (p.expiredAt(clock.instant())) {
+            throw new TokenExpiredException();
         }
         if (revocations.revoked(p)) {
             throw new TokenRevokedException();
@@ -393,48 +432,18 @@ public final class Operations implements AutoCloseable {
     }
 
     /**
-     * A client frame that needs no connection state, for transports whose requests are
-     * independent (SSE's HTTP POSTs): {@code publish}, {@code ping}, {@code ack}, {@code doc.*},
-     * {@code sync}, {@code conflict.resolve}, and {@code presence} without a state (who is on a
-     * channel the caller may subscribe to). Frames about a connection ({@code connect},
-     * {@code refresh}, {@code subscribe}, {@code unsubscribe}, setting a presence state) are
-     * {@code bad_request}.
+     * {@code presence} without a state, from a client: who is on a channel the caller may
+     * subscribe to ({@code {channel, members}}).
      */
-    public Result request(Principal who, ClientFrame frame) {
-        return switch (frame) {
-            case ClientFrame.Publish p -> publish(who, p);
-            case ClientFrame.Ping p -> ping();
-            case ClientFrame.Ack a -> ack(who, a);
-            case ClientFrame.DocGet g -> getDocument(who, g.docType(), g.docId());
-            case ClientFrame.DocQuery q -> queryDocuments(who, q);
-            case ClientFrame.DocUpdate u -> updateDocument(who, u);
-            case ClientFrame.Sync s -> sync(who, s.ops());
-            case ClientFrame.ConflictResolve r -> resolveConflict(who, r.conflictId(), r.resolution(), r.data());
-            case ClientFrame.Presence p when p.state().isEmpty() -> answer(who, "presence", () -> {
-                ChannelKey key = rules.authorize(who, p.channel(), ChannelRules.Action.SUBSCRIBE);
-                if (!rules.namespaceOf(key).presence()) {
-                    throw new ProtocolException(ErrorCode.BAD_REQUEST, "channels of '" + key.namespace()
-                            + "' have no presence");
-                }
-                return codec.object().put("channel", p.channel()).set("members", presences.members(key));
-            });
-            case ClientFrame.Presence p -> new Result.Failed(ErrorCode.BAD_REQUEST,
-                    "a presence state belongs to a connection: set it over the WebSocket");
-            case ClientFrame.Connect c -> notHere(c.op());
-            case ClientFrame.Refresh r -> notHere(r.op());
-            case ClientFrame.Subscribe s -> notHere(s.op());
-            case ClientFrame.Unsubscribe u -> notHere(u.op());
-        };
-    }
-
-    private static Result notHere(String op) {
-        return new Result.Failed(ErrorCode.BAD_REQUEST, op + " is about a connection: for a stream, name its "
-                + "channels in the stream's URL");
-    }
-
-    /** An application-level ping: an empty answer. */
-    public Result ping() {
-        return Result.ok();
+    public Result presence(Principal who, String channel) {
+        return answer(who, "presence", () -> {
+            ChannelKey key = rules.authorize(who, channel, ChannelRules.Action.SUBSCRIBE);
+            if (!rules.namespaceOf(key).presence()) {
+                throw new ProtocolException(ErrorCode.BAD_REQUEST, "channels of '" + key.namespace()
+                        + "' have no presence");
+            }
+            return codec.object().put("channel", channel).set("members", presences.members(key));
+        });
     }
 
     // ------------------------------------------------------------------ documents

@@ -12,16 +12,30 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
+import dev.tandem.auth.Principal;
+import dev.tandem.auth.Revocations;
+import dev.tandem.operations.Hooks;
 import dev.tandem.operations.Operations;
+import dev.tandem.operations.Result;
 import dev.tandem.operations.UserRates;
+import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.CloseCode;
+import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.FrameCodec;
+import dev.tandem.protocol.Position;
+import dev.tandem.protocol.ProtocolException;
+import dev.tandem.protocol.ServerFrame;
+import dev.tandem.protocol.Utf8;
+import dev.tandem.telemetry.LogText;
 import dev.tandem.telemetry.Telemetry;
 
 /**
- * The WebSocket sessions of one node: it opens a {@link Session} per connection on the node's
- * {@link Operations}, runs their timers (one sweep for all), and drains them on shutdown. It hands out nothing of
- * the layer below: a transport feeds sessions, and sessions call operations.
+ * The connection runtime of one node: it opens a {@link Session} per connection, whatever its
+ * {@link Transport}, on the node's {@link Operations}; admits it (draining, the node's, the
+ * address's and the tenant's connection limits); runs the sessions' timers (one sweep for all);
+ * takes the requests an event stream sends apart from its stream ({@link #request}); closes the
+ * connections a revocation names; and drains them on shutdown. It hands out nothing of the layer
+ * below: a transport feeds sessions, and sessions call operations.
  */
 public final class Engine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Engine.class.getName());
@@ -38,7 +52,13 @@ public final class Engine implements AutoCloseable {
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final FleetLimits fleet;
     private final Map<String, java.util.concurrent.atomic.AtomicInteger> perTenant = new ConcurrentHashMap<>();
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> perAddress = new ConcurrentHashMap<>();
     private final Optional<UserRates> userRates;
+    /** The message rate of requests whose connection is not on this node, per user. */
+    private final UserRates requestRates;
+    /** The typing and cursor signals of requests whose connection is not on this node, per user. */
+    private final UserRates requestSignals;
+    private final Dispatcher dispatcher;
     private volatile boolean accepting = true;
     /** How writers encode replayed publications: one function for every connection. */
     private final java.util.function.Function<dev.tandem.hub.Publication, String> publicationEncoder;
@@ -56,6 +76,9 @@ public final class Engine implements AutoCloseable {
         this.userRates = fleet.userMessagesPerSecond() > 0
                 ? Optional.of(new UserRates(fleet.userMessagesPerSecond(), fleet.effectiveUserBurst()))
                 : Optional.empty();
+        this.requestRates = new UserRates(limits.messagesPerSecond(), limits.burst());
+        this.requestSignals = new UserRates(limits.ephemeralPerSecond(), limits.ephemeralPerSecond());
+        this.dispatcher = new Dispatcher(operations, limits, telemetry);
         operations.onNotice(this::notice);
         ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "tandem-timers");
@@ -128,6 +151,32 @@ public final class Engine implements AutoCloseable {
      * @return the session
      */
     public Session open(Transport transport, Optional<String> upgradeToken, Runnable onEnded) {
+        Session session = admitted(transport, onEnded);
+        session.start(upgradeToken);
+        return session;
+    }
+
+    /**
+     * Opens a session for a connection whose request carried its authentication (an event
+     * stream: its token was verified and the connect hook asked, once, when the request came),
+     * subscribed at once to the channels it names.
+     *
+     * @param admitted who it is, and the channels the connect hook named
+     * @param channels the channels it names, each from a position (resumed right after it) or from now
+     * @param onEnded  run once at the end; must not block
+     */
+    public Session open(Transport transport, Hooks.Admitted admitted, Map<String, Optional<Position>> channels,
+                        Runnable onEnded) {
+        Session session = admitted(transport, onEnded);
+        session.start(admitted, new java.util.LinkedHashMap<>(channels));
+        return session;
+    }
+
+    /**
+     * Counts a new connection and applies the node's limits, the same for every transport: a
+     * draining node, a full node and a full address close it at once (with 1012, 4030, 4029).
+     */
+    private Session admitted(Transport transport, Runnable onEnded) {
         Session session = new Session(newId(), this, transport, onEnded);
         sessions.put(session.id(), session);
         telemetry.connectionOpened();
@@ -136,9 +185,110 @@ public final class Engine implements AutoCloseable {
         } else if (fleet.maxConnections() > 0 && sessions.size() > fleet.maxConnections()) {
             session.close(CloseCode.NODE_FULL, "this node has " + fleet.maxConnections()
                     + " connections; reconnect to another node");
+        } else if (!acquireAddress(transport.remoteAddress())) {
+            LOG.log(System.Logger.Level.INFO, "refusing connection from " + LogText.safe(transport.remoteAddress())
+                    + ": per-address limit reached");
+            session.close(CloseCode.CONNECTION_LIMIT, CloseCode.CONNECTION_LIMIT.reason());
+        } else {
+            session.addressCounted = true;
         }
-        session.start(upgradeToken);
         return session;
+    }
+
+    private boolean acquireAddress(String address) {
+        int max = fleet.maxConnectionsPerAddress();
+        boolean[] admitted = new boolean[1];
+        perAddress.compute(address, (a, n) -> {
+            java.util.concurrent.atomic.AtomicInteger count = n == null ? new java.util.concurrent.atomic.AtomicInteger() : n;
+            if (max == 0 || count.get() < max) {
+                count.incrementAndGet();
+                admitted[0] = true;
+            }
+            return count.get() == 0 ? null : count;
+        });
+        return admitted[0];
+    }
+
+    /** Open connections from an address on this node (tests, diagnostics). */
+    public int connectionsFrom(String address) {
+        var n = perAddress.get(address);
+        return n == null ? 0 : n.get();
+    }
+
+    // ------------------------------------------------------------------ requests apart from their connection
+
+    /**
+     * A client frame an event stream sends apart from its stream (an HTTP POST), with its
+     * bearer token and its bytes as they came. When it names its stream's session and that
+     * session is open on this node, it runs through that session: the connection's limits
+     * (frame size, message rate and flood, typing signals), its principal as its connect hook
+     * admitted it. Otherwise (the stream is on another node, or none is named) it runs under the
+     * same limits kept per user, as the principal the connect hook admitted for the token on
+     * this node. Either way the user's rate on the node applies, frames about a connection are
+     * {@code bad_request}, and the answer is one frame. Never throws.
+     *
+     * @param session the stream's session id, when the request names it
+     * @return the {@code reply} or {@code error} (with the request's id when it could be read)
+     */
+    public ServerFrame request(Optional<String> session, String token, byte[] utf8) {
+        try {
+            Session via = session.map(sessions::get).filter(s -> s.state() == Session.State.OPEN).orElse(null);
+            if (via != null) {
+                Principal caller = operations.verifyRequest(token);
+                Principal own = via.principal().orElseThrow();
+                if (!caller.tenant().equals(own.tenant()) || !caller.user().equals(own.user())) {
+                    throw new ProtocolException(ErrorCode.FORBIDDEN, "session " + LogText.safe(via.id())
+                            + " belongs to another user");
+                }
+                return via.request(utf8);
+            }
+            Principal who = operations.admitRequest(token);
+            if (utf8.length > limits.maxFrameBytes()) {
+                throw new ProtocolException(ErrorCode.TOO_LARGE, peekId(utf8), "message larger than "
+                        + limits.maxFrameBytes() + " bytes");
+            }
+            return request(who, utf8, null);
+        } catch (ProtocolException e) {
+            telemetry.error(e.code());
+            return ServerFrame.Error.of(e);
+        }
+    }
+
+    /**
+     * The rest of a request's way in (its size was checked): UTF-8, the rate (the connection's,
+     * or the user's when {@code via} is null), the user's rate on the node, the frame, its
+     * operation.
+     */
+    ServerFrame request(Principal who, byte[] utf8, Session via) {
+        String text;
+        long requestId = 0;
+        try {
+            text = Utf8.decode(utf8);
+            requestId = codec.peekId(text);
+            if (!(via != null ? via.admitRequest() : requestRates.tryAcquire(who, 1))) {
+                throw rateLimited();
+            }
+            Optional<ProtocolException> over = chargeUser(who);
+            if (over.isPresent()) {
+                throw over.get();
+            }
+            ClientFrame frame = codec.decodeClient(text);
+            requestId = frame.id();
+            telemetry.frameIn(frame.op());
+            if (via != null) {
+                via.active(frame);
+            }
+            Result[] answer = new Result[1];
+            dispatcher.run(who, frame, null, via != null ? via::ephemeral : () -> requestSignals.tryAcquire(who, 1),
+                    r -> answer[0] = r);
+            return switch (answer[0]) {
+                case Result.Ok ok -> new ServerFrame.Reply(frame.id(), ok.body());
+                case Result.Failed f -> new ServerFrame.Error(frame.id(), f.code(), f.message());
+            };
+        } catch (ProtocolException e) {
+            telemetry.error(e.code());
+            return ServerFrame.Error.of(e.requestId() > 0 ? e : e.withRequestId(requestId));
+        }
     }
 
     /**
@@ -228,20 +378,44 @@ public final class Engine implements AutoCloseable {
         return n == null ? 0 : n.get();
     }
 
-    /** Charges one message to the user's node-wide budget; false when over it. */
-    boolean chargeUser(dev.tandem.auth.Principal who) {
-        return userRates.map(r -> r.tryAcquire(who, 1)).orElse(true);
+    /**
+     * Counts one message of the user and charges it to the user's budget on the node; the
+     * refusal when over it.
+     */
+    Optional<ProtocolException> chargeUser(Principal who) {
+        telemetry.tenantMessage(who.tenant());
+        if (userRates.isPresent() && !userRates.get().tryAcquire(who, 1)) {
+            return Optional.of(new ProtocolException(ErrorCode.RATE_LIMITED, "more than "
+                    + fleet.userMessagesPerSecond() + " messages per second from user " + who.user()
+                    + " on this node (all connections together); slow down"));
+        }
+        return Optional.empty();
+    }
+
+    /** The refusal of a message over a connection's (or a user's requests') message rate. */
+    ProtocolException rateLimited() {
+        return new ProtocolException(ErrorCode.RATE_LIMITED, "more than " + limits.messagesPerSecond()
+                + " messages per second; slow down");
+    }
+
+    Dispatcher dispatcher() {
+        return dispatcher;
+    }
+
+    /** The id of a request whose bytes are not read as a frame (too large): the id it starts with, if it can be read. */
+    long peekId(byte[] utf8) {
+        return codec.peekId(new String(utf8, java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** A revocation or disconnect from any node: closes the matching connections here. */
-    private void notice(dev.tandem.auth.Revocations.Notice notice) {
-        CloseCode code = notice instanceof dev.tandem.auth.Revocations.UserDisconnected ? CloseCode.DISCONNECTED
+    private void notice(Revocations.Notice notice) {
+        CloseCode code = notice instanceof Revocations.UserDisconnected ? CloseCode.DISCONNECTED
                 : CloseCode.TOKEN_REVOKED;
         String reason = code == CloseCode.DISCONNECTED ? "disconnected by the application" : "token revoked";
         int closed = 0;
         for (Session s : sessions.values()) {
-            Optional<dev.tandem.auth.Principal> p = s.principal();
-            if (p.isPresent() && dev.tandem.auth.Revocations.concerns(notice, p.get())) {
+            Optional<Principal> p = s.principal();
+            if (p.isPresent() && Revocations.concerns(notice, p.get())) {
                 s.close(code, reason);
                 closed++;
             }
@@ -292,6 +466,9 @@ public final class Engine implements AutoCloseable {
     void sessionEnded(Session session, int closeCode) {
         if (sessions.remove(session.id()) != null) {
             telemetry.connectionClosed(closeCode);
+        }
+        if (session.addressCounted) {
+            perAddress.computeIfPresent(session.remoteAddress(), (a, n) -> n.decrementAndGet() <= 0 ? null : n);
         }
     }
 

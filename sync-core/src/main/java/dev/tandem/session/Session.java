@@ -3,6 +3,8 @@ package dev.tandem.session;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -21,27 +23,27 @@ import dev.tandem.operations.Subscriptions;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.CloseCode;
 import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.Position;
 import dev.tandem.protocol.ProtocolException;
 import dev.tandem.protocol.ServerFrame;
 import dev.tandem.telemetry.LogText;
 
 /**
- * One WebSocket connection's protocol: waiting for authentication, open, closed. It turns
- * frames into calls on the {@link Operations} layer and {@link Result}s back into {@code reply}
- * and {@code error} frames; it decides nothing an operation decides.
+ * One client connection, whatever its {@link Transport} (a WebSocket, an event stream): waiting
+ * for authentication, open, closed. It turns frames into calls on the {@link Operations} layer
+ * (through the one {@link Dispatcher}) and {@link Result}s back into {@code reply} and
+ * {@code error} frames; it decides nothing an operation decides.
  *
- * <p>The transport feeds it inbound text with {@link #receive(String)} from one thread at a
- * time; everything it sends goes through the connection's bounded outbound queue and single
- * writer ({@link Outbound}). Every frame with an {@code id} gets exactly one {@code reply} or
- * {@code error}, a rate-limited one too. Bad input is answered with a stable error code and never
- * changes state; floods ({@link Admission}), oversize frames, slow reading, missed heartbeats and
- * expired tokens close the connection with a documented close code after a {@code disconnect}.
- *
- * <p>It is itself its subscriptions' {@link Delivery} and its writer's {@code Outbound.Done}
- * (callback objects per connection cost memory at tens of thousands of connections); those
- * methods are for them, not for a transport.
+ * <p>A WebSocket feeds it inbound text with {@link #receive(String)} from one thread at a time;
+ * an event stream's POSTs reach it through {@link Engine#request}. Everything it sends goes
+ * through the connection's bounded outbound queue and the node's writers ({@link Outbound}).
+ * Every frame with an {@code id} gets exactly one {@code reply} or {@code error}, a rate-limited
+ * one too. Bad input is answered with a stable error code and never changes state; floods
+ * ({@link Admission}), oversize frames, slow reading, missed heartbeats, idleness and expired
+ * tokens close the connection with a documented close code after a {@code disconnect}: the same
+ * on every transport.
  */
-public final class Session implements Delivery, Outbound.Done {
+public final class Session {
     private static final System.Logger LOG = System.getLogger(Session.class.getName());
     /*
      * terminated and tenantCounted are volatile fields updated through VarHandles (an atomic
@@ -78,7 +80,9 @@ public final class Session implements Delivery, Outbound.Done {
     private final Operations ops;
     private final Transport transport;
     private final Outbound out;
+    /** Charged by the reading thread and, for an event stream, its POSTs: guarded by its own monitor. */
     private final Admission admission;
+    private final Callbacks callbacks;
     /**
      * When the peer last sent something ({@link System#nanoTime}): it counts as alive while it
      * reads (pongs, messages); silent for longer than a heartbeat interval plus the heartbeat
@@ -106,6 +110,8 @@ public final class Session implements Delivery, Outbound.Done {
     private volatile String tenantCounted;
     /** When the client last sent something other than a ping (idle timeout). */
     private volatile long lastActive = System.nanoTime();
+    /** Whether this connection holds one of its address's places (the engine's, released when it ends). */
+    volatile boolean addressCounted;
 
     Session(String id, Engine engine, Transport transport, Runnable onEnded) {
         this.id = id;
@@ -113,8 +119,9 @@ public final class Session implements Delivery, Outbound.Done {
         this.ops = engine.operations();
         this.transport = transport;
         this.onEnded = onEnded;
+        this.callbacks = new Callbacks();
         this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), engine.publicationEncoder(),
-                engine.writers().assign(), this);
+                engine.writers().assign(), callbacks);
         this.admission = new Admission(engine.limits(), System.nanoTime());
         long now = System.nanoTime();
         this.lastHeard = now;
@@ -127,14 +134,26 @@ public final class Session implements Delivery, Outbound.Done {
         this.authDeadline = now + engine.limits().authTimeout().toNanos();
     }
 
+    /** Starts a connection that authenticates with its upgrade's token, or else with a {@code connect} frame. */
     void start(Optional<String> upgradeToken) {
-        if (upgradeToken.isPresent()) {
+        if (upgradeToken.isPresent() && state != State.CLOSED) {
             authenticate(upgradeToken.get(), 0);
         }
     }
 
     /**
-     * Runs the timers that are due: the auth timeout, the token's expiry, the heartbeat. Called
+     * Starts a connection its request authenticated (an event stream: the token came with the
+     * request, and the connect hook was asked then), subscribed at once to the channels it named,
+     * from the positions given.
+     */
+    void start(Hooks.Admitted admitted, Map<String, Optional<Position>> channels) {
+        if (state != State.CLOSED) {
+            admit(admitted, 0, channels);
+        }
+    }
+
+    /**
+     * Runs the timers that are due: the auth timeout, the token's expiry, idleness, the heartbeat. Called
      * by the engine's sweep (one thread), every sweep period, for every session; so a timer
      * fires at most one period late.
      *
@@ -152,6 +171,12 @@ public final class Session implements Delivery, Outbound.Done {
         }
         if (s == State.OPEN && nowMillis >= tokenExpiresAt) {
             close(CloseCode.TOKEN_EXPIRED, "token expired; reconnect with a fresh token");
+            return;
+        }
+        long idle = engine.fleet().idleTimeout().toNanos();
+        if (idle > 0 && s == State.OPEN && subscriptionCount() == 0 && nowNanos - lastActive > idle) {
+            close(CloseCode.IDLE, "subscribed to nothing and silent for " + engine.fleet().idleTimeout().toSeconds()
+                    + " s");
             return;
         }
         long due = nextHeartbeat;
@@ -191,6 +216,10 @@ public final class Session implements Delivery, Outbound.Done {
         return Optional.ofNullable(principal);
     }
 
+    String remoteAddress() {
+        return transport.remoteAddress();
+    }
+
     /** How many channels the connection is subscribed to. */
     public int subscriptionCount() {
         Subscriptions s = subscriptions;
@@ -200,8 +229,8 @@ public final class Session implements Delivery, Outbound.Done {
     // ------------------------------------------------------------------ inbound
 
     /**
-     * Handles one inbound text message (fragments already joined). Never throws: every
-     * problem becomes an {@code error} frame or a close.
+     * Handles one inbound text message of a WebSocket (fragments already joined). Never throws:
+     * every problem becomes an {@code error} frame or a close.
      */
     public void receive(String text) {
         if (state == State.CLOSED) {
@@ -218,12 +247,9 @@ public final class Session implements Delivery, Outbound.Done {
         }
         Principal who = principal;
         if (who != null) {
-            engine.telemetry().tenantMessage(who.tenant());
-            if (!engine.chargeUser(who)) {
-                long rid = engine.codec().peekId(text);
-                sendError(new ProtocolException(ErrorCode.RATE_LIMITED, rid, "more than "
-                        + engine.fleet().userMessagesPerSecond() + " messages per second from user " + who.user()
-                        + " on this node (all connections together); slow down"));
+            Optional<ProtocolException> over = engine.chargeUser(who);
+            if (over.isPresent()) {
+                sendError(over.get().withRequestId(engine.codec().peekId(text)));
                 return;
             }
         }
@@ -236,15 +262,56 @@ public final class Session implements Delivery, Outbound.Done {
             return;
         }
         engine.telemetry().frameIn(frame.op());
-        try {
-            handle(frame);
-        } catch (ProtocolException e) {
-            sendError(e.withRequestId(frame.id()));
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "session " + id + " (" + describe() + "): " + frame.op() + " failed",
-                    LogText.scrub(e));
-            sendError(new ProtocolException(ErrorCode.INTERNAL, frame.id(), "internal error; see server log for session "
-                    + id));
+        if (state == State.AWAITING_AUTH && !(frame instanceof ClientFrame.Connect)) {
+            sendError(new ProtocolException(ErrorCode.UNAUTHORIZED, frame.id(), "authenticate first with a connect frame"));
+            return;
+        }
+        active(frame);
+        long requestId = frame.id();
+        engine.dispatcher().run(who, frame, this, this::ephemeral, result -> answer(requestId, result));
+    }
+
+    /**
+     * A client frame that came apart from the connection (an event stream's POST naming it), with
+     * its bytes as they came: the connection's limits apply as to a socket's messages (frame size,
+     * message rate and flood, typing signals, the user's rate), it runs as the connection's
+     * principal, and frames about a connection are {@code bad_request} (a stream's POSTs may reach
+     * any node, which has no such connection). Never throws.
+     *
+     * @return the answer: a {@code reply} or an {@code error} with the frame's id
+     */
+    ServerFrame request(byte[] utf8) {
+        Principal who = principal;
+        if (utf8.length > engine.limits().maxFrameBytes()) {
+            tooLarge();
+            return ServerFrame.Error.of(tooLargeError().withRequestId(engine.peekId(utf8)));
+        }
+        return engine.request(who, utf8, this);
+    }
+
+    /** Charges a request (a POST) against the connection's rate; false when refused (a flood closes it). */
+    boolean admitRequest() {
+        Admission.Verdict v;
+        synchronized (admission) {
+            v = admission.admit(System.nanoTime());
+        }
+        if (v == Admission.Verdict.CLOSE) {
+            close(CloseCode.FLOOD, "kept flooding after rate_limited");
+        }
+        return v == Admission.Verdict.ADMIT;
+    }
+
+    /** Notes a frame other than a ping as activity (the idle timeout). */
+    void active(ClientFrame frame) {
+        if (!(frame instanceof ClientFrame.Ping)) {
+            lastActive = System.nanoTime();
+        }
+    }
+
+    /** Charges a typing or cursor signal; false when over {@code ephemeral-per-second}. */
+    boolean ephemeral() {
+        synchronized (admission) {
+            return admission.ephemeral(System.nanoTime());
         }
     }
 
@@ -255,14 +322,16 @@ public final class Session implements Delivery, Outbound.Done {
      * closes with 4008.
      */
     private boolean admit(java.util.function.LongSupplier requestId) {
-        Admission.Verdict v = admission.admit(System.nanoTime());
+        Admission.Verdict v;
+        synchronized (admission) {
+            v = admission.admit(System.nanoTime());
+        }
         if (v == Admission.Verdict.ADMIT) {
             return true;
         }
         long rid = requestId.getAsLong();
         if (rid > 0 || v == Admission.Verdict.REFUSE_FIRST) {
-            sendError(new ProtocolException(ErrorCode.RATE_LIMITED, rid, "more than "
-                    + engine.limits().messagesPerSecond() + " messages per second; slow down"));
+            sendError(engine.rateLimited().withRequestId(rid));
         }
         if (v == Admission.Verdict.CLOSE) {
             close(CloseCode.FLOOD, "kept flooding after rate_limited");
@@ -312,44 +381,25 @@ public final class Session implements Delivery, Outbound.Done {
     /** An inbound message exceeded the frame size limit: closes with 1009. */
     public void tooLarge() {
         engine.telemetry().error(ErrorCode.TOO_LARGE);
-        close(CloseCode.TOO_LARGE, "message larger than " + engine.limits().maxFrameBytes() + " bytes");
+        close(CloseCode.TOO_LARGE, tooLargeError().getMessage());
     }
 
-    private void handle(ClientFrame frame) {
-        if (state == State.AWAITING_AUTH && !(frame instanceof ClientFrame.Connect)) {
-            throw new ProtocolException(ErrorCode.UNAUTHORIZED, "authenticate first with a connect frame");
+    ProtocolException tooLargeError() {
+        return new ProtocolException(ErrorCode.TOO_LARGE, "message larger than " + engine.limits().maxFrameBytes()
+                + " bytes");
+    }
+
+    /** A {@code connect} frame: the first authentication of a socket that brought no token. */
+    void connect(ClientFrame.Connect c) {
+        if (state != State.AWAITING_AUTH) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "already authenticated; use refresh");
         }
-        Principal who = principal;
-        if (!(frame instanceof ClientFrame.Ping)) {
-            lastActive = System.nanoTime();
-        }
-        switch (frame) {
-            case ClientFrame.Connect c -> {
-                if (state != State.AWAITING_AUTH) {
-                    throw new ProtocolException(ErrorCode.BAD_REQUEST, "already authenticated; use refresh");
-                }
-                authenticate(c.token(), c.id());
-            }
-            case ClientFrame.Refresh r -> refresh(r);
-            case ClientFrame.Subscribe s -> subscriptions.subscribe(s, result -> answer(s.id(), result));
-            case ClientFrame.Unsubscribe u -> answer(u.id(), subscriptions.unsubscribe(u.channel()));
-            case ClientFrame.Publish p -> {
-                if (p.ephemeral() && !admission.ephemeral(System.nanoTime())) {
-                    throw new ProtocolException(ErrorCode.RATE_LIMITED, "more than "
-                            + engine.limits().ephemeralPerSecond() + " typing/cursor signals per second");
-                }
-                answer(p.id(), ops.publish(who, p));
-            }
-            case ClientFrame.Ping p -> answer(p.id(), ops.ping());
-            case ClientFrame.Presence p -> answer(p.id(), subscriptions.presence(p));
-            case ClientFrame.Ack a -> answer(a.id(), ops.ack(who, a));
-            case ClientFrame.DocGet g -> answer(g.id(), ops.getDocument(who, g.docType(), g.docId()));
-            case ClientFrame.DocQuery q -> answer(q.id(), ops.queryDocuments(who, q));
-            case ClientFrame.DocUpdate u -> answer(u.id(), ops.updateDocument(who, u));
-            case ClientFrame.Sync s -> answer(s.id(), ops.sync(who, s.ops()));
-            case ClientFrame.ConflictResolve r -> answer(r.id(), ops.resolveConflict(who, r.conflictId(),
-                    r.resolution(), r.data()));
-        }
+        authenticate(c.token(), c.id());
+    }
+
+    /** The connection's subscriptions (open connections only). */
+    Subscriptions subscriptions() {
+        return subscriptions;
     }
 
     // ------------------------------------------------------------------ authentication
@@ -360,11 +410,9 @@ public final class Session implements Delivery, Outbound.Done {
      * everything about the token checked out.
      */
     private void authenticate(String token, long requestId) {
-        Principal p;
         Hooks.Admitted admitted;
         try {
             admitted = ops.authenticate(token);
-            p = admitted.principal();
         } catch (TokenExpiredException e) {
             refuseAuth(e.withRequestId(requestId), CloseCode.TOKEN_EXPIRED);
             return;
@@ -382,6 +430,17 @@ public final class Session implements Delivery, Outbound.Done {
                     CloseCode.UNAUTHORIZED);
             return;
         }
+        admit(admitted, requestId, Map.of());
+    }
+
+    /**
+     * Lets an authenticated principal in, on every transport alike: the tenant's connection limit,
+     * the subscription state, the token's expiry, the welcome; then the channels the transport
+     * named (an event stream's URL) and those the backend's connect hook named, subscribed as if
+     * the client had asked. Nothing of the session changes before the tenant admitted it.
+     */
+    private void admit(Hooks.Admitted admitted, long requestId, Map<String, Optional<Position>> named) {
+        Principal p = admitted.principal();
         if (!engine.admitTenant(p.tenant())) {
             refuseAuth(new ProtocolException(ErrorCode.LIMIT_EXCEEDED, requestId, "tenant " + p.tenant() + " has "
                     + engine.fleet().maxConnectionsPerTenant() + " connections on this node"), CloseCode.TENANT_LIMIT);
@@ -392,7 +451,7 @@ public final class Session implements Delivery, Outbound.Done {
             releaseTenant(); // ended meanwhile: terminate may have run before the count existed
             return;
         }
-        Subscriptions subs = ops.subscriptions(id, p, this, engine.limits().maxSubscriptions());
+        Subscriptions subs = ops.subscriptions(id, p, callbacks, engine.limits().maxSubscriptions());
         lastActive = System.nanoTime();
         // the expiry is in force before the state says OPEN, so the sweep never sees an open
         // session without it
@@ -412,17 +471,37 @@ public final class Session implements Delivery, Outbound.Done {
         if (requestId > 0) {
             reply(requestId, engine.codec().object().put("session", id));
         }
-        // channels the backend's connect hook named: subscribed as if the client had asked
-        // (without an id: a refusal arrives as an error notice)
+        Map<String, Optional<Position>> channels = new LinkedHashMap<>(named);
         for (String channel : admitted.channels()) {
-            subs.subscribe(new ClientFrame.Subscribe(0, channel, Optional.empty(), false, false), result -> {
-                if (result instanceof Result.Failed f) {
-                    sendError(new ProtocolException(f.code(), "server-side subscription to " + channel + ": "
-                            + f.message()));
-                }
-            });
+            channels.putIfAbsent(channel, Optional.empty());
         }
+        channels.forEach((channel, since) -> subscribeForClient(subs, channel, since));
         LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + " authenticated: " + describe());
+    }
+
+    /**
+     * A subscription the server makes for the client (a channel its stream named, or the connect
+     * hook's), answered as the transport wants ({@link Transport#announcesSubscriptions}); a
+     * refusal is an {@code error} naming the channel.
+     */
+    private void subscribeForClient(Subscriptions subs, String channel, Optional<Position> since) {
+        subs.subscribe(new ClientFrame.Subscribe(0, channel, since, false, false), result -> {
+            switch (result) {
+                case Result.Ok ok -> {
+                    if (transport.announcesSubscriptions()) {
+                        ObjectNode body = ok.body().deepCopy();
+                        Position top = new Position(body.path("epoch").asText(), body.path("offset").asLong());
+                        ObjectNode frame = engine.codec().object().put("op", "subscribed");
+                        frame.setAll(body);
+                        offer(Frame.moving(engine.codec().write(frame).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                                "subscribed", channel, top));
+                    }
+                }
+                case Result.Failed f -> offer(Frame.of(engine.codec().write(engine.codec().object().put("op", "error")
+                        .put("code", f.code().wire()).put("message", f.message()).put("channel", channel))
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8), "error"));
+            }
+        });
     }
 
     private void refuseAuth(ProtocolException e, CloseCode code) {
@@ -430,7 +509,8 @@ public final class Session implements Delivery, Outbound.Done {
         close(code, String.valueOf(e.getMessage()));
     }
 
-    private void refresh(ClientFrame.Refresh r) {
+    /** A {@code refresh}: the same user's new token takes over (and its expiry). */
+    Result refresh(ClientFrame.Refresh r) {
         Principal next;
         try {
             next = ops.authenticate(r.token()).principal();
@@ -447,7 +527,7 @@ public final class Session implements Delivery, Outbound.Done {
         subscriptions.refresh(next);
         ObjectNode body = engine.codec().object();
         next.expiresAt().ifPresent(t -> body.put("expiresAt", t.toString()));
-        reply(r.id(), body);
+        return new Result.Ok(body);
     }
 
     // ------------------------------------------------------------------ outbound
@@ -474,39 +554,53 @@ public final class Session implements Delivery, Outbound.Done {
     }
 
     private void enqueue(ServerFrame frame) {
-        if (!out.offer(engine.codec().encode(frame), frame.op(), 0)) {
+        offer(Frame.of(engine.codec().encode(frame).getBytes(java.nio.charset.StandardCharsets.UTF_8), frame.op()));
+    }
+
+    private void offer(Frame frame) {
+        if (!out.offer(frame)) {
             overflowed();
         }
     }
 
-    /**
-     * The outbound queue is full: closes as a slow consumer. For the connection's subscriptions
-     * ({@link Delivery}).
-     */
-    @Override
-    public void overflowed() {
+    /** The outbound queue is full: closes as a slow consumer. */
+    private void overflowed() {
         if (state != State.CLOSED) {
             engine.telemetry().slowConsumerClosed();
             close(CloseCode.SLOW_CONSUMER, "outbound queue full: read faster or subscribe to less");
         }
     }
 
-    /** Queues a live publication. For the connection's subscriptions ({@link Delivery}). */
-    @Override
-    public boolean live(Publication publication, Encoded frame) {
-        return out.offer(frame.utf8(), "event", publication.acceptedNanos());
-    }
+    /**
+     * What the connection's subscriptions ({@link Delivery}) and its writer ({@link Outbound.Done})
+     * call back; kept out of the session's API.
+     */
+    private final class Callbacks implements Delivery, Outbound.Done {
+        @Override
+        public boolean live(Publication publication, Encoded frame) {
+            return out.offer(Frame.of(publication, frame.utf8(), frame.op()));
+        }
 
-    /** Queues a replayed publication. For the connection's subscriptions ({@link Delivery}). */
-    @Override
-    public boolean replay(Publication publication) {
-        return out.offerUnencoded(publication);
-    }
+        @Override
+        public boolean replay(Publication publication) {
+            return out.offerUnencoded(publication);
+        }
 
-    /** Sends an error notice. For the connection's subscriptions ({@link Delivery}). */
-    @Override
-    public void notice(Result.Failed notice) {
-        sendError(notice.toException(0));
+        @Override
+        public void overflowed() {
+            Session.this.overflowed();
+        }
+
+        @Override
+        public void notice(Result.Failed notice) {
+            sendError(notice.toException(0));
+        }
+
+        @Override
+        public void writerFinished(int closeCode) {
+            markClosed();
+            terminate(closeCode);
+        }
     }
 
     // ------------------------------------------------------------------ liveness
@@ -515,21 +609,16 @@ public final class Session implements Delivery, Outbound.Done {
         if (state == State.CLOSED) {
             return;
         }
-        long now = System.nanoTime();
-        long idle = engine.fleet().idleTimeout().toNanos();
-        long silent = now - lastHeard;
+        long silent = System.nanoTime() - lastHeard;
         SessionLimits l = engine.limits();
-        if (silent > l.heartbeatInterval().toNanos() + l.heartbeatTimeout().toNanos()) {
+        if (transport.answersPings() && silent > l.heartbeatInterval().toNanos() + l.heartbeatTimeout().toNanos()) {
             close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms");
-        } else if (idle > 0 && state == State.OPEN && subscriptionCount() == 0 && now - lastActive > idle) {
-            close(CloseCode.IDLE, "subscribed to nothing and silent for " + engine.fleet().idleTimeout().toSeconds()
-                    + " s");
-        } else {
-            out.ping();
-            Subscriptions s = subscriptions;
-            if (s != null) {
-                s.heartbeat();
-            }
+            return;
+        }
+        out.ping();
+        Subscriptions s = subscriptions;
+        if (s != null) {
+            s.heartbeat();
         }
     }
 
@@ -571,13 +660,6 @@ public final class Session implements Delivery, Outbound.Done {
     public void transportClosed(int closeCode) {
         markClosed();
         out.stop();
-        terminate(closeCode);
-    }
-
-    /** The writer is done (close written, or the socket failed). For the connection's {@code Outbound}. */
-    @Override
-    public void writerFinished(int closeCode) {
-        markClosed();
         terminate(closeCode);
     }
 

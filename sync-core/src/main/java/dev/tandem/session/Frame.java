@@ -1,0 +1,86 @@
+package dev.tandem.session;
+
+import java.util.Optional;
+
+import dev.tandem.hub.Publication;
+import dev.tandem.protocol.Position;
+
+/**
+ * A server frame on its way to a client, as a connection's writer hands it to the
+ * {@link Transport}: the frame's JSON in UTF-8, its {@code op}, and, when the frame moves a
+ * channel's position (a durable publication, or the answer to a subscription the server made
+ * for the client), that channel and its position. A WebSocket writes the bytes; an event stream
+ * also names the event after the op and keeps the positions for its event ids.
+ *
+ * <p>The bytes may be shared with other connections (a publication is encoded once for all its
+ * subscribers): read only.
+ */
+public final class Frame {
+    private final byte[] utf8;
+    private final String op;
+    /** {@link System#nanoTime} when the publication was accepted on this node, 0 for other frames. */
+    private final long acceptedNanos;
+    /** The publication this frame carries, or null. */
+    private final Publication publication;
+    /** For a frame that is no publication but moves a channel's position: the channel, else null. */
+    private final String channel;
+    private final Position position;
+
+    private Frame(byte[] utf8, String op, long acceptedNanos, Publication publication, String channel,
+                  Position position) {
+        this.utf8 = utf8;
+        this.op = op;
+        this.acceptedNanos = acceptedNanos;
+        this.publication = publication;
+        this.channel = channel;
+        this.position = position;
+    }
+
+    /** A frame made for one connection (a reply, an error, a notice, the welcome). */
+    static Frame of(byte[] utf8, String op) {
+        return new Frame(utf8, op, 0, null, null, null);
+    }
+
+    /** A frame that moves {@code channel} to {@code position} (the answer to a server-made subscription). */
+    static Frame moving(byte[] utf8, String op, String channel, Position position) {
+        return new Frame(utf8, op, 0, null, channel, position);
+    }
+
+    /** A publication's frame, {@code op} its {@link Publication#frameOp()}. */
+    static Frame of(Publication publication, byte[] utf8, String op) {
+        return new Frame(utf8, op, publication.acceptedNanos(), publication, null, null);
+    }
+
+    /** The frame's JSON in UTF-8: shared, read only. */
+    public byte[] utf8() {
+        return utf8;
+    }
+
+    /** The frame's {@code op} ({@code event}, {@code presence}, {@code reply}, …). */
+    public String op() {
+        return op;
+    }
+
+    /** The channel whose position this frame moves, if it moves one. */
+    public Optional<String> channel() {
+        if (publication != null) {
+            return publication.position().isPresent() ? Optional.of(publication.channel().name().toString())
+                    : Optional.empty();
+        }
+        return Optional.ofNullable(channel);
+    }
+
+    /** The position the frame moves its channel to, if it moves one (a durable publication's). */
+    public Optional<Position> position() {
+        return publication != null ? publication.position() : Optional.ofNullable(position);
+    }
+
+    long acceptedNanos() {
+        return acceptedNanos;
+    }
+
+    /** Whether the frame delivers a publication accepted on this node (for the delivery latency). */
+    boolean delivery() {
+        return acceptedNanos != 0;
+    }
+}
