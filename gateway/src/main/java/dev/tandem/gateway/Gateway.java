@@ -89,7 +89,7 @@ public final class Gateway implements AutoCloseable {
         this.kafka = KafkaSettings.create(tandem.get("kafka"));
         FrameCodec codec = FrameCodec.create();
         this.codec = codec;
-        HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this::operations, codec))
+        HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this::operations, this::engine, codec))
                 .register("/sse", new SseEndpoint(this::engine, this::operations, codec,
                         SessionLimits.create(tandem.get("limits"))))
                 .register("/contracts", ContractsService.fromClasspath());
@@ -239,7 +239,7 @@ public final class Gateway implements AutoCloseable {
     /** Starts consuming domain events when {@code tandem.kafka.bootstrap-servers} is set. */
     private void startKafka(GatewayTelemetry telemetry) {
         kafka.ifPresent(settings -> {
-            KafkaIngest in = KafkaIngest.start(settings, operations::ingest, new CloudEventCodec(codec));
+            KafkaIngest in = KafkaIngest.start(settings, operations.channels()::ingest, new CloudEventCodec(codec));
             telemetry.kafkaIngest(in::lag, in::handled, in::deadLettered);
             ingest = Optional.of(in);
             dev.tandem.kafka.OutboxRelay out = dev.tandem.kafka.OutboxRelay.start(settings,

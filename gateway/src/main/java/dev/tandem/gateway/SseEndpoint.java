@@ -100,7 +100,7 @@ final class SseEndpoint implements HttpService {
         Hooks.Admitted admitted;
         Map<String, Optional<Position>> channels = new LinkedHashMap<>();
         try {
-            admitted = layer.get().authenticateStream(RequestParts.bearer(req.headers())
+            admitted = layer.get().authentication().stream(RequestParts.bearer(req.headers())
                     .or(() -> req.query().first("access_token").asOptional())
                     .orElseThrow(() -> new ProtocolException(ErrorCode.UNAUTHORIZED,
                             "a token is required (Authorization: Bearer, or access_token=)")));

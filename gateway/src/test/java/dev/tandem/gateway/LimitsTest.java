@@ -173,7 +173,7 @@ class LimitsTest {
                 int n = 600;
                 double before = node.metric("tandem_slow_consumer_closes_total", "");
                 for (int i = 0; i < n; i++) {
-                    node.gateway.operations().servicePublish(TestGateway.service("acme"), List.of("tenant"), "blob",
+                    node.gateway.operations().channels().servicePublish(TestGateway.service("acme"), List.of("tenant"), "blob",
                             node.gateway.codec().parse("{\"i\":" + i + ",\"b\":" + blob + "}"), java.util.Optional.empty());
                     if (i % 32 == 31) {
                         // the healthy client keeps up with what it is sent; only the stalled one falls behind

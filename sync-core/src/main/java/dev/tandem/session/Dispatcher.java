@@ -4,7 +4,10 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 import dev.tandem.auth.Principal;
+import dev.tandem.operations.Channels;
+import dev.tandem.operations.DocumentOperations;
 import dev.tandem.operations.Operations;
+import dev.tandem.operations.Presences;
 import dev.tandem.operations.Result;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.ErrorCode;
@@ -22,12 +25,16 @@ import dev.tandem.telemetry.Telemetry;
 final class Dispatcher {
     private static final System.Logger LOG = System.getLogger(Dispatcher.class.getName());
 
-    private final Operations ops;
+    private final Channels channels;
+    private final Presences presence;
+    private final DocumentOperations documents;
     private final SessionLimits limits;
     private final Telemetry telemetry;
 
     Dispatcher(Operations ops, SessionLimits limits, Telemetry telemetry) {
-        this.ops = ops;
+        this.channels = ops.channels();
+        this.presence = ops.presence();
+        this.documents = ops.documents();
         this.limits = limits;
         this.telemetry = telemetry;
     }
@@ -74,24 +81,24 @@ final class Dispatcher {
                     throw new ProtocolException(ErrorCode.BAD_REQUEST,
                             "a presence state belongs to a connection: set it over the WebSocket");
                 }
-                answer.accept(on.subscriptions().presence(p));
+                answer.accept(on.subscriptions().presenceState(p.channel(), p.state().get()));
             }
-            case ClientFrame.Presence p -> answer.accept(ops.presence(who, p.channel()));
+            case ClientFrame.Presence p -> answer.accept(presence.members(who, p.channel()));
             case ClientFrame.Publish p -> {
                 if (p.ephemeral() && !ephemeral.getAsBoolean()) {
                     throw new ProtocolException(ErrorCode.RATE_LIMITED, "more than " + limits.ephemeralPerSecond()
                             + " typing/cursor signals per second");
                 }
-                answer.accept(ops.publish(who, p));
+                answer.accept(channels.publish(who, p));
             }
             case ClientFrame.Ping p -> answer.accept(Result.ok());
-            case ClientFrame.Ack a -> answer.accept(ops.ack(who, a));
-            case ClientFrame.DocGet g -> answer.accept(ops.getDocument(who, g.docType(), g.docId()));
-            case ClientFrame.DocQuery q -> answer.accept(ops.queryDocuments(who, q));
-            case ClientFrame.DocUpdate u -> answer.accept(ops.updateDocument(who, u));
-            case ClientFrame.Sync s -> answer.accept(ops.sync(who, s.ops()));
-            case ClientFrame.ConflictResolve r -> answer.accept(ops.resolveConflict(who, r.conflictId(), r.resolution(),
-                    r.data()));
+            case ClientFrame.Ack a -> answer.accept(channels.ack(who, a));
+            case ClientFrame.DocGet g -> answer.accept(documents.get(who, g.docType(), g.docId()));
+            case ClientFrame.DocQuery q -> answer.accept(documents.query(who, q));
+            case ClientFrame.DocUpdate u -> answer.accept(documents.update(who, u));
+            case ClientFrame.Sync s -> answer.accept(documents.sync(who, s.ops()));
+            case ClientFrame.ConflictResolve r -> answer.accept(documents.resolveConflict(who, r.conflictId(),
+                    r.resolution(), r.data()));
         }
     }
 

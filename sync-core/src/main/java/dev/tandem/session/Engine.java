@@ -79,7 +79,7 @@ public final class Engine implements AutoCloseable {
         this.requestRates = new UserRates(limits.messagesPerSecond(), limits.burst());
         this.requestSignals = new UserRates(limits.ephemeralPerSecond(), limits.ephemeralPerSecond());
         this.dispatcher = new Dispatcher(operations, limits, telemetry);
-        operations.onNotice(this::notice);
+        operations.fleet().onNotice(this::notice);
         ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "tandem-timers");
             t.setDaemon(true);
@@ -88,7 +88,6 @@ public final class Engine implements AutoCloseable {
         timers.setRemoveOnCancelPolicy(true);
         this.scheduler = timers;
         this.writers = new Writers(b.writers, timers);
-        operations.paceServicePublishes(this::paceServicePublish);
         long period = sweepPeriod(limits).toNanos();
         timers.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
     }
@@ -234,7 +233,7 @@ public final class Engine implements AutoCloseable {
         try {
             Session via = session.map(sessions::get).filter(s -> s.state() == Session.State.OPEN).orElse(null);
             if (via != null) {
-                Principal caller = operations.verifyRequest(token);
+                Principal caller = operations.authentication().request(token);
                 Principal own = via.principal().orElseThrow();
                 if (!caller.tenant().equals(own.tenant()) || !caller.user().equals(own.user())) {
                     throw new ProtocolException(ErrorCode.FORBIDDEN, "session " + LogText.safe(via.id())
@@ -242,7 +241,7 @@ public final class Engine implements AutoCloseable {
                 }
                 return via.request(utf8);
             }
-            Principal who = operations.admitRequest(token);
+            Principal who = operations.authentication().detachedRequest(token);
             if (utf8.length > limits.maxFrameBytes()) {
                 throw new ProtocolException(ErrorCode.TOO_LARGE, peekId(utf8), "message larger than "
                         + limits.maxFrameBytes() + " bytes");
@@ -448,11 +447,14 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * A service publication waits until the writers have reached the connections that were
-     * waiting when it was fanned out (at most {@value #PACE_MILLIS} ms): publishers go no faster
-     * than the sockets, instead of piling frames into every connection's queue.
+     * Backpressure for publishers: waits until the writers have reached the connections that
+     * were waiting when called (at most {@value #PACE_MILLIS} ms), so a service that publishes
+     * right after its publication was fanned out goes no faster than the sockets, instead of
+     * piling frames into every connection's queue. Returns at once when nothing waits. The
+     * publishing endpoint calls it after the publish answered: the operations layer below knows
+     * nothing of writers.
      */
-    private void paceServicePublish() {
+    public void awaitFanOut() {
         try {
             writers.awaitBacklog(java.time.Duration.ofMillis(PACE_MILLIS));
         } catch (InterruptedException e) {
@@ -460,7 +462,7 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** The longest a service publication waits for the writers. */
+    /** The longest a publisher waits for the writers. */
     static final long PACE_MILLIS = 1000;
 
     void sessionEnded(Session session, int closeCode) {

@@ -9,13 +9,17 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Function;
 
+import dev.tandem.hub.Encoded;
 import dev.tandem.hub.Publication;
+import dev.tandem.operations.Delivery;
+import dev.tandem.operations.Result;
 import dev.tandem.telemetry.Telemetry;
 
 /**
- * One connection's bounded outbound queue. Publishers only ever enqueue, so a slow socket never
- * blocks them; when the queue is over its bounds, {@link #offer} says so and the session closes
- * the connection as a slow consumer.
+ * One connection's bounded outbound queue, and the {@link Delivery} its subscriptions hand
+ * publications to. Publishers only ever enqueue, so a slow socket never blocks them; when the
+ * queue is over its bounds, {@link #offer} says so and the session closes the connection as a
+ * slow consumer.
  *
  * <p>The node's {@link Writers} write it: the first frame queued on an idle connection puts the
  * connection on its shard's ready queue, and the shard's runner takes whatever is queued at its
@@ -30,7 +34,7 @@ import dev.tandem.telemetry.Telemetry;
  * never interleave on the socket. (Helidon itself still writes a close frame from its own thread
  * when the peer closes or a frame is too large; the connection is over by then.)
  */
-final class Outbound {
+final class Outbound implements Delivery {
     private static final System.Logger LOG = System.getLogger(Outbound.class.getName());
     /** Queue bytes charged for a publication not encoded yet. */
     private static final int UNENCODED_ESTIMATE = 512;
@@ -53,9 +57,16 @@ final class Outbound {
     private record Close(int code, String reason, Optional<String> lastFrame) implements Command {
     }
 
-    /** Told when the writer has finished, with the close code it sent (0 if the socket failed). */
-    interface Done {
+    /** The connection's session, as its queue and writer tell it what happened. */
+    interface Owner {
+        /** The writer has finished, with the close code it sent (0 if the socket failed). */
         void writerFinished(int closeCode);
+
+        /** The queue is full: the connection is a slow consumer. */
+        void overflowed();
+
+        /** A notice for the client that answers no request (queued as an {@code error}). */
+        void notice(Result.Failed notice);
     }
 
     /*
@@ -107,7 +118,7 @@ final class Outbound {
     private final long maxBytes;
     private final Transport transport;
     private final Telemetry telemetry;
-    private final Done whenDone;
+    private final Owner owner;
     private final Function<Publication, String> encoder;
     private final String name;
     private volatile boolean closing;
@@ -118,7 +129,7 @@ final class Outbound {
     private volatile boolean finished;
 
     Outbound(String name, Transport transport, SessionLimits limits, Telemetry telemetry,
-             Function<Publication, String> encoder, Writers.Shard shard, Done done) {
+             Function<Publication, String> encoder, Writers.Shard shard, Owner owner) {
         this.name = name;
         this.shard = shard;
         this.encoder = encoder;
@@ -126,7 +137,7 @@ final class Outbound {
         this.maxMessages = limits.outboundQueueMessages();
         this.maxBytes = limits.outboundQueueBytes();
         this.telemetry = telemetry;
-        this.whenDone = done;
+        this.owner = owner;
     }
 
     /** The connection's name (session id), for logs. */
@@ -155,11 +166,18 @@ final class Outbound {
         return true;
     }
 
+    /** Queues a live publication, its frame encoded once for all its subscribers. */
+    @Override
+    public boolean live(Publication publication, Encoded frame) {
+        return offer(Frame.of(publication, frame.utf8(), frame.op()));
+    }
+
     /**
      * Queues a publication the writer encodes itself (replays: not worth encoding on the
      * caller's thread, which may hold a channel lock). Counted with an estimated size.
      */
-    boolean offerUnencoded(Publication publication) {
+    @Override
+    public boolean replay(Publication publication) {
         if (closing) {
             return false;
         }
@@ -171,6 +189,16 @@ final class Outbound {
         }
         enqueue(new Unencoded(publication));
         return true;
+    }
+
+    @Override
+    public void overflowed() {
+        owner.overflowed();
+    }
+
+    @Override
+    public void notice(Result.Failed notice) {
+        owner.notice(notice);
     }
 
     /** Queues a ping unless closing or one is still waiting (a stuck peer must not grow the queue). */
@@ -328,7 +356,7 @@ final class Outbound {
         closing = true;
         if (DONE.compareAndSet(this, false, true)) {
             finished = true;
-            whenDone.writerFinished(closeCode);
+            owner.writerFinished(closeCode);
         }
     }
 

@@ -13,10 +13,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.auth.Principal;
 import dev.tandem.auth.TokenExpiredException;
 import dev.tandem.auth.TokenRevokedException;
-import dev.tandem.hub.Encoded;
-import dev.tandem.hub.Publication;
-import dev.tandem.operations.Delivery;
 import dev.tandem.operations.Hooks;
+import dev.tandem.operations.Authentication;
+import dev.tandem.operations.Channels;
 import dev.tandem.operations.Operations;
 import dev.tandem.operations.Result;
 import dev.tandem.operations.Subscriptions;
@@ -77,12 +76,12 @@ public final class Session {
 
     private final String id;
     private final Engine engine;
-    private final Operations ops;
+    private final Authentication authentication;
+    private final Channels channels;
     private final Transport transport;
     private final Outbound out;
     /** Charged by the reading thread and, for an event stream, its POSTs: guarded by its own monitor. */
     private final Admission admission;
-    private final Callbacks callbacks;
     /**
      * When the peer last sent something ({@link System#nanoTime}): it counts as alive while it
      * reads (pongs, messages); silent for longer than a heartbeat interval plus the heartbeat
@@ -116,12 +115,12 @@ public final class Session {
     Session(String id, Engine engine, Transport transport, Runnable onEnded) {
         this.id = id;
         this.engine = engine;
-        this.ops = engine.operations();
+        this.authentication = engine.operations().authentication();
+        this.channels = engine.operations().channels();
         this.transport = transport;
         this.onEnded = onEnded;
-        this.callbacks = new Callbacks();
         this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), engine.publicationEncoder(),
-                engine.writers().assign(), callbacks);
+                engine.writers().assign(), new Callbacks());
         this.admission = new Admission(engine.limits(), System.nanoTime());
         long now = System.nanoTime();
         this.lastHeard = now;
@@ -412,7 +411,7 @@ public final class Session {
     private void authenticate(String token, long requestId) {
         Hooks.Admitted admitted;
         try {
-            admitted = ops.authenticate(token);
+            admitted = authentication.connection(token);
         } catch (TokenExpiredException e) {
             refuseAuth(e.withRequestId(requestId), CloseCode.TOKEN_EXPIRED);
             return;
@@ -451,7 +450,7 @@ public final class Session {
             releaseTenant(); // ended meanwhile: terminate may have run before the count existed
             return;
         }
-        Subscriptions subs = ops.subscriptions(id, p, callbacks, engine.limits().maxSubscriptions());
+        Subscriptions subs = channels.subscriptions(id, p, out, engine.limits().maxSubscriptions());
         lastActive = System.nanoTime();
         // the expiry is in force before the state says OPEN, so the sweep never sees an open
         // session without it
@@ -513,7 +512,7 @@ public final class Session {
     Result refresh(ClientFrame.Refresh r) {
         Principal next;
         try {
-            next = ops.authenticate(r.token()).principal();
+            next = authentication.connection(r.token()).principal();
         } catch (TokenExpiredException e) {
             throw new ProtocolException(ErrorCode.UNAUTHORIZED, r.id(), "token expired");
         }
@@ -571,19 +570,12 @@ public final class Session {
         }
     }
 
-    /**
-     * What the connection's subscriptions ({@link Delivery}) and its writer ({@link Outbound.Done})
-     * call back; kept out of the session's API.
-     */
-    private final class Callbacks implements Delivery, Outbound.Done {
+    /** What the connection's queue and writer tell it ({@link Outbound.Owner}); kept out of the session's API. */
+    private final class Callbacks implements Outbound.Owner {
         @Override
-        public boolean live(Publication publication, Encoded frame) {
-            return out.offer(Frame.of(publication, frame.utf8(), frame.op()));
-        }
-
-        @Override
-        public boolean replay(Publication publication) {
-            return out.offerUnencoded(publication);
+        public void writerFinished(int closeCode) {
+            markClosed();
+            terminate(closeCode);
         }
 
         @Override
@@ -594,12 +586,6 @@ public final class Session {
         @Override
         public void notice(Result.Failed notice) {
             sendError(notice.toException(0));
-        }
-
-        @Override
-        public void writerFinished(int closeCode) {
-            markClosed();
-            terminate(closeCode);
         }
     }
 

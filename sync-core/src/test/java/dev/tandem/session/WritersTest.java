@@ -40,7 +40,22 @@ class WritersTest {
         CompletableFuture<Integer> finished = new CompletableFuture<>();
         Outbound out = new Outbound(name, t, SessionLimits.DEFAULTS, Telemetry.NOOP, p -> {
             throw new AssertionError("nothing unencoded here");
-        }, writers.assign(), finished::complete);
+        }, writers.assign(), new Outbound.Owner() {
+            @Override
+            public void writerFinished(int closeCode) {
+                finished.complete(closeCode);
+            }
+
+            @Override
+            public void overflowed() {
+                throw new AssertionError("no queue fills up here");
+            }
+
+            @Override
+            public void notice(dev.tandem.operations.Result.Failed notice) {
+                throw new AssertionError("no notices here");
+            }
+        });
         return new Connection(out, t, finished);
     }
 
