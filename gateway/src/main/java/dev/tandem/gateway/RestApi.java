@@ -130,8 +130,16 @@ final class RestApi implements HttpService {
      * connections that were waiting when it was fanned out (backpressure, at most a second).
      */
     private void publish(ServerRequest req, ServerResponse res) {
-        withBody(req, res, (service, body) -> paced(layer.get().channels().servicePublish(service, channels(body),
-                type(body), data(body), eventId(body))));
+        Result result;
+        try {
+            Principal service = authenticate(req);
+            ObjectNode body = body(req);
+            result = paced(layer.get().channels().servicePublish(service, channels(body), type(body), data(body),
+                    eventId(body)));
+        } catch (RuntimeException e) {
+            result = failure(req, e);
+        }
+        send(res, result);
     }
 
     /** A successful publication waits for its fan-out to be written ({@link Engine#awaitFanOut}). */
@@ -234,31 +242,50 @@ final class RestApi implements HttpService {
         Result result;
         try {
             result = op.apply(authenticate(req));
-        } catch (ProtocolException e) {
-            result = Result.failed(e);
-        } catch (io.helidon.http.RequestException | io.helidon.http.HttpException e) {
-            throw e;
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "REST " + req.prologue().method().text() + " "
-                    + LogText.safe(req.prologue().uriPath().rawPath()) + " failed", LogText.scrub(e));
-            result = new Result.Failed(ErrorCode.INTERNAL, "internal error; see the server log");
+            result = failure(req, e);
         }
         send(res, result);
     }
 
     /** Like {@link #respond}, with the request's JSON object body. */
     private void withBody(ServerRequest req, ServerResponse res, BiFunction<Principal, ObjectNode, Result> op) {
-        respond(req, res, service -> {
-            // bytes, not text: the body must be strictly valid UTF-8 before it is parsed
-            byte[] bytes = RequestBodies.read(req);
-            if (new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).isBlank()) {
-                throw bad("a JSON object body is required");
-            }
-            if (!(codec.parse(bytes) instanceof ObjectNode body)) {
-                throw bad("the body must be a JSON object");
-            }
-            return op.apply(service, body);
-        });
+        Result result;
+        try {
+            Principal service = authenticate(req);
+            result = op.apply(service, body(req));
+        } catch (RuntimeException e) {
+            result = failure(req, e);
+        }
+        send(res, result);
+    }
+
+    /** The request's JSON object body, read as bytes: it must be strictly valid UTF-8 before it is parsed. */
+    private ObjectNode body(ServerRequest req) {
+        byte[] bytes = RequestBodies.read(req);
+        if (new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).isBlank()) {
+            throw bad("a JSON object body is required");
+        }
+        if (!(codec.parse(bytes) instanceof ObjectNode body)) {
+            throw bad("the body must be a JSON object");
+        }
+        return body;
+    }
+
+    /**
+     * What a request that failed before or outside an operation answers: a refusal with its code;
+     * anything unexpected is logged and {@code internal}. Helidon's own request errors go to Helidon.
+     */
+    private static Result failure(ServerRequest req, RuntimeException e) {
+        if (e instanceof ProtocolException p) {
+            return Result.failed(p);
+        }
+        if (e instanceof io.helidon.http.RequestException || e instanceof io.helidon.http.HttpException) {
+            throw e;
+        }
+        LOG.log(System.Logger.Level.ERROR, "REST " + req.prologue().method().text() + " "
+                + LogText.safe(req.prologue().uriPath().rawPath()) + " failed", LogText.scrub(e));
+        return new Result.Failed(ErrorCode.INTERNAL, "internal error; see the server log");
     }
 
     private void send(ServerResponse res, Result result) {

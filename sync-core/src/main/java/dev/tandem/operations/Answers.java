@@ -25,14 +25,20 @@ final class Answers {
     static Result answer(Telemetry telemetry, Principal who, String op, Supplier<ObjectNode> work) {
         try {
             return new Result.Ok(work.get());
-        } catch (ProtocolException e) {
-            telemetry.error(e.code());
-            return Result.failed(e);
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "tenant " + who.tenant() + " user " + who.user() + ": " + op + " failed",
-                    LogText.scrub(e));
-            telemetry.error(ErrorCode.INTERNAL);
-            return new Result.Failed(ErrorCode.INTERNAL, "internal error; see the server log");
+            return failed(telemetry, who, op, e);
         }
+    }
+
+    /** The answer of an operation that failed with {@code e}. */
+    static Result.Failed failed(Telemetry telemetry, Principal who, String op, RuntimeException e) {
+        if (e instanceof ProtocolException p) {
+            telemetry.error(p.code());
+            return Result.failed(p);
+        }
+        LOG.log(System.Logger.Level.ERROR, "tenant " + who.tenant() + " user " + who.user() + ": " + op + " failed",
+                LogText.scrub(e));
+        telemetry.error(ErrorCode.INTERNAL);
+        return new Result.Failed(ErrorCode.INTERNAL, "internal error; see the server log");
     }
 }

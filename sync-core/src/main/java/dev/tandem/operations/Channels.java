@@ -85,8 +85,11 @@ public final class Channels {
      */
     public Result servicePublish(Principal service, List<String> channels, String type, JsonNode data,
                                  Optional<String> eventId) {
-        return parts.answer(service, "publish", () -> published(publishAll(service.tenant(), channels, type, data,
-                eventId)));
+        try {
+            return new Result.Ok(published(publishAll(service.tenant(), channels, type, data, eventId)));
+        } catch (RuntimeException e) {
+            return Answers.failed(parts.telemetry(), service, "publish", e);
+        }
     }
 
     /** Publishes for a service to {@code user:{user}} (kept in the user's inbox until acknowledged). */
