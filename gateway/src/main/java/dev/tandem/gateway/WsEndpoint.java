@@ -145,7 +145,7 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
     public void onMessage(WsSession ws, BufferData buffer, boolean last) {
         if (session != null && last) {
             session.refuse(ErrorCode.BAD_REQUEST, "binary frames are not part of " + FrameCodec.SUBPROTOCOL
-                    + "; send JSON text frames");
+                    + "; send JSON text frames", 0);
         }
     }
 

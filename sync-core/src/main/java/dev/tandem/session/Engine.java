@@ -54,11 +54,8 @@ public final class Engine implements AutoCloseable {
     private final Map<String, java.util.concurrent.atomic.AtomicInteger> perTenant = new ConcurrentHashMap<>();
     private final Map<String, java.util.concurrent.atomic.AtomicInteger> perAddress = new ConcurrentHashMap<>();
     private final Optional<UserRates> userRates;
-    /** The message rate of requests whose connection is not on this node, per user. */
-    private final UserRates requestRates;
-    /** The typing and cursor signals of requests whose connection is not on this node, per user. */
-    private final UserRates requestSignals;
     private final Dispatcher dispatcher;
+    private final Requests requests;
     private volatile boolean accepting = true;
     /** How writers encode replayed publications: one function for every connection. */
     private final java.util.function.Function<dev.tandem.hub.Publication, String> publicationEncoder;
@@ -76,9 +73,8 @@ public final class Engine implements AutoCloseable {
         this.userRates = fleet.userMessagesPerSecond() > 0
                 ? Optional.of(new UserRates(fleet.userMessagesPerSecond(), fleet.effectiveUserBurst()))
                 : Optional.empty();
-        this.requestRates = new UserRates(limits.messagesPerSecond(), limits.burst());
-        this.requestSignals = new UserRates(limits.ephemeralPerSecond(), limits.ephemeralPerSecond());
         this.dispatcher = new Dispatcher(operations, limits, telemetry);
+        this.requests = new Requests(this);
         operations.fleet().onNotice(this::notice);
         ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "tandem-timers");
@@ -214,80 +210,16 @@ public final class Engine implements AutoCloseable {
         return n == null ? 0 : n.get();
     }
 
-    // ------------------------------------------------------------------ requests apart from their connection
-
     /**
-     * A client frame an event stream sends apart from its stream (an HTTP POST), with its
-     * bearer token and its bytes as they came. When it names its stream's session and that
-     * session is open on this node, it runs through that session: the connection's limits
-     * (frame size, message rate and flood, typing signals), its principal as its connect hook
-     * admitted it. Otherwise (the stream is on another node, or none is named) it runs under the
-     * same limits kept per user, as the principal the connect hook admitted for the token on
-     * this node. Either way the user's rate on the node applies, frames about a connection are
-     * {@code bad_request}, and the answer is one frame. Never throws.
+     * A client frame an event stream sends apart from its stream (an HTTP POST), with its bearer
+     * token and its bytes as they came: through its stream's session when that is open on this
+     * node, else under the same limits per user ({@link Requests}). Never throws.
      *
      * @param session the stream's session id, when the request names it
      * @return the {@code reply} or {@code error} (with the request's id when it could be read)
      */
     public ServerFrame request(Optional<String> session, String token, byte[] utf8) {
-        try {
-            Session via = session.map(sessions::get).filter(s -> s.state() == Session.State.OPEN).orElse(null);
-            if (via != null) {
-                Principal caller = operations.authentication().request(token);
-                Principal own = via.principal().orElseThrow();
-                if (!caller.tenant().equals(own.tenant()) || !caller.user().equals(own.user())) {
-                    throw new ProtocolException(ErrorCode.FORBIDDEN, "session " + LogText.safe(via.id())
-                            + " belongs to another user");
-                }
-                return via.request(utf8);
-            }
-            Principal who = operations.authentication().detachedRequest(token);
-            if (utf8.length > limits.maxFrameBytes()) {
-                throw new ProtocolException(ErrorCode.TOO_LARGE, peekId(utf8), "message larger than "
-                        + limits.maxFrameBytes() + " bytes");
-            }
-            return request(who, utf8, null);
-        } catch (ProtocolException e) {
-            telemetry.error(e.code());
-            return ServerFrame.Error.of(e);
-        }
-    }
-
-    /**
-     * The rest of a request's way in (its size was checked): UTF-8, the rate (the connection's,
-     * or the user's when {@code via} is null), the user's rate on the node, the frame, its
-     * operation.
-     */
-    ServerFrame request(Principal who, byte[] utf8, Session via) {
-        String text;
-        long requestId = 0;
-        try {
-            text = Utf8.decode(utf8);
-            requestId = codec.peekId(text);
-            if (!(via != null ? via.admitRequest() : requestRates.tryAcquire(who, 1))) {
-                throw rateLimited();
-            }
-            Optional<ProtocolException> over = chargeUser(who);
-            if (over.isPresent()) {
-                throw over.get();
-            }
-            ClientFrame frame = codec.decodeClient(text);
-            requestId = frame.id();
-            telemetry.frameIn(frame.op());
-            if (via != null) {
-                via.active(frame);
-            }
-            Result[] answer = new Result[1];
-            dispatcher.run(who, frame, null, via != null ? via::ephemeral : () -> requestSignals.tryAcquire(who, 1),
-                    r -> answer[0] = r);
-            return switch (answer[0]) {
-                case Result.Ok ok -> new ServerFrame.Reply(frame.id(), ok.body());
-                case Result.Failed f -> new ServerFrame.Error(frame.id(), f.code(), f.message());
-            };
-        } catch (ProtocolException e) {
-            telemetry.error(e.code());
-            return ServerFrame.Error.of(e.requestId() > 0 ? e : e.withRequestId(requestId));
-        }
+        return requests.take(session.map(sessions::get).filter(s -> s.state() == Session.State.OPEN), token, utf8);
     }
 
     /**
@@ -401,10 +333,7 @@ public final class Engine implements AutoCloseable {
         return dispatcher;
     }
 
-    /** The id of a request whose bytes are not read as a frame (too large): the id it starts with, if it can be read. */
-    long peekId(byte[] utf8) {
-        return codec.peekId(new String(utf8, java.nio.charset.StandardCharsets.UTF_8));
-    }
+
 
     /** A revocation or disconnect from any node: closes the matching connections here. */
     private void notice(Revocations.Notice notice) {

@@ -1,8 +1,13 @@
 package dev.tandem.session;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import dev.tandem.hub.Publication;
+import dev.tandem.operations.Result;
+import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.Position;
 
 /**
@@ -41,9 +46,22 @@ public final class Frame {
         return new Frame(utf8, op, 0, null, null, null);
     }
 
-    /** A frame that moves {@code channel} to {@code position} (the answer to a server-made subscription). */
-    static Frame moving(byte[] utf8, String op, String channel, Position position) {
-        return new Frame(utf8, op, 0, null, channel, position);
+    /**
+     * The answer to a subscription the server made for the client, on a transport that announces
+     * them: the subscribe reply's fields as a {@code subscribed} frame, moving the channel to its
+     * position.
+     */
+    static Frame subscribed(FrameCodec codec, String channel, ObjectNode reply) {
+        ObjectNode frame = codec.object().put("op", "subscribed");
+        frame.setAll(reply);
+        return new Frame(codec.write(frame).getBytes(StandardCharsets.UTF_8), "subscribed", 0, null, channel,
+                new Position(reply.path("epoch").asText(), reply.path("offset").asLong()));
+    }
+
+    /** The refusal of a subscription the server made for the client: an {@code error} naming the channel. */
+    static Frame refused(FrameCodec codec, String channel, Result.Failed refusal) {
+        return of(codec.write(codec.object().put("op", "error").put("code", refusal.code().wire())
+                .put("message", refusal.message()).put("channel", channel)).getBytes(StandardCharsets.UTF_8), "error");
     }
 
     /** A publication's frame, {@code op} its {@link Publication#frameOp()}. */

@@ -14,8 +14,6 @@ import dev.tandem.auth.Principal;
 import dev.tandem.auth.TokenExpiredException;
 import dev.tandem.auth.TokenRevokedException;
 import dev.tandem.operations.Hooks;
-import dev.tandem.operations.Authentication;
-import dev.tandem.operations.Channels;
 import dev.tandem.operations.Operations;
 import dev.tandem.operations.Result;
 import dev.tandem.operations.Subscriptions;
@@ -76,8 +74,6 @@ public final class Session {
 
     private final String id;
     private final Engine engine;
-    private final Authentication authentication;
-    private final Channels channels;
     private final Transport transport;
     private final Outbound out;
     /** Charged by the reading thread and, for an event stream, its POSTs: guarded by its own monitor. */
@@ -115,8 +111,6 @@ public final class Session {
     Session(String id, Engine engine, Transport transport, Runnable onEnded) {
         this.id = id;
         this.engine = engine;
-        this.authentication = engine.operations().authentication();
-        this.channels = engine.operations().channels();
         this.transport = transport;
         this.onEnded = onEnded;
         this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), engine.publicationEncoder(),
@@ -147,14 +141,15 @@ public final class Session {
      */
     void start(Hooks.Admitted admitted, Map<String, Optional<Position>> channels) {
         if (state != State.CLOSED) {
-            admit(admitted, 0, channels);
+            open(admitted, 0, channels);
         }
     }
 
     /**
-     * Runs the timers that are due: the auth timeout, the token's expiry, idleness, the heartbeat. Called
-     * by the engine's sweep (one thread), every sweep period, for every session; so a timer
-     * fires at most one period late.
+     * Runs the timers that are due: the auth timeout, the token's expiry, idleness, the heartbeat
+     * (closing a peer that answers pings but has been silent too long). Called by the engine's
+     * sweep (one thread), every sweep period, for every session; so a timer fires at most one
+     * period late.
      *
      * @param nowNanos  {@link System#nanoTime} at the sweep
      * @param nowMillis the engine clock's epoch milliseconds at the sweep
@@ -179,24 +174,23 @@ public final class Session {
             return;
         }
         long due = nextHeartbeat;
-        if (nowNanos - due >= 0) {
-            long interval = engine.limits().heartbeatInterval().toNanos();
-            long next = due + interval;
-            // fixed rate, keeping the connection's phase; after a stall, one ping, not a burst
-            nextHeartbeat = nowNanos - next >= 0 ? nowNanos + interval : next;
-            heartbeat();
+        if (nowNanos - due < 0) {
+            return;
         }
-    }
-
-    /** Epoch milliseconds of an expiry, saturated (tokens may name times beyond a long's milliseconds). */
-    private static long expiryMillis(Optional<Instant> expiresAt) {
-        if (expiresAt.isEmpty()) {
-            return Long.MAX_VALUE;
+        SessionLimits l = engine.limits();
+        long interval = l.heartbeatInterval().toNanos();
+        long next = due + interval;
+        // fixed rate, keeping the connection's phase; after a stall, one ping, not a burst
+        nextHeartbeat = nowNanos - next >= 0 ? nowNanos + interval : next;
+        long silent = nowNanos - lastHeard;
+        if (transport.answersPings() && silent > interval + l.heartbeatTimeout().toNanos()) {
+            close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms");
+            return;
         }
-        try {
-            return expiresAt.get().toEpochMilli();
-        } catch (ArithmeticException e) {
-            return expiresAt.get().isBefore(Instant.EPOCH) ? Long.MIN_VALUE : Long.MAX_VALUE;
+        out.ping();
+        Subscriptions subs = subscriptions;
+        if (subs != null) {
+            subs.heartbeat();
         }
     }
 
@@ -237,7 +231,7 @@ public final class Session {
         }
         lastHeard = System.nanoTime();
         int max = engine.limits().maxFrameBytes();
-        if ((long) text.length() * 3 > max && (text.length() > max || utf8Length(text) > max)) {
+        if (Wire.oversize(text, max)) {
             tooLarge();
             return;
         }
@@ -270,34 +264,23 @@ public final class Session {
         engine.dispatcher().run(who, frame, this, this::ephemeral, result -> answer(requestId, result));
     }
 
-    /**
-     * A client frame that came apart from the connection (an event stream's POST naming it), with
-     * its bytes as they came: the connection's limits apply as to a socket's messages (frame size,
-     * message rate and flood, typing signals, the user's rate), it runs as the connection's
-     * principal, and frames about a connection are {@code bad_request} (a stream's POSTs may reach
-     * any node, which has no such connection). Never throws.
-     *
-     * @return the answer: a {@code reply} or an {@code error} with the frame's id
-     */
-    ServerFrame request(byte[] utf8) {
-        Principal who = principal;
-        if (utf8.length > engine.limits().maxFrameBytes()) {
-            tooLarge();
-            return ServerFrame.Error.of(tooLargeError().withRequestId(engine.peekId(utf8)));
-        }
-        return engine.request(who, utf8, this);
-    }
-
     /** Charges a request (a POST) against the connection's rate; false when refused (a flood closes it). */
     boolean admitRequest() {
-        Admission.Verdict v;
-        synchronized (admission) {
-            v = admission.admit(System.nanoTime());
-        }
+        Admission.Verdict v = charge();
         if (v == Admission.Verdict.CLOSE) {
-            close(CloseCode.FLOOD, "kept flooding after rate_limited");
+            flooded();
         }
         return v == Admission.Verdict.ADMIT;
+    }
+
+    private Admission.Verdict charge() {
+        synchronized (admission) {
+            return admission.admit(System.nanoTime());
+        }
+    }
+
+    private void flooded() {
+        close(CloseCode.FLOOD, "kept flooding after rate_limited");
     }
 
     /** Notes a frame other than a ping as activity (the idle timeout). */
@@ -321,10 +304,7 @@ public final class Session {
      * closes with 4008.
      */
     private boolean admit(java.util.function.LongSupplier requestId) {
-        Admission.Verdict v;
-        synchronized (admission) {
-            v = admission.admit(System.nanoTime());
-        }
+        Admission.Verdict v = charge();
         if (v == Admission.Verdict.ADMIT) {
             return true;
         }
@@ -333,22 +313,15 @@ public final class Session {
             sendError(engine.rateLimited().withRequestId(rid));
         }
         if (v == Admission.Verdict.CLOSE) {
-            close(CloseCode.FLOOD, "kept flooding after rate_limited");
+            flooded();
         }
         return false;
     }
 
     /**
-     * Refuses an inbound message the transport could not turn into text (e.g. a binary frame),
-     * counting it against the rate limit like any other message.
-     */
-    public void refuse(ErrorCode code, String message) {
-        refuse(code, message, 0);
-    }
-
-    /**
-     * Refuses an inbound message the transport found unusable, answering with the message's
-     * {@code id} when it has one (every frame with an id gets exactly one answer).
+     * Refuses an inbound message the transport found unusable (a binary frame, text that was not
+     * UTF-8), counting it against the rate limit like any other message and answering with the
+     * message's {@code id} when it has one, else 0 (every frame with an id gets exactly one answer).
      */
     public void refuse(ErrorCode code, String message, long requestId) {
         if (state == State.CLOSED) {
@@ -380,12 +353,7 @@ public final class Session {
     /** An inbound message exceeded the frame size limit: closes with 1009. */
     public void tooLarge() {
         engine.telemetry().error(ErrorCode.TOO_LARGE);
-        close(CloseCode.TOO_LARGE, tooLargeError().getMessage());
-    }
-
-    ProtocolException tooLargeError() {
-        return new ProtocolException(ErrorCode.TOO_LARGE, "message larger than " + engine.limits().maxFrameBytes()
-                + " bytes");
+        close(CloseCode.TOO_LARGE, Wire.tooLarge(engine.limits().maxFrameBytes()));
     }
 
     /** A {@code connect} frame: the first authentication of a socket that brought no token. */
@@ -411,17 +379,14 @@ public final class Session {
     private void authenticate(String token, long requestId) {
         Hooks.Admitted admitted;
         try {
-            admitted = authentication.connection(token);
-        } catch (TokenExpiredException e) {
-            refuseAuth(e.withRequestId(requestId), CloseCode.TOKEN_EXPIRED);
-            return;
-        } catch (TokenRevokedException e) {
-            refuseAuth(e.withRequestId(requestId), CloseCode.TOKEN_REVOKED);
-            return;
+            admitted = engine.operations().authentication().connection(token);
         } catch (ProtocolException e) {
-            // a backend that cannot be asked is not the client's fault: it may come back
-            refuseAuth(e.withRequestId(requestId), e.code() == ErrorCode.UNAVAILABLE ? CloseCode.INTERNAL
-                    : CloseCode.UNAUTHORIZED);
+            refuseAuth(e.withRequestId(requestId), switch (e) {
+                case TokenExpiredException x -> CloseCode.TOKEN_EXPIRED;
+                case TokenRevokedException x -> CloseCode.TOKEN_REVOKED;
+                // a backend that cannot be asked is not the client's fault: it may come back
+                default -> e.code() == ErrorCode.UNAVAILABLE ? CloseCode.INTERNAL : CloseCode.UNAUTHORIZED;
+            });
             return;
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "session " + id + ": token verification failed", LogText.scrub(e));
@@ -429,7 +394,7 @@ public final class Session {
                     CloseCode.UNAUTHORIZED);
             return;
         }
-        admit(admitted, requestId, Map.of());
+        open(admitted, requestId, Map.of());
     }
 
     /**
@@ -438,7 +403,7 @@ public final class Session {
      * named (an event stream's URL) and those the backend's connect hook named, subscribed as if
      * the client had asked. Nothing of the session changes before the tenant admitted it.
      */
-    private void admit(Hooks.Admitted admitted, long requestId, Map<String, Optional<Position>> named) {
+    private void open(Hooks.Admitted admitted, long requestId, Map<String, Optional<Position>> named) {
         Principal p = admitted.principal();
         if (!engine.admitTenant(p.tenant())) {
             refuseAuth(new ProtocolException(ErrorCode.LIMIT_EXCEEDED, requestId, "tenant " + p.tenant() + " has "
@@ -450,11 +415,11 @@ public final class Session {
             releaseTenant(); // ended meanwhile: terminate may have run before the count existed
             return;
         }
-        Subscriptions subs = channels.subscriptions(id, p, out, engine.limits().maxSubscriptions());
+        Subscriptions subs = engine.operations().channels().subscriptions(id, p, out, engine.limits().maxSubscriptions());
         lastActive = System.nanoTime();
         // the expiry is in force before the state says OPEN, so the sweep never sees an open
         // session without it
-        tokenExpiresAt = expiryMillis(p.expiresAt());
+        tokenExpiresAt = p.expiresAtMillis();
         // published before the state turns OPEN, so whoever sees OPEN sees them; when a close
         // came first the session is CLOSED and nothing reads them for anything but describing it
         principal = p;
@@ -488,17 +453,10 @@ public final class Session {
             switch (result) {
                 case Result.Ok ok -> {
                     if (transport.announcesSubscriptions()) {
-                        ObjectNode body = ok.body().deepCopy();
-                        Position top = new Position(body.path("epoch").asText(), body.path("offset").asLong());
-                        ObjectNode frame = engine.codec().object().put("op", "subscribed");
-                        frame.setAll(body);
-                        offer(Frame.moving(engine.codec().write(frame).getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                                "subscribed", channel, top));
+                        offer(Frame.subscribed(engine.codec(), channel, ok.body()));
                     }
                 }
-                case Result.Failed f -> offer(Frame.of(engine.codec().write(engine.codec().object().put("op", "error")
-                        .put("code", f.code().wire()).put("message", f.message()).put("channel", channel))
-                        .getBytes(java.nio.charset.StandardCharsets.UTF_8), "error"));
+                case Result.Failed f -> offer(Frame.refused(engine.codec(), channel, f));
             }
         });
     }
@@ -512,7 +470,7 @@ public final class Session {
     Result refresh(ClientFrame.Refresh r) {
         Principal next;
         try {
-            next = authentication.connection(r.token()).principal();
+            next = engine.operations().authentication().connection(r.token()).principal();
         } catch (TokenExpiredException e) {
             throw new ProtocolException(ErrorCode.UNAUTHORIZED, r.id(), "token expired");
         }
@@ -521,7 +479,7 @@ public final class Session {
             throw new ProtocolException(ErrorCode.FORBIDDEN, "a refreshed token must be for the same user and tenant");
         }
         principal = next;
-        tokenExpiresAt = expiryMillis(next.expiresAt());
+        tokenExpiresAt = next.expiresAtMillis();
         // the new token may grant less (fewer locations, roles): drop what it no longer allows
         subscriptions.refresh(next);
         ObjectNode body = engine.codec().object();
@@ -531,13 +489,11 @@ public final class Session {
 
     // ------------------------------------------------------------------ outbound
 
+    /** A frame's answer: a reply (when it has an id) or an error (the layer counted it already). */
     private void answer(long requestId, Result result) {
         switch (result) {
             case Result.Ok ok -> reply(requestId, ok.body());
-            case Result.Failed f -> {
-                // the layer counted it in telemetry already
-                enqueue(new ServerFrame.Error(requestId, f.code(), f.message()));
-            }
+            case Result.Failed f -> enqueue(new ServerFrame.Error(requestId, f.code(), f.message()));
         }
     }
 
@@ -574,7 +530,7 @@ public final class Session {
     private final class Callbacks implements Outbound.Owner {
         @Override
         public void writerFinished(int closeCode) {
-            markClosed();
+            toClosed();
             terminate(closeCode);
         }
 
@@ -589,25 +545,6 @@ public final class Session {
         }
     }
 
-    // ------------------------------------------------------------------ liveness
-
-    private void heartbeat() {
-        if (state == State.CLOSED) {
-            return;
-        }
-        long silent = System.nanoTime() - lastHeard;
-        SessionLimits l = engine.limits();
-        if (transport.answersPings() && silent > l.heartbeatInterval().toNanos() + l.heartbeatTimeout().toNanos()) {
-            close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms");
-            return;
-        }
-        out.ping();
-        Subscriptions s = subscriptions;
-        if (s != null) {
-            s.heartbeat();
-        }
-    }
-
     // ------------------------------------------------------------------ closing
 
     /**
@@ -618,7 +555,7 @@ public final class Session {
         if (!toClosed()) {
             return;
         }
-        String shortReason = truncateReason(reason);
+        String shortReason = Wire.closeReason(reason);
         LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + " (" + describe() + ") closing: " + code + " "
                 + LogText.safe(reason));
         String frame = engine.codec().encode(new ServerFrame.Disconnect(code.code(), shortReason, code.reconnect()));
@@ -644,13 +581,9 @@ public final class Session {
      * @param closeCode the close code when known, else 0
      */
     public void transportClosed(int closeCode) {
-        markClosed();
+        toClosed();
         out.stop();
         terminate(closeCode);
-    }
-
-    private void markClosed() {
-        toClosed();
     }
 
     /** Moves to CLOSED; true when this call did (exactly one caller wins). */
@@ -695,42 +628,5 @@ public final class Session {
         Principal p = principal;
         return p == null ? "unauthenticated, " + transport.remoteAddress()
                 : "tenant=" + p.tenant() + " user=" + p.user() + ", " + transport.remoteAddress();
-    }
-
-    private static int utf8Length(String s) {
-        int n = s.length();
-        int bytes = 0;
-        for (int i = 0; i < n; i++) {
-            char c = s.charAt(i);
-            if (c < 0x80) {
-                bytes++;
-            } else if (c < 0x800) {
-                bytes += 2;
-            } else if (Character.isHighSurrogate(c)) {
-                bytes += 4;
-                i++;
-            } else {
-                bytes += 3;
-            }
-        }
-        return bytes;
-    }
-
-    static String truncateReason(String reason) {
-        byte[] b = reason.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        if (b.length <= 120) {
-            return reason;
-        }
-        StringBuilder sb = new StringBuilder();
-        int bytes = 0;
-        for (int i = 0; i < reason.length(); i++) {
-            int cb = String.valueOf(reason.charAt(i)).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
-            if (bytes + cb > 117) {
-                break;
-            }
-            sb.append(reason.charAt(i));
-            bytes += cb;
-        }
-        return sb.append("...").toString();
     }
 }
