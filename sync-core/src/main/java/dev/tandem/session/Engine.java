@@ -51,8 +51,8 @@ public final class Engine implements AutoCloseable {
     private final Writers writers;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final FleetLimits fleet;
-    private final Map<String, java.util.concurrent.atomic.AtomicInteger> perTenant = new ConcurrentHashMap<>();
-    private final Map<String, java.util.concurrent.atomic.AtomicInteger> perAddress = new ConcurrentHashMap<>();
+    private final Caps perTenant = new Caps();
+    private final Caps perAddress = new Caps();
     private final Optional<UserRates> userRates;
     private final Dispatcher dispatcher;
     private final Requests requests;
@@ -180,7 +180,7 @@ public final class Engine implements AutoCloseable {
         } else if (fleet.maxConnections() > 0 && sessions.size() > fleet.maxConnections()) {
             session.close(CloseCode.NODE_FULL, "this node has " + fleet.maxConnections()
                     + " connections; reconnect to another node");
-        } else if (!acquireAddress(transport.remoteAddress())) {
+        } else if (!perAddress.acquire(transport.remoteAddress(), fleet.maxConnectionsPerAddress())) {
             LOG.log(System.Logger.Level.INFO, "refusing connection from " + LogText.safe(transport.remoteAddress())
                     + ": per-address limit reached");
             session.close(CloseCode.CONNECTION_LIMIT, CloseCode.CONNECTION_LIMIT.reason());
@@ -190,24 +190,9 @@ public final class Engine implements AutoCloseable {
         return session;
     }
 
-    private boolean acquireAddress(String address) {
-        int max = fleet.maxConnectionsPerAddress();
-        boolean[] admitted = new boolean[1];
-        perAddress.compute(address, (a, n) -> {
-            java.util.concurrent.atomic.AtomicInteger count = n == null ? new java.util.concurrent.atomic.AtomicInteger() : n;
-            if (max == 0 || count.get() < max) {
-                count.incrementAndGet();
-                admitted[0] = true;
-            }
-            return count.get() == 0 ? null : count;
-        });
-        return admitted[0];
-    }
-
     /** Open connections from an address on this node (tests, diagnostics). */
     public int connectionsFrom(String address) {
-        var n = perAddress.get(address);
-        return n == null ? 0 : n.get();
+        return perAddress.count(address);
     }
 
     /**
@@ -281,32 +266,22 @@ public final class Engine implements AutoCloseable {
 
     /** Counts an authenticated connection of the tenant; false (nothing counted) when the tenant is at its limit. */
     boolean admitTenant(String tenant) {
-        int max = fleet.maxConnectionsPerTenant();
-        boolean[] admitted = new boolean[1];
-        perTenant.compute(tenant, (t, n) -> {
-            java.util.concurrent.atomic.AtomicInteger count = n == null ? new java.util.concurrent.atomic.AtomicInteger() : n;
-            if (max == 0 || count.get() < max) {
-                count.incrementAndGet();
-                admitted[0] = true;
-            }
-            return count.get() == 0 ? null : count;
-        });
-        if (admitted[0]) {
+        boolean admitted = perTenant.acquire(tenant, fleet.maxConnectionsPerTenant());
+        if (admitted) {
             telemetry.tenantConnections(tenant, 1);
         }
-        return admitted[0];
+        return admitted;
     }
 
     /** Releases what {@link #admitTenant} counted. */
     void releaseTenant(String tenant) {
-        perTenant.computeIfPresent(tenant, (t, n) -> n.decrementAndGet() <= 0 ? null : n);
+        perTenant.release(tenant);
         telemetry.tenantConnections(tenant, -1);
     }
 
     /** Authenticated connections of the tenant on this node. */
     public int tenantConnections(String tenant) {
-        var n = perTenant.get(tenant);
-        return n == null ? 0 : n.get();
+        return perTenant.count(tenant);
     }
 
     /**
@@ -399,7 +374,7 @@ public final class Engine implements AutoCloseable {
             telemetry.connectionClosed(closeCode);
         }
         if (session.addressCounted) {
-            perAddress.computeIfPresent(session.remoteAddress(), (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+            perAddress.release(session.remoteAddress());
         }
     }
 
