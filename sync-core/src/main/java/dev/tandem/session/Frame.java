@@ -23,27 +23,26 @@ import dev.tandem.protocol.Position;
 public final class Frame {
     private final byte[] utf8;
     private final String op;
-    /** {@link System#nanoTime} when the publication was accepted on this node, 0 for other frames. */
-    private final long acceptedNanos;
-    /** The publication this frame carries, or null. */
-    private final Publication publication;
-    /** For a frame that is no publication but moves a channel's position: the channel, else null. */
-    private final String channel;
-    private final Position position;
+    /**
+     * What the frame moves, if anything: the {@link Publication} it carries, or the {@link Moved}
+     * channel of a server-made subscription's answer; null for other frames. One field, not
+     * three: a frame is queued per subscriber and delivery.
+     */
+    private final Object moves;
 
-    private Frame(byte[] utf8, String op, long acceptedNanos, Publication publication, String channel,
-                  Position position) {
+    /** A channel moved to a position by a frame that carries no publication. */
+    private record Moved(String channel, Position position) {
+    }
+
+    private Frame(byte[] utf8, String op, Object moves) {
         this.utf8 = utf8;
         this.op = op;
-        this.acceptedNanos = acceptedNanos;
-        this.publication = publication;
-        this.channel = channel;
-        this.position = position;
+        this.moves = moves;
     }
 
     /** A frame made for one connection (a reply, an error, a notice, the welcome). */
     static Frame of(byte[] utf8, String op) {
-        return new Frame(utf8, op, 0, null, null, null);
+        return new Frame(utf8, op, null);
     }
 
     /**
@@ -54,8 +53,8 @@ public final class Frame {
     static Frame subscribed(FrameCodec codec, String channel, ObjectNode reply) {
         ObjectNode frame = codec.object().put("op", "subscribed");
         frame.setAll(reply);
-        return new Frame(codec.write(frame).getBytes(StandardCharsets.UTF_8), "subscribed", 0, null, channel,
-                new Position(reply.path("epoch").asText(), reply.path("offset").asLong()));
+        return new Frame(codec.write(frame).getBytes(StandardCharsets.UTF_8), "subscribed", new Moved(channel,
+                new Position(reply.path("epoch").asText(), reply.path("offset").asLong())));
     }
 
     /** The refusal of a subscription the server made for the client: an {@code error} naming the channel. */
@@ -66,7 +65,7 @@ public final class Frame {
 
     /** A publication's frame, {@code op} its {@link Publication#frameOp()}. */
     static Frame of(Publication publication, byte[] utf8, String op) {
-        return new Frame(utf8, op, publication.acceptedNanos(), publication, null, null);
+        return new Frame(utf8, op, publication);
     }
 
     /** The frame's JSON in UTF-8: shared, read only. */
@@ -81,24 +80,29 @@ public final class Frame {
 
     /** The channel whose position this frame moves, if it moves one. */
     public Optional<String> channel() {
-        if (publication != null) {
-            return publication.position().isPresent() ? Optional.of(publication.channel().name().toString())
-                    : Optional.empty();
-        }
-        return Optional.ofNullable(channel);
+        return switch (moves) {
+            case Publication p -> p.position().isPresent() ? Optional.of(p.channel().name().toString()) : Optional.empty();
+            case Moved m -> Optional.of(m.channel());
+            case null, default -> Optional.empty();
+        };
     }
 
     /** The position the frame moves its channel to, if it moves one (a durable publication's). */
     public Optional<Position> position() {
-        return publication != null ? publication.position() : Optional.ofNullable(position);
+        return switch (moves) {
+            case Publication p -> p.position();
+            case Moved m -> Optional.of(m.position());
+            case null, default -> Optional.empty();
+        };
     }
 
+    /** {@link System#nanoTime} when the publication this frame carries was accepted on this node, else 0. */
     long acceptedNanos() {
-        return acceptedNanos;
+        return moves instanceof Publication p ? p.acceptedNanos() : 0;
     }
 
     /** Whether the frame delivers a publication accepted on this node (for the delivery latency). */
     boolean delivery() {
-        return acceptedNanos != 0;
+        return acceptedNanos() != 0;
     }
 }
