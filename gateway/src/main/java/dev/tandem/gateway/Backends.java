@@ -28,7 +28,7 @@ import dev.tandem.telemetry.Telemetry;
 import io.helidon.config.Config;
 
 /**
- * Chooses each backing part by configuration (DESIGN section 2): {@code tandem.redis.address}
+ * Chooses each backing part by configuration: {@code tandem.redis.address}
  * switches the broker (history, offsets, cross-node fan-out), presence and inboxes to Redis;
  * {@code tandem.db.url} (or {@code tandem.documents.db.url}) points the document store at
  * PostgreSQL instead of the embedded H2 file. Each part has one adapter per mode and both pass

@@ -42,10 +42,12 @@ import io.helidon.webserver.observe.metrics.MetricsObserver;
 import io.helidon.webserver.websocket.WsRouting;
 
 /**
- * A running Tandem gateway node: the Helidon WebServer with the {@code /ws} endpoint, the
- * service API, health and metrics. It wires the backing parts into the {@link Operations} layer
- * and the transports onto it (WebSocket sessions through an {@link Engine}, the REST API); the
- * decisions live in sync-core and the module libraries.
+ * A running Tandem gateway node: the Helidon WebServer with the {@code /ws} and {@code /sse}
+ * endpoints, the service API, health and metrics. It is the composition root: it opens the
+ * backing parts ({@link Backends}, which also closes them), wires them into the
+ * {@link Operations} layer, and the transports onto it (WebSocket connections and SSE streams as
+ * sessions of one {@link Engine}, the REST API); the decisions live in sync-core and the module
+ * libraries.
  *
  * <p>Standalone mode (the default) runs the engine on the in-memory broker. {@link #stop()}
  * drains gracefully: readiness goes DOWN, clients are told to reconnect elsewhere and closed
