@@ -104,9 +104,19 @@ final class Backends implements AutoCloseable {
         }).orElse(true);
     }
 
-    /** Closes the adapters' clients (the engine closes the adapters). */
+    /**
+     * Closes the adapters this node opened (broker, presence, inboxes, revocations, documents),
+     * then their Redis client: whoever opens a port closes it.
+     */
     @Override
     public void close() {
+        for (AutoCloseable port : new AutoCloseable[] {revocations, broker, presence, inbox, documentStore}) {
+            try {
+                port.close();
+            } catch (Exception e) {
+                LOG.log(System.Logger.Level.WARNING, "closing " + port.getClass().getSimpleName() + " failed", e);
+            }
+        }
         redis.ifPresent(RedissonClient::shutdown);
     }
 }

@@ -5,15 +5,12 @@ import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.document.DocumentAccess;
@@ -45,10 +42,12 @@ import io.helidon.webserver.observe.metrics.MetricsObserver;
 import io.helidon.webserver.websocket.WsRouting;
 
 /**
- * A running Tandem gateway node: the Helidon WebServer with the {@code /ws} endpoint, the
- * service API, health and metrics. It wires the backing parts into the {@link Operations} layer
- * and the transports onto it (WebSocket sessions through an {@link Engine}, the REST API); the
- * decisions live in sync-core and the module libraries.
+ * A running Tandem gateway node: the Helidon WebServer with the {@code /ws} and {@code /sse}
+ * endpoints, the service API, health and metrics. It is the composition root: it opens the
+ * backing parts ({@link Backends}, which also closes them), wires them into the
+ * {@link Operations} layer, and the transports onto it (WebSocket connections and SSE streams as
+ * sessions of one {@link Engine}, the REST API); the decisions live in sync-core and the module
+ * libraries.
  *
  * <p>Standalone mode (the default) runs the engine on the in-memory broker. {@link #stop()}
  * drains gracefully: readiness goes DOWN, clients are told to reconnect elsewhere and closed
@@ -65,16 +64,13 @@ public final class Gateway implements AutoCloseable {
     private final JwtVerifier verifier;
     private final WebServer server;
     private final Set<String> origins;
-    private final int connectionsPerAddress;
     private final Duration drainTimeout;
-    private final Map<String, AtomicInteger> perAddress = new ConcurrentHashMap<>();
     private final ScheduledExecutorService housekeeping;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final Optional<KafkaSettings> kafka;
     private final Backends backends;
     private final Hooks hooks;
     private final Optional<Webhooks> webhooks;
-    private final SseEndpoint sse;
     private final HttpFraming framing;
     private final GatewayTelemetry telemetry;
     private volatile Optional<KafkaIngest> ingest = Optional.empty();
@@ -86,7 +82,6 @@ public final class Gateway implements AutoCloseable {
         boolean devMode = tandem.get("dev-mode").asBoolean().orElse(false);
         this.verifier = JwtVerifier.create(tandem.get("auth"), devMode);
         this.origins = Set.copyOf(ConfigLists.strings(tandem.get("origins"), List.of()));
-        this.connectionsPerAddress = tandem.get("connections-per-address").asInt().orElse(1000);
         this.drainTimeout = tandem.get("drain-timeout").as(Duration.class).orElse(Duration.ofSeconds(20));
         if (verifier.trustsDevelopmentSecret()) {
             LOG.log(System.Logger.Level.WARNING, "development mode: HS256 tokens signed with the public development "
@@ -96,25 +91,9 @@ public final class Gateway implements AutoCloseable {
         this.kafka = KafkaSettings.create(tandem.get("kafka"));
         FrameCodec codec = FrameCodec.create();
         this.codec = codec;
-        this.sse = new SseEndpoint(this::operations, () -> engine().nodeId(), codec, SessionLimits.create(tandem.get("limits")),
-                FleetLimits.create(tandem.get("limits")), new SseEndpoint.Fleet() {
-                    @Override
-                    public int webSockets() {
-                        return engine().sessionCount();
-                    }
-
-                    @Override
-                    public int webSockets(String tenant) {
-                        return engine().tenantConnections(tenant);
-                    }
-
-                    @Override
-                    public GatewayTelemetry telemetry() {
-                        return telemetry;
-                    }
-                }, Clock.systemUTC());
-        HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this::operations, codec))
-                .register("/sse", sse)
+        HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this::operations, this::engine, codec))
+                .register("/sse", new SseEndpoint(this::engine, this::operations, codec,
+                        SessionLimits.create(tandem.get("limits"))))
                 .register("/contracts", ContractsService.fromClasspath());
         if (devMode) {
             http.register("/demo", new DemoService(tandem.get("demo.dir").asString().asOptional()
@@ -168,8 +147,8 @@ public final class Gateway implements AutoCloseable {
 
         // meters after the server is built: the metrics observer may replace the global registry
         // the health checks and gauges read engine() and backends() when called, once both exist
-        // tandem_connections: WebSocket connections and SSE streams
-        GatewayTelemetry telemetry = new GatewayTelemetry(() -> engine() == null ? 0 : engine().sessionCount() + sse.streamCount(),
+        // tandem_connections: WebSocket connections and SSE streams, sessions alike
+        GatewayTelemetry telemetry = new GatewayTelemetry(() -> engine() == null ? 0 : engine().sessionCount(),
                 Set.copyOf(ConfigLists.strings(tandem.get("metrics.tenants"), List.of())));
         ChannelRules rules = ChannelRules.create(tandem.get("channels"));
         this.telemetry = telemetry;
@@ -210,7 +189,7 @@ public final class Gateway implements AutoCloseable {
                     .codec(codec)
                     .operations(ops)
                     .limits(SessionLimits.create(tandem.get("limits")))
-                    .fleet(FleetLimits.create(tandem.get("limits")))
+                    .fleet(FleetLimits.create(tandem))
                     .telemetry(telemetry)
                     .writers(tandem.get("writers").asInt().filter(n -> n > 0)
                             .orElse(Runtime.getRuntime().availableProcessors()))
@@ -262,7 +241,7 @@ public final class Gateway implements AutoCloseable {
     /** Starts consuming domain events when {@code tandem.kafka.bootstrap-servers} is set. */
     private void startKafka(GatewayTelemetry telemetry) {
         kafka.ifPresent(settings -> {
-            KafkaIngest in = KafkaIngest.start(settings, operations::ingest, new CloudEventCodec(codec));
+            KafkaIngest in = KafkaIngest.start(settings, operations.channels()::ingest, new CloudEventCodec(codec));
             telemetry.kafkaIngest(in::lag, in::handled, in::deadLettered);
             ingest = Optional.of(in);
             dev.tandem.kafka.OutboxRelay out = dev.tandem.kafka.OutboxRelay.start(settings,
@@ -348,29 +327,6 @@ public final class Gateway implements AutoCloseable {
         return origins.isEmpty() || origins.contains("*") || origins.contains(origin);
     }
 
-    boolean connectionOpened(String address) {
-        boolean[] admitted = new boolean[1];
-        perAddress.compute(address, (a, n) -> {
-            int count = n == null ? 0 : n.get();
-            if (count >= connectionsPerAddress) {
-                return n;
-            }
-            admitted[0] = true;
-            return new AtomicInteger(count + 1);
-        });
-        return admitted[0];
-    }
-
-    void connectionClosed(String address) {
-        perAddress.computeIfPresent(address, (a, n) -> n.get() <= 1 ? null : new AtomicInteger(n.get() - 1));
-    }
-
-    /** Open connections counted for an address (tests, diagnostics). */
-    int connectionsFrom(String address) {
-        AtomicInteger n = perAddress.get(address);
-        return n == null ? 0 : n.get();
-    }
-
     /**
      * Drains and stops: readiness DOWN, every client told to reconnect and closed with 1012
      * (waiting up to {@code tandem.drain-timeout}), then the server and engine stop. Idempotent.
@@ -386,7 +342,6 @@ public final class Gateway implements AutoCloseable {
             ingest.ifPresent(KafkaIngest::close);
             relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
         });
-        sse.drain();
         engine.drain(drainTimeout);
         try {
             kafkaStop.join(Duration.ofSeconds(15));

@@ -17,6 +17,24 @@ final class RequestBodies {
     private RequestBodies() {
     }
 
+    /**
+     * At most {@code max} bytes of the body, empty when there is none: a caller that reads one
+     * byte more than it takes can tell a body too large without holding all of it.
+     */
+    static byte[] read(ServerRequest req, int max) {
+        if (!req.content().hasEntity()) {
+            return new byte[0];
+        }
+        try (java.io.InputStream in = req.content().inputStream()) {
+            return in.readNBytes(max);
+        } catch (io.helidon.http.RequestException e) {
+            throw e;
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "request body not read: " + e.getClass().getSimpleName());
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "the request body could not be read completely");
+        }
+    }
+
     /** The body's bytes, empty when there is none. */
     static byte[] read(ServerRequest req) {
         if (!req.content().hasEntity()) {

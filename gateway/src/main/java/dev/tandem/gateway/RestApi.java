@@ -16,6 +16,7 @@ import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.ProtocolException;
+import dev.tandem.session.Engine;
 import dev.tandem.telemetry.LogText;
 
 import io.helidon.common.media.type.MediaTypes;
@@ -62,71 +63,51 @@ final class RestApi implements HttpService {
     private static final System.Logger LOG = System.getLogger(RestApi.class.getName());
 
     private final java.util.function.Supplier<Operations> layer;
+    private final java.util.function.Supplier<Engine> engine;
     private final FrameCodec codec;
 
     /**
-     * The API on the node's operations (supplied once the node is built: the server, and so its
-     * routing, is built first).
+     * The API on the node's operations and connection runtime (supplied once the node is built:
+     * the server, and so its routing, is built first).
      */
-    RestApi(java.util.function.Supplier<Operations> layer, FrameCodec codec) {
+    RestApi(java.util.function.Supplier<Operations> layer, java.util.function.Supplier<Engine> engine, FrameCodec codec) {
         this.layer = layer;
+        this.engine = engine;
         this.codec = codec;
     }
 
     @Override
     public void routing(HttpRules rules) {
-        rules.post("/publish", (req, res) -> withBody(req, res, (service, body) -> {
-                    List<String> channels = new ArrayList<>();
-                    JsonNode one = body.get("channel");
-                    JsonNode many = body.get("channels");
-                    if (one != null && !one.isNull()) {
-                        channels.add(string(one, "channel"));
-                    }
-                    if (many != null && !many.isNull()) {
-                        if (!many.isArray()) {
-                            throw bad("field 'channels' must be an array of strings");
-                        }
-                        for (JsonNode c : many) {
-                            channels.add(string(c, "channels"));
-                        }
-                    }
-                    if (channels.isEmpty()) {
-                        throw bad("give 'channel' or 'channels'");
-                    }
-                    if (channels.size() > 100) {
-                        throw bad("at most 100 channels per publication");
-                    }
-                    return layer.get().servicePublish(service, channels, type(body), data(body), eventId(body));
-                }))
+        rules.post("/publish", this::publish)
                 .post("/users/{id}/send", (req, res) -> withBody(req, res, (service, body) ->
-                        layer.get().sendToUser(service, req.path().pathParameters().get("id"), type(body), data(body),
-                                eventId(body))))
+                        paced(layer.get().channels().sendToUser(service, req.path().pathParameters().get("id"),
+                                type(body), data(body), eventId(body)))))
                 .get("/presence/{channel}", (req, res) -> respond(req, res, service ->
-                        layer.get().presenceMembers(service, req.path().pathParameters().get("channel"))))
-                .get("/sync-state", (req, res) -> respond(req, res, service -> layer.get().syncState(service,
+                        layer.get().presence().serviceMembers(service, req.path().pathParameters().get("channel"))))
+                .get("/sync-state", (req, res) -> respond(req, res, service -> layer.get().documents().syncState(service,
                         req.query().first("user").asOptional().orElseThrow(() -> bad("query parameter 'user' is required")))))
                 .get("/documents/{type}/{id}", (req, res) -> respond(req, res, service ->
-                        layer.get().getDocument(service, req.path().pathParameters().get("type"),
+                        layer.get().documents().get(service, req.path().pathParameters().get("type"),
                                 req.path().pathParameters().get("id"))))
                 .get("/documents/{type}", (req, res) -> respond(req, res, service ->
-                        layer.get().queryDocuments(service, query(req))))
+                        layer.get().documents().query(service, query(req))))
                 .post("/sync", (req, res) -> withBody(req, res, (service, body) ->
-                        layer.get().sync(service, codec.decodeSyncOps(body.get("ops")))))
-                .get("/conflicts", (req, res) -> respond(req, res, service -> layer.get().listConflicts(service,
+                        layer.get().documents().sync(service, codec.decodeSyncOps(body.get("ops")))))
+                .get("/conflicts", (req, res) -> respond(req, res, service -> layer.get().documents().listConflicts(service,
                         req.query().first("type").asOptional(), req.query().first("status").asOptional(),
                         integer(req.query().first("limit").asOptional().orElse("100"), "limit"))))
                 .get("/conflicts/{id}", (req, res) -> respond(req, res, service ->
-                        layer.get().getConflict(service, req.path().pathParameters().get("id"))))
+                        layer.get().documents().getConflict(service, req.path().pathParameters().get("id"))))
                 .post("/conflicts/{id}/resolve", (req, res) -> withBody(req, res, (service, body) -> {
                     JsonNode resolution = body.get("resolution");
                     if (resolution == null || !resolution.isTextual()) {
                         throw bad("field 'resolution' (accept_local, accept_server or merge) is required");
                     }
-                    return layer.get().resolveConflict(service, req.path().pathParameters().get("id"), resolution.textValue(),
-                            Optional.ofNullable(body.get("data")).filter(d -> !d.isNull()));
+                    return layer.get().documents().resolveConflict(service, req.path().pathParameters().get("id"),
+                            resolution.textValue(), Optional.ofNullable(body.get("data")).filter(d -> !d.isNull()));
                 }))
                 .post("/users/{id}/disconnect", (req, res) -> respond(req, res, service ->
-                        layer.get().disconnectUser(service, req.path().pathParameters().get("id"))))
+                        layer.get().fleet().disconnectUser(service, req.path().pathParameters().get("id"))))
                 .post("/revocations", (req, res) -> withBody(req, res, (service, body) -> {
                     JsonNode jti = body.get("jti");
                     JsonNode user = body.get("user");
@@ -134,14 +115,61 @@ final class RestApi implements HttpService {
                         throw bad("give either 'jti' (one token) or 'user' (the user's tokens issued before a time)");
                     }
                     if (jti != null) {
-                        return layer.get().revokeToken(service, string(jti, "jti"), instant(body, "expiresAt"));
+                        return layer.get().fleet().revokeToken(service, string(jti, "jti"), instant(body, "expiresAt"));
                     }
-                    return layer.get().revokeUser(service, string(user, "user"), instant(body, "issuedBefore"),
+                    return layer.get().fleet().revokeUser(service, string(user, "user"), instant(body, "issuedBefore"),
                             instant(body, "until"));
                 }))
                 // last: whatever no route above took
                 .any((req, res) -> send(res, new Result.Failed(ErrorCode.NOT_FOUND, "no such endpoint: "
                         + req.prologue().method().text() + " under /api/v1 (see the README's service API)")));
+    }
+
+    /**
+     * {@code POST /publish}: the publication, answered once the node's writers have reached the
+     * connections that were waiting when it was fanned out (backpressure, at most a second).
+     */
+    private void publish(ServerRequest req, ServerResponse res) {
+        Result result;
+        try {
+            Principal service = authenticate(req);
+            ObjectNode body = body(req);
+            result = paced(layer.get().channels().servicePublish(service, channels(body), type(body), data(body),
+                    eventId(body)));
+        } catch (RuntimeException e) {
+            result = failure(req, e);
+        }
+        send(res, result);
+    }
+
+    /** A successful publication waits for its fan-out to be written ({@link Engine#awaitFanOut}). */
+    private Result paced(Result published) {
+        if (published instanceof Result.Ok) {
+            engine.get().awaitFanOut(); // a refused publish fanned nothing out: nothing to wait for
+        }
+        return published;
+    }
+
+    /** The channels of a publication: {@code channel}, {@code channels} or both. */
+    private static List<String> channels(JsonNode body) {
+        List<String> channels = new ArrayList<>();
+        JsonNode one = body.get("channel");
+        JsonNode many = body.get("channels");
+        if (one != null && !one.isNull()) {
+            channels.add(string(one, "channel"));
+        }
+        if (many != null && !many.isNull()) {
+            if (!many.isArray()) {
+                throw bad("field 'channels' must be an array of strings");
+            }
+            for (JsonNode c : many) {
+                channels.add(string(c, "channels"));
+            }
+        }
+        if (channels.isEmpty()) {
+            throw bad("give 'channel' or 'channels'");
+        }
+        return channels;
     }
 
     /**
@@ -214,31 +242,50 @@ final class RestApi implements HttpService {
         Result result;
         try {
             result = op.apply(authenticate(req));
-        } catch (ProtocolException e) {
-            result = Result.failed(e);
-        } catch (io.helidon.http.RequestException | io.helidon.http.HttpException e) {
-            throw e;
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "REST " + req.prologue().method().text() + " "
-                    + LogText.safe(req.prologue().uriPath().rawPath()) + " failed", LogText.scrub(e));
-            result = new Result.Failed(ErrorCode.INTERNAL, "internal error; see the server log");
+            result = failure(req, e);
         }
         send(res, result);
     }
 
     /** Like {@link #respond}, with the request's JSON object body. */
     private void withBody(ServerRequest req, ServerResponse res, BiFunction<Principal, ObjectNode, Result> op) {
-        respond(req, res, service -> {
-            // bytes, not text: the body must be strictly valid UTF-8 before it is parsed
-            byte[] bytes = RequestBodies.read(req);
-            if (new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).isBlank()) {
-                throw bad("a JSON object body is required");
-            }
-            if (!(codec.parse(bytes) instanceof ObjectNode body)) {
-                throw bad("the body must be a JSON object");
-            }
-            return op.apply(service, body);
-        });
+        Result result;
+        try {
+            Principal service = authenticate(req);
+            result = op.apply(service, body(req));
+        } catch (RuntimeException e) {
+            result = failure(req, e);
+        }
+        send(res, result);
+    }
+
+    /** The request's JSON object body, read as bytes: it must be strictly valid UTF-8 before it is parsed. */
+    private ObjectNode body(ServerRequest req) {
+        byte[] bytes = RequestBodies.read(req);
+        if (new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).isBlank()) {
+            throw bad("a JSON object body is required");
+        }
+        if (!(codec.parse(bytes) instanceof ObjectNode body)) {
+            throw bad("the body must be a JSON object");
+        }
+        return body;
+    }
+
+    /**
+     * What a request that failed before or outside an operation answers: a refusal with its code;
+     * anything unexpected is logged and {@code internal}. Helidon's own request errors go to Helidon.
+     */
+    private static Result failure(ServerRequest req, RuntimeException e) {
+        if (e instanceof ProtocolException p) {
+            return Result.failed(p);
+        }
+        if (e instanceof io.helidon.http.RequestException || e instanceof io.helidon.http.HttpException) {
+            throw e;
+        }
+        LOG.log(System.Logger.Level.ERROR, "REST " + req.prologue().method().text() + " "
+                + LogText.safe(req.prologue().uriPath().rawPath()) + " failed", LogText.scrub(e));
+        return new Result.Failed(ErrorCode.INTERNAL, "internal error; see the server log");
     }
 
     private void send(ServerResponse res, Result result) {
@@ -256,11 +303,9 @@ final class RestApi implements HttpService {
     }
 
     private Principal authenticate(ServerRequest req) {
-        String token = req.headers().first(HeaderNames.AUTHORIZATION)
-                .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7))
-                .map(v -> v.substring(7).trim())
+        String token = RequestParts.bearer(req.headers())
                 .orElseThrow(() -> new ProtocolException(ErrorCode.UNAUTHORIZED, "Authorization: Bearer token required"));
-        return layer.get().authenticateService(token);
+        return layer.get().authentication().service(token);
     }
 
     private static String string(JsonNode v, String field) {

@@ -2,19 +2,14 @@ package dev.tandem.gateway;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 
 import dev.tandem.protocol.CloseCode;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.FrameCodec;
-import dev.tandem.protocol.ServerFrame;
-import dev.tandem.session.Engine;
+import dev.tandem.session.Frame;
 import dev.tandem.session.Session;
 import dev.tandem.session.Transport;
 import dev.tandem.telemetry.LogText;
@@ -35,12 +30,12 @@ import io.helidon.websocket.WsSession;
 /**
  * The {@code /ws} endpoint: one instance per connection. It checks the upgrade (origin,
  * subprotocol, bearer token), joins message fragments under a size cap, and hands complete
- * messages to the connection's {@link Session}. Everything the session writes goes through the
- * session's single writer, including pongs.
+ * messages to the connection's {@link Session}; the session (limits, timers, hooks, operations)
+ * is the one every transport has. Everything the session writes goes through the node's
+ * writers, including pongs.
  * <p>
  * An idle node holds one of these per connection, so its fields are kept few and small: the
- * fragment buffer exists only while a fragmented message is being joined, and the "counted"
- * flag is a plain field set atomically rather than an object of its own.
+ * fragment buffer exists only while a fragmented message is being joined.
  */
 final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
     private static final System.Logger LOG = System.getLogger(WsEndpoint.class.getName());
@@ -48,24 +43,12 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
     /** RFC 6455's code for a connection that ended without a close frame (never sent on the wire). */
     private static final int DROPPED = 1006;
 
-    private static final VarHandle COUNTED;
-
-    static {
-        try {
-            COUNTED = MethodHandles.lookup().findVarHandle(WsEndpoint.class, "counted", boolean.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     private final Gateway gateway;
     // only while a fragmented message is being joined (on the connection's thread)
     private Optional<StringBuilder> fragments = Optional.empty();
     private Optional<String> upgradeToken = Optional.empty();
     private volatile Session session;
     private String address = "?";
-    // this connection holds one of its address's slots; released once, through COUNTED
-    private volatile boolean counted;
     private boolean tooLarge;
 
     WsEndpoint(Gateway gateway) {
@@ -81,9 +64,7 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
         if (!gateway.engine().accepting()) {
             throw reject(Status.SERVICE_UNAVAILABLE_503, "node is draining");
         }
-        upgradeToken = headers.first(HeaderNames.AUTHORIZATION)
-                .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7))
-                .map(v -> v.substring(7).trim());
+        upgradeToken = RequestParts.bearer(headers);
         WritableHeaders<?> out = WritableHeaders.create();
         if (headers.contains(WsUpgrader.PROTOCOL)) {
             // a comma-separated list, with or without spaces ("chat,tandem.v1" is as valid as
@@ -101,25 +82,15 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
 
     @Override
     public void onOpen(WsSession ws) {
-        address = address(ws.socketContext().remotePeer().address());
-        WsTransport transport = new WsTransport(ws, address);
-        if (!gateway.connectionOpened(address)) {
-            LOG.log(System.Logger.Level.INFO, "refusing connection from " + address + ": per-address limit reached");
-            CloseCode code = CloseCode.CONNECTION_LIMIT;
-            ws.send(gateway.codec().encode(ServerFrame.Disconnect.of(code, code.reason())), true);
-            ws.close(code.code(), code.reason());
-            return;
-        }
-        counted = true;
+        address = RequestParts.address(ws.socketContext().remotePeer().address());
         // every callback of this connection runs on this thread, which ends with the connection
         // even when Helidon calls neither onClose nor onError (a socket cut without a close frame)
         gateway.connectionWatch().watch(this, Thread.currentThread());
         try {
-            session = gateway.engine().open(transport, upgradeToken, this::release);
+            session = gateway.engine().open(new WsTransport(ws, address), upgradeToken);
         } catch (RuntimeException e) {
             // Helidon closes with 1011 and calls neither onClose nor onError
             gateway.connectionWatch().forget(this);
-            release();
             throw e;
         } finally {
             upgradeToken = Optional.empty();
@@ -174,7 +145,7 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
     public void onMessage(WsSession ws, BufferData buffer, boolean last) {
         if (session != null && last) {
             session.refuse(ErrorCode.BAD_REQUEST, "binary frames are not part of " + FrameCodec.SUBPROTOCOL
-                    + "; send JSON text frames");
+                    + "; send JSON text frames", 0);
         }
     }
 
@@ -217,13 +188,6 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
         if (s != null) {
             s.transportClosed(status);
         }
-        release();
-    }
-
-    private void release() {
-        if (COUNTED.compareAndSet(this, true, false)) {
-            gateway.connectionClosed(address);
-        }
     }
 
     private static RequestException reject(Status status, String message) {
@@ -232,13 +196,6 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
                 .status(status)
                 .message(message)
                 .build();
-    }
-
-    private static String address(SocketAddress a) {
-        if (a instanceof InetSocketAddress inet && inet.getAddress() != null) {
-            return inet.getAddress().getHostAddress().toLowerCase(Locale.ROOT);
-        }
-        return String.valueOf(a);
     }
 
     /** The session's transport over a Helidon WebSocket; used by the session's single writer. */
@@ -251,27 +208,20 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
             this.remote = remote;
         }
 
-        @Override
-        public void send(String text) throws IOException {
-            try {
-                ws.send(text, true);
-            } catch (UncheckedIOException e) {
-                throw e.getCause();
-            }
-        }
-
         /**
          * Writes the frames in one socket write, through the connection's own writer (the one
          * Helidon's {@code send} uses, so frames never interleave with Helidon's).
          */
         @Override
-        public void sendAll(List<byte[]> utf8Frames) throws IOException {
-            if (!(ws.socketContext() instanceof ConnectionContext ctx)) {
-                Transport.super.sendAll(utf8Frames);
-                return;
-            }
+        public void send(List<Frame> frames) throws IOException {
             try {
-                ctx.dataWriter().writeNow(BufferData.create(WsFrames.text(utf8Frames)));
+                if (ws.socketContext() instanceof ConnectionContext ctx) {
+                    ctx.dataWriter().writeNow(BufferData.create(WsFrames.text(frames, Frame::utf8)));
+                } else {
+                    for (Frame f : frames) {
+                        ws.send(new String(f.utf8(), StandardCharsets.UTF_8), true);
+                    }
+                }
             } catch (UncheckedIOException e) {
                 throw e.getCause();
             }
@@ -301,9 +251,6 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
                 ws.close(code, reason);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.DEBUG, () -> "close of " + remote + " failed: " + e);
-            } finally {
-                // Helidon does not always call onClose for a close we initiate
-                release();
             }
         }
 

@@ -1,6 +1,7 @@
 package dev.tandem.gateway;
 
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Server-to-client WebSocket text frames (RFC 6455 section 5.2: FIN, opcode 1, no mask),
@@ -13,15 +14,17 @@ final class WsFrames {
     private WsFrames() {
     }
 
-    /** The frames of {@code utf8Payloads}, in order, in one array. */
-    static byte[] text(List<byte[]> utf8Payloads) {
+    /** The frames whose UTF-8 payloads {@code payload} gives, in order, in one array. */
+    static <T> byte[] text(List<T> frames, Function<T, byte[]> payload) {
         int total = 0;
-        for (byte[] p : utf8Payloads) {
-            total += headerLength(p.length) + p.length;
+        for (T f : frames) {
+            int length = payload.apply(f).length;
+            total += headerLength(length) + length;
         }
         byte[] out = new byte[total];
         int at = 0;
-        for (byte[] p : utf8Payloads) {
+        for (T f : frames) {
+            byte[] p = payload.apply(f);
             at = header(out, at, p.length);
             System.arraycopy(p, 0, out, at, p.length);
             at += p.length;

@@ -33,7 +33,7 @@ class DroppedConnectionTest {
                     && f.path("kind").asText().equals("join") && f.path("data").path("user").asText().equals("dropper"));
             assertEquals("doc:note:room", join.path("channel").asText());
             assertEquals(2, node.gateway.engine().sessionCount());
-            assertEquals(2, node.gateway.connectionsFrom("127.0.0.1"));
+            assertEquals(2, node.gateway.engine().connectionsFrom("127.0.0.1"));
 
             long cut = System.nanoTime();
             raw.cut();
@@ -43,7 +43,7 @@ class DroppedConnectionTest {
             assertEquals("doc:note:room", leave.path("channel").asText());
             assertTrue(leftAfterMs < 3_000, "leave after " + leftAfterMs + " ms");
             LimitsTest.waitFor(() -> node.gateway.engine().sessionCount() == 1);
-            LimitsTest.waitFor(() -> node.gateway.connectionsFrom("127.0.0.1") == 1);
+            LimitsTest.waitFor(() -> node.gateway.engine().connectionsFrom("127.0.0.1") == 1);
             // the freed slot takes a new connection from the same address
             try (WsProbe again = ContractProbes.connect(node.ws(), TestGateway.token("dropper", "acme"))) {
                 assertEquals("reply", again.request(3, "{\"op\":\"ping\",\"id\":3}").path("op").asText());

@@ -120,11 +120,11 @@ class LimitsTest {
                 assertEquals(4029, d.path("code").asInt());
                 assertEquals(4029, third.closeCode());
                 open.getFirst().close();
-                waitFor(() -> node.gateway.connectionsFrom("127.0.0.1") == 1);
+                waitFor(() -> node.gateway.engine().connectionsFrom("127.0.0.1") == 1);
                 open.add(ContractProbes.connect(node.ws(), TestGateway.token("c", "acme")));
                 open.get(1).close();
                 open.getLast().close();
-                waitFor(() -> node.gateway.connectionsFrom("127.0.0.1") == 0);
+                waitFor(() -> node.gateway.engine().connectionsFrom("127.0.0.1") == 0);
             } finally {
                 open.forEach(WsProbe::close);
             }
@@ -173,7 +173,7 @@ class LimitsTest {
                 int n = 600;
                 double before = node.metric("tandem_slow_consumer_closes_total", "");
                 for (int i = 0; i < n; i++) {
-                    node.gateway.operations().servicePublish(TestGateway.service("acme"), List.of("tenant"), "blob",
+                    node.gateway.operations().channels().servicePublish(TestGateway.service("acme"), List.of("tenant"), "blob",
                             node.gateway.codec().parse("{\"i\":" + i + ",\"b\":" + blob + "}"), java.util.Optional.empty());
                     if (i % 32 == 31) {
                         // the healthy client keeps up with what it is sent; only the stalled one falls behind

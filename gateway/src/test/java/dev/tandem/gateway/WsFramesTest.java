@@ -41,7 +41,7 @@ class WsFramesTest {
             Arrays.fill(p, (byte) ('a' + len % 26));
             payloads.add(p);
         }
-        List<byte[]> back = parse(WsFrames.text(payloads));
+        List<byte[]> back = parse(WsFrames.text(payloads, p -> p));
         assertEquals(payloads.size(), back.size());
         for (int i = 0; i < payloads.size(); i++) {
             assertArrayEquals(payloads.get(i), back.get(i), "frame " + i);

@@ -58,6 +58,21 @@ public record Principal(String tenant, String user, Set<String> roles, Map<Strin
         return ids != null && (ids.contains(id) || ids.contains(ALL));
     }
 
+    /**
+     * When the credentials expire, in epoch milliseconds, saturated ({@link Long#MAX_VALUE}:
+     * never; an expiry beyond a long's milliseconds counts as never too).
+     */
+    public long expiresAtMillis() {
+        if (expiresAt.isEmpty()) {
+            return Long.MAX_VALUE;
+        }
+        try {
+            return expiresAt.get().toEpochMilli();
+        } catch (ArithmeticException e) {
+            return expiresAt.get().isBefore(Instant.EPOCH) ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+    }
+
     /** Whether the credentials have expired at {@code now}. */
     public boolean expiredAt(Instant now) {
         return expiresAt.map(exp -> !now.isBefore(exp)).orElse(false);

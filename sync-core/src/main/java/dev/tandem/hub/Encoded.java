@@ -13,11 +13,18 @@ import java.util.Objects;
 public final class Encoded {
     private final String text;
     private final byte[] utf8;
+    private final String op;
 
-    /** Encodes {@code text} to UTF-8 once. */
-    public Encoded(String text) {
+    /** Encodes {@code text}, a frame whose {@code op} is {@code op}, to UTF-8 once. */
+    public Encoded(String text, String op) {
         this.text = Objects.requireNonNull(text, "text");
+        this.op = Objects.requireNonNull(op, "op");
         this.utf8 = text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The frame's {@code op}. */
+    public String op() {
+        return op;
     }
 
     /** The frame's JSON text. */

@@ -87,7 +87,7 @@ public final class Hub {
             telemetry.fannedOut(0);
             return 0;
         }
-        Encoded frame = new Encoded(encode(publication));
+        Encoded frame = new Encoded(encode(publication), publication.frameOp());
         int n = 0;
         for (Subscriber s : subscribers) {
             s.deliver(publication, frame);

@@ -52,7 +52,7 @@ public record Publication(ChannelKey channel, Optional<Position> position, Strin
      * {@value #PRESENCE_TYPE}KIND, so they travel every broker to every node like any other).
      */
     public ServerFrame toFrame() {
-        if (type.equals(CONFLICT_TYPE) && position.isPresent()) {
+        if (conflict()) {
             return new ServerFrame.Conflict(data.path("conflictId").asText(eventId), channel.name().toString(),
                     position.get(), data);
         }
@@ -60,5 +60,14 @@ public record Publication(ChannelKey channel, Optional<Position> position, Strin
             return new ServerFrame.Presence(channel.name().toString(), type.substring(PRESENCE_TYPE.length()), data);
         }
         return new ServerFrame.Event(channel.name().toString(), position, type, eventId, time, from, data);
+    }
+
+    /** The {@code op} of {@link #toFrame()}, without building the frame. */
+    public String frameOp() {
+        return conflict() ? "conflict" : type.startsWith(PRESENCE_TYPE) ? "presence" : "event";
+    }
+
+    private boolean conflict() {
+        return type.equals(CONFLICT_TYPE) && position.isPresent();
     }
 }

@@ -30,7 +30,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import dev.tandem.channel.ChannelName;
 import dev.tandem.events.CloudEvent;
 import dev.tandem.events.CloudEventCodec;
-import dev.tandem.protocol.Echo;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.ProtocolException;
 import dev.tandem.telemetry.LogText;
@@ -54,12 +53,6 @@ import dev.tandem.telemetry.LogText;
  * <p>The consumer runs on its own thread ({@code KafkaConsumer} is not thread-safe).
  */
 public final class KafkaIngest implements AutoCloseable {
-    /**
-     * Type prefix of backends' answers to relayed changes ({@code tandem.change.confirmed},
-     * {@code tandem.change.rejected}); they need no channels: they go to the change's author.
-     */
-    public static final String CHANGE_STATUS_PREFIX = "tandem.change.";
-
     /** Header on dead-lettered records naming why. */
     public static final String DLQ_REASON = "tandem-dlq-reason";
     /** Headers on dead-lettered records naming where the event was read. */
@@ -71,14 +64,14 @@ public final class KafkaIngest implements AutoCloseable {
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(500);
     /** The longest pause before a failing record is tried again, as a multiple of {@code retry-backoff}. */
     private static final int MAX_BACKOFF_FACTOR = 32;
-    /** Channels one event may name (as the REST publish allows). */
-    static final int MAX_CHANNELS = 100;
 
     /** Where handled events go; throws {@link ProtocolException} for permanent problems. */
     @FunctionalInterface
     public interface EventSink {
         /**
-         * Publishes an event of {@code tenant} to the channels (names as clients write them).
+         * Takes an event of {@code tenant} with the channels it names or its routes give it (names
+         * as clients write them, possibly none); the sink judges them (how many, which) as it
+         * judges every publication.
          *
          * @throws ProtocolException for a problem with the event itself (dead-lettered), or with
          *                           code {@code unavailable} for a transient failure (retried);
@@ -358,20 +351,8 @@ public final class KafkaIngest implements AutoCloseable {
                     "tenantid is not a valid tenant id (1-128 of A-Z a-z 0-9 _ . @ ~ -)");
         }
         List<String> channels = event.channels();
-        boolean status = event.type().startsWith(CHANGE_STATUS_PREFIX);
-        if (status) {
-            // a backend's answer to a change Tandem relayed: goes to the change's author, the sink decides
-            channels = List.of();
-        } else if (channels.isEmpty()) {
+        if (channels.isEmpty()) {
             channels = settings.routesFor(event.type()).stream().flatMap(r -> r.channels(event).stream()).toList();
-        }
-        if (channels.size() > MAX_CHANNELS) {
-            throw new ProtocolException(ErrorCode.BAD_REQUEST, "the event names "
-                    + channels.size() + " channels; at most " + MAX_CHANNELS + " per event");
-        }
-        if (channels.isEmpty() && !status) {
-            throw new ProtocolException(ErrorCode.UNKNOWN_CHANNEL,
-                    "unroutable: no channels extension and no route for type " + Echo.quoted(event.type()));
         }
         sink.publish(tenant, channels, event);
         handled.incrementAndGet();

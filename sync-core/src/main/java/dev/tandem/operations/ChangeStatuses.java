@@ -14,7 +14,6 @@ import dev.tandem.document.DocRef;
 import dev.tandem.document.Documents;
 import dev.tandem.events.CloudEvent;
 import dev.tandem.inbox.Inbox;
-import dev.tandem.kafka.KafkaIngest;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.ProtocolException;
@@ -29,6 +28,12 @@ import dev.tandem.protocol.ProtocolException;
  * subscriber of the document sees it as a new version.
  */
 final class ChangeStatuses {
+    /**
+     * Type prefix of backends' answers to relayed changes ({@code tandem.change.confirmed},
+     * {@code tandem.change.rejected}); they need no channels: they go to the change's author.
+     */
+    static final String TYPE_PREFIX = "tandem.change.";
+
     private final ChannelRules rules;
     private final FrameCodec codec;
     private final Publisher publisher;
@@ -47,7 +52,7 @@ final class ChangeStatuses {
      * @throws ProtocolException {@code BAD_REQUEST} for a malformed answer (dead-lettered)
      */
     void handle(String tenant, CloudEvent event) {
-        String status = event.type().substring(KafkaIngest.CHANGE_STATUS_PREFIX.length());
+        String status = event.type().substring(TYPE_PREFIX.length());
         if (!status.equals("confirmed") && !status.equals("rejected")) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "unknown change status " + event.type()
                     + " (tandem.change.confirmed or tandem.change.rejected)");

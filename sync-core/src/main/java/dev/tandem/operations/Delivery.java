@@ -4,9 +4,9 @@ import dev.tandem.hub.Encoded;
 import dev.tandem.hub.Publication;
 
 /**
- * How a connection's {@link Subscriptions} hand publications to its transport. Implementations
- * only queue (they are called on publishers' threads, possibly under a channel's lock) and keep
- * the order of the calls.
+ * Where a connection's {@link Subscriptions} hand its publications: the connection's outbound
+ * queue, which the connection runtime implements. Implementations only queue (they are called on
+ * publishers' threads, possibly under a channel's lock) and keep the order of the calls.
  */
 public interface Delivery {
 

@@ -9,20 +9,25 @@ import java.util.concurrent.atomic.AtomicInteger;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.tandem.auth.Principal;
 import dev.tandem.channel.ChannelKey;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.presence.Member;
 import dev.tandem.presence.PresenceListener;
 import dev.tandem.presence.PresenceStore;
+import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.FrameCodec;
+import dev.tandem.protocol.ProtocolException;
+import dev.tandem.telemetry.Telemetry;
 
 /**
- * Presence as the layer uses it: joins, leaves and heartbeats of connections with the join and
- * leave events their namespace wants (once per user, not per tab), member lists as JSON, and the
+ * Presence: who is on a channel, for a client that may subscribe to it and for a service of the
+ * tenant; and, for the connections' {@link Subscriptions}, joins, leaves, states and heartbeats
+ * with the join and leave events their namespace wants (once per user, not per tab), and the
  * sweep that makes users of a dead node leave: the channels with a local member are checked every
  * half TTL and the users whose connections all expired get a leave event.
  */
-final class Presences {
+public final class Presences {
     private static final System.Logger LOG = System.getLogger(Presences.class.getName());
 
     private final PresenceStore store;
@@ -30,18 +35,44 @@ final class Presences {
     private final Publisher publisher;
     private final FrameCodec codec;
     private final PresenceListener listener;
+    private final Telemetry telemetry;
     /** Channels with presence joined by local connections, with how many: swept for expired users. */
     private final Map<ChannelKey, AtomicInteger> local = new ConcurrentHashMap<>();
 
-    Presences(PresenceStore store, ChannelRules rules, Publisher publisher, FrameCodec codec, Background background,
-              PresenceListener listener) {
+    Presences(PresenceStore store, ChannelRules rules, Publisher publisher, FrameCodec codec, Telemetry telemetry,
+              Background background, PresenceListener listener) {
         this.store = store;
+        this.telemetry = telemetry;
         this.listener = listener;
         this.rules = rules;
         this.publisher = publisher;
         this.codec = codec;
         long sweep = Math.max(1000, store.limits().ttl().toMillis() / 2);
         background.every(sweep, this::expire);
+    }
+
+    /**
+     * {@code presence} without a state, from a client: who is on a channel the caller may
+     * subscribe to, whatever the transport. Answers {@code {channel, members}}.
+     */
+    public Result members(Principal who, String channel) {
+        return Answers.answer(telemetry, who, "presence", () -> members(channel,
+                rules.authorize(who, channel, ChannelRules.Action.SUBSCRIBE)));
+    }
+
+    /** Who is on a channel of the service's tenant: {@code {"channel","members":[…]}}. */
+    public Result serviceMembers(Principal service, String channel) {
+        return Answers.answer(telemetry, service, "presence", () -> {
+            ChannelKey key = rules.resolve(service.tenant(), channel);
+            return members(key.name().toString(), key);
+        });
+    }
+
+    private ObjectNode members(String channel, ChannelKey key) {
+        if (!rules.namespaceOf(key).presence()) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "channels of '" + key.namespace() + "' have no presence");
+        }
+        return codec.object().put("channel", channel).set("members", members(key));
     }
 
     /** A connection joins; a join event when it is the user's first and the namespace wants events. */

@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -76,7 +77,7 @@ public final class Subscriptions {
         }
     }
 
-    private final Operations ops;
+    private final Parts parts;
     private final String connection;
     private final Delivery delivery;
     private final int maxSubscriptions;
@@ -97,8 +98,8 @@ public final class Subscriptions {
     private volatile Principal principal;
     private volatile boolean closed;
 
-    Subscriptions(Operations ops, String connection, Principal principal, Delivery delivery, int maxSubscriptions) {
-        this.ops = ops;
+    Subscriptions(Parts parts, String connection, Principal principal, Delivery delivery, int maxSubscriptions) {
+        this.parts = parts;
         this.connection = connection;
         this.principal = principal;
         this.delivery = delivery;
@@ -134,31 +135,31 @@ public final class Subscriptions {
         try {
             subscribe(who, s, once);
         } catch (ProtocolException e) {
-            ops.telemetry().error(e.code());
+            parts.telemetry().error(e.code());
             once.accept(Result.failed(e));
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "tenant " + who.tenant() + " user " + who.user() + " connection "
                     + connection + ": subscribe failed", LogText.scrub(e));
-            ops.telemetry().error(ErrorCode.INTERNAL);
+            parts.telemetry().error(ErrorCode.INTERNAL);
             once.accept(new Result.Failed(ErrorCode.INTERNAL, "internal error; see the server log"));
         }
     }
 
     private void subscribe(Principal who, ClientFrame.Subscribe s, Consumer<Result> answer) {
-        ChannelRules rules = ops.rules();
+        ChannelRules rules = parts.rules();
         ChannelKey key = rules.authorize(who, s.channel(), ChannelRules.Action.SUBSCRIBE);
         Namespace ns = rules.namespaceOf(key);
         if (s.presence() && !ns.presence()) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "channels of '" + ns.name() + "' have no presence");
         }
-        boolean document = key.namespace().equals("doc") && ops.documentOps().isPresent();
+        boolean document = key.namespace().equals("doc") && parts.documents().isPresent();
         if (s.snapshot() && !key.namespace().equals("doc")) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "snapshot is for doc:{type}:{id} channels");
         }
         if (s.snapshot() && !document) {
             throw new ProtocolException(ErrorCode.UNAVAILABLE, "documents are not enabled on this node");
         }
-        Optional<String> hooked = ops.hooks().subscribe(who, key);
+        Optional<String> hooked = parts.hooks().subscribe(who, key);
         if (hooked.isPresent()) {
             throw new ProtocolException(ErrorCode.FORBIDDEN, hooked.get());
         }
@@ -175,10 +176,10 @@ public final class Subscriptions {
             // forbidden when the user may not read it: judged before anything is joined, so a
             // refused subscribe shows nobody a presence join and leave (a snapshot reads again
             // once live)
-            ops.docs().readable(who, docRef.get());
+            parts.docs().readable(who, docRef.get());
         }
         Sub sub = new Sub(key, docRef, s.snapshot());
-        ops.userChannels().acquire(who, key);
+        parts.userChannels().acquire(who, key);
         add(key, sub);
         boolean ownInbox = key.namespace().equals(Inbox.NAMESPACE) && key.name().id().equals(who.user());
         boolean joined = false;
@@ -190,19 +191,19 @@ public final class Subscriptions {
             // the pending list is read is then replayed rather than missed
             Optional<Position> since = s.since();
             if (ownInbox && since.isEmpty()) {
-                since = Optional.of(ops.broker().top(key));
+                since = Optional.of(parts.broker().top(key));
             }
-            List<Publication> pending = ownInbox ? ops.inbox().pending(who.tenant(), who.user()) : List.of();
+            List<Publication> pending = ownInbox ? parts.inbox().pending(who.tenant(), who.user()) : List.of();
             if (ownInbox) {
-                ops.telemetry().inboxDepth(pending.size());
+                parts.telemetry().inboxDepth(pending.size());
             }
             if (ns.presence()) {
-                ops.presences().join(key, who.user(), connection);
+                parts.presences().join(key, who.user(), connection);
                 joinedForAdding().add(key);
                 joined = true;
             }
-            Optional<ArrayNode> members = s.presence() ? Optional.of(ops.presences().members(key)) : Optional.empty();
-            ops.broker().subscribe(key, sub, since, recovery -> {
+            Optional<ArrayNode> members = s.presence() ? Optional.of(parts.presences().members(key)) : Optional.empty();
+            parts.broker().subscribe(key, sub, since, recovery -> {
                 ObjectNode body = body(s, recovery, members, ownInbox ? pending.size() : -1);
                 List<Publication> replay = replay(pending, recovery.missed());
                 if (s.snapshot()) {
@@ -222,14 +223,14 @@ public final class Subscriptions {
             });
             if (s.snapshot()) {
                 // read after going live: every change after this read arrives as an event
-                Optional<Document> doc = ops.docs().readable(who, docRef.get());
+                Optional<Document> doc = parts.docs().readable(who, docRef.get());
                 reply[0].set("document", doc.<com.fasterxml.jackson.databind.JsonNode>map(Document::toJson)
                         .orElse(NullNode.getInstance()));
                 sub.release(() -> answer.accept(new Result.Ok(reply[0])));
             }
         } catch (RuntimeException e) {
             if (remove(key, sub)) {
-                ops.broker().unsubscribe(key, sub);
+                parts.broker().unsubscribe(key, sub);
             }
             if (joined) {
                 leavePresence(key, who);
@@ -241,14 +242,14 @@ public final class Subscriptions {
             // thread): that close may have run before the broker added sub, so remove sub itself
             // rather than rely on the map, which no longer holds it
             remove(key, sub);
-            ops.broker().unsubscribe(key, sub);
+            parts.broker().unsubscribe(key, sub);
             close();
         }
     }
 
     private ObjectNode body(ClientFrame.Subscribe s, Recovery recovery, Optional<ArrayNode> members, int inbox) {
         Position top = recovery.top();
-        ObjectNode body = ops.codec().object().put("channel", s.channel()).put("epoch", top.epoch())
+        ObjectNode body = parts.codec().object().put("channel", s.channel()).put("epoch", top.epoch())
                 .put("offset", top.offset());
         if (s.since().isPresent()) {
             body.put("recovered", recovery.recovered());
@@ -283,40 +284,36 @@ public final class Subscriptions {
     /** Unsubscribes (and leaves the channel's presence): {@code {channel, subscribed: false}}. */
     public Result unsubscribe(String channel) {
         Principal who = principal;
-        return ops.answer(who, "unsubscribe", () -> {
-            ChannelKey key = ops.rules().resolve(who.tenant(), channel);
+        return parts.answer(who, "unsubscribe", () -> {
+            ChannelKey key = parts.rules().resolve(who.tenant(), channel);
             Sub sub = subscriptions.get(key);
             if (sub != null && remove(key, sub)) {
-                ops.broker().unsubscribe(key, sub);
+                parts.broker().unsubscribe(key, sub);
             }
             leavePresence(key, who);
-            return ops.codec().object().put("channel", channel).put("subscribed", false);
+            return parts.codec().object().put("channel", channel).put("subscribed", false);
         });
     }
 
     // ------------------------------------------------------------------ presence
 
     /**
-     * {@code presence}: with a state (an object), sets the user's state on a channel this
-     * connection is present on ({@code {channel, member}}); without, lists its members
-     * ({@code {channel, members}}).
+     * {@code presence} with a state (an object): sets the user's state on a channel this
+     * connection is present on. Answers {@code {channel, member}}.
      */
-    public Result presence(ClientFrame.Presence p) {
+    public Result presenceState(String channel, JsonNode state) {
         Principal who = principal;
-        return ops.answer(who, "presence", () -> {
-            ChannelKey key = ops.rules().resolve(who.tenant(), p.channel());
+        return parts.answer(who, "presence", () -> {
+            ChannelKey key = parts.rules().resolve(who.tenant(), channel);
             if (!joined().contains(key)) {
-                throw new ProtocolException(ErrorCode.BAD_REQUEST, "subscribe to " + p.channel()
+                throw new ProtocolException(ErrorCode.BAD_REQUEST, "subscribe to " + channel
                         + " first (in a namespace with presence)");
             }
-            if (p.state().isPresent()) {
-                if (!(p.state().get() instanceof ObjectNode state)) {
-                    throw new ProtocolException(ErrorCode.BAD_REQUEST, "presence state must be a JSON object");
-                }
-                ObjectNode member = ops.presences().setState(key, who.user(), connection, state);
-                return ops.codec().object().put("channel", p.channel()).set("member", member);
+            if (!(state instanceof ObjectNode object)) {
+                throw new ProtocolException(ErrorCode.BAD_REQUEST, "presence state must be a JSON object");
             }
-            return ops.codec().object().put("channel", p.channel()).set("members", ops.presences().members(key));
+            ObjectNode member = parts.presences().setState(key, who.user(), connection, object);
+            return parts.codec().object().put("channel", channel).set("member", member);
         });
     }
 
@@ -331,7 +328,7 @@ public final class Subscriptions {
         presenceTask(() -> {
             for (ChannelKey key : keys) {
                 if (joined.contains(key)) {
-                    ops.presences().heartbeat(key, who.user(), connection);
+                    parts.presences().heartbeat(key, who.user(), connection);
                 }
             }
         });
@@ -340,7 +337,7 @@ public final class Subscriptions {
     private void leavePresence(ChannelKey key, Principal who) {
         Set<ChannelKey> joined = presenceJoined;
         if (joined != null && joined.remove(key)) {
-            presenceTask(() -> ops.presences().leave(key, who.user(), connection));
+            presenceTask(() -> parts.presences().leave(key, who.user(), connection));
         }
     }
 
@@ -353,7 +350,7 @@ public final class Subscriptions {
         // lock-free chaining: whoever swaps in its future runs after the one it swapped out
         CompletableFuture<Void> mine = new CompletableFuture<>();
         CompletableFuture<Void> previous = (CompletableFuture<Void>) PRESENCE_OPS.getAndSet(this, mine);
-        previous.thenRunAsync(task, ops.background().executor()).whenComplete((ignored, e) -> {
+        previous.thenRunAsync(task, parts.background().executor()).whenComplete((ignored, e) -> {
             if (e != null) {
                 LOG.log(System.Logger.Level.WARNING, "connection " + connection + ": presence update failed: " + e);
             }
@@ -388,7 +385,7 @@ public final class Subscriptions {
             Map<ChannelKey, Sub> next = new HashMap<>(current);
             next.remove(key);
             if (SUBSCRIPTIONS.compareAndSet(this, current, Map.copyOf(next))) {
-                ops.userChannels().release(principal, key);
+                parts.userChannels().release(principal, key);
                 return true;
             }
         }
@@ -421,10 +418,10 @@ public final class Subscriptions {
         principal = next;
         for (Map.Entry<ChannelKey, Sub> e : subscriptions.entrySet()) {
             try {
-                ops.rules().authorize(next, e.getKey().name().toString(), ChannelRules.Action.SUBSCRIBE);
+                parts.rules().authorize(next, e.getKey().name().toString(), ChannelRules.Action.SUBSCRIBE);
             } catch (ProtocolException refused) {
                 if (remove(e.getKey(), e.getValue())) {
-                    ops.broker().unsubscribe(e.getKey(), e.getValue());
+                    parts.broker().unsubscribe(e.getKey(), e.getValue());
                     leavePresence(e.getKey(), next);
                     delivery.notice(new Result.Failed(ErrorCode.FORBIDDEN, "unsubscribed from " + e.getKey().name()
                             + ": the refreshed token no longer allows it"));
@@ -439,7 +436,7 @@ public final class Subscriptions {
         Principal who = principal;
         for (Map.Entry<ChannelKey, Sub> e : subscriptions.entrySet()) {
             if (remove(e.getKey(), e.getValue())) {
-                ops.broker().unsubscribe(e.getKey(), e.getValue());
+                parts.broker().unsubscribe(e.getKey(), e.getValue());
             }
         }
         for (ChannelKey key : List.copyOf(joined())) {
@@ -450,7 +447,7 @@ public final class Subscriptions {
     /** A user loses a doc: subscription when a change makes the document unreadable for them. */
     private void revoke(Sub sub) {
         if (remove(sub.key, sub)) {
-            ops.background().run(() -> ops.broker().unsubscribe(sub.key, sub));
+            parts.background().run(() -> parts.broker().unsubscribe(sub.key, sub));
             delivery.notice(new Result.Failed(ErrorCode.FORBIDDEN, "unsubscribed from " + sub.key.name()
                     + ": you may no longer read the document"));
         }
@@ -484,7 +481,7 @@ public final class Subscriptions {
             if (p.position().isEmpty() && p.from().isPresent() && p.from().get().equals(who.user())) {
                 return; // typing and cursor signals are for the others
             }
-            if (doc.isPresent() && p.type().equals(DOC_CHANGED) && !ops.docs().mayRead(who, doc.get().type(), p.data())) {
+            if (doc.isPresent() && p.type().equals(DOC_CHANGED) && !parts.docs().mayRead(who, doc.get().type(), p.data())) {
                 revoked = true;
                 revoke(this);
                 return;

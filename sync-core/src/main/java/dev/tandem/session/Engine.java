@@ -12,16 +12,30 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
+import dev.tandem.auth.Principal;
+import dev.tandem.auth.Revocations;
+import dev.tandem.operations.Hooks;
 import dev.tandem.operations.Operations;
+import dev.tandem.operations.Result;
 import dev.tandem.operations.UserRates;
+import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.CloseCode;
+import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.FrameCodec;
+import dev.tandem.protocol.Position;
+import dev.tandem.protocol.ProtocolException;
+import dev.tandem.protocol.ServerFrame;
+import dev.tandem.protocol.Utf8;
+import dev.tandem.telemetry.LogText;
 import dev.tandem.telemetry.Telemetry;
 
 /**
- * The WebSocket sessions of one node: it opens a {@link Session} per connection on the node's
- * {@link Operations}, runs their timers (one sweep for all), and drains them on shutdown. It hands out nothing of
- * the layer below: a transport feeds sessions, and sessions call operations.
+ * The connection runtime of one node: it opens a {@link Session} per connection, whatever its
+ * {@link Transport}, on the node's {@link Operations}; admits it (draining, the node's, the
+ * address's and the tenant's connection limits); runs the sessions' timers (one sweep for all);
+ * takes the requests an event stream sends apart from its stream ({@link #request}); closes the
+ * connections a revocation names; and drains them on shutdown. It hands out nothing of the layer
+ * below: a transport feeds sessions, and sessions call operations.
  */
 public final class Engine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Engine.class.getName());
@@ -37,8 +51,11 @@ public final class Engine implements AutoCloseable {
     private final Writers writers;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final FleetLimits fleet;
-    private final Map<String, java.util.concurrent.atomic.AtomicInteger> perTenant = new ConcurrentHashMap<>();
+    private final Caps perTenant = new Caps();
+    private final Caps perAddress = new Caps();
     private final Optional<UserRates> userRates;
+    private final Dispatcher dispatcher;
+    private final Requests requests;
     private volatile boolean accepting = true;
     /** How writers encode replayed publications: one function for every connection. */
     private final java.util.function.Function<dev.tandem.hub.Publication, String> publicationEncoder;
@@ -56,7 +73,9 @@ public final class Engine implements AutoCloseable {
         this.userRates = fleet.userMessagesPerSecond() > 0
                 ? Optional.of(new UserRates(fleet.userMessagesPerSecond(), fleet.effectiveUserBurst()))
                 : Optional.empty();
-        operations.onNotice(this::notice);
+        this.dispatcher = new Dispatcher(operations, limits, telemetry);
+        this.requests = new Requests(this);
+        operations.fleet().onNotice(this::notice);
         ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "tandem-timers");
             t.setDaemon(true);
@@ -65,7 +84,6 @@ public final class Engine implements AutoCloseable {
         timers.setRemoveOnCancelPolicy(true);
         this.scheduler = timers;
         this.writers = new Writers(b.writers, timers);
-        operations.paceServicePublishes(this::paceServicePublish);
         long period = sweepPeriod(limits).toNanos();
         timers.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
     }
@@ -128,6 +146,32 @@ public final class Engine implements AutoCloseable {
      * @return the session
      */
     public Session open(Transport transport, Optional<String> upgradeToken, Runnable onEnded) {
+        Session session = admitted(transport, onEnded);
+        session.start(upgradeToken);
+        return session;
+    }
+
+    /**
+     * Opens a session for a connection whose request carried its authentication (an event
+     * stream: its token was verified and the connect hook asked, once, when the request came),
+     * subscribed at once to the channels it names.
+     *
+     * @param admitted who it is, and the channels the connect hook named
+     * @param channels the channels it names, each from a position (resumed right after it) or from now
+     * @param onEnded  run once at the end; must not block
+     */
+    public Session open(Transport transport, Hooks.Admitted admitted, Map<String, Optional<Position>> channels,
+                        Runnable onEnded) {
+        Session session = admitted(transport, onEnded);
+        session.start(admitted, new java.util.LinkedHashMap<>(channels));
+        return session;
+    }
+
+    /**
+     * Counts a new connection and applies the node's limits, the same for every transport: a
+     * draining node, a full node and a full address close it at once (with 1012, 4030, 4029).
+     */
+    private Session admitted(Transport transport, Runnable onEnded) {
         Session session = new Session(newId(), this, transport, onEnded);
         sessions.put(session.id(), session);
         telemetry.connectionOpened();
@@ -136,9 +180,31 @@ public final class Engine implements AutoCloseable {
         } else if (fleet.maxConnections() > 0 && sessions.size() > fleet.maxConnections()) {
             session.close(CloseCode.NODE_FULL, "this node has " + fleet.maxConnections()
                     + " connections; reconnect to another node");
+        } else if (!perAddress.acquire(transport.remoteAddress(), fleet.maxConnectionsPerAddress())) {
+            LOG.log(System.Logger.Level.INFO, "refusing connection from " + LogText.safe(transport.remoteAddress())
+                    + ": per-address limit reached");
+            session.close(CloseCode.CONNECTION_LIMIT, CloseCode.CONNECTION_LIMIT.reason());
+        } else {
+            session.addressCounted = true;
         }
-        session.start(upgradeToken);
         return session;
+    }
+
+    /** Open connections from an address on this node (tests, diagnostics). */
+    public int connectionsFrom(String address) {
+        return perAddress.count(address);
+    }
+
+    /**
+     * A client frame an event stream sends apart from its stream (an HTTP POST), with its bearer
+     * token and its bytes as they came: through its stream's session when that is open on this
+     * node, else under the same limits per user ({@link Requests}). Never throws.
+     *
+     * @param session the stream's session id, when the request names it
+     * @return the {@code reply} or {@code error} (with the request's id when it could be read)
+     */
+    public ServerFrame request(Optional<String> session, String token, byte[] utf8) {
+        return requests.take(session.map(sessions::get).filter(s -> s.state() == Session.State.OPEN), token, utf8);
     }
 
     /**
@@ -200,48 +266,59 @@ public final class Engine implements AutoCloseable {
 
     /** Counts an authenticated connection of the tenant; false (nothing counted) when the tenant is at its limit. */
     boolean admitTenant(String tenant) {
-        int max = fleet.maxConnectionsPerTenant();
-        boolean[] admitted = new boolean[1];
-        perTenant.compute(tenant, (t, n) -> {
-            java.util.concurrent.atomic.AtomicInteger count = n == null ? new java.util.concurrent.atomic.AtomicInteger() : n;
-            if (max == 0 || count.get() < max) {
-                count.incrementAndGet();
-                admitted[0] = true;
-            }
-            return count.get() == 0 ? null : count;
-        });
-        if (admitted[0]) {
+        boolean admitted = perTenant.acquire(tenant, fleet.maxConnectionsPerTenant());
+        if (admitted) {
             telemetry.tenantConnections(tenant, 1);
         }
-        return admitted[0];
+        return admitted;
     }
 
     /** Releases what {@link #admitTenant} counted. */
     void releaseTenant(String tenant) {
-        perTenant.computeIfPresent(tenant, (t, n) -> n.decrementAndGet() <= 0 ? null : n);
+        perTenant.release(tenant);
         telemetry.tenantConnections(tenant, -1);
     }
 
     /** Authenticated connections of the tenant on this node. */
     public int tenantConnections(String tenant) {
-        var n = perTenant.get(tenant);
-        return n == null ? 0 : n.get();
+        return perTenant.count(tenant);
     }
 
-    /** Charges one message to the user's node-wide budget; false when over it. */
-    boolean chargeUser(dev.tandem.auth.Principal who) {
-        return userRates.map(r -> r.tryAcquire(who, 1)).orElse(true);
+    /**
+     * Counts one message of the user and charges it to the user's budget on the node; the
+     * refusal when over it.
+     */
+    Optional<ProtocolException> chargeUser(Principal who) {
+        telemetry.tenantMessage(who.tenant());
+        if (userRates.isPresent() && !userRates.get().tryAcquire(who, 1)) {
+            return Optional.of(new ProtocolException(ErrorCode.RATE_LIMITED, "more than "
+                    + fleet.userMessagesPerSecond() + " messages per second from user " + who.user()
+                    + " on this node (all connections together); slow down"));
+        }
+        return Optional.empty();
     }
+
+    /** The refusal of a message over a connection's (or a user's requests') message rate. */
+    ProtocolException rateLimited() {
+        return new ProtocolException(ErrorCode.RATE_LIMITED, "more than " + limits.messagesPerSecond()
+                + " messages per second; slow down");
+    }
+
+    Dispatcher dispatcher() {
+        return dispatcher;
+    }
+
+
 
     /** A revocation or disconnect from any node: closes the matching connections here. */
-    private void notice(dev.tandem.auth.Revocations.Notice notice) {
-        CloseCode code = notice instanceof dev.tandem.auth.Revocations.UserDisconnected ? CloseCode.DISCONNECTED
+    private void notice(Revocations.Notice notice) {
+        CloseCode code = notice instanceof Revocations.UserDisconnected ? CloseCode.DISCONNECTED
                 : CloseCode.TOKEN_REVOKED;
         String reason = code == CloseCode.DISCONNECTED ? "disconnected by the application" : "token revoked";
         int closed = 0;
         for (Session s : sessions.values()) {
-            Optional<dev.tandem.auth.Principal> p = s.principal();
-            if (p.isPresent() && dev.tandem.auth.Revocations.concerns(notice, p.get())) {
+            Optional<Principal> p = s.principal();
+            if (p.isPresent() && Revocations.concerns(notice, p.get())) {
                 s.close(code, reason);
                 closed++;
             }
@@ -274,11 +351,14 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * A service publication waits until the writers have reached the connections that were
-     * waiting when it was fanned out (at most {@value #PACE_MILLIS} ms): publishers go no faster
-     * than the sockets, instead of piling frames into every connection's queue.
+     * Backpressure for publishers: waits until the writers have reached the connections that
+     * were waiting when called (at most {@value #PACE_MILLIS} ms), so a service that publishes
+     * right after its publication was fanned out goes no faster than the sockets, instead of
+     * piling frames into every connection's queue. Returns at once when nothing waits. The
+     * publishing endpoint calls it after the publish answered: the operations layer below knows
+     * nothing of writers.
      */
-    private void paceServicePublish() {
+    public void awaitFanOut() {
         try {
             writers.awaitBacklog(java.time.Duration.ofMillis(PACE_MILLIS));
         } catch (InterruptedException e) {
@@ -286,12 +366,15 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** The longest a service publication waits for the writers. */
+    /** The longest a publisher waits for the writers. */
     static final long PACE_MILLIS = 1000;
 
     void sessionEnded(Session session, int closeCode) {
         if (sessions.remove(session.id()) != null) {
             telemetry.connectionClosed(closeCode);
+        }
+        if (session.addressCounted) {
+            perAddress.release(session.remoteAddress());
         }
     }
 

@@ -9,18 +9,22 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Function;
 
+import dev.tandem.hub.Encoded;
 import dev.tandem.hub.Publication;
+import dev.tandem.operations.Delivery;
+import dev.tandem.operations.Result;
 import dev.tandem.telemetry.Telemetry;
 
 /**
- * One connection's bounded outbound queue. Publishers only ever enqueue, so a slow socket never
- * blocks them; when the queue is over its bounds, {@link #offer} says so and the session closes
- * the connection as a slow consumer.
+ * One connection's bounded outbound queue, and the {@link Delivery} its subscriptions hand
+ * publications to. Publishers only ever enqueue, so a slow socket never blocks them; when the
+ * queue is over its bounds, {@link #offer} says so and the session closes the connection as a
+ * slow consumer.
  *
  * <p>The node's {@link Writers} write it: the first frame queued on an idle connection puts the
  * connection on its shard's ready queue, and the shard's runner takes whatever is queued at its
- * turn and hands the text frames to the transport in one {@link Transport#sendAll} call (one
- * socket write for a WebSocket), up to {@value #MAX_BATCH_BYTES} bytes a turn. Frames queued
+ * turn and hands the frames to the transport in one {@link Transport#send} call (one socket
+ * write for a WebSocket), up to {@value #MAX_BATCH_BYTES} bytes a turn. Frames queued
  * while the connection waits for its turn go out in that same write. Live publications arrive
  * already encoded to UTF-8 once for all subscribers ({@link dev.tandem.hub.Encoded}) and are
  * written from those shared bytes. Telemetry is counted per write, not per frame.
@@ -30,36 +34,39 @@ import dev.tandem.telemetry.Telemetry;
  * never interleave on the socket. (Helidon itself still writes a close frame from its own thread
  * when the peer closes or a frame is too large; the connection is over by then.)
  */
-final class Outbound {
+final class Outbound implements Delivery {
     private static final System.Logger LOG = System.getLogger(Outbound.class.getName());
     /** Queue bytes charged for a publication not encoded yet. */
     private static final int UNENCODED_ESTIMATE = 512;
     /** A batch is written once it holds this many bytes, even if more is queued. */
     static final int MAX_BATCH_BYTES = 64 * 1024;
 
-    /** What the writer does next. */
-    private sealed interface Item {
+    /** What the writer does next: a {@link Frame}, or one of these. */
+    private sealed interface Command {
     }
 
-    /** A text frame in UTF-8 ({@code utf8} may be shared with other connections: read only). */
-    record Text(byte[] utf8, String op, long acceptedNanos) implements Item {
+    private record Unencoded(Publication publication) implements Command {
     }
 
-    private record Unencoded(Publication publication) implements Item {
+    private record Ping() implements Command {
     }
 
-    private record Ping() implements Item {
+    private record Pong(byte[] payload) implements Command {
     }
 
-    private record Pong(byte[] payload) implements Item {
+    private record Close(int code, String reason, Optional<String> lastFrame) implements Command {
     }
 
-    private record Close(int code, String reason, Optional<String> lastFrame) implements Item {
-    }
-
-    /** Told when the writer has finished, with the close code it sent (0 if the socket failed). */
-    interface Done {
+    /** The connection's session, as its queue and writer tell it what happened. */
+    interface Owner {
+        /** The writer has finished, with the close code it sent (0 if the socket failed). */
         void writerFinished(int closeCode);
+
+        /** The queue is full: the connection is a slow consumer. */
+        void overflowed();
+
+        /** A notice for the client that answers no request (queued as an {@code error}). */
+        void notice(Result.Failed notice);
     }
 
     /*
@@ -88,7 +95,8 @@ final class Outbound {
         }
     }
 
-    private final ConcurrentLinkedQueue<Item> queue = new ConcurrentLinkedQueue<>();
+    /** {@link Frame}s and {@link Command}s. */
+    private final ConcurrentLinkedQueue<Object> queue = new ConcurrentLinkedQueue<>();
     /**
      * Held by whoever may write: a running writer, or, for good, the writer that wrote the close
      * or the {@link #stop} that found none running. Only its holder touches the transport.
@@ -110,7 +118,7 @@ final class Outbound {
     private final long maxBytes;
     private final Transport transport;
     private final Telemetry telemetry;
-    private final Done whenDone;
+    private final Owner owner;
     private final Function<Publication, String> encoder;
     private final String name;
     private volatile boolean closing;
@@ -121,7 +129,7 @@ final class Outbound {
     private volatile boolean finished;
 
     Outbound(String name, Transport transport, SessionLimits limits, Telemetry telemetry,
-             Function<Publication, String> encoder, Writers.Shard shard, Done done) {
+             Function<Publication, String> encoder, Writers.Shard shard, Owner owner) {
         this.name = name;
         this.shard = shard;
         this.encoder = encoder;
@@ -129,7 +137,7 @@ final class Outbound {
         this.maxMessages = limits.outboundQueueMessages();
         this.maxBytes = limits.outboundQueueBytes();
         this.telemetry = telemetry;
-        this.whenDone = done;
+        this.owner = owner;
     }
 
     /** The connection's name (session id), for logs. */
@@ -138,40 +146,38 @@ final class Outbound {
     }
 
     /**
-     * Queues a text frame made for this connection (a reply, an error, a notice).
+     * Queues a frame: one made for this connection (a reply, an error, a notice), or a live
+     * publication's, whose bytes are shared with its other subscribers.
      *
      * @return false when the queue is over its bounds (the caller closes as slow consumer) or
      *         the connection is closing
      */
-    boolean offer(String text, String op, long acceptedNanos) {
-        return offer(text.getBytes(StandardCharsets.UTF_8), op, acceptedNanos);
-    }
-
-    /**
-     * Queues a text frame already in UTF-8, possibly shared with other connections (a live
-     * publication encoded once for all its subscribers).
-     *
-     * @return false when the queue is over its bounds or the connection is closing
-     */
-    boolean offer(byte[] utf8, String op, long acceptedNanos) {
+    boolean offer(Frame frame) {
         if (closing) {
             return false;
         }
-        long len = utf8.length;
+        long len = frame.utf8().length;
         if ((int) QUEUED.getAndAdd(this, 1) + 1 > maxMessages || (long) QUEUED_BYTES.getAndAdd(this, len) + len > maxBytes) {
             QUEUED.getAndAdd(this, -1);
             QUEUED_BYTES.getAndAdd(this, -len);
             return false;
         }
-        enqueue(new Text(utf8, op, acceptedNanos));
+        enqueue(frame);
         return true;
+    }
+
+    /** Queues a live publication, its frame encoded once for all its subscribers. */
+    @Override
+    public boolean live(Publication publication, Encoded frame) {
+        return offer(Frame.of(publication, frame.utf8(), frame.op()));
     }
 
     /**
      * Queues a publication the writer encodes itself (replays: not worth encoding on the
      * caller's thread, which may hold a channel lock). Counted with an estimated size.
      */
-    boolean offerUnencoded(Publication publication) {
+    @Override
+    public boolean replay(Publication publication) {
         if (closing) {
             return false;
         }
@@ -183,6 +189,16 @@ final class Outbound {
         }
         enqueue(new Unencoded(publication));
         return true;
+    }
+
+    @Override
+    public void overflowed() {
+        owner.overflowed();
+    }
+
+    @Override
+    public void notice(Result.Failed notice) {
+        owner.notice(notice);
     }
 
     /** Queues a ping unless closing or one is still waiting (a stuck peer must not grow the queue). */
@@ -220,7 +236,7 @@ final class Outbound {
         return true;
     }
 
-    private void enqueue(Item item) {
+    private void enqueue(Object item) {
         queue.add(item);
         if (!writing && WRITING.compareAndSet(this, false, true)) {
             shard.schedule(this);
@@ -263,61 +279,62 @@ final class Outbound {
      * transport calls as pings, pongs and the close allow. The caller holds the writing flag.
      *
      * @param batch scratch list of the caller, empty
-     * @param wire  scratch list of the caller, empty
      * @return true when more is queued and the caller keeps the writing flag (another turn is
      *         due); false when the flag was released or the connection's writing is over
      */
-    boolean writeTurn(List<Text> batch, List<byte[]> wire) {
+    boolean writeTurn(List<Frame> batch) {
         try {
             int batchBytes = 0;
-            for (Item item = queue.poll(); item != null; item = queue.poll()) {
+            for (Object item = queue.poll(); item != null; item = queue.poll()) {
                 if (stopped) {
                     batch.clear();
                     finish(0);
                     return false;
                 }
-                switch (item) {
-                    case Text t -> {
-                        QUEUED.getAndAdd(this, -1);
-                        QUEUED_BYTES.getAndAdd(this, (long) -t.utf8().length);
-                        batch.add(t);
-                        batchBytes += t.utf8().length;
-                    }
-                    case Unencoded u -> {
-                        QUEUED.getAndAdd(this, -1);
-                        QUEUED_BYTES.getAndAdd(this, (long) -UNENCODED_ESTIMATE);
-                        Text t = new Text(encoder.apply(u.publication()).getBytes(StandardCharsets.UTF_8), "event", 0);
-                        batch.add(t);
-                        batchBytes += t.utf8().length;
-                    }
-                    case Ping p -> {
-                        flush(batch, wire);
-                        batchBytes = 0;
-                        pingQueued = false;
-                        transport.ping();
-                    }
-                    case Pong p -> {
-                        flush(batch, wire);
-                        batchBytes = 0;
-                        pongQueued = false;
-                        transport.pong(p.payload());
-                    }
-                    case Close c -> {
-                        if (c.lastFrame().isPresent()) {
-                            batch.add(new Text(c.lastFrame().get().getBytes(StandardCharsets.UTF_8), "disconnect", 0));
+                if (item instanceof Frame f) {
+                    QUEUED.getAndAdd(this, -1);
+                    QUEUED_BYTES.getAndAdd(this, (long) -f.utf8().length);
+                    batch.add(f);
+                    batchBytes += f.utf8().length;
+                } else {
+                    switch ((Command) item) {
+                        case Unencoded u -> {
+                            QUEUED.getAndAdd(this, -1);
+                            QUEUED_BYTES.getAndAdd(this, (long) -UNENCODED_ESTIMATE);
+                            Publication p = u.publication();
+                            Frame f = Frame.of(p, encoder.apply(p).getBytes(StandardCharsets.UTF_8), p.frameOp());
+                            batch.add(f);
+                            batchBytes += f.utf8().length;
                         }
-                        flush(batch, wire);
-                        transport.close(c.code(), c.reason());
-                        finish(c.code()); // keeps the writing flag: nothing is written after a close
-                        return false;
+                        case Ping p -> {
+                            flush(batch);
+                            batchBytes = 0;
+                            pingQueued = false;
+                            transport.ping();
+                        }
+                        case Pong p -> {
+                            flush(batch);
+                            batchBytes = 0;
+                            pongQueued = false;
+                            transport.pong(p.payload());
+                        }
+                        case Close c -> {
+                            if (c.lastFrame().isPresent()) {
+                                batch.add(Frame.of(c.lastFrame().get().getBytes(StandardCharsets.UTF_8), "disconnect"));
+                            }
+                            flush(batch);
+                            transport.close(c.code(), c.reason());
+                            finish(c.code()); // keeps the writing flag: nothing is written after a close
+                            return false;
+                        }
                     }
                 }
                 if (batchBytes >= MAX_BATCH_BYTES) {
-                    flush(batch, wire);
+                    flush(batch);
                     return true; // the rest at the next turn, after the shard's other connections
                 }
             }
-            flush(batch, wire);
+            flush(batch);
             writing = false;
             if (stopped && WRITING.compareAndSet(this, false, true)) {
                 finish(0); // stop() found the connection scheduled and left the end to its writer
@@ -328,7 +345,6 @@ final class Outbound {
             return !queue.isEmpty() && WRITING.compareAndSet(this, false, true);
         } catch (IOException | RuntimeException e) {
             batch.clear();
-            wire.clear();
             LOG.log(System.Logger.Level.DEBUG, () -> "connection " + name + ": write failed: " + e);
             finish(0);
             return false;
@@ -340,39 +356,32 @@ final class Outbound {
         closing = true;
         if (DONE.compareAndSet(this, false, true)) {
             finished = true;
-            whenDone.writerFinished(closeCode);
+            owner.writerFinished(closeCode);
         }
     }
 
-    /** Writes the batch in one {@link Transport#sendAll}, then counts what went out. */
-    private void flush(List<Text> batch, List<byte[]> wire) throws IOException {
+    /** Writes the batch in one {@link Transport#send}, then counts what went out. */
+    private void flush(List<Frame> batch) throws IOException {
         if (batch.isEmpty()) {
             return;
         }
-        for (Text t : batch) {
-            wire.add(t.utf8());
-        }
-        try {
-            transport.sendAll(wire);
-        } finally {
-            wire.clear();
-        }
+        transport.send(batch);
         // counted per op run and once per write: per-frame metric updates cost more than the write
         long oldest = 0;
         int delivered = 0;
         String op = batch.get(0).op();
         int run = 0;
-        for (Text t : batch) {
-            if (!t.op().equals(op)) {
+        for (Frame f : batch) {
+            if (!f.op().equals(op)) {
                 telemetry.framesOut(op, run);
-                op = t.op();
+                op = f.op();
                 run = 0;
             }
             run++;
-            if (t.acceptedNanos() != 0) {
+            if (f.delivery()) {
                 delivered++;
                 if (oldest == 0) {
-                    oldest = t.acceptedNanos();
+                    oldest = f.acceptedNanos();
                 }
             }
         }

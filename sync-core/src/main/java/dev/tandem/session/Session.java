@@ -3,6 +3,8 @@ package dev.tandem.session;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -11,9 +13,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.auth.Principal;
 import dev.tandem.auth.TokenExpiredException;
 import dev.tandem.auth.TokenRevokedException;
-import dev.tandem.hub.Encoded;
-import dev.tandem.hub.Publication;
-import dev.tandem.operations.Delivery;
 import dev.tandem.operations.Hooks;
 import dev.tandem.operations.Operations;
 import dev.tandem.operations.Result;
@@ -21,27 +20,27 @@ import dev.tandem.operations.Subscriptions;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.CloseCode;
 import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.Position;
 import dev.tandem.protocol.ProtocolException;
 import dev.tandem.protocol.ServerFrame;
 import dev.tandem.telemetry.LogText;
 
 /**
- * One WebSocket connection's protocol: waiting for authentication, open, closed. It turns
- * frames into calls on the {@link Operations} layer and {@link Result}s back into {@code reply}
- * and {@code error} frames; it decides nothing an operation decides.
+ * One client connection, whatever its {@link Transport} (a WebSocket, an event stream): waiting
+ * for authentication, open, closed. It turns frames into calls on the {@link Operations} layer
+ * (through the one {@link Dispatcher}) and {@link Result}s back into {@code reply} and
+ * {@code error} frames; it decides nothing an operation decides.
  *
- * <p>The transport feeds it inbound text with {@link #receive(String)} from one thread at a
- * time; everything it sends goes through the connection's bounded outbound queue and single
- * writer ({@link Outbound}). Every frame with an {@code id} gets exactly one {@code reply} or
- * {@code error}, a rate-limited one too. Bad input is answered with a stable error code and never
- * changes state; floods ({@link Admission}), oversize frames, slow reading, missed heartbeats and
- * expired tokens close the connection with a documented close code after a {@code disconnect}.
- *
- * <p>It is itself its subscriptions' {@link Delivery} and its writer's {@code Outbound.Done}
- * (callback objects per connection cost memory at tens of thousands of connections); those
- * methods are for them, not for a transport.
+ * <p>A WebSocket feeds it inbound text with {@link #receive(String)} from one thread at a time;
+ * an event stream's POSTs reach it through {@link Engine#request}. Everything it sends goes
+ * through the connection's bounded outbound queue and the node's writers ({@link Outbound}).
+ * Every frame with an {@code id} gets exactly one {@code reply} or {@code error}, a rate-limited
+ * one too. Bad input is answered with a stable error code and never changes state; floods
+ * ({@link Admission}), oversize frames, slow reading, missed heartbeats, idleness and expired
+ * tokens close the connection with a documented close code after a {@code disconnect}: the same
+ * on every transport.
  */
-public final class Session implements Delivery, Outbound.Done {
+public final class Session {
     private static final System.Logger LOG = System.getLogger(Session.class.getName());
     /*
      * terminated and tenantCounted are volatile fields updated through VarHandles (an atomic
@@ -75,9 +74,9 @@ public final class Session implements Delivery, Outbound.Done {
 
     private final String id;
     private final Engine engine;
-    private final Operations ops;
     private final Transport transport;
     private final Outbound out;
+    /** Charged by the reading thread and, for an event stream, its POSTs: guarded by its own monitor. */
     private final Admission admission;
     /**
      * When the peer last sent something ({@link System#nanoTime}): it counts as alive while it
@@ -106,15 +105,16 @@ public final class Session implements Delivery, Outbound.Done {
     private volatile String tenantCounted;
     /** When the client last sent something other than a ping (idle timeout). */
     private volatile long lastActive = System.nanoTime();
+    /** Whether this connection holds one of its address's places (the engine's, released when it ends). */
+    volatile boolean addressCounted;
 
     Session(String id, Engine engine, Transport transport, Runnable onEnded) {
         this.id = id;
         this.engine = engine;
-        this.ops = engine.operations();
         this.transport = transport;
         this.onEnded = onEnded;
         this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), engine.publicationEncoder(),
-                engine.writers().assign(), this);
+                engine.writers().assign(), new Callbacks());
         this.admission = new Admission(engine.limits(), System.nanoTime());
         long now = System.nanoTime();
         this.lastHeard = now;
@@ -127,16 +127,29 @@ public final class Session implements Delivery, Outbound.Done {
         this.authDeadline = now + engine.limits().authTimeout().toNanos();
     }
 
+    /** Starts a connection that authenticates with its upgrade's token, or else with a {@code connect} frame. */
     void start(Optional<String> upgradeToken) {
-        if (upgradeToken.isPresent()) {
+        if (upgradeToken.isPresent() && state != State.CLOSED) {
             authenticate(upgradeToken.get(), 0);
         }
     }
 
     /**
-     * Runs the timers that are due: the auth timeout, the token's expiry, the heartbeat. Called
-     * by the engine's sweep (one thread), every sweep period, for every session; so a timer
-     * fires at most one period late.
+     * Starts a connection its request authenticated (an event stream: the token came with the
+     * request, and the connect hook was asked then), subscribed at once to the channels it named,
+     * from the positions given.
+     */
+    void start(Hooks.Admitted admitted, Map<String, Optional<Position>> channels) {
+        if (state != State.CLOSED) {
+            open(admitted, 0, channels);
+        }
+    }
+
+    /**
+     * Runs the timers that are due: the auth timeout, the token's expiry, idleness, the heartbeat
+     * (closing a peer that answers pings but has been silent too long). Called by the engine's
+     * sweep (one thread), every sweep period, for every session; so a timer fires at most one
+     * period late.
      *
      * @param nowNanos  {@link System#nanoTime} at the sweep
      * @param nowMillis the engine clock's epoch milliseconds at the sweep
@@ -154,25 +167,30 @@ public final class Session implements Delivery, Outbound.Done {
             close(CloseCode.TOKEN_EXPIRED, "token expired; reconnect with a fresh token");
             return;
         }
+        long idle = engine.fleet().idleTimeout().toNanos();
+        if (idle > 0 && s == State.OPEN && subscriptionCount() == 0 && nowNanos - lastActive > idle) {
+            close(CloseCode.IDLE, "subscribed to nothing and silent for " + engine.fleet().idleTimeout().toSeconds()
+                    + " s");
+            return;
+        }
         long due = nextHeartbeat;
-        if (nowNanos - due >= 0) {
-            long interval = engine.limits().heartbeatInterval().toNanos();
-            long next = due + interval;
-            // fixed rate, keeping the connection's phase; after a stall, one ping, not a burst
-            nextHeartbeat = nowNanos - next >= 0 ? nowNanos + interval : next;
-            heartbeat();
+        if (nowNanos - due < 0) {
+            return;
         }
-    }
-
-    /** Epoch milliseconds of an expiry, saturated (tokens may name times beyond a long's milliseconds). */
-    private static long expiryMillis(Optional<Instant> expiresAt) {
-        if (expiresAt.isEmpty()) {
-            return Long.MAX_VALUE;
+        SessionLimits l = engine.limits();
+        long interval = l.heartbeatInterval().toNanos();
+        long next = due + interval;
+        // fixed rate, keeping the connection's phase; after a stall, one ping, not a burst
+        nextHeartbeat = nowNanos - next >= 0 ? nowNanos + interval : next;
+        long silent = nowNanos - lastHeard;
+        if (transport.answersPings() && silent > interval + l.heartbeatTimeout().toNanos()) {
+            close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms");
+            return;
         }
-        try {
-            return expiresAt.get().toEpochMilli();
-        } catch (ArithmeticException e) {
-            return expiresAt.get().isBefore(Instant.EPOCH) ? Long.MIN_VALUE : Long.MAX_VALUE;
+        out.ping();
+        Subscriptions subs = subscriptions;
+        if (subs != null) {
+            subs.heartbeat();
         }
     }
 
@@ -191,6 +209,10 @@ public final class Session implements Delivery, Outbound.Done {
         return Optional.ofNullable(principal);
     }
 
+    String remoteAddress() {
+        return transport.remoteAddress();
+    }
+
     /** How many channels the connection is subscribed to. */
     public int subscriptionCount() {
         Subscriptions s = subscriptions;
@@ -200,8 +222,8 @@ public final class Session implements Delivery, Outbound.Done {
     // ------------------------------------------------------------------ inbound
 
     /**
-     * Handles one inbound text message (fragments already joined). Never throws: every
-     * problem becomes an {@code error} frame or a close.
+     * Handles one inbound text message of a WebSocket (fragments already joined). Never throws:
+     * every problem becomes an {@code error} frame or a close.
      */
     public void receive(String text) {
         if (state == State.CLOSED) {
@@ -209,7 +231,7 @@ public final class Session implements Delivery, Outbound.Done {
         }
         lastHeard = System.nanoTime();
         int max = engine.limits().maxFrameBytes();
-        if ((long) text.length() * 3 > max && (text.length() > max || utf8Length(text) > max)) {
+        if (Wire.oversize(text, max)) {
             tooLarge();
             return;
         }
@@ -218,12 +240,9 @@ public final class Session implements Delivery, Outbound.Done {
         }
         Principal who = principal;
         if (who != null) {
-            engine.telemetry().tenantMessage(who.tenant());
-            if (!engine.chargeUser(who)) {
-                long rid = engine.codec().peekId(text);
-                sendError(new ProtocolException(ErrorCode.RATE_LIMITED, rid, "more than "
-                        + engine.fleet().userMessagesPerSecond() + " messages per second from user " + who.user()
-                        + " on this node (all connections together); slow down"));
+            Optional<ProtocolException> over = engine.chargeUser(who);
+            if (over.isPresent()) {
+                sendError(over.get().withRequestId(engine.codec().peekId(text)));
                 return;
             }
         }
@@ -236,15 +255,45 @@ public final class Session implements Delivery, Outbound.Done {
             return;
         }
         engine.telemetry().frameIn(frame.op());
-        try {
-            handle(frame);
-        } catch (ProtocolException e) {
-            sendError(e.withRequestId(frame.id()));
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "session " + id + " (" + describe() + "): " + frame.op() + " failed",
-                    LogText.scrub(e));
-            sendError(new ProtocolException(ErrorCode.INTERNAL, frame.id(), "internal error; see server log for session "
-                    + id));
+        if (state == State.AWAITING_AUTH && !(frame instanceof ClientFrame.Connect)) {
+            sendError(new ProtocolException(ErrorCode.UNAUTHORIZED, frame.id(), "authenticate first with a connect frame"));
+            return;
+        }
+        active(frame);
+        long requestId = frame.id();
+        engine.dispatcher().run(who, frame, this, this::ephemeral, result -> answer(requestId, result));
+    }
+
+    /** Charges a request (a POST) against the connection's rate; false when refused (a flood closes it). */
+    boolean admitRequest() {
+        Admission.Verdict v = charge();
+        if (v == Admission.Verdict.CLOSE) {
+            flooded();
+        }
+        return v == Admission.Verdict.ADMIT;
+    }
+
+    private Admission.Verdict charge() {
+        synchronized (admission) {
+            return admission.admit(System.nanoTime());
+        }
+    }
+
+    private void flooded() {
+        close(CloseCode.FLOOD, "kept flooding after rate_limited");
+    }
+
+    /** Notes a frame other than a ping as activity (the idle timeout). */
+    void active(ClientFrame frame) {
+        if (!(frame instanceof ClientFrame.Ping)) {
+            lastActive = System.nanoTime();
+        }
+    }
+
+    /** Charges a typing or cursor signal; false when over {@code ephemeral-per-second}. */
+    boolean ephemeral() {
+        synchronized (admission) {
+            return admission.ephemeral(System.nanoTime());
         }
     }
 
@@ -255,32 +304,24 @@ public final class Session implements Delivery, Outbound.Done {
      * closes with 4008.
      */
     private boolean admit(java.util.function.LongSupplier requestId) {
-        Admission.Verdict v = admission.admit(System.nanoTime());
+        Admission.Verdict v = charge();
         if (v == Admission.Verdict.ADMIT) {
             return true;
         }
         long rid = requestId.getAsLong();
         if (rid > 0 || v == Admission.Verdict.REFUSE_FIRST) {
-            sendError(new ProtocolException(ErrorCode.RATE_LIMITED, rid, "more than "
-                    + engine.limits().messagesPerSecond() + " messages per second; slow down"));
+            sendError(engine.rateLimited().withRequestId(rid));
         }
         if (v == Admission.Verdict.CLOSE) {
-            close(CloseCode.FLOOD, "kept flooding after rate_limited");
+            flooded();
         }
         return false;
     }
 
     /**
-     * Refuses an inbound message the transport could not turn into text (e.g. a binary frame),
-     * counting it against the rate limit like any other message.
-     */
-    public void refuse(ErrorCode code, String message) {
-        refuse(code, message, 0);
-    }
-
-    /**
-     * Refuses an inbound message the transport found unusable, answering with the message's
-     * {@code id} when it has one (every frame with an id gets exactly one answer).
+     * Refuses an inbound message the transport found unusable (a binary frame, text that was not
+     * UTF-8), counting it against the rate limit like any other message and answering with the
+     * message's {@code id} when it has one, else 0 (every frame with an id gets exactly one answer).
      */
     public void refuse(ErrorCode code, String message, long requestId) {
         if (state == State.CLOSED) {
@@ -312,44 +353,20 @@ public final class Session implements Delivery, Outbound.Done {
     /** An inbound message exceeded the frame size limit: closes with 1009. */
     public void tooLarge() {
         engine.telemetry().error(ErrorCode.TOO_LARGE);
-        close(CloseCode.TOO_LARGE, "message larger than " + engine.limits().maxFrameBytes() + " bytes");
+        close(CloseCode.TOO_LARGE, Wire.tooLarge(engine.limits().maxFrameBytes()));
     }
 
-    private void handle(ClientFrame frame) {
-        if (state == State.AWAITING_AUTH && !(frame instanceof ClientFrame.Connect)) {
-            throw new ProtocolException(ErrorCode.UNAUTHORIZED, "authenticate first with a connect frame");
+    /** A {@code connect} frame: the first authentication of a socket that brought no token. */
+    void connect(ClientFrame.Connect c) {
+        if (state != State.AWAITING_AUTH) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "already authenticated; use refresh");
         }
-        Principal who = principal;
-        if (!(frame instanceof ClientFrame.Ping)) {
-            lastActive = System.nanoTime();
-        }
-        switch (frame) {
-            case ClientFrame.Connect c -> {
-                if (state != State.AWAITING_AUTH) {
-                    throw new ProtocolException(ErrorCode.BAD_REQUEST, "already authenticated; use refresh");
-                }
-                authenticate(c.token(), c.id());
-            }
-            case ClientFrame.Refresh r -> refresh(r);
-            case ClientFrame.Subscribe s -> subscriptions.subscribe(s, result -> answer(s.id(), result));
-            case ClientFrame.Unsubscribe u -> answer(u.id(), subscriptions.unsubscribe(u.channel()));
-            case ClientFrame.Publish p -> {
-                if (p.ephemeral() && !admission.ephemeral(System.nanoTime())) {
-                    throw new ProtocolException(ErrorCode.RATE_LIMITED, "more than "
-                            + engine.limits().ephemeralPerSecond() + " typing/cursor signals per second");
-                }
-                answer(p.id(), ops.publish(who, p));
-            }
-            case ClientFrame.Ping p -> answer(p.id(), ops.ping());
-            case ClientFrame.Presence p -> answer(p.id(), subscriptions.presence(p));
-            case ClientFrame.Ack a -> answer(a.id(), ops.ack(who, a));
-            case ClientFrame.DocGet g -> answer(g.id(), ops.getDocument(who, g.docType(), g.docId()));
-            case ClientFrame.DocQuery q -> answer(q.id(), ops.queryDocuments(who, q));
-            case ClientFrame.DocUpdate u -> answer(u.id(), ops.updateDocument(who, u));
-            case ClientFrame.Sync s -> answer(s.id(), ops.sync(who, s.ops()));
-            case ClientFrame.ConflictResolve r -> answer(r.id(), ops.resolveConflict(who, r.conflictId(),
-                    r.resolution(), r.data()));
-        }
+        authenticate(c.token(), c.id());
+    }
+
+    /** The connection's subscriptions (open connections only). */
+    Subscriptions subscriptions() {
+        return subscriptions;
     }
 
     // ------------------------------------------------------------------ authentication
@@ -360,21 +377,16 @@ public final class Session implements Delivery, Outbound.Done {
      * everything about the token checked out.
      */
     private void authenticate(String token, long requestId) {
-        Principal p;
         Hooks.Admitted admitted;
         try {
-            admitted = ops.authenticate(token);
-            p = admitted.principal();
-        } catch (TokenExpiredException e) {
-            refuseAuth(e.withRequestId(requestId), CloseCode.TOKEN_EXPIRED);
-            return;
-        } catch (TokenRevokedException e) {
-            refuseAuth(e.withRequestId(requestId), CloseCode.TOKEN_REVOKED);
-            return;
+            admitted = engine.operations().authentication().connection(token);
         } catch (ProtocolException e) {
-            // a backend that cannot be asked is not the client's fault: it may come back
-            refuseAuth(e.withRequestId(requestId), e.code() == ErrorCode.UNAVAILABLE ? CloseCode.INTERNAL
-                    : CloseCode.UNAUTHORIZED);
+            refuseAuth(e.withRequestId(requestId), switch (e) {
+                case TokenExpiredException x -> CloseCode.TOKEN_EXPIRED;
+                case TokenRevokedException x -> CloseCode.TOKEN_REVOKED;
+                // a backend that cannot be asked is not the client's fault: it may come back
+                default -> e.code() == ErrorCode.UNAVAILABLE ? CloseCode.INTERNAL : CloseCode.UNAUTHORIZED;
+            });
             return;
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "session " + id + ": token verification failed", LogText.scrub(e));
@@ -382,6 +394,17 @@ public final class Session implements Delivery, Outbound.Done {
                     CloseCode.UNAUTHORIZED);
             return;
         }
+        open(admitted, requestId, Map.of());
+    }
+
+    /**
+     * Lets an authenticated principal in, on every transport alike: the tenant's connection limit,
+     * the subscription state, the token's expiry, the welcome; then the channels the transport
+     * named (an event stream's URL) and those the backend's connect hook named, subscribed as if
+     * the client had asked. Nothing of the session changes before the tenant admitted it.
+     */
+    private void open(Hooks.Admitted admitted, long requestId, Map<String, Optional<Position>> named) {
+        Principal p = admitted.principal();
         if (!engine.admitTenant(p.tenant())) {
             refuseAuth(new ProtocolException(ErrorCode.LIMIT_EXCEEDED, requestId, "tenant " + p.tenant() + " has "
                     + engine.fleet().maxConnectionsPerTenant() + " connections on this node"), CloseCode.TENANT_LIMIT);
@@ -392,11 +415,11 @@ public final class Session implements Delivery, Outbound.Done {
             releaseTenant(); // ended meanwhile: terminate may have run before the count existed
             return;
         }
-        Subscriptions subs = ops.subscriptions(id, p, this, engine.limits().maxSubscriptions());
+        Subscriptions subs = engine.operations().channels().subscriptions(id, p, out, engine.limits().maxSubscriptions());
         lastActive = System.nanoTime();
         // the expiry is in force before the state says OPEN, so the sweep never sees an open
         // session without it
-        tokenExpiresAt = expiryMillis(p.expiresAt());
+        tokenExpiresAt = p.expiresAtMillis();
         // published before the state turns OPEN, so whoever sees OPEN sees them; when a close
         // came first the session is CLOSED and nothing reads them for anything but describing it
         principal = p;
@@ -412,17 +435,30 @@ public final class Session implements Delivery, Outbound.Done {
         if (requestId > 0) {
             reply(requestId, engine.codec().object().put("session", id));
         }
-        // channels the backend's connect hook named: subscribed as if the client had asked
-        // (without an id: a refusal arrives as an error notice)
+        Map<String, Optional<Position>> channels = new LinkedHashMap<>(named);
         for (String channel : admitted.channels()) {
-            subs.subscribe(new ClientFrame.Subscribe(0, channel, Optional.empty(), false, false), result -> {
-                if (result instanceof Result.Failed f) {
-                    sendError(new ProtocolException(f.code(), "server-side subscription to " + channel + ": "
-                            + f.message()));
-                }
-            });
+            channels.putIfAbsent(channel, Optional.empty());
         }
+        channels.forEach((channel, since) -> subscribeForClient(subs, channel, since));
         LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + " authenticated: " + describe());
+    }
+
+    /**
+     * A subscription the server makes for the client (a channel its stream named, or the connect
+     * hook's), answered as the transport wants ({@link Transport#announcesSubscriptions}); a
+     * refusal is an {@code error} naming the channel.
+     */
+    private void subscribeForClient(Subscriptions subs, String channel, Optional<Position> since) {
+        subs.subscribe(new ClientFrame.Subscribe(0, channel, since, false, false), result -> {
+            switch (result) {
+                case Result.Ok ok -> {
+                    if (transport.announcesSubscriptions()) {
+                        offer(Frame.subscribed(engine.codec(), channel, ok.body()));
+                    }
+                }
+                case Result.Failed f -> offer(Frame.refused(engine.codec(), channel, f));
+            }
+        });
     }
 
     private void refuseAuth(ProtocolException e, CloseCode code) {
@@ -430,10 +466,11 @@ public final class Session implements Delivery, Outbound.Done {
         close(code, String.valueOf(e.getMessage()));
     }
 
-    private void refresh(ClientFrame.Refresh r) {
+    /** A {@code refresh}: the same user's new token takes over (and its expiry). */
+    Result refresh(ClientFrame.Refresh r) {
         Principal next;
         try {
-            next = ops.authenticate(r.token()).principal();
+            next = engine.operations().authentication().connection(r.token()).principal();
         } catch (TokenExpiredException e) {
             throw new ProtocolException(ErrorCode.UNAUTHORIZED, r.id(), "token expired");
         }
@@ -442,23 +479,21 @@ public final class Session implements Delivery, Outbound.Done {
             throw new ProtocolException(ErrorCode.FORBIDDEN, "a refreshed token must be for the same user and tenant");
         }
         principal = next;
-        tokenExpiresAt = expiryMillis(next.expiresAt());
+        tokenExpiresAt = next.expiresAtMillis();
         // the new token may grant less (fewer locations, roles): drop what it no longer allows
         subscriptions.refresh(next);
         ObjectNode body = engine.codec().object();
         next.expiresAt().ifPresent(t -> body.put("expiresAt", t.toString()));
-        reply(r.id(), body);
+        return new Result.Ok(body);
     }
 
     // ------------------------------------------------------------------ outbound
 
+    /** A frame's answer: a reply (when it has an id) or an error (the layer counted it already). */
     private void answer(long requestId, Result result) {
         switch (result) {
             case Result.Ok ok -> reply(requestId, ok.body());
-            case Result.Failed f -> {
-                // the layer counted it in telemetry already
-                enqueue(new ServerFrame.Error(requestId, f.code(), f.message()));
-            }
+            case Result.Failed f -> enqueue(new ServerFrame.Error(requestId, f.code(), f.message()));
         }
     }
 
@@ -474,62 +509,39 @@ public final class Session implements Delivery, Outbound.Done {
     }
 
     private void enqueue(ServerFrame frame) {
-        if (!out.offer(engine.codec().encode(frame), frame.op(), 0)) {
+        offer(Frame.of(engine.codec().encode(frame).getBytes(java.nio.charset.StandardCharsets.UTF_8), frame.op()));
+    }
+
+    private void offer(Frame frame) {
+        if (!out.offer(frame)) {
             overflowed();
         }
     }
 
-    /**
-     * The outbound queue is full: closes as a slow consumer. For the connection's subscriptions
-     * ({@link Delivery}).
-     */
-    @Override
-    public void overflowed() {
+    /** The outbound queue is full: closes as a slow consumer. */
+    private void overflowed() {
         if (state != State.CLOSED) {
             engine.telemetry().slowConsumerClosed();
             close(CloseCode.SLOW_CONSUMER, "outbound queue full: read faster or subscribe to less");
         }
     }
 
-    /** Queues a live publication. For the connection's subscriptions ({@link Delivery}). */
-    @Override
-    public boolean live(Publication publication, Encoded frame) {
-        return out.offer(frame.utf8(), "event", publication.acceptedNanos());
-    }
-
-    /** Queues a replayed publication. For the connection's subscriptions ({@link Delivery}). */
-    @Override
-    public boolean replay(Publication publication) {
-        return out.offerUnencoded(publication);
-    }
-
-    /** Sends an error notice. For the connection's subscriptions ({@link Delivery}). */
-    @Override
-    public void notice(Result.Failed notice) {
-        sendError(notice.toException(0));
-    }
-
-    // ------------------------------------------------------------------ liveness
-
-    private void heartbeat() {
-        if (state == State.CLOSED) {
-            return;
+    /** What the connection's queue and writer tell it ({@link Outbound.Owner}); kept out of the session's API. */
+    private final class Callbacks implements Outbound.Owner {
+        @Override
+        public void writerFinished(int closeCode) {
+            toClosed();
+            terminate(closeCode);
         }
-        long now = System.nanoTime();
-        long idle = engine.fleet().idleTimeout().toNanos();
-        long silent = now - lastHeard;
-        SessionLimits l = engine.limits();
-        if (silent > l.heartbeatInterval().toNanos() + l.heartbeatTimeout().toNanos()) {
-            close(CloseCode.HEARTBEAT_TIMEOUT, "no pong or message for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms");
-        } else if (idle > 0 && state == State.OPEN && subscriptionCount() == 0 && now - lastActive > idle) {
-            close(CloseCode.IDLE, "subscribed to nothing and silent for " + engine.fleet().idleTimeout().toSeconds()
-                    + " s");
-        } else {
-            out.ping();
-            Subscriptions s = subscriptions;
-            if (s != null) {
-                s.heartbeat();
-            }
+
+        @Override
+        public void overflowed() {
+            Session.this.overflowed();
+        }
+
+        @Override
+        public void notice(Result.Failed notice) {
+            sendError(notice.toException(0));
         }
     }
 
@@ -543,7 +555,7 @@ public final class Session implements Delivery, Outbound.Done {
         if (!toClosed()) {
             return;
         }
-        String shortReason = truncateReason(reason);
+        String shortReason = Wire.closeReason(reason);
         LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + " (" + describe() + ") closing: " + code + " "
                 + LogText.safe(reason));
         String frame = engine.codec().encode(new ServerFrame.Disconnect(code.code(), shortReason, code.reconnect()));
@@ -569,20 +581,9 @@ public final class Session implements Delivery, Outbound.Done {
      * @param closeCode the close code when known, else 0
      */
     public void transportClosed(int closeCode) {
-        markClosed();
+        toClosed();
         out.stop();
         terminate(closeCode);
-    }
-
-    /** The writer is done (close written, or the socket failed). For the connection's {@code Outbound}. */
-    @Override
-    public void writerFinished(int closeCode) {
-        markClosed();
-        terminate(closeCode);
-    }
-
-    private void markClosed() {
-        toClosed();
     }
 
     /** Moves to CLOSED; true when this call did (exactly one caller wins). */
@@ -627,42 +628,5 @@ public final class Session implements Delivery, Outbound.Done {
         Principal p = principal;
         return p == null ? "unauthenticated, " + transport.remoteAddress()
                 : "tenant=" + p.tenant() + " user=" + p.user() + ", " + transport.remoteAddress();
-    }
-
-    private static int utf8Length(String s) {
-        int n = s.length();
-        int bytes = 0;
-        for (int i = 0; i < n; i++) {
-            char c = s.charAt(i);
-            if (c < 0x80) {
-                bytes++;
-            } else if (c < 0x800) {
-                bytes += 2;
-            } else if (Character.isHighSurrogate(c)) {
-                bytes += 4;
-                i++;
-            } else {
-                bytes += 3;
-            }
-        }
-        return bytes;
-    }
-
-    static String truncateReason(String reason) {
-        byte[] b = reason.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        if (b.length <= 120) {
-            return reason;
-        }
-        StringBuilder sb = new StringBuilder();
-        int bytes = 0;
-        for (int i = 0; i < reason.length(); i++) {
-            int cb = String.valueOf(reason.charAt(i)).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
-            if (bytes + cb > 117) {
-                break;
-            }
-            sb.append(reason.charAt(i));
-            bytes += cb;
-        }
-        return sb.append("...").toString();
     }
 }

@@ -207,8 +207,7 @@ final class Writers implements AutoCloseable {
         private volatile long turn;
         /** The watchdog's last look at {@link #turn} (only the watchdog touches it). */
         private long lastSeenTurn = -1;
-        private final List<Outbound.Text> batch = new ArrayList<>();
-        private final List<byte[]> wire = new ArrayList<>();
+        private final List<Frame> batch = new ArrayList<>();
 
         private Runner(Shard shard) {
             this.shard = shard;
@@ -241,11 +240,11 @@ final class Writers implements AutoCloseable {
                 }
                 turn++;
                 current.set(out);
-                boolean more = out.writeTurn(batch, wire);
+                boolean more = out.writeTurn(batch);
                 if (!current.compareAndSet(out, null)) {
                     // the watchdog detached this runner during the write: stay with this connection
                     while (more) {
-                        more = out.writeTurn(batch, wire);
+                        more = out.writeTurn(batch);
                     }
                     return;
                 }

@@ -1,7 +1,8 @@
 /**
- * The WebSocket protocol of a connection: the {@link dev.tandem.session.Engine} holding a node's
- * {@link dev.tandem.session.Session}s, which turn frames into calls on the operations layer;
- * connection limits and rate limits, and the bounded outbound queue with one writer per
- * connection.
+ * The connection runtime, one for every transport: the {@link dev.tandem.session.Engine} holding
+ * a node's {@link dev.tandem.session.Session}s (one per WebSocket, SSE stream or later
+ * {@link dev.tandem.session.Transport}), which turn client frames into calls on the operations
+ * layer through one dispatcher; their admission and limits, one timer sweep, and the bounded
+ * outbound queues the node's shard writers write.
  */
 package dev.tandem.session;

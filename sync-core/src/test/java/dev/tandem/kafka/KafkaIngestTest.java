@@ -1,6 +1,7 @@
 package dev.tandem.kafka;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -24,6 +25,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import dev.tandem.broker.MemoryBroker;
+import dev.tandem.channel.ChannelRules;
+import dev.tandem.hub.Hub;
+import dev.tandem.operations.Channels;
+import dev.tandem.operations.Operations;
+import dev.tandem.protocol.FrameCodec;
+import dev.tandem.telemetry.Telemetry;
 import dev.tandem.testing.KafkaTopics;
 import dev.tandem.events.CloudEvent;
 import dev.tandem.events.CloudEventCodec;
@@ -45,6 +53,13 @@ class KafkaIngestTest {
     }
 
     private final List<Published> published = Collections.synchronizedList(new ArrayList<>());
+    private final Operations operations = Operations.builder()
+            .broker(new MemoryBroker(new Hub(FrameCodec.create(), Telemetry.NOOP), ChannelRules.create(), Telemetry.NOOP,
+                    Clock.systemUTC()))
+            .verifier(token -> {
+                throw new ProtocolException(ErrorCode.UNAUTHORIZED, "no tokens here");
+            })
+            .build();
     private String bootstrap;
     private String topicIn;
     private String topicDlq;
@@ -62,6 +77,7 @@ class KafkaIngestTest {
 
     @AfterEach
     void tearDown() {
+        operations.close();
         if (ingest != null) {
             ingest.close();
         }
@@ -77,6 +93,17 @@ class KafkaIngestTest {
                 "retry-backoff", "PT0.2S",
                 "routes.0.type", "stock.*",
                 "routes.0.channels", "location:{data.locationId}")))).orElseThrow();
+    }
+
+    /**
+     * The operations' own sink (what the gateway wires: it judges the channels, publishes to a
+     * memory broker), recording what it took.
+     */
+    private KafkaIngest.EventSink recording() {
+        return (tenant, channels, e) -> {
+            operations.channels().ingest(tenant, channels, e);
+            published.add(new Published(tenant, channels, e));
+        };
     }
 
     private void start(String group, KafkaIngest.EventSink sink) {
@@ -102,7 +129,7 @@ class KafkaIngestTest {
 
     @Test
     void deliversEventsToTheirChannelsOrByRoutingRule() throws Exception {
-        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        start("g-" + UUID.randomUUID(), recording());
         produce("acme/sku-1", event("e1", "invoice.paid", ",\"channels\":\"user:bob,tenant\"", "{\"n\":1}"));
         produce("acme/sku-1", event("e2", "stock.updated", "", "{\"locationId\":\"wh-7\",\"qty\":3}"));
         awaitPublished(2);
@@ -113,7 +140,7 @@ class KafkaIngestTest {
 
     @Test
     void aMalformedEventIsDeadLetteredWithItsReasonAndTheNextIsDelivered() throws Exception {
-        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        start("g-" + UUID.randomUUID(), recording());
         produce("k", "{not json");
         produce("k", event("e-unroutable", "mystery.happened", "", "{}"));
         produce("k", event("e-good", "invoice.paid", ",\"channels\":\"tenant\"", "{}"));
@@ -166,8 +193,8 @@ class KafkaIngestTest {
 
     @Test
     void anEventNamingTooManyChannelsIsDeadLettered() throws Exception {
-        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
-        String many = String.join(",", java.util.stream.IntStream.range(0, KafkaIngest.MAX_CHANNELS + 1)
+        start("g-" + UUID.randomUUID(), recording());
+        String many = String.join(",", java.util.stream.IntStream.range(0, Channels.MAX_CHANNELS_PER_PUBLICATION + 1)
                 .mapToObj(i -> "location:l" + i).toList());
         produce("k", event("too-many", "x.y", ",\"channels\":\"" + many + "\"", "{}"));
         produce("k", event("after", "x.y", ",\"channels\":\"tenant\"", "{}"));
@@ -208,14 +235,14 @@ class KafkaIngestTest {
     @Test
     void committedEventsAreNotHandledAgainAfterARestart() throws Exception {
         String group = "g-" + UUID.randomUUID();
-        start(group, (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        start(group, recording());
         produce("k", event("first", "x.y", ",\"channels\":\"tenant\"", "{}"));
         awaitPublished(1);
         ingest.close();
         ingest = null;
         published.clear();
         produce("k", event("second", "x.y", ",\"channels\":\"tenant\"", "{}"));
-        start(group, (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        start(group, recording());
         awaitPublished(1);
         Thread.sleep(300);
         assertEquals(List.of("second"), published.stream().map(p -> p.event().id()).toList());
@@ -265,7 +292,7 @@ class KafkaIngestTest {
                 }
             }
             String group = "g-" + UUID.randomUUID();
-            start(group, (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+            start(group, recording());
             awaitPublished(17);
             Thread.sleep(1500); // a few retries of the refused dead letter
             assertEquals(17, published.size(), "nothing past the refused dead letter: " + ids());
@@ -292,7 +319,7 @@ class KafkaIngestTest {
 
     @Test
     void aDeadLetterKeepsTheRecordsOwnHeadersAndABoundedReason() throws Exception {
-        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        start("g-" + UUID.randomUUID(), recording());
         ProducerRecord<String, String> bad = new ProducerRecord<>(topicIn, "k",
                 event("forged", "x.y", ",\"time\":\"x\\r\\nSEVERE: forged line " + "y".repeat(100_000) + "\"", "{}"));
         bad.headers().add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".getBytes(StandardCharsets.UTF_8));
@@ -312,7 +339,7 @@ class KafkaIngestTest {
 
     @Test
     void anEventNearTheBrokersSizeLimitIsDeadLetteredWhole() throws Exception {
-        start("g-" + UUID.randomUUID(), (tenant, channels, e) -> published.add(new Published(tenant, channels, e)));
+        start("g-" + UUID.randomUUID(), recording());
         String huge = event("huge", "x.y", "", "\"" + randomLetters(1_048_400 - 120) + "\"");
         try (KafkaProducer<String, String> big = KafkaTopics.producer("max.request.size", String.valueOf(2 * 1024 * 1024))) {
             big.send(new ProducerRecord<>(topicIn, "k", huge)).get();

@@ -181,6 +181,38 @@ class EngineTest {
     }
 
     @Test
+    void aPublisherWaitsUntilTheWritersReachedTheConnectionsWaitingWhenItAsks() throws Exception {
+        h = new Harness(Harness.limits().build());
+        Engine oneWriter = Engine.builder().operations(h.ops).codec(h.codec).writers(1).build();
+        try {
+            TestTransport stuck = new TestTransport(h.codec);
+            Session stuckSession = oneWriter.open(stuck, Optional.of(token("ann", "acme")));
+            stuck.next(ServerFrame.Welcome.class);
+            List<TestTransport> waiting = new java.util.ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                TestTransport t = new TestTransport(h.codec);
+                Session s = oneWriter.open(t, Optional.of(token("u" + i, "acme")));
+                t.next(ServerFrame.Welcome.class);
+                s.receive(h.codec.encode(new ClientFrame.Subscribe(1, "tenant", Optional.empty(), false)));
+                t.reply(1);
+                waiting.add(t);
+            }
+            // the node's only writer sits in a write to a peer that stopped reading
+            stuck.block();
+            stuckSession.receive(h.codec.encode(new ClientFrame.Ping(1)));
+            stuck.awaitBlockedInSend();
+            h.publish("acme", "tenant", "t", h.codec.object());
+            oneWriter.awaitFanOut();
+            for (TestTransport t : waiting) {
+                assertEquals(1, t.drain().size(), "written before the publisher went on");
+            }
+            stuck.unblock();
+        } finally {
+            oneWriter.close();
+        }
+    }
+
+    @Test
     void theSweepRunsOftenEnoughForTheShortestTimerAndAtLeastEverySecond() {
         assertEquals(Duration.ofSeconds(1), Engine.sweepPeriod(SessionLimits.DEFAULTS));
         assertEquals(Duration.ofMillis(5), Engine.sweepPeriod(Harness.limits()

@@ -64,7 +64,7 @@ final class Harness implements AutoCloseable {
 
     /** Publishes as a service; fails the test when refused. Answers the publications' JSON. */
     ObjectNode publish(String tenant, String channel, String type, JsonNode data) {
-        Result r = ops.servicePublish(service(tenant), List.of(channel), type, data, Optional.empty());
+        Result r = ops.channels().servicePublish(service(tenant), List.of(channel), type, data, Optional.empty());
         if (r instanceof Result.Ok ok) {
             return ok.body();
         }

@@ -70,8 +70,14 @@ class PresenceAndInboxSessionTest {
     void presenceStateIsSetQueriedAndCapped() {
         h = new Harness(Harness.limits().build());
         Client c = h.connected(ALICE);
+        // members are for whoever may subscribe to the channel, as on every transport; a state
+        // belongs to a connection present on it
         c.send(new ClientFrame.Presence(1, "workspace:w1", Optional.empty()));
-        assertEquals(ErrorCode.BAD_REQUEST, c.t.error(1, ErrorCode.BAD_REQUEST).code());
+        assertEquals(0, c.t.reply(1).body().path("members").size());
+        c.send(new ClientFrame.Presence(6, "user:bob", Optional.empty()));
+        c.t.error(6, ErrorCode.FORBIDDEN);
+        c.send(new ClientFrame.Presence(7, "workspace:w1", Optional.of(h.codec.object().put("status", "here"))));
+        c.t.error(7, ErrorCode.BAD_REQUEST);
         c.send(new ClientFrame.Subscribe(2, "workspace:w1", Optional.empty(), false));
         c.t.reply(2);
         c.send(new ClientFrame.Presence(3, "workspace:w1", Optional.of(h.codec.object().put("status", "away"))));

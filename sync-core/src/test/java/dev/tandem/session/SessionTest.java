@@ -860,10 +860,10 @@ class SessionTest {
     void aMessageTheTransportCannotReadIsRefusedAndCountsAgainstTheRate() {
         harness(Harness.limits().rate(1, 2, 50));
         Client c = h.connected(ALICE);
-        c.session.refuse(ErrorCode.BAD_REQUEST, "binary frames are not part of tandem.v1");
+        c.session.refuse(ErrorCode.BAD_REQUEST, "binary frames are not part of tandem.v1", 0);
         ServerFrame.Error e = c.t.error(0, ErrorCode.BAD_REQUEST);
         assertTrue(e.message().contains("binary"), e.message());
-        c.session.refuse(ErrorCode.BAD_REQUEST, "binary frames are not part of tandem.v1");
+        c.session.refuse(ErrorCode.BAD_REQUEST, "binary frames are not part of tandem.v1", 0);
         c.t.error(0, ErrorCode.BAD_REQUEST);
         c.send(new ClientFrame.Ping(1)); // the burst of two is spent
         c.t.error(1, ErrorCode.RATE_LIMITED);
@@ -902,10 +902,10 @@ class SessionTest {
     @Test
     void closeReasonsAreCutToFitAWebSocketCloseFrame() {
         String reason = "\u00e9".repeat(200);
-        String cut = Session.truncateReason(reason);
+        String cut = Wire.closeReason(reason);
         assertTrue(cut.getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= 123);
         assertTrue(cut.endsWith("..."));
-        assertEquals("short", Session.truncateReason("short"));
+        assertEquals("short", Wire.closeReason("short"));
 
         harness();
         Client c = h.connected(ALICE);

@@ -51,8 +51,16 @@ final class TestTransport implements Transport {
 
     // ------------------------------------------------------------------ Transport
 
+    /** Records how many frames each write carried, then takes them one by one. */
     @Override
-    public void send(String text) throws IOException {
+    public void send(List<Frame> frames) throws IOException {
+        batchSizes.add(frames.size());
+        for (Frame f : frames) {
+            send(new String(f.utf8(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+    }
+
+    private void send(String text) throws IOException {
         enter("send");
         try {
             if (closed.isDone()) {
@@ -77,14 +85,7 @@ final class TestTransport implements Transport {
         }
     }
 
-    /** Records how many frames each write carried, then takes them one by one. */
-    @Override
-    public void sendAll(List<byte[]> utf8Frames) throws IOException {
-        batchSizes.add(utf8Frames.size());
-        Transport.super.sendAll(utf8Frames);
-    }
-
-    /** How many frames each {@link #sendAll} carried, in order. */
+    /** How many frames each {@link #send} carried, in order. */
     List<Integer> batchSizes() {
         return List.copyOf(batchSizes);
     }

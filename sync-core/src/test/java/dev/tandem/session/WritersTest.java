@@ -40,12 +40,28 @@ class WritersTest {
         CompletableFuture<Integer> finished = new CompletableFuture<>();
         Outbound out = new Outbound(name, t, SessionLimits.DEFAULTS, Telemetry.NOOP, p -> {
             throw new AssertionError("nothing unencoded here");
-        }, writers.assign(), finished::complete);
+        }, writers.assign(), new Outbound.Owner() {
+            @Override
+            public void writerFinished(int closeCode) {
+                finished.complete(closeCode);
+            }
+
+            @Override
+            public void overflowed() {
+                throw new AssertionError("no queue fills up here");
+            }
+
+            @Override
+            public void notice(dev.tandem.operations.Result.Failed notice) {
+                throw new AssertionError("no notices here");
+            }
+        });
         return new Connection(out, t, finished);
     }
 
-    private String frame(long id) {
-        return codec.encode(new ServerFrame.Error(id, dev.tandem.protocol.ErrorCode.BAD_REQUEST, "n" + id));
+    private Frame frame(long id) {
+        return Frame.of(codec.encode(new ServerFrame.Error(id, dev.tandem.protocol.ErrorCode.BAD_REQUEST, "n" + id))
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8), "error");
     }
 
     @Test
@@ -57,7 +73,7 @@ class WritersTest {
         }
         for (int n = 1; n <= 200; n++) {
             for (Connection c : connections) {
-                assertTrue(c.out().offer(frame(n), "error", 0));
+                assertTrue(c.out().offer(frame(n)));
             }
         }
         for (Connection c : connections) {
@@ -74,10 +90,10 @@ class WritersTest {
         Connection stuck = connection("stuck");
         Connection other = connection("other");
         stuck.transport().block();
-        assertTrue(stuck.out().offer(frame(1), "error", 0));
+        assertTrue(stuck.out().offer(frame(1)));
         stuck.transport().awaitBlockedInSend();
         for (int n = 1; n <= 10; n++) {
-            assertTrue(other.out().offer(frame(n), "error", 0));
+            assertTrue(other.out().offer(frame(n)));
         }
         for (int n = 1; n <= 10; n++) {
             assertEquals(n, ((ServerFrame.Error) other.transport().next()).id(),
@@ -88,7 +104,7 @@ class WritersTest {
         stuck.transport().unblock();
         assertEquals(1, ((ServerFrame.Error) stuck.transport().next()).id());
         // and the stuck connection, once it reads again, is an ordinary connection of the shard
-        assertTrue(stuck.out().offer(frame(2), "error", 0));
+        assertTrue(stuck.out().offer(frame(2)));
         assertEquals(2, ((ServerFrame.Error) stuck.transport().next()).id());
     }
 
@@ -98,13 +114,13 @@ class WritersTest {
         Connection dead = connection("dead");
         Connection alive = connection("alive");
         dead.transport().block();
-        assertTrue(dead.out().offer(frame(1), "error", 0));
+        assertTrue(dead.out().offer(frame(1)));
         dead.transport().awaitBlockedInSend();
         dead.out().stop();
         dead.transport().awaitInterrupted();
         assertEquals(0, dead.finished().get(5, TimeUnit.SECONDS), "a stopped connection ends without a close code");
-        assertFalse(dead.out().offer(frame(2), "error", 0), "nothing is queued after the end");
-        assertTrue(alive.out().offer(frame(1), "error", 0));
+        assertFalse(dead.out().offer(frame(2)), "nothing is queued after the end");
+        assertTrue(alive.out().offer(frame(1)));
         assertEquals(1, ((ServerFrame.Error) alive.transport().next()).id(),
                 "the interrupt hit only the dead connection's writer");
     }
@@ -114,13 +130,13 @@ class WritersTest {
         writers = new Writers(2, timers);
         Connection c = connection("c");
         for (int n = 1; n <= 5; n++) {
-            assertTrue(c.out().offer(frame(n), "error", 0));
+            assertTrue(c.out().offer(frame(n)));
         }
         assertTrue(c.out().close(4000, "bye", java.util.Optional.empty(), false));
         assertEquals(4000, c.transport().awaitClose());
         assertEquals(4000, c.finished().get(5, TimeUnit.SECONDS));
         assertEquals(5, c.transport().drain().size(), "frames queued before the close are written first");
-        assertFalse(c.out().offer(frame(6), "error", 0));
+        assertFalse(c.out().offer(frame(6)));
     }
 
     @Test
@@ -133,10 +149,10 @@ class WritersTest {
             waiting.add(connection("w" + i));
         }
         busy.transport().block(); // the runner sits in this write until the watchdog detaches it
-        assertTrue(busy.out().offer(frame(1), "error", 0));
+        assertTrue(busy.out().offer(frame(1)));
         busy.transport().awaitBlockedInSend();
         for (Connection c : waiting) {
-            assertTrue(c.out().offer(frame(7), "error", 0));
+            assertTrue(c.out().offer(frame(7)));
         }
         assertTrue(writers.awaitBacklog(java.time.Duration.ofSeconds(5)));
         for (Connection c : waiting) {

@@ -1,0 +1,78 @@
+package dev.tandem.operations;
+
+import java.util.List;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.tandem.auth.Principal;
+import dev.tandem.channel.ChannelName;
+import dev.tandem.protocol.ClientFrame;
+import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.ProtocolException;
+
+/**
+ * The document operations as transports call them (the {@code doc.*}, {@code sync} and
+ * {@code conflict.*} frames, the REST API), each answering one {@link Result}; who may do what is
+ * judged in {@link DocumentOps}. On a node without documents every one is {@code unavailable}.
+ */
+public final class DocumentOperations {
+    private final Parts parts;
+
+    DocumentOperations(Parts parts) {
+        this.parts = parts;
+    }
+
+    /** {@code doc.get}: {@code {"document": …}}; {@code forbidden} when the caller may not read it. */
+    public Result get(Principal who, String type, String id) {
+        return parts.answer(who, "doc.get", () -> parts.docs().get(who, type, id));
+    }
+
+    /** {@code doc.query}: one page and the position of the type's channel for the field. */
+    public Result query(Principal who, ClientFrame.DocQuery query) {
+        return parts.answer(who, "doc.query", () -> parts.docs().query(who, query));
+    }
+
+    /** {@code doc.update}: the op's result ({@code applied}, {@code merged}, … {@code rejected}). */
+    public Result update(Principal who, ClientFrame.DocUpdate update) {
+        return parts.answer(who, "doc.update", () -> parts.docs().update(who, update));
+    }
+
+    /** {@code sync}: {@code {"results": […]}}, one per op, in order. */
+    public Result sync(Principal who, List<ClientFrame.DocUpdate> ops) {
+        return parts.answer(who, "sync", () -> parts.docs().sync(who, ops));
+    }
+
+    /** {@code conflict.resolve}: {@code {result, conflictId, version, document, conflict}}. */
+    public Result resolveConflict(Principal who, String conflictId, String resolution, Optional<JsonNode> data) {
+        return parts.answer(who, "conflict.resolve", () -> parts.docs().resolve(who, conflictId, resolution, data));
+    }
+
+    /** The tenant's conflicts the caller may resolve, newest first: {@code {"conflicts": […]}}. */
+    public Result listConflicts(Principal who, Optional<String> type, Optional<String> status, int limit) {
+        return parts.answer(who, "conflicts", () -> parts.docs().listConflicts(who, type, status, limit));
+    }
+
+    /** One conflict record. */
+    public Result getConflict(Principal who, String conflictId) {
+        return parts.answer(who, "conflict", () -> parts.docs().getConflict(who, conflictId));
+    }
+
+    /**
+     * A user's sync state for a service: {@code {"user","inbox":{"depth","ttl"},"openConflicts"}}
+     * (open conflicts counted by the database).
+     */
+    public Result syncState(Principal service, String user) {
+        return parts.answer(service, "sync-state", () -> {
+            if (!ChannelName.isValidId(user)) {
+                throw new ProtocolException(ErrorCode.BAD_REQUEST, "'user' is not a valid id");
+            }
+            ObjectNode body = parts.codec().object().put("user", user);
+            body.putObject("inbox").put("depth", parts.inbox().depth(service.tenant(), user))
+                    .put("ttl", parts.inbox().ttl().toString());
+            body.put("openConflicts", parts.docs().openConflicts(service, user));
+            return body;
+        });
+    }
+}
