@@ -63,7 +63,7 @@ public final class Gateway implements AutoCloseable {
     private final ConnectionWatch connectionWatch = new ConnectionWatch(100);
     private final JwtVerifier verifier;
     private final WebServer server;
-    private final Set<String> origins;
+    private final Origins origins;
     private final Duration drainTimeout;
     private final ScheduledExecutorService housekeeping;
     private final AtomicBoolean stopped = new AtomicBoolean();
@@ -81,7 +81,7 @@ public final class Gateway implements AutoCloseable {
         Config tandem = root.get("tandem");
         boolean devMode = tandem.get("dev-mode").asBoolean().orElse(false);
         this.verifier = JwtVerifier.create(tandem.get("auth"), devMode);
-        this.origins = Set.copyOf(ConfigLists.strings(tandem.get("origins"), List.of()));
+        this.origins = new Origins(Set.copyOf(ConfigLists.strings(tandem.get("origins"), List.of())));
         this.drainTimeout = tandem.get("drain-timeout").as(Duration.class).orElse(Duration.ofSeconds(20));
         if (verifier.trustsDevelopmentSecret()) {
             LOG.log(System.Logger.Level.WARNING, "development mode: HS256 tokens signed with the public development "
@@ -91,7 +91,7 @@ public final class Gateway implements AutoCloseable {
         this.kafka = KafkaSettings.create(tandem.get("kafka"));
         FrameCodec codec = FrameCodec.create();
         this.codec = codec;
-        HttpRouting.Builder http = HttpRouting.builder().register("/api/v1", new RestApi(this::operations, this::engine, codec))
+        HttpRouting.Builder http = HttpRouting.builder().addFilter(new Cors(origins, codec)).register("/api/v1", new RestApi(this::operations, this::engine, codec))
                 .register("/sse", new SseEndpoint(this::engine, this::operations, codec,
                         SessionLimits.create(tandem.get("limits"))))
                 .register("/contracts", ContractsService.fromClasspath());
@@ -323,8 +323,8 @@ public final class Gateway implements AutoCloseable {
         return operations;
     }
 
-    boolean originAllowed(String origin) {
-        return origins.isEmpty() || origins.contains("*") || origins.contains(origin);
+    boolean originAllowed(String origin, java.util.Optional<String> host) {
+        return origins.allows(origin, host);
     }
 
     /**

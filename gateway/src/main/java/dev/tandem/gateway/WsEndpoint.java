@@ -58,7 +58,7 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
     @Override
     public Optional<Headers> onHttpUpgrade(HttpPrologue prologue, Headers headers) {
         Optional<String> origin = headers.first(HeaderNames.ORIGIN);
-        if (origin.isPresent() && !gateway.originAllowed(origin.get())) {
+        if (origin.isPresent() && !gateway.originAllowed(origin.get(), headers.first(HeaderNames.HOST))) {
             throw reject(Status.FORBIDDEN_403, "origin not allowed");
         }
         if (!gateway.engine().accepting()) {
