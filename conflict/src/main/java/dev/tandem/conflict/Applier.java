@@ -23,15 +23,17 @@ import dev.tandem.document.Edit;
 import dev.tandem.document.OpResult;
 import dev.tandem.document.Strategy;
 import dev.tandem.document.WriteGuard;
+import dev.tandem.document.Written;
 
 import io.helidon.dbclient.DbRow;
 import io.helidon.dbclient.DbTransaction;
 
 /**
  * One operation inside its transaction: the duplicate check (by the author's opId and device
- * sequence), the locked head, the predecessor the operation follows ({@link EarlierOps}), the
- * history back to the base, {@link Merger}'s decision, the caller's {@link WriteGuard}, the
- * bounds on size and numbers, and the rows of the outcome.
+ * sequence), the head (locked once the guard has judged), the predecessor the operation follows
+ * ({@link EarlierOps}), the history back to the base, {@link Merger}'s decision, the verdict of
+ * the caller's {@link WriteGuard} on that outcome ({@link Verdicts}: asked outside the
+ * transaction when it blocks), the bounds on size and numbers, and the rows of the outcome.
  */
 final class Applier {
     private final Sql sql;
@@ -69,23 +71,30 @@ final class Applier {
         return bad.map(reason -> new OpResult.Rejected(op.opId(), OpResult.Rejected.TOO_LARGE, reason));
     }
 
-    Transactions.Committed<OpResult> apply(DbTransaction tx, Principal who, DocOp sent, Policy policy, String origin,
-                                          WriteGuard guard, Instant at) {
+    /**
+     * Runs the operation. Without a verdict for its outcome yet (a blocking guard's first round),
+     * it reads without locking and stops at the guard.
+     *
+     * @throws Verdicts.Unjudged when the guard must be asked about the outcome first
+     */
+    Written<OpResult> apply(DbTransaction tx, Principal who, DocOp sent, Policy policy, String origin,
+                            Verdicts verdicts, Instant at) {
         String tenant = who.tenant();
         String author = who.user();
         DocRef ref = sent.ref();
         Optional<Rows.Row> seen = earlier.seen(tx, tenant, author, sent.opId());
         if (seen.isPresent()) {
-            return Transactions.Committed.of(earlier.replay(tx, tenant, author, sent, seen.get()));
+            return Written.of(earlier.replay(tx, tenant, author, sent, seen.get()));
         }
         DocOp op = sent;
         Optional<VersionWriter.Sequence> sequence = op.source().isEmpty() ? Optional.empty()
                 : writer.sequence(tx, tenant, author, op.source().get().clientId());
-        Optional<Rows.Head> head = tx.createNamedGet("head-lock", sql.headLock).params(Rows.key(tenant, ref)).execute()
-                .map(Rows::head);
+        boolean lock = verdicts.locking();
+        Optional<Rows.Head> head = tx.createNamedGet(lock ? "head-lock" : "head-get", lock ? sql.headLock : sql.headGet)
+                .params(Rows.key(tenant, ref)).execute().map(Rows::head);
         if (sequence.isPresent() && op.source().get().sequence() <= sequence.get().prunedThrough()) {
             // its applied_ops row was pruned: older than the retention, so it was seen before
-            return Transactions.Committed.of(new OpResult.Duplicate(op.opId(),
+            return Written.of(new OpResult.Duplicate(op.opId(),
                     head.map(Rows.Head::version).orElse(0L), Optional.empty()));
         }
         if (op.afterOpId().isPresent()) {
@@ -93,7 +102,10 @@ final class Applier {
             // committed before (its version is seen) or waits for this transaction
             switch (earlier.predecessor(tx, tenant, author, ref, op.afterOpId().get())) {
                 case EarlierOps.Standing.Waiting w -> {
-                    return Transactions.Committed.of(new OpResult.Held(op.opId(), w.conflict().id()));
+                    if (!lock) {
+                        throw verdicts.relock(); // held is answered only under the head's lock
+                    }
+                    return Written.of(new OpResult.Held(op.opId(), w.conflict().id()));
                 }
                 case EarlierOps.Standing.Knows k -> op = op.rebased(Math.max(op.baseVersion(), k.version()));
                 case EarlierOps.Standing.Nothing n -> {
@@ -111,16 +123,16 @@ final class Applier {
         }
         Merger.Decision decision = Merger.decide(policy, head.map(Rows.Head::current), history, op, origin, at);
 
-        Optional<WriteGuard.Refusal> refused = guard.check(new WriteGuard.Write(who, ref,
+        Optional<WriteGuard.Refusal> refused = verdicts.of(new WriteGuard.Write(who, ref,
                 head.map(h -> h.document(ref)), change(decision), Optional.empty(), Optional.empty()));
         if (refused.isPresent()) {
             // nothing written, nothing recorded: the opId stays unspent
-            return Transactions.Committed.of(new OpResult.Rejected(op.opId(), refused.get().code(),
+            return Written.of(new OpResult.Rejected(op.opId(), refused.get().code(),
                     refused.get().reason()));
         }
         Optional<String> unbounded = resultNumbers(op, decision);
         if (unbounded.isPresent()) {
-            return Transactions.Committed.of(new OpResult.Rejected(op.opId(), OpResult.Rejected.TOO_LARGE,
+            return Written.of(new OpResult.Rejected(op.opId(), OpResult.Rejected.TOO_LARGE,
                     "the result is out of bounds: " + unbounded.get()));
         }
 
@@ -128,25 +140,25 @@ final class Applier {
         ObjectNode currentData = head.map(Rows.Head::data).orElse(Json.object());
         switch (decision) {
             case Merger.Decision.Reject r when !r.recorded() -> {
-                return Transactions.Committed.of(new OpResult.Rejected(op.opId(), r.code(), r.reason()));
+                return Written.of(new OpResult.Rejected(op.opId(), r.code(), r.reason()));
             }
             case Merger.Decision.Reject r -> {
                 writer.audit(tx, tenant, ref, "reject", policy.strategy().wire(), List.of(), author,
                         Optional.of(op.opId()), Optional.empty(), currentVersion, currentVersion, currentData,
                         currentData, r.reason(), at);
                 writer.recordOp(tx, tenant, author, op, sequence, "rejected", currentVersion, at);
-                return Transactions.Committed.of(new OpResult.Rejected(op.opId(), r.code(), r.reason()));
+                return Written.of(new OpResult.Rejected(op.opId(), r.code(), r.reason()));
             }
             case Merger.Decision.Apply a -> {
                 Optional<String> tooLarge = tooLarge(a.data());
                 if (tooLarge.isPresent()) {
-                    return Transactions.Committed.of(new OpResult.Rejected(op.opId(), OpResult.Rejected.TOO_LARGE,
+                    return Written.of(new OpResult.Rejected(op.opId(), OpResult.Rejected.TOO_LARGE,
                             tooLarge.get()));
                 }
                 Document doc = writer.write(tx, tenant, ref, head, a.data(), a.deleted(), origin, Optional.of(op.opId()),
                         author, at, "applied", List.of(), Optional.empty(), Optional.empty());
                 writer.recordOp(tx, tenant, author, op, sequence, "applied", doc.version(), at);
-                return new Transactions.Committed<>(new OpResult.Applied(op.opId(), doc), Optional.of(
+                return new Written<>(new OpResult.Applied(op.opId(), doc), Optional.of(
                         VersionWriter.change(tenant, policy, doc, a.deleted() ? currentData : a.data(),
                                 previous(head), DocumentChange.Kind.APPLIED, Optional.of(op.opId()), Optional.empty(), List.of(),
                                 Optional.empty(), List.of())), Optional.empty());
@@ -154,7 +166,7 @@ final class Applier {
             case Merger.Decision.Merge m -> {
                 Optional<String> tooLarge = tooLarge(m.data());
                 if (tooLarge.isPresent()) {
-                    return Transactions.Committed.of(new OpResult.Rejected(op.opId(), OpResult.Rejected.TOO_LARGE,
+                    return Written.of(new OpResult.Rejected(op.opId(), OpResult.Rejected.TOO_LARGE,
                             tooLarge.get()));
                 }
                 Document doc = writer.write(tx, tenant, ref, head, m.data(), m.deleted(), origin, Optional.of(op.opId()),
@@ -163,7 +175,7 @@ final class Applier {
                         Optional.empty(), currentVersion, doc.version(), currentData,
                         m.deleted() ? NullNode.getInstance() : m.data(), "", at);
                 writer.recordOp(tx, tenant, author, op, sequence, "merged", doc.version(), at);
-                return new Transactions.Committed<>(new OpResult.Merged(op.opId(), doc, m.fields(), m.strategy()),
+                return new Written<>(new OpResult.Merged(op.opId(), doc, m.fields(), m.strategy()),
                         Optional.of(VersionWriter.change(tenant, policy, doc, m.deleted() ? currentData : m.data(),
                                 previous(head), DocumentChange.Kind.MERGED, Optional.of(op.opId()), Optional.empty(), m.fields(),
                                 Optional.of(m.strategy()), overwrites(author, m, currentData))), Optional.empty());
@@ -173,7 +185,7 @@ final class Applier {
                 writer.audit(tx, tenant, ref, "merge", k.strategy().wire(), k.fields(), author, Optional.of(op.opId()),
                         Optional.empty(), currentVersion, currentVersion, currentData, currentData, "", at);
                 writer.recordOp(tx, tenant, author, op, sequence, "merged", currentVersion, at);
-                return Transactions.Committed.of(new OpResult.Merged(op.opId(), h.document(ref), k.fields(),
+                return Written.of(new OpResult.Merged(op.opId(), h.document(ref), k.fields(),
                         k.strategy()));
             }
             case Merger.Decision.Hold hold -> {
@@ -187,18 +199,18 @@ final class Applier {
                         Optional.of(op.opId()), Optional.of(record.id()), currentVersion, currentVersion, currentData,
                         hold.local(), "", at);
                 writer.recordOp(tx, tenant, author, op, sequence, "conflict", currentVersion, at);
-                return new Transactions.Committed<>(new OpResult.Conflict(op.opId(), record), Optional.empty(),
+                return new Written<>(new OpResult.Conflict(op.opId(), record), Optional.empty(),
                         Optional.of(record));
             }
         }
     }
 
-    /** What the decision would do, as the guard sees it. */
     /** The live data before a change (none for a new or deleted document). */
     private static Optional<JsonNode> previous(Optional<Rows.Head> head) {
         return head.filter(h -> !h.deleted()).map(h -> (JsonNode) h.data());
     }
 
+    /** What the decision would do, as the guard sees it. */
     private static WriteGuard.Change change(Merger.Decision decision) {
         return switch (decision) {
             case Merger.Decision.Apply a -> a.deleted() ? new WriteGuard.Change.Delete() : new WriteGuard.Change.Put(a.data());

@@ -11,9 +11,11 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.tandem.document.AuditEntry;
 import dev.tandem.document.DocRef;
 import dev.tandem.document.Document;
 import dev.tandem.document.DocumentQuery;
+import dev.tandem.document.History;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.ProtocolException;
 
@@ -21,7 +23,7 @@ import io.helidon.dbclient.DbClient;
 import io.helidon.dbclient.DbRow;
 
 /**
- * Pages of live documents of a type whose top-level field equals a value, by id. On PostgreSQL
+ * Pages of a document's history ({@link #history}), and pages of live documents of a type whose top-level field equals a value, by id. On PostgreSQL
  * the database matches (jsonb containment, a GIN index); on H2, which has no JSON operators, the
  * type's documents are read in id order in batches and matched here, at most
  * {@value #MAX_SCAN} rows per page, so a page may come back short while {@code next} says more
@@ -38,6 +40,39 @@ final class DocumentQueries {
     DocumentQueries(DbClient db, Sql sql) {
         this.db = db;
         this.sql = sql;
+    }
+
+    /**
+     * A page of versions down from {@code before} (or the head): each version as kept and the
+     * audit entries that name it as the version after (its merge or resolution, and the
+     * rejections and conflicts recorded while it was current).
+     */
+    History.Page history(String tenant, DocRef ref, Document head, History.Query q) {
+        long high = Math.min(q.before().orElse(head.version()), head.version());
+        long low = Math.max(1, high - q.limit() + 1);
+        Map<String, Object> p = Rows.key(tenant, ref);
+        p.put("low", low);
+        p.put("high", high);
+        Map<Long, Merger.Version> versions = new HashMap<>();
+        Map<Long, List<AuditEntry>> audit = new HashMap<>();
+        Transactions.guarded(() -> {
+            try (Stream<DbRow> s = db.execute().createNamedQuery("history-versions", sql.historyVersions).params(p)
+                    .execute()) {
+                s.map(Rows::version).forEach(v -> versions.put(v.version(), v));
+            }
+            try (Stream<DbRow> s = db.execute().createNamedQuery("history-audit", sql.historyAudit).params(p).execute()) {
+                s.map(r -> Rows.audit(ref, r)).forEach(e -> audit.computeIfAbsent(e.versionAfter(),
+                        k -> new ArrayList<>()).add(e));
+            }
+            return null;
+        });
+        List<History.Step> steps = new ArrayList<>();
+        for (long v = high; v >= low; v--) {
+            Optional<Document> written = Optional.ofNullable(versions.get(v)).map(x -> new Document(ref, x.version(),
+                    x.data(), x.at(), x.by(), head.createdBy(), x.deleted()));
+            steps.add(new History.Step(v, written, audit.getOrDefault(v, List.of())));
+        }
+        return new History.Page(steps, low > 1 ? Optional.of(low - 1) : Optional.empty());
     }
 
     DocumentQuery.Page query(String tenant, DocumentQuery q) {

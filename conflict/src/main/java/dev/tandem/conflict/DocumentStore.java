@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -20,13 +19,14 @@ import dev.tandem.document.ConflictRecord;
 import dev.tandem.document.DocOp;
 import dev.tandem.document.DocRef;
 import dev.tandem.document.Document;
-import dev.tandem.document.DocumentListener;
 import dev.tandem.document.DocumentQuery;
 import dev.tandem.document.Documents;
 import dev.tandem.document.Edit;
+import dev.tandem.document.History;
 import dev.tandem.document.OpResult;
 import dev.tandem.document.Resolution;
 import dev.tandem.document.WriteGuard;
+import dev.tandem.document.Written;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.ProtocolException;
 
@@ -43,14 +43,19 @@ import org.flywaydb.core.Flyway;
  * ({@code db/migration/h2} or {@code db/migration/postgresql}).
  *
  * <p>Each operation is one transaction ({@link Applier}) that locks the document's row
- * ({@code SELECT ... FOR UPDATE}), decides with the type's policy ({@link Merger}), asks the
- * caller's {@link WriteGuard}, and writes the new version (guarded by {@code UPDATE ... WHERE
- * version = ?}), its history entry, the author's applied opId, the device's sequence, the audit
- * entry of a merge and an outbox row, or nothing at all ({@link VersionWriter}). Writers that
- * collide (two creators, a lock timeout, a serialization failure) roll back and run again against
- * the newer version ({@link Transactions}), so no interleaving loses an update; a replayed opId is
- * found in the same transaction and answered as a duplicate. Listeners run after the commit.
- * Resolutions ({@link Resolver}), queries ({@link DocumentQueries}) and pruning ({@link Pruner})
+ * ({@code SELECT ... FOR UPDATE}), decides with the type's policy ({@link Merger}), takes the
+ * caller's {@link WriteGuard} verdict on that outcome, and writes the new version (guarded by
+ * {@code UPDATE ... WHERE version = ?}), its history entry, the author's applied opId, the
+ * device's sequence, the audit entry of a merge and an outbox row, or nothing at all
+ * ({@link VersionWriter}). A blocking guard (a backend's hook) is never asked inside a
+ * transaction: a first round reads and merges without locking and stops at the guard, the guard
+ * is asked with no connection held, and the next round re-checks under the lock; when the
+ * document moved and the outcome changed it is asked again, at most {@code max-judgements} times
+ * ({@link Verdicts}), then {@code unavailable}. Writers that collide (two creators, a lock
+ * timeout, a serialization failure) roll back and run again against the newer version
+ * ({@link Transactions}), so no interleaving loses an update; a replayed opId is found in the same
+ * transaction and answered as a duplicate. What committed is handed back ({@link Written}), never
+ * published from here. Resolutions ({@link Resolver}), queries ({@link DocumentQueries}) and pruning ({@link Pruner})
  * have their own classes.
  *
  * <p>Configuration (the documents node, e.g. {@code tandem.documents}): {@code db.url}
@@ -74,7 +79,7 @@ public final class DocumentStore implements Documents {
     private final DocumentQueries queries;
     private final Pruner pruner;
     private final Numbers numbers;
-    private final List<DocumentListener> listeners = new CopyOnWriteArrayList<>();
+    private final int maxJudgements;
 
     private DocumentStore(Settings settings, Policies policies, Clock clock) {
         this.policies = policies;
@@ -89,6 +94,7 @@ public final class DocumentStore implements Documents {
         this.resolver = new Resolver(sql, writer, applier);
         this.queries = new DocumentQueries(db, sql);
         this.pruner = new Pruner(db, sql, settings, transactions, clock);
+        this.maxJudgements = settings.maxJudgements();
     }
 
     /**
@@ -195,29 +201,57 @@ public final class DocumentStore implements Documents {
         return newestFirst.reversed();
     }
 
+    @Override
+    public History.Page history(Principal who, DocRef ref, History.Query query) {
+        Optional<Document> head = get(who, ref);
+        return head.isEmpty() ? new History.Page(List.of(), Optional.empty())
+                : queries.history(who.tenant(), ref, head.get(), query);
+    }
+
     // ------------------------------------------------------------------ writes
 
     @Override
-    public OpResult apply(Principal who, DocOp op, WriteGuard guard) {
+    public Written<OpResult> write(Principal who, DocOp op, WriteGuard guard) {
         Objects.requireNonNull(who, "who");
         Objects.requireNonNull(op, "op");
         Objects.requireNonNull(guard, "guard");
         Optional<OpResult> refused = applier.precheck(op);
         if (refused.isPresent()) {
-            return refused.get();
+            return Written.of(refused.get());
         }
         Instant receivedAt = now();
         Policy policy = policies.of(op.ref().type());
         // writes of one client device never conflict with each other (see Merger)
         String origin = op.source().map(s -> "c:" + s.clientId()).orElse("op:" + op.opId());
-        Transactions.Committed<OpResult> done = transactions.retrying("an operation on " + op.ref(),
-                tx -> applier.apply(tx, who, op, policy, origin, guard, receivedAt));
-        done.notifyListeners(listeners);
-        return done.value();
+        return judged("an operation on " + op.ref(), guard,
+                (tx, verdicts) -> applier.apply(tx, who, op, policy, origin, verdicts, receivedAt));
+    }
+
+    /**
+     * Runs the work until it commits, asking a blocking guard between rounds, outside every
+     * transaction, about each outcome the work meets (see {@link Verdicts}).
+     */
+    private <T> Written<T> judged(String what, WriteGuard guard,
+                                  java.util.function.BiFunction<io.helidon.dbclient.DbTransaction, Verdicts, Written<T>> work) {
+        Verdicts verdicts = new Verdicts(guard);
+        while (true) {
+            try {
+                return transactions.retrying(what, tx -> work.apply(tx, verdicts));
+            } catch (Verdicts.Unjudged u) {
+                if (u.write().isEmpty()) {
+                    continue; // relocked: the next round reads under the row lock
+                }
+                if (verdicts.asked() >= maxJudgements) {
+                    throw new ProtocolException(ErrorCode.UNAVAILABLE, "the document kept changing while the write was "
+                            + "judged (" + maxJudgements + " times); nothing was written, retry");
+                }
+                verdicts.ask(u.write().get()); // no transaction, no connection held
+            }
+        }
     }
 
     @Override
-    public Resolved resolve(Principal who, String conflictId, Resolution resolution, WriteGuard guard) {
+    public Written<Resolved> settle(Principal who, String conflictId, Resolution resolution, WriteGuard guard) {
         Objects.requireNonNull(who, "who");
         Objects.requireNonNull(conflictId, "conflictId");
         Objects.requireNonNull(resolution, "resolution");
@@ -227,42 +261,36 @@ public final class DocumentStore implements Documents {
             throw new ProtocolException(ErrorCode.TOO_LARGE, unbounded.get());
         }
         Instant at = now();
-        Transactions.Committed<Object> done = transactions.retrying("a conflict resolution",
-                tx -> resolver.resolve(tx, who, conflictId, resolution, policies, guard, at));
-        done.notifyListeners(listeners);
+        Written<Object> done = judged("a conflict resolution", guard,
+                (tx, verdicts) -> resolver.resolve(tx, who, conflictId, resolution, policies, verdicts, at));
         return switch (done.value()) {
-            case Resolved r -> r;
+            case Resolved r -> new Written<>(r, done.change(), done.conflict());
             case ProtocolException e -> throw e; // committed: the record was marked stale
             default -> throw new IllegalStateException("unexpected " + done.value());
         };
     }
 
     @Override
-    public OpResult revert(Principal who, DocRef ref, long version, String opId) {
+    public Written<OpResult> revert(Principal who, DocRef ref, long version, String opId) {
         Optional<Document> current = get(who, ref);
         if (current.isEmpty()) {
-            return new OpResult.Rejected(opId, "not_found", "no document " + ref.type() + "/" + ref.id());
+            return Written.of(new OpResult.Rejected(opId, "not_found", "no document " + ref.type() + "/" + ref.id()));
         }
         if (current.get().version() != version) {
-            return new OpResult.Rejected(opId, "conflict", "the document changed since version " + version
-                    + " (now " + current.get().version() + "); nothing was undone");
+            return Written.of(new OpResult.Rejected(opId, "conflict", "the document changed since version " + version
+                    + " (now " + current.get().version() + "); nothing was undone"));
         }
         if (version == 1) {
-            return apply(who, new DocOp(ref, version, opId, new Edit.Delete()));
+            return write(who, new DocOp(ref, version, opId, new Edit.Delete()), WriteGuard.ALLOW);
         }
         Map<String, Object> p = Rows.key(who.tenant(), ref);
         p.put("version", version - 1);
         Optional<ObjectNode> before = Transactions.guarded(() -> db.execute().createNamedGet("version-get", sql.versionGet)
                 .params(p).execute().map(row -> (ObjectNode) Json.parse(row.column(1).get(String.class))));
         if (before.isEmpty()) {
-            return new OpResult.Rejected(opId, "not_found", "version " + (version - 1) + " is no longer kept");
+            return Written.of(new OpResult.Rejected(opId, "not_found", "version " + (version - 1) + " is no longer kept"));
         }
-        return apply(who, new DocOp(ref, version, opId, new Edit.Replace(before.get())));
-    }
-
-    @Override
-    public void listen(DocumentListener listener) {
-        listeners.add(Objects.requireNonNull(listener, "listener"));
+        return write(who, new DocOp(ref, version, opId, new Edit.Replace(before.get())), WriteGuard.ALLOW);
     }
 
     // ------------------------------------------------------------------ operations
@@ -295,12 +323,12 @@ public final class DocumentStore implements Documents {
     }
 
     /** The outbox as the Kafka relay reads it. */
-    public dev.tandem.kafka.Outbox outbox() {
+    public dev.tandem.document.Outbox outbox() {
         return new OutboxTable(db, clock, OutboxTable.Reader.KAFKA);
     }
 
     /** The outbox as the webhook relay reads it (its own cursor and lease). */
-    public dev.tandem.kafka.Outbox webhookOutbox() {
+    public dev.tandem.document.Outbox webhookOutbox() {
         return new OutboxTable(db, clock, OutboxTable.Reader.WEBHOOKS);
     }
 

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import dev.tandem.kafka.Outbox;
+import dev.tandem.document.Outbox;
 
 import io.helidon.dbclient.DbClient;
 import io.helidon.dbclient.DbRow;

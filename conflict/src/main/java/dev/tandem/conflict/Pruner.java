@@ -10,6 +10,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
+import dev.tandem.document.Written;
+
 import io.helidon.dbclient.DbClient;
 
 /**
@@ -58,7 +60,7 @@ final class Pruner implements AutoCloseable {
                     .params(Map.of("keep", settings.keepVersions())).execute();
             n += transactions.once(tx -> {
                 tx.createNamedUpdate("prune-sequences", sql.pruneSequences).params(Map.of("cutoff", ops)).execute();
-                return Transactions.Committed.of(tx.createNamedDelete("prune-ops", sql.pruneOps)
+                return Written.of(tx.createNamedDelete("prune-ops", sql.pruneOps)
                         .params(Map.of("cutoff", ops)).execute());
             }).value();
             n += db.execute().createNamedDelete("prune-outbox", sql.pruneOutbox).params(Map.of("cutoff", ops)).execute();

@@ -16,15 +16,17 @@ import dev.tandem.document.DocumentChange;
 import dev.tandem.document.Documents;
 import dev.tandem.document.Resolution;
 import dev.tandem.document.WriteGuard;
+import dev.tandem.document.Written;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.ProtocolException;
 
 import io.helidon.dbclient.DbTransaction;
 
 /**
- * One resolution of a manual conflict inside its transaction: the locked record and head, the
- * stale check, the data the resolution writes, invariants, bounds and the caller's
- * {@link WriteGuard}, then the new version, the resolved record and the audit entry.
+ * One resolution of a manual conflict inside its transaction: the record and head (locked once
+ * the guard has judged), the stale check, the data the resolution writes, the verdict of the
+ * caller's {@link WriteGuard} on it ({@link Verdicts}), invariants and bounds, then the new
+ * version, the resolved record and the audit entry.
  */
 final class Resolver {
     private final Sql sql;
@@ -40,18 +42,22 @@ final class Resolver {
     /**
      * Resolves; the value is the {@link Documents.Resolved}, or the {@code CONFLICT} error of a
      * stale record (committed: the record is marked stale).
+     *
+     * @throws Verdicts.Unjudged when the guard must be asked about the resolution first
      */
-    Transactions.Committed<Object> resolve(DbTransaction tx, Principal who, String conflictId, Resolution resolution,
-                                           Policies policies, WriteGuard guard, Instant at) {
+    Written<Object> resolve(DbTransaction tx, Principal who, String conflictId, Resolution resolution,
+                            Policies policies, Verdicts verdicts, Instant at) {
         String tenant = who.tenant();
-        ConflictRecord record = tx.createNamedGet("conflict-lock", sql.conflictLock)
+        boolean lock = verdicts.locking();
+        ConflictRecord record = tx.createNamedGet(lock ? "conflict-lock" : "conflict-get",
+                        lock ? sql.conflictLock : sql.conflictGet)
                 .params(Map.of("tenant", tenant, "cid", conflictId)).execute().map(Rows::conflict)
                 .orElseThrow(() -> new ProtocolException(ErrorCode.NOT_FOUND, "no such conflict"));
         switch (record.status()) {
             case RESOLVED -> {
                 Optional<Documents.Resolved> again = repeated(tx, who, record, resolution);
                 if (again.isPresent()) {
-                    return Transactions.Committed.of(again.get());
+                    return Written.of(again.get());
                 }
                 ConflictRecord.Outcome o = record.outcome().orElseThrow();
                 throw new ProtocolException(ErrorCode.CONFLICT, "conflict " + conflictId + " is already resolved ("
@@ -64,12 +70,12 @@ final class Resolver {
             }
         }
         DocRef ref = record.ref();
-        Optional<Rows.Head> head = tx.createNamedGet("head-lock", sql.headLock).params(Rows.key(tenant, ref)).execute()
-                .map(Rows::head);
+        Optional<Rows.Head> head = tx.createNamedGet(lock ? "head-lock" : "head-get", lock ? sql.headLock : sql.headGet)
+                .params(Rows.key(tenant, ref)).execute().map(Rows::head);
         if (head.isEmpty() || head.get().version() != record.serverVersion()) {
             tx.createNamedUpdate("conflict-stale", sql.conflictStale)
                     .params(Map.of("tenant", tenant, "cid", conflictId)).execute();
-            return Transactions.Committed.of(new ProtocolException(ErrorCode.CONFLICT, "conflict " + conflictId
+            return Written.of(new ProtocolException(ErrorCode.CONFLICT, "conflict " + conflictId
                     + " is stale: " + ref + " is at version " + head.map(Rows.Head::version).orElse(0L)
                     + ", the conflict was about version " + record.serverVersion() + "; read the document and edit again"));
         }
@@ -100,7 +106,7 @@ final class Resolver {
             case MERGE -> data = resolution.data().orElseThrow().deepCopy();
             default -> throw new IllegalStateException("unknown resolution " + resolution.kind());
         }
-        Optional<WriteGuard.Refusal> refused = guard.check(new WriteGuard.Write(who, ref, Optional.of(h.document(ref)),
+        Optional<WriteGuard.Refusal> refused = verdicts.of(new WriteGuard.Write(who, ref, Optional.of(h.document(ref)),
                 deleted ? new WriteGuard.Change.Delete() : new WriteGuard.Change.Put(data), Optional.of(conflictId),
                 Optional.of(record.author())));
         if (refused.isPresent()) {
@@ -128,7 +134,7 @@ final class Resolver {
                 record.clientId(), record.baseVersion(), record.serverVersion(), record.base(), record.server(),
                 record.local(), record.fields(), ConflictRecord.Status.RESOLVED, record.createdAt(),
                 Optional.of(new ConflictRecord.Outcome(resolution.kind(), who.user(), at, doc.version())));
-        return new Transactions.Committed<>(new Documents.Resolved(doc, resolved), Optional.of(VersionWriter.change(
+        return new Written<>(new Documents.Resolved(doc, resolved), Optional.of(VersionWriter.change(
                 tenant, policy, doc, deleted ? h.data() : data, h.deleted() ? Optional.empty() : Optional.<JsonNode>of(h.data()),
                 DocumentChange.Kind.RESOLVED, Optional.empty(),
                 Optional.of(conflictId), record.fields(), Optional.empty(), java.util.List.of())), Optional.empty());

@@ -21,10 +21,12 @@ import io.helidon.config.Config;
  * @param maxAttempts      tries per operation when concurrent writers collide
  * @param maxNumberDigits  digits a number may have before and after the decimal point
  * @param auditRetention   how long audit entries are kept
+ * @param maxJudgements    how often one write's guard (rules and backend hook) may be asked while
+ *                         the document keeps changing under it, then {@code unavailable}
  */
 record Settings(String url, String username, String password, Optional<String> schema, Map<String, String> pool,
                 int maxDocumentBytes, int keepVersions, Duration opRetention, Duration pruneInterval, int maxAttempts,
-                int maxNumberDigits, Duration auditRetention) {
+                int maxNumberDigits, Duration auditRetention, int maxJudgements) {
     /** The standalone database: an H2 file next to the working directory. */
     static final String DEFAULT_URL = "jdbc:h2:file:./data/tandem;LOCK_TIMEOUT=10000";
     /** H2 keeps text values up to this length; documents must fit. */
@@ -42,6 +44,9 @@ record Settings(String url, String username, String password, Optional<String> s
         }
         if (maxNumberDigits < 1 || maxNumberDigits > 500) {
             throw new IllegalArgumentException("max-number-digits must be 1-500");
+        }
+        if (maxJudgements < 1) {
+            throw new IllegalArgumentException("max-judgements must be at least 1");
         }
         if (auditRetention.isNegative() || auditRetention.isZero()) {
             throw new IllegalArgumentException("audit-retention must be positive");
@@ -65,7 +70,8 @@ record Settings(String url, String username, String password, Optional<String> s
                 config.get("prune-interval").as(Duration.class).orElse(Duration.ofHours(1)),
                 config.get("max-attempts").asInt().orElse(100),
                 config.get("max-number-digits").asInt().orElse(100),
-                config.get("audit-retention").as(Duration.class).orElse(Duration.ofDays(90)));
+                config.get("audit-retention").as(Duration.class).orElse(Duration.ofDays(90)),
+                config.get("max-judgements").asInt().orElse(3));
     }
 
     /**

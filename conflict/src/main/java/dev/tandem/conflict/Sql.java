@@ -26,6 +26,8 @@ final class Sql {
     final String opInsert;
     final String auditInsert;
     final String auditList;
+    final String historyVersions;
+    final String historyAudit;
     final String outboxInsert;
     final String conflictInsert;
     final String conflictGet;
@@ -84,6 +86,10 @@ final class Sql {
         auditList = "SELECT id, action, strategy, fields, actor, op_id, conflict_id, version_before, version_after, "
                 + "CAST(data_before AS VARCHAR) AS data_before, CAST(data_after AS VARCHAR) AS data_after, reason, created_at "
                 + "FROM audit WHERE tenant = :tenant AND doc_type = :type AND doc_id = :id ORDER BY id DESC LIMIT :limit";
+        historyVersions = history.replace("AND version >= :from ORDER BY version",
+                "AND version BETWEEN :low AND :high ORDER BY version DESC");
+        historyAudit = auditList.replace("ORDER BY id DESC LIMIT :limit",
+                "AND version_after BETWEEN :low AND :high ORDER BY id");
         outboxInsert = "INSERT INTO outbox (tenant, event_key, event_type, payload, created_at, published_at, hooked_at) "
                 + "VALUES (:tenant, :key, :type, " + json.formatted("payload") + ", :at, :published, :hooked)";
         conflictInsert = "INSERT INTO conflicts (id, tenant, doc_type, doc_id, op_id, author, client_id, base_version, "

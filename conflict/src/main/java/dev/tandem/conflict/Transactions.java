@@ -1,15 +1,11 @@
 package dev.tandem.conflict;
 
 import java.sql.SQLException;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
-import dev.tandem.document.ConflictRecord;
-import dev.tandem.document.DocumentChange;
-import dev.tandem.document.DocumentListener;
+import dev.tandem.document.Written;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.ProtocolException;
 
@@ -43,34 +39,16 @@ final class Transactions {
     }
 
     /**
-     * What a transaction produced, and what to tell listeners once it is committed.
-     */
-    record Committed<T>(T value, Optional<DocumentChange> change, Optional<ConflictRecord> conflict) {
-        static <T> Committed<T> of(T value) {
-            return new Committed<>(value, Optional.empty(), Optional.empty());
-        }
-
-        void notifyListeners(List<DocumentListener> listeners) {
-            for (DocumentListener l : listeners) {
-                try {
-                    change.ifPresent(l::changed);
-                    conflict.ifPresent(l::conflicted);
-                } catch (RuntimeException e) {
-                    LOGGER.log(System.Logger.Level.WARNING, "a document listener failed", dev.tandem.telemetry.LogText.scrub(e));
-                }
-            }
-        }
-    }
-
-    /**
      * Runs the work in transactions until one commits without colliding, with jittered backoff.
      *
      * @param what names the work in the log when it gives up (no client input in it)
      */
-    <T> Committed<T> retrying(String what, Function<DbTransaction, Committed<T>> work) {
+    <T> Written<T> retrying(String what, Function<DbTransaction, Written<T>> work) {
         for (int attempt = 1; ; attempt++) {
             try {
                 return once(work);
+            } catch (Verdicts.Unjudged e) {
+                throw e; // rolled back: the guard is asked outside the transaction
             } catch (RuntimeException e) {
                 if (!(e instanceof Retry) && !collision(e)) {
                     throw translate(e);
@@ -86,9 +64,9 @@ final class Transactions {
     }
 
     /** One transaction, always ended: committed when the work returns, rolled back when it throws. */
-    <T> Committed<T> once(Function<DbTransaction, Committed<T>> work) {
+    <T> Written<T> once(Function<DbTransaction, Written<T>> work) {
         DbTransaction tx = db.transaction();
-        Committed<T> result;
+        Written<T> result;
         try {
             result = work.apply(tx);
         } catch (RuntimeException e) {

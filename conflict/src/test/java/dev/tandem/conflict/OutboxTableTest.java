@@ -23,7 +23,7 @@ import dev.tandem.auth.Principal;
 import dev.tandem.document.DocOp;
 import dev.tandem.document.DocRef;
 import dev.tandem.document.Edit;
-import dev.tandem.kafka.Outbox;
+import dev.tandem.document.Outbox;
 import dev.tandem.testing.TestServices;
 
 import io.helidon.config.Config;

@@ -91,20 +91,20 @@ final class RestApi implements HttpService {
                                 req.path().pathParameters().get("id"))))
                 .get("/documents/{type}", (req, res) -> respond(req, res, service ->
                         layer.get().documents().query(service, query(req))))
-                .post("/sync", (req, res) -> withBody(req, res, (service, body) ->
-                        layer.get().documents().sync(service, codec.decodeSyncOps(body.get("ops")))))
+                .post("/sync", (req, res) -> writing(req, res, (service, body, answer) ->
+                        layer.get().documents().sync(service, codec.decodeSyncOps(body.get("ops")), answer)))
                 .get("/conflicts", (req, res) -> respond(req, res, service -> layer.get().documents().listConflicts(service,
                         req.query().first("type").asOptional(), req.query().first("status").asOptional(),
                         integer(req.query().first("limit").asOptional().orElse("100"), "limit"))))
                 .get("/conflicts/{id}", (req, res) -> respond(req, res, service ->
                         layer.get().documents().getConflict(service, req.path().pathParameters().get("id"))))
-                .post("/conflicts/{id}/resolve", (req, res) -> withBody(req, res, (service, body) -> {
+                .post("/conflicts/{id}/resolve", (req, res) -> writing(req, res, (service, body, answer) -> {
                     JsonNode resolution = body.get("resolution");
                     if (resolution == null || !resolution.isTextual()) {
                         throw bad("field 'resolution' (accept_local, accept_server or merge) is required");
                     }
-                    return layer.get().documents().resolveConflict(service, req.path().pathParameters().get("id"),
-                            resolution.textValue(), Optional.ofNullable(body.get("data")).filter(d -> !d.isNull()));
+                    layer.get().documents().resolveConflict(service, req.path().pathParameters().get("id"),
+                            resolution.textValue(), Optional.ofNullable(body.get("data")).filter(d -> !d.isNull()), answer);
                 }))
                 .post("/users/{id}/disconnect", (req, res) -> respond(req, res, service ->
                         layer.get().fleet().disconnectUser(service, req.path().pathParameters().get("id"))))
@@ -258,6 +258,29 @@ final class RestApi implements HttpService {
             result = failure(req, e);
         }
         send(res, result);
+    }
+
+    /** A document write with the request's JSON object body: it answers before it publishes. */
+    @FunctionalInterface
+    private interface Write {
+        void run(Principal service, ObjectNode body, java.util.function.Consumer<Result> answer);
+    }
+
+    /** Like {@link #withBody}, for a write that gives its answer to the response before it publishes. */
+    private void writing(ServerRequest req, ServerResponse res, Write op) {
+        boolean[] answered = new boolean[1];
+        try {
+            Principal service = authenticate(req);
+            op.run(service, body(req), result -> {
+                answered[0] = true;
+                send(res, result);
+            });
+        } catch (RuntimeException e) {
+            if (answered[0]) {
+                throw e;
+            }
+            send(res, failure(req, e));
+        }
     }
 
     /** The request's JSON object body, read as bytes: it must be strictly valid UTF-8 before it is parsed. */

@@ -1,11 +1,10 @@
 package dev.tandem.document;
 
 /**
- * Told about what a store accepted, after the transaction committed and never for a rolled-back
- * change. Called on the thread that made the change, in commit order per document on that thread;
- * it must not block for long (hand publishing to the hub). An exception thrown here is logged
- * and does not undo anything. For delivery that survives a crash, use the outbox, which is
- * written in the same transaction.
+ * Told about what a store accepted ({@link Written#tell}), after the transaction committed and
+ * never for a rolled-back change: the operations layer tells its publisher once the author has
+ * been answered. For delivery that survives a crash, use the outbox, which is written in the same
+ * transaction.
  */
 public interface DocumentListener {
 

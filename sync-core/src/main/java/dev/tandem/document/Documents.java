@@ -24,7 +24,11 @@ import dev.tandem.protocol.ProtocolException;
  *       same value, each counted exactly once.</li>
  *   <li>Invariants are never repaired: an operation that would break one is
  *       {@link OpResult.Rejected} with {@code constraint}.</li>
- *   <li>Listeners hear about a change only after it committed.</li>
+ *   <li>A write hands back what it committed ({@link Written}) and publishes nothing itself.</li>
+ *   <li>The {@link WriteGuard} is asked outside any transaction (no row lock, no pooled
+ *       connection held), before the write, with the stored version it judged; the write
+ *       re-checks that version under the row lock and, when the document moved and the outcome
+ *       changed, asks again (bounded).</li>
  *   <li>OpIds are scoped to their author: the same opId sent by two users is two operations.</li>
  *   <li>A {@link WriteGuard} refusal writes nothing and leaves the opId unspent.</li>
  *   <li>An operation that names its predecessor ({@link DocOp#afterOpId()}) is judged against
@@ -34,7 +38,7 @@ import dev.tandem.protocol.ProtocolException;
  *   <li>Numbers are bounded on write: a value the store accepted can always be read back.</li>
  * </ul>
  * Authorization is the caller's: the operations layer judges reads itself and writes through
- * the {@link WriteGuard} it passes, which the store consults inside the write's transaction.
+ * the {@link WriteGuard} it passes, which the store consults before the write's transaction.
  */
 public interface Documents extends AutoCloseable {
 
@@ -46,16 +50,24 @@ public interface Documents extends AutoCloseable {
         return apply(who, op, WriteGuard.ALLOW);
     }
 
+    /** Applies one operation ({@link #write}) and answers its result, dropping what it committed. */
+    default OpResult apply(Principal who, DocOp op, WriteGuard guard) {
+        return write(who, op, guard).value();
+    }
+
     /**
      * Applies one operation in its own transaction. Business outcomes (including malformed or
      * oversized operations, and refusals of the guard) are results, never exceptions.
      *
-     * @param guard asked before anything is written, with the stored document and the change
-     * @throws ProtocolException {@code UNAVAILABLE} when the database cannot be reached or the
-     *         document stays contended past the retry budget (retrying later is safe: the opId
-     *         makes it idempotent)
+     * @param guard asked before the transaction, with the stored document and what the operation
+     *              would make of it; asked again when the document moved before the commit and the
+     *              outcome changed
+     * @return the result and what was committed, for the caller to publish
+     * @throws ProtocolException {@code UNAVAILABLE} when the database cannot be reached, the
+     *         document stays contended past the retry budget, or it kept changing while the guard
+     *         judged (retrying later is safe: the opId makes it idempotent)
      */
-    OpResult apply(Principal who, DocOp op, WriteGuard guard);
+    Written<OpResult> write(Principal who, DocOp op, WriteGuard guard);
 
     /**
      * Applies a batch of offline operations in order, each in its own transaction, and answers
@@ -87,17 +99,24 @@ public interface Documents extends AutoCloseable {
      *         {@code BAD_REQUEST} when the merged data is invalid or breaks an invariant
      */
     default Resolved resolve(Principal who, String conflictId, Resolution resolution) {
-        return resolve(who, conflictId, resolution, WriteGuard.ALLOW);
+        return settle(who, conflictId, resolution, WriteGuard.ALLOW).value();
+    }
+
+    /** Resolves ({@link #settle}) and answers the resolution, dropping what it committed. */
+    default Resolved resolve(Principal who, String conflictId, Resolution resolution, WriteGuard guard) {
+        return settle(who, conflictId, resolution, guard).value();
     }
 
     /**
      * Resolves an open manual conflict like {@link #resolve(Principal, String, Resolution)},
-     * asking {@code guard} first (with the conflict's author and the data the resolution writes).
+     * asking {@code guard} first, outside the transaction (with the conflict's author and the data
+     * the resolution writes), as {@link #write} does.
      *
+     * @return the resolution and the committed version, for the caller to publish
      * @throws ProtocolException {@code FORBIDDEN} with the guard's reason when it refuses; nothing
      *         changes then
      */
-    Resolved resolve(Principal who, String conflictId, Resolution resolution, WriteGuard guard);
+    Written<Resolved> settle(Principal who, String conflictId, Resolution resolution, WriteGuard guard);
 
     /** The caller's tenant's conflicts matching the filter, newest first. */
     List<ConflictRecord> listConflicts(Principal who, ConflictFilter filter);
@@ -126,18 +145,23 @@ public interface Documents extends AutoCloseable {
     List<AuditEntry> audit(Principal who, DocRef ref, int limit);
 
     /**
+     * One page of the document's history, newest first: versions (as kept) and the audit entries
+     * about them (see {@link History}).
+     *
+     * @throws ProtocolException {@code BAD_REQUEST} for a cursor this store did not make
+     */
+    History.Page history(Principal who, DocRef ref, History.Query query);
+
+    /**
      * Undoes the change that made {@code version}: a new version with the data of the version
      * before it (or a tombstone when {@code version} created the document), written as op
      * {@code opId} through the normal versioned path (outbox, listeners, audit of the op).
      *
-     * @return {@code applied} with the new version; {@code rejected} with code {@code conflict}
-     *         when the document has changed since {@code version} (nothing is undone then, e.g.
-     *         a revert seen twice), or {@code not_found}
+     * @return {@code applied} with the new version (and the change to publish); {@code rejected}
+     *         with code {@code conflict} when the document has changed since {@code version}
+     *         (nothing is undone then, e.g. a revert seen twice), or {@code not_found}
      */
-    OpResult revert(Principal who, DocRef ref, long version, String opId);
-
-    /** Adds a listener for committed changes and recorded conflicts. */
-    void listen(DocumentListener listener);
+    Written<OpResult> revert(Principal who, DocRef ref, long version, String opId);
 
     /** Releases the store's resources. */
     @Override

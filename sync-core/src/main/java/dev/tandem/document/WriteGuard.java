@@ -8,21 +8,34 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.auth.Principal;
 
 /**
- * Asked by a {@link Documents} store, inside the write's transaction and before anything is
- * written, whether a write may happen: with the document as stored and what the write would make
- * of it. The operations layer judges document authorization here ({@link DocumentAccess}); it is
- * also the place where a backend may refuse a write before it commits. A refusal writes nothing,
- * records nothing (the opId stays unspent) and is answered {@link OpResult.Rejected} with the
- * refusal's code and reason ({@link Documents#resolve} throws it as {@code FORBIDDEN}).
+ * Asked by a {@link Documents} store, before anything is written, whether a write may happen:
+ * with the document as stored and what the write would make of it. The operations layer judges
+ * document authorization here ({@link DocumentAccess}); it is also the place where a backend may
+ * refuse a write before it commits (an HTTP call). A refusal writes nothing, records nothing (the
+ * opId stays unspent) and is answered {@link OpResult.Rejected} with the refusal's code and
+ * reason ({@link Documents#resolve} throws it as {@code FORBIDDEN}).
  *
- * <p>Called on the writer's thread, possibly more than once for one operation when a collision
- * with a concurrent writer makes the store run it again; it must not block for long (the
- * document's row is locked meanwhile).
+ * <p>A {@link #blocking()} guard is asked on the writer's thread outside any transaction (no
+ * row lock, no pooled connection held): the store reads and merges, asks, then writes under the
+ * row lock if the document is still where it was judged, or, when it moved and the write's
+ * outcome changed, asks again about the new outcome (a bounded number of times). A guard that
+ * does not block is asked inside the transaction. Either may be asked more than once per
+ * operation.
  */
 @FunctionalInterface
 public interface WriteGuard {
     /** A guard that allows everything (trusted callers, tests). */
-    WriteGuard ALLOW = write -> Optional.empty();
+    WriteGuard ALLOW = new WriteGuard() {
+        @Override
+        public Optional<Refusal> check(Write write) {
+            return Optional.empty();
+        }
+
+        @Override
+        public boolean blocking() {
+            return false;
+        }
+    };
 
     /**
      * Judges a write.
@@ -30,6 +43,14 @@ public interface WriteGuard {
      * @return empty to allow it, else why not
      */
     Optional<Refusal> check(Write write);
+
+    /**
+     * Whether {@link #check} may wait on I/O (a backend's hook), so that the store must ask it
+     * outside its transactions; false for pure checks (rules), which are asked under the row lock.
+     */
+    default boolean blocking() {
+        return true;
+    }
 
     /**
      * A write a store is about to make.

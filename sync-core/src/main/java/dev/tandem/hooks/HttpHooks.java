@@ -44,8 +44,9 @@ import dev.tandem.telemetry.Telemetry;
  *   <li>{@code publish} ({@code channel}, {@code type}, {@code data}, {@code ephemeral}): a
  *       {@code data} in the answer replaces the published data; a refusal is {@code forbidden};</li>
  *   <li>{@code document-write} ({@code docType}, {@code docId}, {@code change} with its
- *       {@code kind} and {@code data}, {@code stored}, {@code conflictId}): asked inside the
- *       write's transaction before it commits; a refusal is the op's {@code rejected} result with
+ *       {@code kind} and {@code data}, {@code stored}, {@code conflictId}): asked before the
+ *       write's transaction, with no row lock or connection held (again when the document moved
+ *       meanwhile and the write's outcome changed); a refusal is the op's {@code rejected} result with
  *       the answer's {@code code} (default {@code refused}) and {@code reason}.</li>
  * </ul>
  * A call that gets no usable answer (timeout, connection refused, non-2xx, bulkhead full)
@@ -150,6 +151,16 @@ public final class HttpHooks implements Hooks, AutoCloseable {
                 : new Draft(draft.type(), data, draft.ephemeral(), draft.eventId(), draft.from());
     }
 
+    @Override
+    public boolean judgesDocumentWrites() {
+        return endpoints.containsKey("document-write");
+    }
+
+    /**
+     * Asks the backend about a document write. The store calls this outside its transactions
+     * (no row lock, no pooled connection held), with the stored version it judged, and again only
+     * when the document moved and the write's outcome changed.
+     */
     @Override
     public Optional<WriteGuard.Refusal> documentWrite(WriteGuard.Write write) {
         Optional<ObjectNode> answer = ask("document-write", write.who(), body -> {

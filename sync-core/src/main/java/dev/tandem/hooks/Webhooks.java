@@ -20,7 +20,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.tandem.channel.ChannelKey;
-import dev.tandem.kafka.Outbox;
+import dev.tandem.document.Outbox;
 import dev.tandem.presence.PresenceListener;
 import dev.tandem.telemetry.Telemetry;
 

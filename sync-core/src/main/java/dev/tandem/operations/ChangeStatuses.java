@@ -11,7 +11,10 @@ import dev.tandem.auth.Principal;
 import dev.tandem.broker.Draft;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.document.DocRef;
+import dev.tandem.document.DocumentListener;
 import dev.tandem.document.Documents;
+import dev.tandem.document.OpResult;
+import dev.tandem.document.Written;
 import dev.tandem.events.CloudEvent;
 import dev.tandem.inbox.Inbox;
 import dev.tandem.protocol.ErrorCode;
@@ -38,12 +41,15 @@ final class ChangeStatuses {
     private final FrameCodec codec;
     private final Publisher publisher;
     private final Optional<Documents> documents;
+    private final DocumentListener committed;
 
-    ChangeStatuses(ChannelRules rules, FrameCodec codec, Publisher publisher, Optional<Documents> documents) {
+    ChangeStatuses(ChannelRules rules, FrameCodec codec, Publisher publisher, Optional<Documents> documents,
+                   DocumentListener committed) {
         this.rules = rules;
         this.codec = codec;
         this.publisher = publisher;
         this.documents = documents;
+        this.committed = committed;
     }
 
     /**
@@ -74,14 +80,17 @@ final class ChangeStatuses {
         if (d.hasNonNull("reason")) {
             body.put("reason", d.get("reason").asText());
         }
+        Optional<Written<OpResult>> reverted = Optional.empty();
         if (status.equals("rejected") && d.path("revert").asBoolean(false)) {
             Documents store = documents.orElseThrow(() -> new ProtocolException(ErrorCode.UNAVAILABLE,
                     "documents are not enabled on this node"));
             Principal system = new Principal(tenant, "tandem", Set.of(), Map.of(), Optional.empty());
-            body.set("revert", store.revert(system, new DocRef(docType, docId), version, "revert:" + opId).toJson());
+            reverted = Optional.of(store.revert(system, new DocRef(docType, docId), version, "revert:" + opId));
+            body.set("revert", reverted.get().value().toJson());
         }
         publisher.publish(rules.resolve(tenant, Inbox.NAMESPACE + ":" + author),
                 new Draft("change." + status, body, false, Optional.of(event.id()), Optional.empty()));
+        reverted.ifPresent(w -> w.tell(committed));
     }
 
     private static String text(JsonNode data, String field) {

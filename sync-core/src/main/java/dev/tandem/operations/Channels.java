@@ -15,6 +15,7 @@ import dev.tandem.channel.ChannelKey;
 import dev.tandem.channel.ChannelName;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.channel.Namespace;
+import dev.tandem.document.DocumentListener;
 import dev.tandem.document.Documents;
 import dev.tandem.events.CloudEvent;
 import dev.tandem.hub.Publication;
@@ -39,9 +40,9 @@ public final class Channels {
     private final Parts parts;
     private final ChangeStatuses changeStatuses;
 
-    Channels(Parts parts, Optional<Documents> documents) {
+    Channels(Parts parts, Optional<Documents> documents, DocumentListener committed) {
         this.parts = parts;
-        this.changeStatuses = new ChangeStatuses(parts.rules(), parts.codec(), parts.publisher(), documents);
+        this.changeStatuses = new ChangeStatuses(parts.rules(), parts.codec(), parts.publisher(), documents, committed);
     }
 
     /**

@@ -1,13 +1,17 @@
 package dev.tandem.operations;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.tandem.auth.Principal;
 import dev.tandem.channel.ChannelName;
+import dev.tandem.document.Written;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.ProtocolException;
@@ -34,19 +38,38 @@ public final class DocumentOperations {
         return parts.answer(who, "doc.query", () -> parts.docs().query(who, query));
     }
 
-    /** {@code doc.update}: the op's result ({@code applied}, {@code merged}, … {@code rejected}). */
-    public Result update(Principal who, ClientFrame.DocUpdate update) {
-        return parts.answer(who, "doc.update", () -> parts.docs().update(who, update));
+    /**
+     * {@code doc.update}: the op's result ({@code applied}, {@code merged}, … {@code rejected}),
+     * given to {@code answer} before the change is published.
+     */
+    public void update(Principal who, ClientFrame.DocUpdate update, Consumer<Result> answer) {
+        write(who, "doc.update", done -> parts.docs().update(who, update, done), answer);
     }
 
-    /** {@code sync}: {@code {"results": […]}}, one per op, in order. */
-    public Result sync(Principal who, List<ClientFrame.DocUpdate> ops) {
-        return parts.answer(who, "sync", () -> parts.docs().sync(who, ops));
+    /** {@code sync}: {@code {"results": […]}}, one per op, in order, answered before anything is published. */
+    public void sync(Principal who, List<ClientFrame.DocUpdate> ops, Consumer<Result> answer) {
+        write(who, "sync", done -> parts.docs().sync(who, ops, done), answer);
     }
 
-    /** {@code conflict.resolve}: {@code {result, conflictId, version, document, conflict}}. */
-    public Result resolveConflict(Principal who, String conflictId, String resolution, Optional<JsonNode> data) {
-        return parts.answer(who, "conflict.resolve", () -> parts.docs().resolve(who, conflictId, resolution, data));
+    /**
+     * {@code conflict.resolve}: {@code {result, conflictId, version, document, conflict}},
+     * answered before the new version is published.
+     */
+    public void resolveConflict(Principal who, String conflictId, String resolution, Optional<JsonNode> data,
+                                Consumer<Result> answer) {
+        write(who, "conflict.resolve", done -> parts.docs().resolve(who, conflictId, resolution, data, done), answer);
+    }
+
+    /**
+     * Runs a write, answers its author, then publishes what it committed (also when the write
+     * failed after committing part of a batch).
+     */
+    private void write(Principal who, String op, Function<List<Written<?>>, ObjectNode> work, Consumer<Result> answer) {
+        List<Written<?>> done = new ArrayList<>();
+        answer.accept(parts.answer(who, op, () -> work.apply(done)));
+        if (!done.isEmpty()) {
+            parts.docs().publish(done);
+        }
     }
 
     /** The tenant's conflicts the caller may resolve, newest first: {@code {"conflicts": […]}}. */

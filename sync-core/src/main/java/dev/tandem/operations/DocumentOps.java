@@ -23,12 +23,14 @@ import dev.tandem.document.Document;
 import dev.tandem.document.DocumentAccess;
 import dev.tandem.document.DocumentAccess.Right;
 import dev.tandem.document.DocumentAccess.Subject;
+import dev.tandem.document.DocumentListener;
 import dev.tandem.document.DocumentQuery;
 import dev.tandem.document.HeldInBatch;
 import dev.tandem.document.Documents;
 import dev.tandem.document.OpResult;
 import dev.tandem.document.Resolution;
 import dev.tandem.document.WriteGuard;
+import dev.tandem.document.Written;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.FrameCodec;
@@ -39,10 +41,13 @@ import dev.tandem.protocol.ProtocolException;
  * The document operations with their authorization: every read is judged by
  * {@link DocumentAccess} against the document as stored (a missing document as the empty one, so
  * a refusal never tells whether it exists), every write through the {@link WriteGuard} the store
- * consults inside the write's transaction (the stored and the resulting data), then the
- * backend's {@link Hooks#documentWrite}. Service principals act for their tenant and pass the
- * rules (not the hooks). Refused reads and resolutions are {@code forbidden}; refused writes are
- * {@code rejected} with code {@code forbidden}, nothing written and the opId unspent.
+ * asks before its transaction (the stored and the resulting data), then the backend's
+ * {@link Hooks#documentWrite}; a resolution is a write too (the resolve right, then write or
+ * create on what it writes). Service principals act for their tenant and pass the rules (not the
+ * hooks). Refused reads and resolutions are {@code forbidden}; refused writes are
+ * {@code rejected} with code {@code forbidden}, nothing written and the opId unspent. Writes add
+ * what they committed to the caller's list, which is published ({@link #publish}) once the author
+ * has been answered.
  */
 final class DocumentOps {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^{}]+)}");
@@ -56,9 +61,10 @@ final class DocumentOps {
     private final OperationLimits limits;
     private final UserRates rates;
     private final String serviceRole;
+    private final DocumentListener committed;
 
     DocumentOps(Documents documents, DocumentAccess access, Hooks hooks, Broker broker, ChannelRules rules,
-                FrameCodec codec, OperationLimits limits, String serviceRole) {
+                FrameCodec codec, OperationLimits limits, String serviceRole, DocumentListener committed) {
         this.documents = documents;
         this.access = access;
         this.hooks = hooks;
@@ -68,6 +74,7 @@ final class DocumentOps {
         this.limits = limits;
         this.rates = new UserRates(limits.documentOpsPerSecond(), limits.documentOpsBurst());
         this.serviceRole = serviceRole;
+        this.committed = committed;
     }
 
     // ------------------------------------------------------------------ reads
@@ -172,15 +179,18 @@ final class DocumentOps {
 
     // ------------------------------------------------------------------ writes
 
-    /** {@code doc.update}: the op's result ({@link OpResult#toJson()}). */
-    ObjectNode update(Principal who, ClientFrame.DocUpdate frame) {
+    /** {@code doc.update}: the op's result ({@link OpResult#toJson()}); what it committed is added to {@code done}. */
+    ObjectNode update(Principal who, ClientFrame.DocUpdate frame, List<Written<?>> done) {
         DocOp op = DocOp.from(frame);
         charge(who, 1);
-        return documents.apply(who, op, guard(who)).toJson();
+        return written(documents.write(who, op, guard(who)), done).toJson();
     }
 
-    /** {@code sync}: {@code {"results": [one per op, in order]}}; an op that does not decode is rejected in place. */
-    ObjectNode sync(Principal who, List<ClientFrame.DocUpdate> ops) {
+    /**
+     * {@code sync}: {@code {"results": [one per op, in order]}}; an op that does not decode is
+     * rejected in place. What each op committed is added to {@code done}, also when a later op fails.
+     */
+    ObjectNode sync(Principal who, List<ClientFrame.DocUpdate> ops, List<Written<?>> done) {
         if (ops.size() > limits.maxSyncOps()) {
             throw new ProtocolException(ErrorCode.TOO_LARGE, "at most " + limits.maxSyncOps()
                     + " operations per sync batch; split it");
@@ -193,7 +203,7 @@ final class DocumentOps {
         for (ClientFrame.DocUpdate frame : ops) {
             OpResult r;
             try {
-                r = held.apply(DocOp.from(frame), op -> documents.apply(who, op, guard));
+                r = held.apply(DocOp.from(frame), op -> written(documents.write(who, op, guard), done));
             } catch (ProtocolException e) {
                 if (e.code() != ErrorCode.BAD_REQUEST) {
                     throw e;
@@ -208,14 +218,30 @@ final class DocumentOps {
     /**
      * {@code conflict.resolve}: {@code {result: resolved, conflictId, version, document, conflict}}.
      */
-    ObjectNode resolve(Principal who, String conflictId, String resolution, Optional<JsonNode> data) {
+    ObjectNode resolve(Principal who, String conflictId, String resolution, Optional<JsonNode> data,
+                       List<Written<?>> done) {
         Resolution r = Resolution.parse(resolution, data);
         ConflictRecord record = visibleConflict(who, conflictId);
         charge(who, 1);
-        Documents.Resolved res = documents.resolve(who, record.id(), r, guard(who));
+        Documents.Resolved res = written(documents.settle(who, record.id(), r, guard(who)), done);
         return codec.object().put("result", "resolved").put("conflictId", record.id())
                 .put("version", res.document().version()).<ObjectNode>set("document", res.document().toJson())
                 .set("conflict", res.conflict().toJson());
+    }
+
+    private static <T> T written(Written<T> w, List<Written<?>> done) {
+        done.add(w);
+        return w.value();
+    }
+
+    /**
+     * Publishes what writes committed, in order: called once their author has been answered, on
+     * the writer's thread (the broker hands the fan-out to the connections' writers).
+     */
+    void publish(List<Written<?>> done) {
+        for (Written<?> w : done) {
+            w.tell(committed);
+        }
     }
 
     /** {@code {"conflicts": […]}}, newest first, those the caller may resolve. */
@@ -266,12 +292,21 @@ final class DocumentOps {
                 new Subject(Optional.of(c.author()), c.server()));
     }
 
-    /** The guard the store asks inside each write: the type's rules, then the backend's hook. */
+    /** The guard the store asks about each write: the type's rules, then the backend's hook. */
     private WriteGuard guard(Principal who) {
         boolean service = service(who);
-        return write -> {
-            Optional<WriteGuard.Refusal> refused = service ? Optional.empty() : authorize(write);
-            return refused.isPresent() ? refused : hooks.documentWrite(write);
+        boolean blocking = hooks.judgesDocumentWrites();
+        return new WriteGuard() {
+            @Override
+            public Optional<WriteGuard.Refusal> check(WriteGuard.Write write) {
+                Optional<WriteGuard.Refusal> refused = service ? Optional.empty() : authorize(write);
+                return refused.isPresent() ? refused : hooks.documentWrite(write);
+            }
+
+            @Override
+            public boolean blocking() {
+                return blocking; // the rules alone are judged under the row lock
+            }
         };
     }
 
@@ -284,8 +319,18 @@ final class DocumentOps {
                 case WriteGuard.Change.Put p -> access.allows(who, type, Right.RESOLVE, new Subject(w.author(), p.data()));
                 default -> true;
             };
-            return ok ? Optional.empty() : Optional.of(refusal(Right.RESOLVE, w.ref()));
+            if (!ok) {
+                return Optional.of(refusal(Right.RESOLVE, w.ref()));
+            }
+            // a resolution writes: what it writes is judged as the same change by doc.update would be
         }
+        return authorizeChange(w);
+    }
+
+    /** The create, write or delete right on what a write (an operation or a resolution) would do. */
+    private Optional<WriteGuard.Refusal> authorizeChange(WriteGuard.Write w) {
+        Principal who = w.who();
+        String type = w.ref().type();
         if (!w.live()) {
             Subject created = switch (w.change()) {
                 case WriteGuard.Change.Put p -> new Subject(Optional.of(who.user()), p.data());

@@ -68,8 +68,18 @@ public interface Hooks {
     }
 
     /**
-     * A document write passed the type's access rules and is about to commit (asked inside the
-     * write's transaction; see {@link WriteGuard}).
+     * Whether {@link #documentWrite} asks someone (a network call): the store then asks it
+     * outside its transactions, with no row lock or pooled connection held (see
+     * {@link WriteGuard#blocking()}).
+     */
+    default boolean judgesDocumentWrites() {
+        return false;
+    }
+
+    /**
+     * A document write passed the type's access rules and is about to commit (asked before the
+     * write's transaction, again if the document moved and the outcome changed; see
+     * {@link WriteGuard}).
      *
      * @return the refusal the author receives as {@code rejected} with its code and reason, or
      *         empty to allow

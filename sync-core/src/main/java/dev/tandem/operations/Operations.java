@@ -53,28 +53,31 @@ public final class Operations implements AutoCloseable {
         Optional<Documents> store = Optional.ofNullable(b.documents);
         Revocations revocations = b.revocations == null ? new MemoryRevocations(b.clock) : b.revocations;
         Publisher publisher = new Publisher(b.broker, b.inbox, b.rules, b.codec, background);
-        Presences presences = new Presences(b.presence, b.rules, publisher, b.codec, b.telemetry, background,
-                b.presenceListener);
-        this.parts = new Parts(b.rules, b.broker, b.inbox, b.codec, b.telemetry, b.hooks, background, publisher,
-                presences, new UserChannels(b.limits.maxChannelsPerUser()),
-                store.map(d -> new DocumentOps(d, b.access, b.hooks, b.broker, b.rules, b.codec, b.limits, b.serviceRole)));
-        this.authentication = new Authentication(b.verifier, b.clock, revocations, b.hooks, b.serviceRole);
-        this.channels = new Channels(parts, store);
-        this.fleet = new FleetControl(revocations, b.clock, b.maxTokenLifetime, b.codec, b.telemetry);
-        this.documents = new DocumentOperations(parts);
         Telemetry telemetry = b.telemetry;
-        store.ifPresent(d -> d.listen(publisher));
-        store.ifPresent(d -> d.listen(new DocumentListener() {
+        // what a committed write tells, once its author has been answered
+        DocumentListener committed = new DocumentListener() {
             @Override
             public void changed(DocumentChange change) {
                 change.strategy().ifPresent(st -> telemetry.conflict(st.wire()));
+                publisher.changed(change);
             }
 
             @Override
             public void conflicted(ConflictRecord conflict) {
                 telemetry.conflict(Strategy.MANUAL.wire());
+                publisher.conflicted(conflict);
             }
-        }));
+        };
+        Presences presences = new Presences(b.presence, b.rules, publisher, b.codec, b.telemetry, background,
+                b.presenceListener);
+        this.parts = new Parts(b.rules, b.broker, b.inbox, b.codec, b.telemetry, b.hooks, background, publisher,
+                presences, new UserChannels(b.limits.maxChannelsPerUser()),
+                store.map(d -> new DocumentOps(d, b.access, b.hooks, b.broker, b.rules, b.codec, b.limits, b.serviceRole,
+                        committed)));
+        this.authentication = new Authentication(b.verifier, b.clock, revocations, b.hooks, b.serviceRole);
+        this.channels = new Channels(parts, store, committed);
+        this.fleet = new FleetControl(revocations, b.clock, b.maxTokenLifetime, b.codec, b.telemetry);
+        this.documents = new DocumentOperations(parts);
     }
 
     /** A builder; {@link Builder#broker} and {@link Builder#verifier} are required. */

@@ -95,10 +95,11 @@ final class Dispatcher {
             case ClientFrame.Ack a -> answer.accept(channels.ack(who, a));
             case ClientFrame.DocGet g -> answer.accept(documents.get(who, g.docType(), g.docId()));
             case ClientFrame.DocQuery q -> answer.accept(documents.query(who, q));
-            case ClientFrame.DocUpdate u -> answer.accept(documents.update(who, u));
-            case ClientFrame.Sync s -> answer.accept(documents.sync(who, s.ops()));
-            case ClientFrame.ConflictResolve r -> answer.accept(documents.resolveConflict(who, r.conflictId(),
-                    r.resolution(), r.data()));
+            // writes answer their author before they publish
+            case ClientFrame.DocUpdate u -> documents.update(who, u, answer);
+            case ClientFrame.Sync s -> documents.sync(who, s.ops(), answer);
+            case ClientFrame.ConflictResolve r -> documents.resolveConflict(who, r.conflictId(), r.resolution(),
+                    r.data(), answer);
         }
     }
 

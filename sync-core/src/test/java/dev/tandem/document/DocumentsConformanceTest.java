@@ -83,8 +83,7 @@ public abstract class DocumentsConformanceTest {
         String tenant = "t-" + UUID.randomUUID().toString().substring(0, 8);
         alice = principal(tenant, "alice");
         bob = principal(tenant, "bob");
-        docs = open(SETTINGS);
-        docs.listen(new DocumentListener() {
+        docs = new Recording(open(SETTINGS), new DocumentListener() {
             @Override
             public void changed(DocumentChange change) {
                 changes.add(change);
@@ -530,13 +529,13 @@ public abstract class DocumentsConformanceTest {
     }
 
     @Test
-    void aListenerThatThrowsDoesNotUndoTheChange() {
-        docs.listen(c -> {
-            throw new IllegalStateException("boom");
-        });
+    void aWriteHandsBackWhatItCommittedAndNothingForADuplicate() {
         DocRef ref = new DocRef("note", "n1");
-        applied(docs.apply(alice, replace(ref, 0, "a:1", obj("n", 1))));
-        assertEquals(1, docs.get(alice, ref).orElseThrow().version());
+        Written<OpResult> first = docs.write(alice, replace(ref, 0, "a:1", obj("n", 1)), WriteGuard.ALLOW);
+        assertEquals(1, first.change().orElseThrow().document().version());
+        Written<OpResult> again = docs.write(alice, replace(ref, 0, "a:1", obj("n", 1)), WriteGuard.ALLOW);
+        assertInstanceOf(OpResult.Duplicate.class, again.value());
+        assertEquals(Optional.empty(), again.change());
     }
 
     // ------------------------------------------------------------------ concurrency
@@ -713,6 +712,86 @@ public abstract class DocumentsConformanceTest {
         assertEquals(ConflictRecord.Status.OPEN, docs.getConflict(alice, c.id()).orElseThrow().status());
         assertEquals(2, docs.get(alice, ref).orElseThrow().version());
         assertEquals(3, docs.resolve(bob, c.id(), Resolution.acceptLocal(), WriteGuard.ALLOW).document().version());
+    }
+
+    /**
+     * A blocking guard (a backend's hook) is asked with no row lock held: another writer of the
+     * same document gets through while it judges, and the write is judged again on its new outcome.
+     */
+    @Test
+    @Timeout(60)
+    void aBlockingGuardJudgesWithNoRowLockHeldAndAgainWhenTheOutcomeMoved() {
+        DocRef ref = new DocRef("note", "hooked");
+        docs.apply(alice, replace(ref, 0, "a:1", obj("x", 1)));
+        List<WriteGuard.Write> seen = new CopyOnWriteArrayList<>();
+        List<OpResult> others = new CopyOnWriteArrayList<>();
+        WriteGuard hook = w -> {
+            seen.add(w);
+            if (seen.size() == 1) {
+                var other = java.util.concurrent.CompletableFuture.supplyAsync(() -> docs.apply(bob, set(ref, 1, "b:1", "y", 2)));
+                try {
+                    // under a row lock this would wait for the lock timeout
+                    others.add(other.get(5, java.util.concurrent.TimeUnit.SECONDS));
+                } catch (Exception e) {
+                    throw new AssertionError("a concurrent writer waited while the guard judged", e);
+                }
+            }
+            return Optional.empty();
+        };
+        OpResult r = docs.apply(alice, set(ref, 1, "a:2", "z", 3), hook);
+        assertEquals("applied", others.getFirst().result());
+        assertEquals("merged", r.result());
+        assertEquals(obj("x", 1, "y", 2, "z", 3), docs.get(alice, ref).orElseThrow().data());
+        assertEquals(2, seen.size(), "judged again on the moved document");
+        assertEquals(1, seen.get(0).stored().orElseThrow().version());
+        assertEquals(2, seen.get(1).stored().orElseThrow().version());
+        assertEquals(new WriteGuard.Change.Put(obj("x", 1, "y", 2, "z", 3)), seen.get(1).change());
+    }
+
+    @Test
+    void aWriteWhoseDocumentKeepsMovingWhileJudgedIsUnavailableAndWritesNothing() {
+        DocRef ref = new DocRef("note", "busy");
+        docs.apply(alice, replace(ref, 0, "a:1", obj("n", 0)));
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        WriteGuard hook = w -> {
+            int n = asked.incrementAndGet();
+            docs.apply(bob, set(ref, n, "b:" + n, "n", n)); // the document moves while it is judged
+            return Optional.empty();
+        };
+        ProtocolException e = assertThrows(ProtocolException.class,
+                () -> docs.apply(alice, set(ref, 1, "a:2", "t", "x"), hook));
+        assertEquals(ErrorCode.UNAVAILABLE, e.code());
+        assertTrue(e.code().isTransient(), "a client retries it");
+        assertEquals(3, asked.get(), "max-judgements");
+        assertFalse(docs.get(alice, ref).orElseThrow().data().has("t"));
+        // nothing was spent: the same op goes through once the document is quiet
+        assertEquals("applied", docs.apply(alice, set(ref, 4, "a:2", "t", "x")).result());
+    }
+
+    @Test
+    void historyPagesVersionsNewestFirstWithTheirAuditEntries() {
+        DocRef ref = new DocRef("note", "h1");
+        docs.apply(alice, replace(ref, 0, "a:1", obj("t", "a", "n", 1)));
+        docs.apply(bob, set(ref, 1, "b:1", "n", 2));
+        docs.apply(alice, set(ref, 1, "a:2", "t", "b"));
+        History.Page first = docs.history(alice, ref, new History.Query(2, Optional.empty()));
+        assertEquals(List.of(3L, 2L), first.steps().stream().map(History.Step::version).toList());
+        AuditEntry merge = first.steps().getFirst().audit().getFirst();
+        assertEquals("merge", merge.action());
+        assertEquals("alice", merge.actor());
+        assertEquals(Optional.of("a:2"), merge.opId());
+        assertEquals(obj("t", "a", "n", 2), merge.before());
+        assertEquals(obj("t", "b", "n", 2), merge.after());
+        assertEquals("bob", first.steps().get(1).document().orElseThrow().updatedBy());
+        assertEquals(List.of(), first.steps().get(1).audit());
+        assertEquals(Optional.of(1L), first.next());
+        History.Page second = docs.history(alice, ref, new History.Query(2, first.next()));
+        assertEquals(List.of(1L), second.steps().stream().map(History.Step::version).toList());
+        assertEquals(obj("t", "a", "n", 1), second.steps().getFirst().document().orElseThrow().data());
+        assertEquals(Optional.empty(), second.next());
+        assertEquals(List.of(), docs.history(bob, new DocRef("note", "none"), new History.Query(10, Optional.empty())).steps());
+        assertEquals(List.of(), docs.history(principal("other-" + alice.tenant(), "alice"), ref,
+                new History.Query(10, Optional.empty())).steps(), "another tenant's document is not there");
     }
 
     @Test

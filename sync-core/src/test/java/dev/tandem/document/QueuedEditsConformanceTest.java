@@ -42,8 +42,7 @@ public abstract class QueuedEditsConformanceTest {
         String tenant = "t-" + UUID.randomUUID().toString().substring(0, 8);
         alice = new Principal(tenant, "alice", Set.of(), Map.of(), Optional.empty());
         bob = new Principal(tenant, "bob", Set.of(), Map.of(), Optional.empty());
-        docs = open(DocumentsConformanceTest.SETTINGS);
-        docs.listen(new DocumentListener() {
+        docs = new Recording(open(DocumentsConformanceTest.SETTINGS), new DocumentListener() {
             @Override
             public void changed(DocumentChange change) {
                 // the suite counts conflicts only

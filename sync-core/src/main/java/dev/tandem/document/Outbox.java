@@ -1,12 +1,13 @@
-package dev.tandem.kafka;
+package dev.tandem.document;
 
 import java.time.Duration;
 import java.util.List;
 
 /**
- * The transactional outbox the relay reads: rows written in the same database transaction as
- * each accepted change, each a complete CloudEvent keyed by tenant + document. Implemented by
- * the document store (conflict module).
+ * The transactional outbox of the documents, read by relays (Kafka, webhooks): rows a
+ * {@link Documents} store writes in the same database transaction as each accepted change, each
+ * a complete CloudEvent keyed by tenant + document. Implemented by the document store (conflict
+ * module).
  */
 public interface Outbox {
 
