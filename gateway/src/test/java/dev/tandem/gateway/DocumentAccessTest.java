@@ -31,7 +31,11 @@ class DocumentAccessTest {
                 "tandem.documents.types.stock_level.access.read.0", "claim:locations=locationId",
                 "tandem.documents.types.stock_level.access.create.0", "claim:locations=locationId",
                 "tandem.documents.types.stock_level.access.write.0", "claim:locations=locationId",
-                "tandem.documents.types.task.strategy", "manual"));
+                "tandem.documents.types.task.strategy", "manual",
+                "tandem.documents.types.bin.strategy", "manual",
+                "tandem.documents.types.bin.access.read.0", "claim:locations=locationId",
+                "tandem.documents.types.bin.access.create.0", "claim:locations=locationId",
+                "tandem.documents.types.bin.access.write.0", "claim:locations=locationId"));
     }
 
     @AfterAll
@@ -157,6 +161,37 @@ class DocumentAccessTest {
                     + "\",\"resolution\":\"accept_local\"}");
             assertEquals("resolved", resolved.path("result").asText(), resolved.toString());
             assertEquals("c", resolved.path("document").path("data").path("title").asText());
+        }
+    }
+
+    @Test
+    void aResolutionIsAWriteJudgedByTheWriteRuleOnWhatItWrites() throws Exception {
+        String emptyClaim = TestGateway.token("alice", "acme", Map.of("locations", List.of()), Duration.ofHours(1));
+        try (WsProbe alice = as("alice", "wh-1"); WsProbe admin = as("root", "*", "admin");
+             WsProbe aliceWithout = ContractProbes.connect(node.ws(), emptyClaim)) {
+            alice.request(7, update("bin", "X@wh-1", 0, "a:x1", "\"data\":{\"locationId\":\"wh-1\",\"label\":\"a\"}"));
+            admin.request(7, update("bin", "X@wh-1", 1, "r:x1", "\"patch\":{\"set\":{\"label\":\"b\"}}"));
+            JsonNode held = alice.request(7, update("bin", "X@wh-1", 1, "a:x2", "\"patch\":{\"set\":{\"label\":\"c\"}}"));
+            assertEquals("conflict", held.path("result").asText(), held.toString());
+            String conflictId = held.path("conflictId").asText();
+
+            // her own conflict, but the merge moves the document out of her locations
+            JsonNode moved = alice.request(14, "{\"op\":\"conflict.resolve\",\"id\":14,\"conflictId\":\"" + conflictId
+                    + "\",\"resolution\":\"merge\",\"data\":{\"locationId\":\"wh-2\",\"label\":\"c\"}}");
+            assertEquals("forbidden", moved.path("code").asText(), moved.toString());
+            // a token whose claim lists no location may not write it at all
+            JsonNode empty = aliceWithout.request(15, "{\"op\":\"conflict.resolve\",\"id\":15,\"conflictId\":\""
+                    + conflictId + "\",\"resolution\":\"accept_local\"}");
+            assertEquals("forbidden", empty.path("code").asText(), empty.toString());
+            JsonNode doc = get(alice, "bin", "X@wh-1").path("document");
+            assertEquals(2, doc.path("version").asInt(), "nothing was written: " + doc);
+            assertEquals("wh-1", doc.path("data").path("locationId").asText());
+
+            // within her scope the resolution goes through, once
+            JsonNode resolved = alice.request(16, "{\"op\":\"conflict.resolve\",\"id\":16,\"conflictId\":\""
+                    + conflictId + "\",\"resolution\":\"accept_local\"}");
+            assertEquals("resolved", resolved.path("result").asText(), resolved.toString());
+            assertEquals("c", resolved.path("document").path("data").path("label").asText());
         }
     }
 
