@@ -178,6 +178,7 @@ public final class Gateway implements AutoCloseable {
                     .limits(OperationLimits.create(tandem.get("limits")))
                     .telemetry(telemetry)
                     .serviceRole(tandem.get("auth.service-role").asString().orElse("service"))
+                    .cursorSecret(tandem.get("documents.cursor-secret").asString().asOptional().filter(v -> !v.isBlank()))
                     .hooks(hooks)
                     .presenceListener(webhooks.<PresenceListener>map(w -> w).orElse(PresenceListener.NONE))
                     .revocations(backends.revocations)

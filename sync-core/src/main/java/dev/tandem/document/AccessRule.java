@@ -13,6 +13,14 @@ public sealed interface AccessRule {
     /** Whether the rule grants the principal its right on the subject. */
     boolean grants(Principal who, DocumentAccess.Subject subject);
 
+    /**
+     * The rule judged on one subject, for many principals: what depends on the document (a
+     * field's value, the author) is looked up once, here.
+     */
+    default java.util.function.Predicate<Principal> on(DocumentAccess.Subject subject) {
+        return who -> grants(who, subject);
+    }
+
     /** Every user of the tenant. */
     record Any() implements AccessRule {
         @Override
@@ -64,6 +72,16 @@ public sealed interface AccessRule {
                 return false;
             }
             return who.inScope(claim, v.asText());
+        }
+
+        @Override
+        public java.util.function.Predicate<Principal> on(DocumentAccess.Subject subject) {
+            JsonNode v = subject.data().get(field);
+            if (v == null || !(v.isTextual() || v.isIntegralNumber())) {
+                return who -> false;
+            }
+            String value = v.asText();
+            return who -> who.inScope(claim, value);
         }
 
         @Override

@@ -188,6 +188,22 @@ public final class DocumentAccess {
         return false;
     }
 
+    /**
+     * The principals a right is granted to on one subject, judged once (for a publication that
+     * many subscribers receive): each of them is then a lookup, not a reading of the document.
+     */
+    public java.util.function.Predicate<Principal> grantees(String type, Right right, Subject subject) {
+        List<java.util.function.Predicate<Principal>> bound = rules(type, right).stream().map(r -> r.on(subject)).toList();
+        return who -> {
+            for (java.util.function.Predicate<Principal> p : bound) {
+                if (p.test(who)) {
+                    return true;
+                }
+            }
+            return false;
+        };
+    }
+
     /** The rules of a type for a right. */
     public List<AccessRule> rules(String type, Right right) {
         return byType.getOrDefault(type, fallback).get(right);

@@ -31,6 +31,7 @@ import dev.tandem.document.OpResult;
 import dev.tandem.document.Resolution;
 import dev.tandem.document.WriteGuard;
 import dev.tandem.document.Written;
+import dev.tandem.hub.Publication;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.FrameCodec;
@@ -62,9 +63,12 @@ final class DocumentOps {
     private final UserRates rates;
     private final String serviceRole;
     private final DocumentListener committed;
+    private final Readers readers;
+    private final Cursors cursors;
 
     DocumentOps(Documents documents, DocumentAccess access, Hooks hooks, Broker broker, ChannelRules rules,
-                FrameCodec codec, OperationLimits limits, String serviceRole, DocumentListener committed) {
+                FrameCodec codec, OperationLimits limits, String serviceRole, DocumentListener committed,
+                Cursors cursors) {
         this.documents = documents;
         this.access = access;
         this.hooks = hooks;
@@ -75,6 +79,8 @@ final class DocumentOps {
         this.rates = new UserRates(limits.documentOpsPerSecond(), limits.documentOpsBurst());
         this.serviceRole = serviceRole;
         this.committed = committed;
+        this.readers = new Readers(access);
+        this.cursors = cursors;
     }
 
     // ------------------------------------------------------------------ reads
@@ -102,15 +108,12 @@ final class DocumentOps {
         return doc;
     }
 
-    /** Whether the caller may read a document given as its JSON (an event's data). */
-    boolean mayRead(Principal who, String type, JsonNode documentJson) {
-        if (service(who)) {
-            return true;
-        }
-        boolean deleted = documentJson.path("deleted").asBoolean(false);
-        Subject subject = deleted ? Subject.none() : new Subject(Optional.of(documentJson.path("createdBy").asText("")),
-                documentJson.path("data"));
-        return access.allows(who, type, Right.READ, subject);
+    /**
+     * Whether the caller may read the version a {@code doc.changed} publication carries (judged
+     * once per publication, see {@link Readers}).
+     */
+    boolean mayRead(Principal who, Publication p) {
+        return service(who) || readers.admit(who, p);
     }
 
     /**
@@ -121,9 +124,12 @@ final class DocumentOps {
         if (!DocRef.isValid(q.docType(), "x")) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "invalid document type");
         }
+        // a cursor is good for the query it came from only, and says nothing about where it points
+        String scope = "doc.query\n" + who.tenant() + "\n" + q.docType() + "\n" + q.field() + "\n" + q.value();
         DocumentQuery query;
         try {
-            query = new DocumentQuery(q.docType(), q.field(), q.value(), q.limit(), q.after());
+            query = new DocumentQuery(q.docType(), q.field(), q.value(), q.limit(),
+                    q.after().map(c -> cursors.open(scope, c)));
         } catch (IllegalArgumentException e) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, e.getMessage());
         }
@@ -139,7 +145,7 @@ final class DocumentOps {
             }
         }
         if (page.next().isPresent()) {
-            body.put("next", page.next().get());
+            body.put("next", cursors.seal(scope, page.next().get()));
         } else {
             body.putNull("next");
         }

@@ -73,7 +73,7 @@ public final class Operations implements AutoCloseable {
         this.parts = new Parts(b.rules, b.broker, b.inbox, b.codec, b.telemetry, b.hooks, background, publisher,
                 presences, new UserChannels(b.limits.maxChannelsPerUser()),
                 store.map(d -> new DocumentOps(d, b.access, b.hooks, b.broker, b.rules, b.codec, b.limits, b.serviceRole,
-                        committed)));
+                        committed, Cursors.create(b.cursorSecret))));
         this.authentication = new Authentication(b.verifier, b.clock, revocations, b.hooks, b.serviceRole);
         this.channels = new Channels(parts, store, committed);
         this.fleet = new FleetControl(revocations, b.clock, b.maxTokenLifetime, b.codec, b.telemetry);
@@ -134,6 +134,7 @@ public final class Operations implements AutoCloseable {
         private Telemetry telemetry = Telemetry.NOOP;
         private Clock clock = Clock.systemUTC();
         private String serviceRole = "service";
+        private Optional<String> cursorSecret = Optional.empty();
         private Hooks hooks = Hooks.NONE;
         private PresenceListener presenceListener = PresenceListener.NONE;
         private Revocations revocations;
@@ -212,6 +213,16 @@ public final class Operations implements AutoCloseable {
         /** The role of service principals, which act for their tenant (default {@code service}). */
         public Builder serviceRole(String serviceRole) {
             this.serviceRole = Objects.requireNonNull(serviceRole);
+            return this;
+        }
+
+        /**
+         * The secret paging cursors are encrypted under ({@code tandem.documents.cursor-secret},
+         * at least 32 characters, the same on every node of a cluster); default: one drawn per
+         * node at start.
+         */
+        public Builder cursorSecret(Optional<String> cursorSecret) {
+            this.cursorSecret = Objects.requireNonNull(cursorSecret);
             return this;
         }
 

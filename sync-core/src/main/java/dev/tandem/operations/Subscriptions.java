@@ -205,7 +205,9 @@ public final class Subscriptions {
             Optional<ArrayNode> members = s.presence() ? Optional.of(parts.presences().members(key)) : Optional.empty();
             parts.broker().subscribe(key, sub, since, recovery -> {
                 ObjectNode body = body(s, recovery, members, ownInbox ? pending.size() : -1);
-                List<Publication> replay = replay(pending, recovery.missed());
+                // a version replayed from an older offset is judged like a live one
+                List<Publication> replay = replay(pending, recovery.missed()).stream()
+                        .filter(p -> readable(who, p)).toList();
                 if (s.snapshot()) {
                     // answered once the document is read; until then publications wait in order
                     reply[0] = body;
@@ -444,6 +446,11 @@ public final class Subscriptions {
         }
     }
 
+    /** Whether a publication carries no document the user may not read ({@code doc.changed}, judged by read). */
+    private boolean readable(Principal who, Publication p) {
+        return !p.type().equals(DOC_CHANGED) || parts.documents().isEmpty() || parts.docs().mayRead(who, p);
+    }
+
     /** A user loses a doc: subscription when a change makes the document unreadable for them. */
     private void revoke(Sub sub) {
         if (remove(sub.key, sub)) {
@@ -481,10 +488,12 @@ public final class Subscriptions {
             if (p.position().isEmpty() && p.from().isPresent() && p.from().get().equals(who.user())) {
                 return; // typing and cursor signals are for the others
             }
-            if (doc.isPresent() && p.type().equals(DOC_CHANGED) && !parts.docs().mayRead(who, doc.get().type(), p.data())) {
-                revoked = true;
-                revoke(this);
-                return;
+            if (!readable(who, p)) {
+                if (doc.isPresent()) {
+                    revoked = true;
+                    revoke(this);
+                }
+                return; // on a type's channels only the document's readers get its changes
             }
             if (holding) {
                 synchronized (this) {
