@@ -147,6 +147,37 @@ public sealed interface ClientFrame extends Frame {
     }
 
     /**
+     * Reads a document's history, newest version first: each version as kept and the audit
+     * entries about it (merges, resolutions, rejections, conflicts), one page of at most
+     * {@code limit} versions after the opaque cursor of the previous page. On the wire:
+     * {@code {"op":"doc.history","docType":…,"docId":…,"limit":…,"cursor":…}}.
+     *
+     * @param id      the request id
+     * @param docType the document type
+     * @param docId   the document id
+     * @param limit   versions per page, 1 to {@value #MAX_LIMIT} ({@value #DEFAULT_LIMIT} when not given)
+     * @param cursor  the {@code next} cursor of the previous page
+     */
+    record DocHistory(long id, String docType, String docId, int limit, Optional<String> cursor) implements ClientFrame {
+        /** The page size when none is given. */
+        public static final int DEFAULT_LIMIT = 20;
+        /** The largest page. */
+        public static final int MAX_LIMIT = 100;
+
+        /** Validates the fields. */
+        public DocHistory {
+            Objects.requireNonNull(docType, "docType");
+            Objects.requireNonNull(docId, "docId");
+            Objects.requireNonNull(cursor, "cursor");
+        }
+
+        @Override
+        public String op() {
+            return "doc.history";
+        }
+    }
+
+    /**
      * Lists the documents of a type whose top-level field {@code field} equals {@code value}
      * (a string, number or boolean), ordered by id, one page of at most {@code limit}
      * ({@value #MAX_LIMIT} at most) after the opaque cursor {@code after} of the previous page.

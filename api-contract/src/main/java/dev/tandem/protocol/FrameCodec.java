@@ -170,6 +170,7 @@ public final class FrameCodec {
             case "presence" -> new ClientFrame.Presence(id, f.requiredString("channel"), f.optionalObject("state"));
             case "doc.get" -> new ClientFrame.DocGet(id, f.requiredString("docType"), f.requiredString("docId"));
             case "doc.query" -> docQuery(f, id);
+            case "doc.history" -> docHistory(f, id);
             case "doc.update" -> docUpdate(f, id, id);
             case "sync" -> new ClientFrame.Sync(id, syncOps(f, id));
             case "conflict.resolve" -> new ClientFrame.ConflictResolve(id, f.requiredString("conflictId"),
@@ -190,6 +191,16 @@ public final class FrameCodec {
         return new ClientFrame.DocUpdate(frameId, f.requiredString("docType"), f.requiredString("docId"),
                 f.requiredNonNegativeLong("baseVersion"), f.requiredString("opId"), data, patch,
                 f.optionalString("afterOpId"));
+    }
+
+    private static ClientFrame.DocHistory docHistory(Fields f, long id) {
+        long limit = f.optionalNonNegativeLong("limit").orElse((long) ClientFrame.DocHistory.DEFAULT_LIMIT);
+        if (limit < 1 || limit > ClientFrame.DocHistory.MAX_LIMIT) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "field 'limit' must be 1-"
+                    + ClientFrame.DocHistory.MAX_LIMIT);
+        }
+        return new ClientFrame.DocHistory(id, f.requiredString("docType"), f.requiredString("docId"), (int) limit,
+                f.optionalString("cursor"));
     }
 
     private static ClientFrame.DocQuery docQuery(Fields f, long id) {
@@ -285,6 +296,12 @@ public final class FrameCodec {
             case ClientFrame.DocGet g -> {
                 o.put("docType", g.docType());
                 o.put("docId", g.docId());
+            }
+            case ClientFrame.DocHistory h -> {
+                o.put("docType", h.docType());
+                o.put("docId", h.docId());
+                o.put("limit", h.limit());
+                h.cursor().ifPresent(c -> o.put("cursor", c));
             }
             case ClientFrame.DocQuery q -> {
                 o.put("docType", q.docType());

@@ -86,6 +86,11 @@ final class RestApi implements HttpService {
                         layer.get().presence().serviceMembers(service, req.path().pathParameters().get("channel"))))
                 .get("/sync-state", (req, res) -> respond(req, res, service -> layer.get().documents().syncState(service,
                         req.query().first("user").asOptional().orElseThrow(() -> bad("query parameter 'user' is required")))))
+                .get("/documents/{type}/{id}/history", (req, res) -> respond(req, res, service ->
+                        layer.get().documents().history(service, req.path().pathParameters().get("type"),
+                                req.path().pathParameters().get("id"),
+                                integer(req.query().first("limit").asOptional().orElse("20"), "limit"),
+                                req.query().first("cursor").asOptional())))
                 .get("/documents/{type}/{id}", (req, res) -> respond(req, res, service ->
                         layer.get().documents().get(service, req.path().pathParameters().get("type"),
                                 req.path().pathParameters().get("id"))))

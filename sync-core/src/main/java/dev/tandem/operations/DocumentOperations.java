@@ -39,6 +39,14 @@ public final class DocumentOperations {
     }
 
     /**
+     * {@code doc.history} (and the REST history): {@code {docType, docId, entries, next}}, newest
+     * version first; {@code forbidden} when the caller may not read the document.
+     */
+    public Result history(Principal who, String type, String id, int limit, Optional<String> cursor) {
+        return parts.answer(who, "doc.history", () -> parts.docs().history(who, type, id, limit, cursor));
+    }
+
+    /**
      * {@code doc.update}: the op's result ({@code applied}, {@code merged}, … {@code rejected}),
      * given to {@code answer} before the change is published.
      */

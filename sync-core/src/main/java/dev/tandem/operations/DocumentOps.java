@@ -26,6 +26,7 @@ import dev.tandem.document.DocumentAccess.Subject;
 import dev.tandem.document.DocumentListener;
 import dev.tandem.document.DocumentQuery;
 import dev.tandem.document.HeldInBatch;
+import dev.tandem.document.History;
 import dev.tandem.document.Documents;
 import dev.tandem.document.OpResult;
 import dev.tandem.document.Resolution;
@@ -156,6 +157,62 @@ final class DocumentOps {
             body.putNull("channel");
         }
         return body;
+    }
+
+    /**
+     * A page of the document's history for a caller who may read it: {@code {docType, docId,
+     * entries: [{version, document, audit}], next}}. For a user, a version (and its audit entries)
+     * whose data the user may not read is left out, so an earlier life of the document elsewhere
+     * stays hidden; services see everything.
+     */
+    ObjectNode history(Principal who, String type, String id, int limit, Optional<String> cursor) {
+        DocRef ref = ref(type, id);
+        if (limit < 1 || limit > History.MAX_LIMIT) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "limit must be 1-" + History.MAX_LIMIT);
+        }
+        Optional<Document> head = readable(who, ref);
+        if (head.isEmpty()) {
+            throw new ProtocolException(ErrorCode.NOT_FOUND, "no document " + ref.type() + "/" + ref.id());
+        }
+        String scope = "doc.history\n" + who.tenant() + "\n" + ref.type() + "\n" + ref.id();
+        Optional<Long> before = cursor.map(c -> {
+            try {
+                return Long.parseLong(cursors.open(scope, c));
+            } catch (NumberFormatException e) {
+                throw new ProtocolException(ErrorCode.BAD_REQUEST, "invalid cursor");
+            }
+        });
+        History.Page page = documents.history(who, ref, new History.Query(limit, before));
+        ObjectNode body = codec.object().put("docType", ref.type()).put("docId", ref.id());
+        ArrayNode entries = body.putArray("entries");
+        String author = head.get().createdBy();
+        for (History.Step step : page.steps()) {
+            if (service(who) || readableStep(who, ref.type(), author, step)) {
+                entries.add(step.toJson());
+            }
+        }
+        if (page.next().isPresent()) {
+            body.put("next", cursors.seal(scope, Long.toString(page.next().get())));
+        } else {
+            body.putNull("next");
+        }
+        return body;
+    }
+
+    /** Whether every piece of data a history step shows is readable for the user. */
+    private boolean readableStep(Principal who, String type, String author, History.Step step) {
+        if (step.document().isPresent() && !step.document().get().deleted()
+                && !access.allows(who, type, Right.READ, Subject.of(step.document().get()))) {
+            return false;
+        }
+        for (var entry : step.audit()) {
+            for (JsonNode data : List.of(entry.before(), entry.after())) {
+                if (data.isObject() && !access.allows(who, type, Right.READ, new Subject(Optional.of(author), data))) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /**

@@ -95,6 +95,8 @@ final class Dispatcher {
             case ClientFrame.Ack a -> answer.accept(channels.ack(who, a));
             case ClientFrame.DocGet g -> answer.accept(documents.get(who, g.docType(), g.docId()));
             case ClientFrame.DocQuery q -> answer.accept(documents.query(who, q));
+            case ClientFrame.DocHistory h -> answer.accept(documents.history(who, h.docType(), h.docId(), h.limit(),
+                    h.cursor()));
             // writes answer their author before they publish
             case ClientFrame.DocUpdate u -> documents.update(who, u, answer);
             case ClientFrame.Sync s -> documents.sync(who, s.ops(), answer);
