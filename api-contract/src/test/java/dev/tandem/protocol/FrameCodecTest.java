@@ -43,6 +43,8 @@ class FrameCodecTest {
                 new ClientFrame.Presence(7, "workspace:w1", Optional.of(json("{\"status\":\"away\"}"))),
                 new ClientFrame.Presence(8, "workspace:w1", Optional.empty()),
                 new ClientFrame.DocGet(9, "stock_level", "A-1@wh-7"),
+                new ClientFrame.DocHistory(30, "stock_level", "A-1@wh-7", 20, Optional.empty()),
+                new ClientFrame.DocHistory(31, "task", "t-1", 100, Optional.of("c-2")),
                 new ClientFrame.DocUpdate(10, "task", "t-1", 0, "c9:1", Optional.of(json("{\"title\":\"x\"}")),
                         Optional.empty()),
                 new ClientFrame.Sync(11, List.of(update, update)),
