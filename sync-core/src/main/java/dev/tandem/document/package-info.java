@@ -1,14 +1,17 @@
 /**
  * The document port: versioned JSON documents, per-type merge policies, manual conflicts and
- * idempotent offline replay (DESIGN section 7).
+ * idempotent offline replay.
  *
  * <p>{@link dev.tandem.document.Documents} is the port the operations layer (and the Kafka
  * ingest) call; {@link dev.tandem.document.DocOp} is one client operation,
  * {@link dev.tandem.document.OpResult} its outcome, {@link dev.tandem.document.ConflictRecord} a
- * manual conflict and {@link dev.tandem.document.DocumentListener} the after-commit notification
- * that publishes accepted changes; {@link dev.tandem.document.DocumentAccess} says who may read,
- * create, write, delete and resolve per type, and {@link dev.tandem.document.WriteGuard} is how
- * the caller judges a write inside its transaction. The adapter (H2 standalone, PostgreSQL cluster) lives in the
+ * manual conflict, {@link dev.tandem.document.Written} what a write committed (handed back for
+ * the caller to publish through a {@link dev.tandem.document.DocumentListener}),
+ * {@link dev.tandem.document.History} a document's versions and audit entries and
+ * {@link dev.tandem.document.Outbox} the transactional outbox relays read;
+ * {@link dev.tandem.document.DocumentAccess} says who may read, create, write, delete and resolve
+ * per type, and {@link dev.tandem.document.WriteGuard} is how the caller judges a write before
+ * the store's transaction. The adapter (H2 standalone, PostgreSQL cluster) lives in the
  * {@code conflict} module; both pass the conformance suite of this package's test-jar.
  *
  * <p>Policies per document type are configuration, under the documents node:
