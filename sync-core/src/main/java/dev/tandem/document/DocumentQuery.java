@@ -13,7 +13,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  * @param field the top-level field of the data to match
  * @param value the value it must equal (a string, number or boolean; numbers by value)
  * @param limit the page size, 1 to {@value #MAX_LIMIT}
- * @param after the opaque cursor of the previous page ({@link Page#next()})
+ * @param after the store's position after the previous page ({@link Page#next()}); the operations
+ *              layer hands clients only an encrypted, query-bound cursor of it
  */
 public record DocumentQuery(String type, String field, JsonNode value, int limit, Optional<String> after) {
     /** The largest page. */

@@ -155,7 +155,7 @@ public interface Documents extends AutoCloseable {
     /**
      * Undoes the change that made {@code version}: a new version with the data of the version
      * before it (or a tombstone when {@code version} created the document), written as op
-     * {@code opId} through the normal versioned path (outbox, listeners, audit of the op).
+     * {@code opId} through the normal versioned path (outbox, the change handed back, audit of the op).
      *
      * @return {@code applied} with the new version (and the change to publish); {@code rejected}
      *         with code {@code conflict} when the document has changed since {@code version}

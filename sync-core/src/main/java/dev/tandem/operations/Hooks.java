@@ -18,6 +18,10 @@ import dev.tandem.document.WriteGuard;
 public interface Hooks {
     /** No hooks: everything the layer allows is allowed as it is. */
     Hooks NONE = new Hooks() {
+        @Override
+        public boolean judgesDocumentWrites() {
+            return false;
+        }
     };
 
     /**
@@ -68,12 +72,13 @@ public interface Hooks {
     }
 
     /**
-     * Whether {@link #documentWrite} asks someone (a network call): the store then asks it
+     * Whether {@link #documentWrite} may ask someone (a network call): the store then asks it
      * outside its transactions, with no row lock or pooled connection held (see
-     * {@link WriteGuard#blocking()}).
+     * {@link WriteGuard#blocking()}). True unless an implementation knows its answer is
+     * immediate; false means the type's rules and this hook are judged under the row lock.
      */
     default boolean judgesDocumentWrites() {
-        return false;
+        return true;
     }
 
     /**

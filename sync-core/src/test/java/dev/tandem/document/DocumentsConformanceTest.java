@@ -38,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The conformance suite of the {@link Documents} port: every adapter (H2 and PostgreSQL in the
  * conflict module) extends it and is held to the same contract: versions, idempotent replay,
  * the per-type policies (merge, counters, strategies, invariants), manual conflicts and their
- * resolution, the audit trail, offline batches, after-commit notification and no lost update
+ * resolution, the audit trail, offline batches, the committed changes handed back and no lost update
  * under concurrent writers.
  *
  * <p>Adapters implement {@link #open} with the suite's document settings (policies in
@@ -509,7 +509,7 @@ public abstract class DocumentsConformanceTest {
     // ------------------------------------------------------------------ notification
 
     @Test
-    void listenersHearCommittedChangesWithTheirChannels() {
+    void writesHandBackTheirCommittedChangesWithTheirChannels() {
         DocRef ref = stock("A-1");
         docs.apply(alice, replace(ref, 0, "a:1", obj("quantity", 3, "locationId", "wh-7")));
         docs.apply(alice, inc(ref, 1, "a:1", "quantity", 1));            // duplicate
