@@ -106,6 +106,14 @@ public abstract class QueuedEditsConformanceTest {
         assertEquals(4, docs.get(alice, ref).orElseThrow().version(), "nothing of a held edit is written");
         assertEquals(new OpResult.Held("a:5", c.id()), docs.apply(alice, inc(ref, 3, "a:5", "a:4", "qty", -1)),
                 "held again: its opId is unspent");
+        // a guard that blocks (a backend's hook) is not asked about an edit that waits, and it still waits
+        List<WriteGuard.Write> judged = new CopyOnWriteArrayList<>();
+        WriteGuard hook = w -> {
+            judged.add(w);
+            return Optional.empty();
+        };
+        assertEquals(new OpResult.Held("a:5", c.id()), docs.apply(alice, inc(ref, 3, "a:5", "a:4", "qty", -1), hook));
+        assertEquals(List.of(), judged);
 
         Documents.Resolved resolved = docs.resolve(alice, c.id(), Resolution.merge(obj("price", 13, "qty", 5, "note",
                 "fresh")));
