@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -14,6 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -728,10 +730,10 @@ public abstract class DocumentsConformanceTest {
         WriteGuard hook = w -> {
             seen.add(w);
             if (seen.size() == 1) {
-                var other = java.util.concurrent.CompletableFuture.supplyAsync(() -> docs.apply(bob, set(ref, 1, "b:1", "y", 2)));
+                var other = CompletableFuture.supplyAsync(() -> docs.apply(bob, set(ref, 1, "b:1", "y", 2)));
                 try {
                     // under a row lock this would wait for the lock timeout
-                    others.add(other.get(5, java.util.concurrent.TimeUnit.SECONDS));
+                    others.add(other.get(5, TimeUnit.SECONDS));
                 } catch (Exception e) {
                     throw new AssertionError("a concurrent writer waited while the guard judged", e);
                 }
@@ -752,7 +754,7 @@ public abstract class DocumentsConformanceTest {
     void aWriteWhoseDocumentKeepsMovingWhileJudgedIsUnavailableAndWritesNothing() {
         DocRef ref = new DocRef("note", "busy");
         docs.apply(alice, replace(ref, 0, "a:1", obj("n", 0)));
-        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger asked = new AtomicInteger();
         WriteGuard hook = w -> {
             int n = asked.incrementAndGet();
             docs.apply(bob, set(ref, n, "b:" + n, "n", n)); // the document moves while it is judged
