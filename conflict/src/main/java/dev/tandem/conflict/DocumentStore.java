@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.BiFunction;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -34,6 +35,7 @@ import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import io.helidon.dbclient.DbClient;
 import io.helidon.dbclient.DbRow;
+import io.helidon.dbclient.DbTransaction;
 import org.flywaydb.core.Flyway;
 
 /**
@@ -232,7 +234,7 @@ public final class DocumentStore implements Documents {
      * transaction, about each outcome the work meets (see {@link Verdicts}).
      */
     private <T> Written<T> judged(String what, WriteGuard guard,
-                                  java.util.function.BiFunction<io.helidon.dbclient.DbTransaction, Verdicts, Written<T>> work) {
+                                  BiFunction<DbTransaction, Verdicts, Written<T>> work) {
         Verdicts verdicts = new Verdicts(guard);
         while (true) {
             try {

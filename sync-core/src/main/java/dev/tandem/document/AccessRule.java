@@ -1,5 +1,7 @@
 package dev.tandem.document;
 
+import java.util.function.Predicate;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.tandem.auth.Principal;
@@ -17,7 +19,7 @@ public sealed interface AccessRule {
      * The rule judged on one subject, for many principals: what depends on the document (a
      * field's value, the author) is looked up once, here.
      */
-    default java.util.function.Predicate<Principal> on(DocumentAccess.Subject subject) {
+    default Predicate<Principal> on(DocumentAccess.Subject subject) {
         return who -> grants(who, subject);
     }
 
@@ -75,7 +77,7 @@ public sealed interface AccessRule {
         }
 
         @Override
-        public java.util.function.Predicate<Principal> on(DocumentAccess.Subject subject) {
+        public Predicate<Principal> on(DocumentAccess.Subject subject) {
             JsonNode v = subject.data().get(field);
             if (v == null || !(v.isTextual() || v.isIntegralNumber())) {
                 return who -> false;

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -192,10 +193,10 @@ public final class DocumentAccess {
      * The principals a right is granted to on one subject, judged once (for a publication that
      * many subscribers receive): each of them is then a lookup, not a reading of the document.
      */
-    public java.util.function.Predicate<Principal> grantees(String type, Right right, Subject subject) {
-        List<java.util.function.Predicate<Principal>> bound = rules(type, right).stream().map(r -> r.on(subject)).toList();
+    public Predicate<Principal> grantees(String type, Right right, Subject subject) {
+        List<Predicate<Principal>> bound = rules(type, right).stream().map(r -> r.on(subject)).toList();
         return who -> {
-            for (java.util.function.Predicate<Principal> p : bound) {
+            for (Predicate<Principal> p : bound) {
                 if (p.test(who)) {
                     return true;
                 }
