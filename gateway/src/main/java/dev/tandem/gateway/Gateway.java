@@ -188,6 +188,7 @@ public final class Gateway implements AutoCloseable {
                     .nodeId(nodeId)
                     .codec(codec)
                     .operations(ops)
+                    .rules(rules)
                     .limits(SessionLimits.create(tandem.get("limits")))
                     .fleet(FleetLimits.create(tandem))
                     .telemetry(telemetry)

@@ -114,7 +114,7 @@ public final class Session {
         this.transport = transport;
         this.onEnded = onEnded;
         this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), engine.publicationEncoder(),
-                engine.writers().assign(), new Callbacks());
+                engine.writers().assign(), new Callbacks(), engine.batching());
         this.admission = new Admission(engine.limits(), System.nanoTime());
         long now = System.nanoTime();
         this.lastHeard = now;
@@ -211,6 +211,11 @@ public final class Session {
 
     String remoteAddress() {
         return transport.remoteAddress();
+    }
+
+    /** Socket writes to the connection so far (frames laid end to end in one write count once). */
+    long outboundWrites() {
+        return out.writes();
     }
 
     /** How many channels the connection is subscribed to. */

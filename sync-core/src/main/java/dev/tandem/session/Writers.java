@@ -27,6 +27,11 @@ import java.util.concurrent.locks.LockSupport;
  * connection with more queued goes to the back of the ready queue, so one busy connection does
  * not hold up the others.
  *
+ * <p>A connection whose queued frames belong to a batching namespace waits on its shard
+ * ({@link Shard#defer}) until the namespace's delay has passed, in a lane per delay (so each lane
+ * is in the order the waits end); the runner moves those that are due to the ready queue and
+ * parks no longer than until the next is due.
+ *
  * <p>Writes are blocking socket writes; a write blocks only when the peer stops reading and the
  * kernel's buffers are full. So that such a peer cannot hold up its whole shard, a watchdog looks
  * at every runner each {@value #WATCH_MILLIS} ms: a runner still in the same write as last time
@@ -124,6 +129,8 @@ final class Writers implements AutoCloseable {
         private final String name;
         /** Connections to write, and now and then a {@link Barrier}. */
         private final ConcurrentLinkedQueue<Object> ready = new ConcurrentLinkedQueue<>();
+        /** Connections waiting for a batch's delay: one lane per delay, each in due order. */
+        private volatile Lane[] lanes = new Lane[0];
         private volatile Runner active;
         private volatile boolean closed;
         private final AtomicInteger generation = new AtomicInteger();
@@ -141,8 +148,77 @@ final class Writers implements AutoCloseable {
             enqueue(out);
         }
 
+        /**
+         * Lets a connection wait {@code delayNanos} before it is put on the ready queue (a batch's
+         * delay). The caller holds the connection's writing flag, and the connection's
+         * {@link Outbound#delayPassed} decides whether the wait still stands when it ends.
+         */
+        void defer(Outbound out, long delayNanos) {
+            lane(delayNanos).add(new Waiting(out, System.nanoTime() + delayNanos));
+            wake(); // a parked runner sets its alarm for the new wait
+        }
+
+        private ConcurrentLinkedQueue<Waiting> lane(long delayNanos) {
+            for (Lane l : lanes) {
+                if (l.delayNanos() == delayNanos) {
+                    return l.waiting();
+                }
+            }
+            synchronized (this) {
+                for (Lane l : lanes) {
+                    if (l.delayNanos() == delayNanos) {
+                        return l.waiting();
+                    }
+                }
+                Lane[] more = java.util.Arrays.copyOf(lanes, lanes.length + 1);
+                more[lanes.length] = new Lane(delayNanos, new ConcurrentLinkedQueue<>());
+                lanes = more;
+                return more[lanes.length - 1].waiting();
+            }
+        }
+
+        /** Moves the connections whose wait has ended to the ready queue. */
+        private void promoteDue() {
+            Lane[] ls = lanes;
+            if (ls.length == 0) {
+                return;
+            }
+            long now = 0;
+            for (Lane l : ls) {
+                for (Waiting w = l.waiting().peek(); w != null; w = l.waiting().peek()) {
+                    if (now == 0) {
+                        now = System.nanoTime();
+                    }
+                    if (w.due() - now > 0) {
+                        break;
+                    }
+                    l.waiting().poll();
+                    if (w.out().delayPassed()) {
+                        ready.add(w.out());
+                    }
+                }
+            }
+        }
+
+        /** Nanoseconds until the next wait ends (at least 1), or 0 when nothing waits. */
+        private long untilNextDue() {
+            long until = Long.MAX_VALUE;
+            long now = System.nanoTime();
+            for (Lane l : lanes) {
+                Waiting w = l.waiting().peek();
+                if (w != null) {
+                    until = Math.min(until, Math.max(1, w.due() - now));
+                }
+            }
+            return until == Long.MAX_VALUE ? 0 : until;
+        }
+
         private void enqueue(Object item) {
             ready.add(item);
+            wake();
+        }
+
+        private void wake() {
             Runner r = active;
             if (r.parked.get() && r.parked.compareAndSet(true, false)) {
                 LockSupport.unpark(r.thread);
@@ -187,6 +263,14 @@ final class Writers implements AutoCloseable {
         }
     }
 
+    /** A connection waiting for a batch's delay until {@code due} ({@link System#nanoTime}). */
+    private record Waiting(Outbound out, long due) {
+    }
+
+    /** The connections waiting for one delay, in the order their waits end. */
+    private record Lane(long delayNanos, ConcurrentLinkedQueue<Waiting> waiting) {
+    }
+
     /**
      * How long an idle runner spins before it parks: a fan-out hands it the next connection
      * within microseconds, and a park and wake-up costs far more (two futex calls).
@@ -216,6 +300,7 @@ final class Writers implements AutoCloseable {
         @Override
         public void run() {
             while (true) {
+                shard.promoteDue();
                 Object next = shard.ready.poll();
                 if (next instanceof Barrier b) {
                     b.reached();
@@ -234,7 +319,13 @@ final class Writers implements AutoCloseable {
                         parked.set(false);
                         continue;
                     }
-                    LockSupport.park(this);
+                    // read after the flag is up: a wait added later wakes the runner
+                    long alarm = shard.untilNextDue();
+                    if (alarm > 0) {
+                        LockSupport.parkNanos(this, alarm);
+                    } else {
+                        LockSupport.park(this);
+                    }
                     parked.set(false);
                     continue;
                 }
