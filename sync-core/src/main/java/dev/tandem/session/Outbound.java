@@ -144,6 +144,8 @@ final class Outbound implements Delivery {
     private volatile boolean deferred;
     /** Something that must not wait for a batch's delay was queued during the wait. */
     private volatile boolean urgent;
+    /** The delay of the wait the connection is in (nanoseconds), while {@link #deferred}. */
+    private volatile long deferredNanos;
     /** Batched frames queued since the last turn began, through {@link #BATCHED}. */
     private volatile int batched;
     /** Socket writes (transport sends) so far: frames laid end to end count once. */
@@ -223,13 +225,15 @@ final class Outbound implements Delivery {
                 shard.schedule(this);
                 return true;
             }
+            long delay = batch.get().maxDelay().toNanos();
+            deferredNanos = delay;
             deferred = true;
-            shard.defer(this, batch.get().maxDelay().toNanos());
+            shard.defer(this, delay);
             if (urgent) {
                 expedite(); // something urgent came while the flag was taken but the wait not yet set
             }
-        } else if (waiting >= batch.get().maxSize()) {
-            expedite();
+        } else if (waiting >= batch.get().maxSize() || batch.get().maxDelay().toNanos() < deferredNanos) {
+            expedite(); // full, or a frame that may not wait as long as the wait it would join
         }
         return true;
     }

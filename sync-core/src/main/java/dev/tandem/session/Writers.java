@@ -154,8 +154,15 @@ final class Writers implements AutoCloseable {
          * {@link Outbound#delayPassed} decides whether the wait still stands when it ends.
          */
         void defer(Outbound out, long delayNanos) {
-            lane(delayNanos).add(new Waiting(out, System.nanoTime() + delayNanos));
-            wake(); // a parked runner sets its alarm for the new wait
+            long due = System.nanoTime() + delayNanos;
+            lane(delayNanos).add(new Waiting(out, due));
+            // a parked runner whose alarm rings later (or not at all) sets it again; the other
+            // waits of a fan-out end no sooner than the first, and need no wake-up each
+            Runner r = active;
+            long alarm = r.alarmAt;
+            if (alarm == NO_ALARM || alarm - due > 0) {
+                wake();
+            }
         }
 
         private ConcurrentLinkedQueue<Waiting> lane(long delayNanos) {
@@ -200,17 +207,16 @@ final class Writers implements AutoCloseable {
             }
         }
 
-        /** Nanoseconds until the next wait ends (at least 1), or 0 when nothing waits. */
-        private long untilNextDue() {
-            long until = Long.MAX_VALUE;
-            long now = System.nanoTime();
+        /** When the next wait ends ({@link System#nanoTime}), or {@link #NO_ALARM} when nothing waits. */
+        private long nextDue() {
+            long next = NO_ALARM;
             for (Lane l : lanes) {
                 Waiting w = l.waiting().peek();
-                if (w != null) {
-                    until = Math.min(until, Math.max(1, w.due() - now));
+                if (w != null && (next == NO_ALARM || w.due() - next < 0)) {
+                    next = w.due();
                 }
             }
-            return until == Long.MAX_VALUE ? 0 : until;
+            return next;
         }
 
         private void enqueue(Object item) {
@@ -263,6 +269,9 @@ final class Writers implements AutoCloseable {
         }
     }
 
+    /** A parked runner's {@code alarmAt} when it waits for no batch. */
+    static final long NO_ALARM = Long.MAX_VALUE;
+
     /** A connection waiting for a batch's delay until {@code due} ({@link System#nanoTime}). */
     private record Waiting(Outbound out, long due) {
     }
@@ -287,6 +296,12 @@ final class Writers implements AutoCloseable {
         /** The connection being written, or null; the watchdog swaps it for a marker to detach. */
         private final AtomicReference<Object> current = new AtomicReference<>();
         private final AtomicBoolean parked = new AtomicBoolean();
+        /**
+         * When the parked runner wakes by itself for a batch ({@link System#nanoTime}), or
+         * {@link #NO_ALARM}; set to {@link #NO_ALARM} before {@link #parked} is raised, so a wait
+         * added while the alarm is being set always wakes the runner.
+         */
+        private volatile long alarmAt = NO_ALARM;
         /** Counts turns, so the watchdog can tell a write that lasts from a series of writes. */
         private volatile long turn;
         /** The watchdog's last look at {@link #turn} (only the watchdog touches it). */
@@ -314,18 +329,21 @@ final class Writers implements AutoCloseable {
                     if (spinForWork()) {
                         continue;
                     }
+                    alarmAt = NO_ALARM;
                     parked.set(true);
                     if (!shard.ready.isEmpty() || shard.closed) {
                         parked.set(false);
                         continue;
                     }
                     // read after the flag is up: a wait added later wakes the runner
-                    long alarm = shard.untilNextDue();
-                    if (alarm > 0) {
-                        LockSupport.parkNanos(this, alarm);
-                    } else {
+                    long due = shard.nextDue();
+                    if (due == NO_ALARM) {
                         LockSupport.park(this);
+                    } else {
+                        alarmAt = due;
+                        LockSupport.parkNanos(this, Math.max(1, due - System.nanoTime()));
                     }
+                    alarmAt = NO_ALARM;
                     parked.set(false);
                     continue;
                 }

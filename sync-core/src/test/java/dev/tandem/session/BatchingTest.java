@@ -123,6 +123,70 @@ class BatchingTest {
         assertTrue(waitedMillis < 900, "the reply did not wait for the one-second delay (" + waitedMillis + " ms)");
     }
 
+    /**
+     * One writer shard, two connections: one waits a second for its batch, then the other's
+     * batch of 50 ms is due first and must not wait behind it (the parked writer's alarm is set
+     * again for the earlier wait).
+     */
+    @Test
+    void aShorterDelayIsNotHeldUpByALongerOneOnTheSameWriter() throws Exception {
+        ChannelRules rules = ChannelRules.create(Config.just(ConfigSources.create("""
+                namespaces:
+                  slow: { subscribe: any, batch-max-delay: PT1S }
+                  fast: { subscribe: any, batch-max-delay: PT0.05S }
+                """, MediaTypes.create("application/x-yaml"))));
+        java.util.concurrent.ScheduledExecutorService timers = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        try (Writers writers = new Writers(1, timers)) {
+            Writers.Shard shard = writers.assign();
+            TestTransport slowT = new TestTransport(dev.tandem.protocol.FrameCodec.create());
+            TestTransport fastT = new TestTransport(dev.tandem.protocol.FrameCodec.create());
+            Outbound slow = outbound("slow", slowT, shard, Batching.of(rules));
+            Outbound fast = outbound("fast", fastT, shard, Batching.of(rules));
+            assertTrue(slow.live(publication(rules, "slow:s", 1), encoded(rules, "slow:s", 1)));
+            Thread.sleep(20); // the writer parks with its alarm a second away
+            long start = System.nanoTime();
+            assertTrue(fast.live(publication(rules, "fast:f", 1), encoded(rules, "fast:f", 1)));
+            fastT.next(ServerFrame.Event.class);
+            long tookMillis = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(tookMillis < 900, "the 50 ms batch was written before the one-second one (" + tookMillis + " ms)");
+            assertEquals(List.of(), slowT.batchSizes(), "the slow batch still waits");
+            slowT.next(ServerFrame.Event.class);
+        } finally {
+            timers.shutdownNow();
+        }
+    }
+
+    private static Outbound outbound(String name, TestTransport t, Writers.Shard shard, Batching batching) {
+        return new Outbound(name, t, SessionLimits.DEFAULTS, dev.tandem.telemetry.Telemetry.NOOP, p -> {
+            throw new AssertionError("nothing unencoded here");
+        }, shard, new Outbound.Owner() {
+            @Override
+            public void writerFinished(int closeCode) {
+            }
+
+            @Override
+            public void overflowed() {
+                throw new AssertionError("no queue fills up here");
+            }
+
+            @Override
+            public void notice(dev.tandem.operations.Result.Failed notice) {
+                throw new AssertionError("no notices here");
+            }
+        }, batching);
+    }
+
+    private static dev.tandem.hub.Publication publication(ChannelRules rules, String channel, long offset) {
+        return new dev.tandem.hub.Publication(rules.resolve("acme", channel), Optional.of(new Position("e", offset)),
+                "tick", "id-" + offset, java.time.Instant.now(), Optional.empty(),
+                JsonNodeFactory.instance.objectNode().put("i", offset), System.nanoTime());
+    }
+
+    private static dev.tandem.hub.Encoded encoded(ChannelRules rules, String channel, long offset) {
+        dev.tandem.hub.Publication p = publication(rules, channel, offset);
+        return new dev.tandem.hub.Encoded(dev.tandem.protocol.FrameCodec.create().encode(p.toFrame()), p.frameOp());
+    }
+
     @Test
     void otherNamespacesAreWrittenAsSoonAsTheWriterComes() {
         harness("PT1S", 100);
