@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Function;
 
+import dev.tandem.channel.Namespace;
 import dev.tandem.hub.Encoded;
 import dev.tandem.hub.Publication;
 import dev.tandem.operations.Delivery;
@@ -211,7 +212,7 @@ final class Outbound implements Delivery {
     @Override
     public boolean live(Publication publication, Encoded frame) {
         Frame f = Frame.of(publication, frame.utf8(), frame.op());
-        Optional<dev.tandem.channel.Namespace.Batch> batch = batching.of(publication);
+        Optional<Namespace.Batch> batch = batching.of(publication);
         if (batch.isEmpty()) {
             return offer(f);
         }
