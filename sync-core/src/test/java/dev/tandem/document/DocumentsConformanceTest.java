@@ -479,7 +479,7 @@ public abstract class DocumentsConformanceTest {
         assertEquals(2, docs.get(alice, note).orElseThrow().version());
     }
 
-    /** The acceptance case of issue 3. */
+    /** The acceptance case: an offline edit replayed after a concurrent change. */
     @Test
     void twoOfflineClientsReplayingInEitherOrderTwiceCountEveryDeltaExactlyOnce() {
         for (boolean phoneFirst : new boolean[] {true, false}) {
