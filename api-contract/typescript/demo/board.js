@@ -297,9 +297,11 @@ client.on('event', (e) => {
   if (e.channel !== `location:${locationId}` || !e.position) return;
   const offset = e.position.offset;
   board.offsets.push(offset);
-  if (board.events.some((x) => x.offset === offset)) return; // shown before this reload
   const d = e.data && typeof e.data === 'object' ? e.data : {};
   const key = d.docId ? `${d.docId} v${d.version}` : undefined;
+  const what = key ?? JSON.stringify(d).slice(0, 40);
+  // shown before this reload (offset and content: a restarted standalone node counts from 1 again)
+  if (board.events.some((x) => x.offset === offset && (x.key ?? x.what) === what)) return;
   const mine = key && board.events.find((x) => x.offset === undefined && x.key === key);
   if (mine) {
     // this user's edit was shown when the server applied it: the channel event gives its offset
@@ -307,7 +309,7 @@ client.on('event', (e) => {
     logEvent({ ...mine, offset, type: e.type });
     return;
   }
-  logEvent({ offset, type: e.type, what: key ?? JSON.stringify(d).slice(0, 40), key });
+  logEvent({ offset, type: e.type, what, key });
 });
 
 /** Ids of edits made while offline or loaded from the stored queue: when applied, they were replayed. */
@@ -319,13 +321,13 @@ docs.on('op', (op) => {
   const replayed = queuedOffline.delete(op.opId);
   if (board.events.some((x) => x.opId === op.opId)) return;
   const key = `${op.docId} v${op.version}`;
-  const fields = { mine: true, replayed, opId: op.opId };
+  const fields = { mine: true, replayed, opId: op.opId, what: `${describe(op)} → ${key}` };
   const seen = board.events.find((x) => x.key === key && !x.mine);
   if (seen) {
     Object.assign(seen, fields);
     logEvent(board.events.splice(board.events.indexOf(seen), 1)[0]);
   } else {
-    logEvent({ type: op.status, what: `${describe(op)} → ${key}`, key, ...fields });
+    logEvent({ type: op.status, key, ...fields });
   }
 });
 renderEvents();
