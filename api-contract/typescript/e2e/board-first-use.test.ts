@@ -222,24 +222,38 @@ describe('demo board, first use, in Chromium', () => {
     }
   });
 
-  test('at 420 px wide nothing scrolls sideways, with a queued edit shown', { timeout: 60_000 }, async () => {
+  test('at 420 px wide nothing scrolls sideways: the board with a queued edit, and the conflict dialog', { timeout: 60_000 }, async () => {
     const tenant = uniqueTenant('first');
     await seed(gw, tenant);
     const context = await browser.newContext({ viewport: { width: 420, height: 860 } });
-    const board: BoardPage = { context, page: await context.newPage(), console: [] };
+    const phone: BoardPage = { context, page: await context.newPage(), console: [] };
+    const bob = await openBoard(browser, gw.httpUrl, { user: 'bob', tenant, seed: '0' });
+    const wide = (): Promise<number> => phone.page.evaluate(() => document.documentElement.scrollWidth);
     try {
-      await board.page.goto(`${gw.httpUrl}/demo/?user=alice&tenant=${tenant}&seed=0`);
-      await ready(board.page);
-      await board.page.locator('#offline').check();
-      await plus(board.page, 'A-1');
-      await board.page.waitForFunction(() => (document.querySelector('tr[data-sku="A-1"] .pending')?.textContent ?? '') !== '', null, { timeout: 10_000 });
-      await board.page.screenshot({ path: targetFile('board-420.png'), fullPage: true });
-      const width = await board.page.evaluate(() => document.documentElement.scrollWidth);
-      assert.ok(width <= 420, `the page is ${width} px wide`);
+      await phone.page.goto(`${gw.httpUrl}/demo/?user=alice&tenant=${tenant}&seed=0`);
+      await Promise.all([ready(phone.page), ready(bob.page)]);
+      await phone.page.locator('#offline').check();
+      await stateIs(phone.page, 'offline');
+      await plus(phone.page, 'A-1');
+      await setPrice(phone.page, 'D-9', '30');
+      await phone.page.waitForFunction(() => (document.querySelector('tr[data-sku="A-1"] .pending')?.textContent ?? '') !== '', null, { timeout: 10_000 });
+      await phone.page.screenshot({ path: targetFile('board-420.png'), fullPage: true });
+      assert.ok((await wide()) <= 420, `the board is ${await wide()} px wide`);
+
+      await setPrice(bob.page, 'D-9', '31');
+      await bob.page.waitForFunction(() => document.querySelector('#queue-count')?.textContent === '0', null, { timeout: 10_000 });
+      await phone.page.locator('#offline').uncheck();
+      const dialog = phone.page.locator('dialog#conflict');
+      await dialog.waitFor({ state: 'visible', timeout: 15_000 });
+      await phone.page.screenshot({ path: targetFile('conflict-420.png') });
+      const box = await dialog.evaluate((d) => d.getBoundingClientRect().toJSON() as { left: number; right: number });
+      assert.ok(box.left >= 0 && box.right <= 420, `the dialog spans ${box.left}..${box.right} px`);
+      assert.ok((await wide()) <= 420, `with the dialog open the page is ${await wide()} px wide`);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n${await why(board)}`);
+      throw new Error(`${(e as Error).message}\n${await why(phone, bob)}`);
     } finally {
       await context.close();
+      await bob.context.close();
     }
   });
 
