@@ -429,7 +429,9 @@ final class Outbound implements Delivery {
                 }
             }
             flush(batch);
-            urgent = false; // anything queued since the last poll is found by the check below
+            // anything queued since the last poll is found by the check below
+            urgent = false;
+            batched = 0;
             writing = false;
             if (stopped && WRITING.compareAndSet(this, false, true)) {
                 finish(0); // stop() found the connection scheduled and left the end to its writer
