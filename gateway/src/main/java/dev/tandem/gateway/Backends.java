@@ -77,7 +77,7 @@ final class Backends implements AutoCloseable {
                 RedissonClient r = redis.get();
                 this.broker = new RedisBroker(r, hub, rules, telemetry, clock);
                 this.presence = new RedisPresenceStore(r, presenceLimits, clock);
-                this.inbox = new RedisInbox(r, inboxTtl, clock);
+                this.inbox = new RedisInbox(r, inboxTtl, budget, clock);
                 this.revocations = new RedisRevocations(r, clock);
             } else {
                 this.broker = new MemoryBroker(hub, rules, telemetry, clock, tandem.get("channels.max-per-tenant").asInt()
