@@ -49,7 +49,15 @@ class RedisHangIT {
     private static final long SLACK_MS = 1000;
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    private record Answer(String node, long atMs, int status, long tookMs) {
+    private record Answer(String node, long atMs, int status, long tookMs, String body) {
+        Answer(String node, long atMs, int status, long tookMs) {
+            this(node, atMs, status, tookMs, "");
+        }
+
+        @Override
+        public String toString() {
+            return node + "@" + atMs + "ms:" + status + "/" + tookMs + "ms" + (body.isEmpty() ? "" : " " + body);
+        }
     }
 
     @Test
@@ -119,7 +127,18 @@ class RedisHangIT {
                     }
                 }));
 
-                sleep(2000);
+                // a connect burst with no fault: readiness must not flap
+                sleep(1000);
+                long burstStart = ms(System.nanoTime() - t0);
+                int welcomed = burst(nodes, tenant, 500);
+                long burstEnd = ms(System.nanoTime() - t0);
+                System.out.println("burst of 500 connections: " + welcomed + " welcomed in " + (burstEnd - burstStart) + " ms");
+                sleep(1000);
+                List<Answer> flaps = health.stream().filter(h -> h.atMs() >= burstStart && h.atMs() <= burstEnd + 1000
+                        && h.status() != 200).toList();
+                assertTrue(flaps.isEmpty(), "health not 200 during a connect burst without a fault: " + flaps);
+                assertEquals(500, welcomed, "every connection of the burst was welcomed");
+
                 proxy.freeze();
                 frozenAt.set(ms(System.nanoTime() - t0));
                 sleep(1000);
@@ -227,14 +246,47 @@ class RedisHangIT {
     private static Answer get(GatewayProcess n, String path, long t0) {
         long start = System.nanoTime();
         int status;
+        String body;
         try {
-            status = HTTP.send(HttpRequest.newBuilder(n.http(path)).timeout(Duration.ofSeconds(10)).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode();
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(n.http(path)).timeout(Duration.ofSeconds(10))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            status = r.statusCode();
+            body = status == 200 ? "" : r.body();
         } catch (Exception e) {
             status = -1;
+            body = String.valueOf(e);
         }
         return new Answer(n.name() + (path.endsWith("ready") ? "" : path), ms(start - t0), status,
-                ms(System.nanoTime() - start));
+                ms(System.nanoTime() - start), body);
+    }
+
+    /**
+     * Opens {@code count} WebSocket connections at once, token in the upgrade, spread over the
+     * nodes, waits until each was welcomed, then closes them.
+     */
+    private static int burst(List<GatewayProcess> nodes, String tenant, int count) throws Exception {
+        List<CompletableFuture<WebSocket>> opened = new ArrayList<>();
+        java.util.concurrent.CountDownLatch welcomed = new java.util.concurrent.CountDownLatch(count);
+        for (int i = 0; i < count; i++) {
+            opened.add(HTTP.newWebSocketBuilder().header("Authorization", "Bearer "
+                    + Tokens.token("b" + i, tenant, Tokens.ALL)).subprotocols(FrameCodec.SUBPROTOCOL)
+                    .connectTimeout(Duration.ofSeconds(30)).buildAsync(nodes.get(i % nodes.size()).ws(),
+                            new WebSocket.Listener() {
+                                @Override
+                                public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
+                                    if (data.toString().contains("\"welcome\"")) {
+                                        welcomed.countDown();
+                                    }
+                                    w.request(1);
+                                    return null;
+                                }
+                            }));
+        }
+        welcomed.await(60, TimeUnit.SECONDS);
+        for (CompletableFuture<WebSocket> f : opened) {
+            f.thenAccept(WebSocket::abort);
+        }
+        return count - (int) welcomed.getCount();
     }
 
     /** Counts and the slowest answer before, during and after the freeze. */
