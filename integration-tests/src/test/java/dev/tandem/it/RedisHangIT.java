@@ -72,7 +72,9 @@ class RedisHangIT {
                     "tandem.redis.address", proxy.redisUrl(),
                     "tandem.db.url", pg.jdbcUrl(), "tandem.db.username", pg.user(),
                     "tandem.db.password", pg.password(), "tandem.db.schema", "it_" + run,
-                    "tandem.connections-per-address", "100000"));
+                    "tandem.connections-per-address", "100000",
+                    // shorter than the budget: a connect waiting on Redis must still not be cut as "no connect frame"
+                    "tandem.limits.auth-timeout", "PT1S"));
             try (GatewayProcess a = GatewayProcess.start("hang-a", config);
                  GatewayProcess b = GatewayProcess.start("hang-b", config)) {
                 List<GatewayProcess> nodes = List.of(a, b);
