@@ -24,6 +24,7 @@ import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.ProtocolException;
 import dev.tandem.queue.redis.RedisSettings;
 import dev.tandem.queue.redis.broker.RedisBroker;
+import dev.tandem.queue.redis.inbox.RedisInbox;
 import dev.tandem.queue.redis.revocations.RedisRevocations;
 import dev.tandem.telemetry.Telemetry;
 import dev.tandem.testing.TestServices;
@@ -42,7 +43,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The Redis adapters when Redis hangs (every byte held, no connection closed, through a
  * {@link FreezingProxy}), built as the gateway builds them with the default
- * {@code timeout-budget}: each call is answered {@code unavailable} within the budget instead of
+ * {@code timeout-budget}: each call (publish, subscribe, revocation check, presence, the inbox's
+ * order lock) is answered {@code unavailable} within the budget instead of
  * waiting out the client's retries, the broker stops reporting {@code delivering}, and after the
  * freeze everything works again.
  */
@@ -63,6 +65,7 @@ class RedisHangTest {
                     Clock.systemUTC());
             RedisRevocations revocations = new RedisRevocations(client, Clock.systemUTC());
             RedisPresenceStore presence = new RedisPresenceStore(client, PresenceLimits.defaults(), Clock.systemUTC());
+            RedisInbox inbox = new RedisInbox(client, Duration.ofMinutes(1), BUDGET, Clock.systemUTC());
             try {
                 String run = Long.toString(System.nanoTime(), 36);
                 ChannelKey ch = rules.resolve("hang" + run, "tenant");
@@ -84,6 +87,10 @@ class RedisHangTest {
                 unavailableInTime("publish", () -> broker.publish(ch, Draft.durable("n", codec.object().put("n", 2))), slow);
                 unavailableInTime("revocation check", () -> revocations.revoked(who), slow);
                 unavailableInTime("presence join", () -> presence.join(ch, "u1", "c1", Optional.empty()), slow);
+                unavailableInTime("subscribe", () -> broker.subscribe(rules.resolve("hang" + run, "location:w" + run),
+                        (p, frame) -> { }, Optional.empty(), r -> { }), slow);
+                ChannelKey inboxOf = rules.resolve("hang" + run, "user:u1");
+                unavailableInTime("inbox order lock", () -> inbox.orderLock(inboxOf).lock(), slow);
                 assertTrue(slow.isEmpty(), "answered later than the budget: " + slow);
                 watch.join();
                 long downAfter = (notDelivering.get() - frozenAt) / 1_000_000;
@@ -106,6 +113,7 @@ class RedisHangTest {
                 broker.close();
                 revocations.close();
                 presence.close();
+                inbox.close();
                 client.shutdown();
             }
         }

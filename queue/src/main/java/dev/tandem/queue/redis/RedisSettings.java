@@ -197,8 +197,8 @@ public final class RedisSettings {
                 .setTimeout((int) timeout.toMillis())
                 .setRetryAttempts(retryAttempts)
                 .setRetryDelay(new ConstantDelay(retryInterval))
-                // a subscription (SSUBSCRIBE) waits no longer than a command
-                .setSubscriptionTimeout((int) budget.toMillis());
+                // a subscription (SSUBSCRIBE) gets the same 80 % of the budget as a command
+                .setSubscriptionTimeout((int) budget.multipliedBy(4).dividedBy(5).toMillis());
         password.ifPresent(c::setPassword);
         username.ifPresent(c::setUsername);
     }
