@@ -2,11 +2,14 @@ package dev.tandem.gateway;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
-
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.redisson.api.RedissonClient;
 import org.redisson.api.redisnode.RedisNodes;
@@ -126,11 +129,26 @@ final class Backends implements AutoCloseable {
         return databaseCheck.response().build();
     }
 
-    /** Whether every Redis server answers a PING within the budget. */
+    /**
+     * Whether Redis answers a PING within the budget: the one instance, or every master of a
+     * cluster, pinged together (a replica that is down serves no command, so it does not count).
+     */
     private static boolean ping(RedissonClient r, Duration budget) {
-        return r.getConfig().isClusterConfig()
-                ? r.getRedisNodes(RedisNodes.CLUSTER).pingAll(budget.toMillis(), TimeUnit.MILLISECONDS)
-                : r.getRedisNodes(RedisNodes.SINGLE).getInstance().ping(budget.toMillis(), TimeUnit.MILLISECONDS);
+        if (!r.getConfig().isClusterConfig()) {
+            return r.getRedisNodes(RedisNodes.SINGLE).getInstance().ping(budget.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        List<CompletableFuture<Boolean>> pings = r.getRedisNodes(RedisNodes.CLUSTER).getMasters().stream()
+                .map(m -> m.pingAsync(budget.toMillis(), TimeUnit.MILLISECONDS).toCompletableFuture()).toList();
+        return !pings.isEmpty() && pings.stream().allMatch(p -> {
+            try {
+                return p.get(budget.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            } catch (ExecutionException | TimeoutException e) {
+                return false;
+            }
+        });
     }
 
     /**
