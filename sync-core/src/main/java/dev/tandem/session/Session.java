@@ -382,6 +382,9 @@ public final class Session {
      * everything about the token checked out.
      */
     private void authenticate(String token, long requestId) {
+        // the client has sent its token: from here the node is the one waiting (revocations,
+        // the connect hook), and it answers within its own budgets, never with an auth timeout
+        authDeadline = System.nanoTime() + Long.MAX_VALUE / 2;
         Hooks.Admitted admitted;
         try {
             admitted = engine.operations().authentication().connection(token);
