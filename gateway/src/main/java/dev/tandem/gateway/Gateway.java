@@ -213,7 +213,7 @@ public final class Gateway implements AutoCloseable {
             }
             startKafka(telemetry);
             Config db = tandem.get("db.url").exists() ? tandem.get("db") : tandem.get("documents.db");
-            this.pushing = Pushing.create(tandem, devMode, db, backends.presence, rules,
+            this.pushing = Pushing.create(tandem, devMode, db, backends.presence, rules, backends.documentStore,
                     nodeId + "/" + java.util.UUID.randomUUID(), Clock.systemUTC());
             // no relay without Kafka: do not fill the outbox for nobody
             backends.documentStore.writeOutbox(kafka.isPresent(),

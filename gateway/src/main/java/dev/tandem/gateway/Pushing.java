@@ -5,13 +5,17 @@ import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.conflict.push.SqlPushStore;
 import dev.tandem.presence.PresenceStore;
 import dev.tandem.push.Device;
+import dev.tandem.document.Documents;
 import dev.tandem.push.PushDispatcher;
+import dev.tandem.push.PushNotices;
 import dev.tandem.push.PushProvider;
 import dev.tandem.push.PushProviders;
 import dev.tandem.push.PushService;
@@ -33,7 +37,8 @@ import io.helidon.config.Config;
  * any node is subscribed to their own {@code user:} channel (its presence, in Redis in cluster
  * mode). Settings of its own under {@code tandem.push}: {@code max-devices-per-user} (10),
  * {@code poll-interval} (PT1S), {@code batch} (32), {@code history-retention} (P7D),
- * {@code db-pool-size} (4).
+ * {@code db-pool-size} (4), {@code notices} ([]: which of the node's own durable notices are pushed,
+ * {@code conflict} and {@code overwritten}; see {@link PushNotices}).
  */
 final class Pushing implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Pushing.class.getName());
@@ -61,7 +66,7 @@ final class Pushing implements AutoCloseable {
      * @param holder this process's name for leases
      */
     static Optional<Pushing> create(Config tandem, boolean devMode, Config db, PresenceStore presence, ChannelRules rules,
-                                    String holder, Clock clock) {
+                                    Documents documents, String holder, Clock clock) {
         Config push = tandem.get("push");
         PushSettings settings = PushSettings.create(push, devMode);
         Optional<VapidKeys> vapid = settings.webPush().enabled() ? Optional.of(vapidKeys(settings, db)) : Optional.empty();
@@ -90,6 +95,11 @@ final class Pushing implements AutoCloseable {
             PushService service = new PushService(store, providers, settings.endpoints(), online,
                     push.get("max-devices-per-user").asInt().orElse(10),
                     vapid.map(VapidKeys::publicKeyBase64Url), dispatcher::wake, clock);
+            Set<PushNotices.Kind> notices = ConfigLists.strings(push.get("notices"), List.of()).stream()
+                    .map(PushNotices.Kind::fromConfig).collect(java.util.stream.Collectors.toSet());
+            if (!notices.isEmpty()) {
+                documents.listen(new PushNotices(service, notices, settings.defaultTtl()));
+            }
             LOG.log(System.Logger.Level.INFO, "push on: " + (providers.supports(Device.Kind.WEBPUSH) ? "webpush " : "")
                     + (providers.supports(Device.Kind.FCM) ? "fcm " : "") + (providers.supports(Device.Kind.APNS) ? "apns" : ""));
             return Optional.of(new Pushing(settings, service, store, dispatcher));

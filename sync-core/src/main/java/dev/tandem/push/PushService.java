@@ -139,15 +139,20 @@ public final class PushService {
      *         or has no device
      */
     public int notify(Principal service, String user, Notification notification, When when) {
+        return notifyUser(service.tenant(), user, notification, when);
+    }
+
+    /** Notifies a user of the tenant on the node's own behalf (its durable notices); as {@link #notify}. */
+    public int notifyUser(String tenant, String user, Notification notification, When when) {
         boolean push = switch (when) {
             case NEVER -> false;
             case ALWAYS -> true;
-            case OFFLINE -> !online.online(service.tenant(), user);
+            case OFFLINE -> !online.online(tenant, user);
         };
         if (!push) {
             return 0;
         }
-        int n = store.enqueue(service.tenant(), user, notification, clock.instant());
+        int n = store.enqueue(tenant, user, notification, clock.instant());
         if (n > 0) {
             queued.run();
         }
