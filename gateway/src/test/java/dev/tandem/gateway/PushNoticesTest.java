@@ -29,7 +29,7 @@ class PushNoticesTest {
              TestGateway gw = TestGateway.start(Map.of(
                      "tandem.documents.db.url", "jdbc:h2:file:" + dir.resolve("tandem"),
                      "tandem.documents.types.task.strategy", "manual",
-                     "tandem.push.notices.0", "conflict",
+                     "tandem.push.notices", "conflict",
                      "tandem.push.poll-interval", "PT0.2S"));
              WsProbe alice = ContractProbes.connect(gw.ws(), TestGateway.token("alice", "acme"));
              WsProbe bob = ContractProbes.connect(gw.ws(), TestGateway.token("bob", "acme"))) {
