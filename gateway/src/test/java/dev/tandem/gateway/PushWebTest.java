@@ -187,6 +187,26 @@ class PushWebTest {
         }
     }
 
+    @Test
+    void aNotificationIsKeptOnlyForItsTimeToLive() throws Exception {
+        pushService.on("/push/busy", r -> LocalHttpServer.Reply.of(503).with("Retry-After", "2"));
+        try (TestGateway gw = TestGateway.start(config())) {
+            register(gw, ALICE, new PushSubscriber(), "/push/now-1");
+            gw.post("/api/v1/users/alice/send", SERVICE,
+                    "{\"type\":\"t\",\"data\":1,\"push\":{\"title\":\"Now\",\"body\":\"\",\"ttl\":0}}");
+            assertEquals("0", awaitRequests("/push/now-1", 1).getFirst().header("TTL"), "now or never: sent once, TTL 0");
+
+            String bob = TestGateway.token("bob", "acme");
+            register(gw, bob, new PushSubscriber(), "/push/busy-1");
+            gw.post("/api/v1/users/bob/send", SERVICE,
+                    "{\"type\":\"t\",\"data\":1,\"push\":{\"title\":\"Soon\",\"body\":\"\",\"ttl\":1}}");
+            JsonNode entry = await(gw, () -> history(gw, "bob"), h -> h.path("entries").size() == 1)
+                    .path("entries").get(0);
+            assertEquals("expired", entry.path("outcome").asText(), "the retry came after its second: " + entry);
+            assertEquals(1, pushService.requests("/push/busy-1").size());
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private String register(TestGateway gw, String token, PushSubscriber browser, String path) throws Exception {

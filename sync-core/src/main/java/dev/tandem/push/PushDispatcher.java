@@ -125,16 +125,18 @@ public final class PushDispatcher implements AutoCloseable {
                 return;
             }
             Device device = row.device().get();
+            Notification n = row.notification();
             Duration left = Duration.between(now, row.expiresAt());
-            if (left.isNegative()) {
+            // a ttl of 0 means "now or never": its first send goes out, with TTL 0
+            boolean nowOrNever = n.ttl().isZero() && row.attempts() == 1;
+            if (left.isNegative() && !nowOrNever) {
                 finish(row, Optional.of(device.kind()), "expired", 0, "its time to live ran out before it was sent", false);
                 return;
             }
-            Notification n = row.notification();
             // a retry asks the push service to keep it only for what is left of its time to live
-            Notification toSend = new Notification(n.title(), n.body(), n.url(), n.tag(),
-                    left.compareTo(n.ttl()) < 0 ? left.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) : n.ttl(),
-                    n.urgency());
+            Duration ttl = left.isNegative() ? Duration.ZERO
+                    : left.compareTo(n.ttl()) < 0 ? left.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) : n.ttl();
+            Notification toSend = new Notification(n.title(), n.body(), n.url(), n.tag(), ttl, n.urgency());
             PushOutcome outcome = providers.send(device, toSend);
             Optional<Device.Kind> kind = Optional.of(device.kind());
             switch (outcome) {
