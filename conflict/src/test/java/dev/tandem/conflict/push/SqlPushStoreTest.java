@@ -29,17 +29,57 @@ class SqlPushStoreTest {
     private static final Instant T0 = Instant.parse("2026-12-01T10:00:00Z");
     private static final Duration LEASE = Duration.ofSeconds(30);
 
-    private SqlPushStore store;
+    SqlPushStore store;
+    private final String h2 = "jdbc:h2:mem:push-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+
+    /** The database: an in-memory H2 here, PostgreSQL in the subclass. */
+    Config database() {
+        return Config.just(ConfigSources.create(Map.of("url", h2)));
+    }
 
     @BeforeEach
     void open() {
-        store = SqlPushStore.create(Config.just(ConfigSources.create(Map.of("url",
-                "jdbc:h2:mem:push-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1"))), 2);
+        store = SqlPushStore.create(database(), 4);
     }
 
     @AfterEach
     void close() {
         store.close();
+    }
+
+    @Test
+    void twoNodesClaimingTogetherSendEachRowOnce() throws Exception {
+        store.register("acme", "alice", fcm("tok-many"), 10, T0);
+        for (int i = 0; i < 100; i++) {
+            store.enqueue("acme", "alice", Notification.of("n" + i, "", Duration.ofHours(1)), T0);
+        }
+        java.util.Set<Long> sent = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.concurrent.atomic.AtomicInteger twice = new java.util.concurrent.atomic.AtomicInteger();
+        try (SqlPushStore other = SqlPushStore.create(database(), 4)) {
+            List<Thread> nodes = new java.util.ArrayList<>();
+            for (SqlPushStore node : List.of(store, other)) {
+                for (int t = 0; t < 2; t++) {
+                    String holder = "node-" + System.identityHashCode(node) + "-" + t;
+                    nodes.add(Thread.ofPlatform().start(() -> {
+                        List<PushStore.Claimed> rows;
+                        while (!(rows = node.claim(holder, 7, LEASE, T0)).isEmpty()) {
+                            for (PushStore.Claimed r : rows) {
+                                if (!sent.add(r.id())) {
+                                    twice.incrementAndGet();
+                                }
+                                node.finish(r, holder, entry("delivered"), false);
+                            }
+                        }
+                    }));
+                }
+            }
+            for (Thread t : nodes) {
+                t.join();
+            }
+        }
+        assertEquals(0, twice.get(), "no row was claimed twice");
+        assertEquals(100, sent.size());
+        assertEquals(0, store.backlog());
     }
 
     private static Device.Fcm fcm(String token) {
