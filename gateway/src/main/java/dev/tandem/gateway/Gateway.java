@@ -68,6 +68,7 @@ public final class Gateway implements AutoCloseable {
     private final ScheduledExecutorService housekeeping;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final Optional<KafkaSettings> kafka;
+    private final boolean servesDemo;
     private final Backends backends;
     private final Hooks hooks;
     private final Optional<Webhooks> webhooks;
@@ -99,10 +100,13 @@ public final class Gateway implements AutoCloseable {
                 .register("/sse", new SseEndpoint(this::engine, this::operations, codec,
                         SessionLimits.create(tandem.get("limits"))))
                 .register("/contracts", ContractsService.fromClasspath());
+        Optional<java.nio.file.Path> demoDir = devMode ? tandem.get("demo.dir").asString().asOptional()
+                .filter(s -> !s.isBlank()).map(java.nio.file.Path::of) : Optional.empty();
         if (devMode) {
-            http.register("/demo", new DemoService(tandem.get("demo.dir").asString().asOptional()
-                    .filter(s -> !s.isBlank()).map(java.nio.file.Path::of), codec));
+            http.register("/demo", new DemoService(demoDir, codec));
         }
+        this.servesDemo = StartPage.servesBoard(demoDir);
+        http.get("/", new StartPage(servesDemo));
         this.framing = new HttpFraming(tandem.get("http.header-timeout").as(Duration.class)
                 .orElse(Duration.ofSeconds(10)));
         int wsFrameLimit = Math.max(1 << 20, SessionLimits.create(tandem.get("limits")).maxFrameBytes() + 1024);
@@ -298,6 +302,11 @@ public final class Gateway implements AutoCloseable {
     /** The port the server listens on. */
     public int port() {
         return server.port();
+    }
+
+    /** Whether the node serves the demo board at {@code /demo/} (development mode, with its files). */
+    public boolean servesDemo() {
+        return servesDemo;
     }
 
     /** Whether the server speaks TLS. */

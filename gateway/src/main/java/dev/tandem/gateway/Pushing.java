@@ -23,7 +23,6 @@ import dev.tandem.push.PushSettings;
 import dev.tandem.push.PushStore;
 import dev.tandem.push.apns.ApnsProvider;
 import dev.tandem.push.fcm.FcmProvider;
-import dev.tandem.push.support.PushHttp;
 import dev.tandem.push.webpush.VapidKeys;
 import dev.tandem.push.webpush.WebPushProvider;
 
@@ -70,8 +69,8 @@ final class Pushing implements AutoCloseable {
         Config push = tandem.get("push");
         PushSettings settings = PushSettings.create(push, devMode);
         Optional<VapidKeys> vapid = settings.webPush().enabled() ? Optional.of(vapidKeys(settings, db)) : Optional.empty();
-        HttpClient http1 = PushHttp.client(settings.connectTimeout(), HttpClient.Version.HTTP_1_1);
-        HttpClient http2 = PushHttp.client(settings.connectTimeout(), HttpClient.Version.HTTP_2);
+        HttpClient http1 = client(settings, HttpClient.Version.HTTP_1_1);
+        HttpClient http2 = client(settings, HttpClient.Version.HTTP_2);
         PushProviders providers = new PushProviders(
                 vapid.map(keys -> (PushProvider<Device.WebPush>) new WebPushProvider(settings.webPush(), keys,
                         settings.endpoints(), http1, settings.requestTimeout(), clock)),
@@ -141,6 +140,12 @@ final class Pushing implements AutoCloseable {
             return Optional.of(p.toAbsolutePath().getParent());
         }
         return Optional.of(Path.of("data"));
+    }
+
+    /** A client for push services: redirects are never followed (the host checked is the host called). */
+    private static HttpClient client(PushSettings settings, HttpClient.Version version) {
+        return HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
+                .connectTimeout(settings.connectTimeout()).version(version).build();
     }
 
     private static <T> T load(String setting, java.util.concurrent.Callable<T> make) {

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.tandem.push.LocalHttpServer;
+import dev.tandem.testing.LocalHttpServer;
 import dev.tandem.push.webpush.VapidKeys;
 import dev.tandem.testing.TestServices;
 import dev.tandem.testing.WsProbe;

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.tandem.push.LocalHttpServer;
+import dev.tandem.testing.LocalHttpServer;
 import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -346,10 +346,18 @@ final class Outbound implements Delivery {
         } catch (IOException | RuntimeException e) {
             batch.clear();
             LOG.log(System.Logger.Level.DEBUG, () -> "connection " + name + ": write failed: " + e);
-            finish(0);
+            // the peer is gone without a close, unless the session stopped the writing (and
+            // counted the end itself)
+            finish(stopped ? 0 : DROPPED);
             return false;
         }
     }
+
+    /**
+     * The close code of a connection whose peer went away without a close (RFC 6455's 1006, which
+     * is never sent, only reported): a write that failed, a stream whose client left.
+     */
+    static final int DROPPED = 1006;
 
     /** Tells the session the writing is over, once. */
     private void finish(int closeCode) {

@@ -566,8 +566,8 @@ public final class Session {
                 if (!out.finished()) {
                     LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + ": close not written within "
                             + engine.limits().writeTimeout() + ", dropping the connection");
+                    terminate(code.code()); // counted with the code it was closed for
                     out.stop();
-                    terminate(code.code());
                 }
             }, engine.limits().writeTimeout().toMillis(), TimeUnit.MILLISECONDS);
         }
@@ -578,12 +578,13 @@ public final class Session {
      * The transport is gone (peer closed, socket error, connection dropped without a close
      * frame): releases everything at once.
      *
-     * @param closeCode the close code when known, else 0
+     * @param closeCode the close code: the peer's, or 1006 when it went without one
      */
     public void transportClosed(int closeCode) {
         toClosed();
-        out.stop();
+        // the end is counted with the peer's code before the writer stops (which would report none)
         terminate(closeCode);
+        out.stop();
     }
 
     /** Moves to CLOSED; true when this call did (exactly one caller wins). */
