@@ -76,6 +76,7 @@ public final class Gateway implements AutoCloseable {
     private final GatewayTelemetry telemetry;
     private volatile Optional<KafkaIngest> ingest = Optional.empty();
     private volatile Optional<dev.tandem.kafka.OutboxRelay> relay = Optional.empty();
+    private volatile Optional<Pushing> pushing = Optional.empty();
 
     private Gateway(Config root) {
         ServerLogFilter.install();
@@ -92,7 +93,10 @@ public final class Gateway implements AutoCloseable {
         this.kafka = KafkaSettings.create(tandem.get("kafka"));
         FrameCodec codec = FrameCodec.create();
         this.codec = codec;
-        HttpRouting.Builder http = HttpRouting.builder().addFilter(new Cors(origins, codec)).register("/api/v1", new RestApi(this::operations, this::engine, codec))
+        PushApi pushApi = new PushApi(this::operations, () -> pushing, codec,
+                tandem.get("auth.service-role").asString().orElse("service"));
+        HttpRouting.Builder http = HttpRouting.builder().addFilter(new Cors(origins, codec)).register("/api/v1", pushApi)
+                .register("/api/v1", new RestApi(this::operations, this::engine, codec, pushApi))
                 .register("/sse", new SseEndpoint(this::engine, this::operations, codec,
                         SessionLimits.create(tandem.get("limits"))))
                 .register("/contracts", ContractsService.fromClasspath());
@@ -209,6 +213,9 @@ public final class Gateway implements AutoCloseable {
                 housekeeping.scheduleWithFixedDelay(m::sweep, 1, 1, TimeUnit.MINUTES);
             }
             startKafka(telemetry);
+            Config db = tandem.get("db.url").exists() ? tandem.get("db") : tandem.get("documents.db");
+            this.pushing = Pushing.create(tandem, devMode, db, backends.presence, rules, backends.documentStore,
+                    nodeId + "/" + java.util.UUID.randomUUID(), Clock.systemUTC());
             // no relay without Kafka: do not fill the outbox for nobody
             backends.documentStore.writeOutbox(kafka.isPresent(),
                     webhookSettings.map(WebhookSettings::documents).orElse(false));
@@ -216,6 +223,7 @@ public final class Gateway implements AutoCloseable {
             // a failed start leaves nothing running: client threads would keep the JVM alive
             ingest.ifPresent(KafkaIngest::close);
             relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
+            pushing.ifPresent(Pushing::close);
             Optional.ofNullable(timers).ifPresent(ScheduledExecutorService::shutdownNow);
             Optional.ofNullable(built).ifPresent(Engine::close);
             Optional.ofNullable(ops).ifPresent(Operations::close);
@@ -271,6 +279,7 @@ public final class Gateway implements AutoCloseable {
             g.stopped.set(true);
             g.ingest.ifPresent(KafkaIngest::close);
             g.relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
+            g.pushing.ifPresent(Pushing::close);
             g.housekeeping.shutdownNow();
             g.engine.close();
             g.operations.close();
@@ -358,6 +367,7 @@ public final class Gateway implements AutoCloseable {
         framing.close();
         housekeeping.shutdownNow();
         connectionWatch.close();
+        pushing.ifPresent(Pushing::close);
         engine.close();
         operations.close();
         closeHooks();

@@ -26,7 +26,7 @@ import io.helidon.config.Config;
  *   <caption>defaults</caption>
  *   <tr><th>name</th><th>subscribe</th><th>publish</th><th>notes</th></tr>
  *   <tr><td>{@code tenant}</td><td>any</td><td>none</td><td>tenant-wide broadcasts</td></tr>
- *   <tr><td>{@code user:{id}}</td><td>self</td><td>none</td><td>inbox, history 24 h</td></tr>
+ *   <tr><td>{@code user:{id}}</td><td>self</td><td>none</td><td>inbox, history 24 h, presence (whether the user is connected: push waits for it)</td></tr>
  *   <tr><td>{@code location:{id}}</td><td>claim:locations</td><td>none</td><td></td></tr>
  *   <tr><td>{@code workspace:{id}}</td><td>claim:workspaces</td><td>claim:workspaces</td><td>presence</td></tr>
  *   <tr><td>{@code project:{id}}</td><td>claim:projects</td><td>claim:projects</td><td>presence</td></tr>
@@ -54,7 +54,7 @@ public final class ChannelRules {
     public static Map<String, Namespace> defaults() {
         Map<String, Namespace> d = new LinkedHashMap<>();
         d.put("tenant", new Namespace("tenant", 0, new Access.Any(), new Access.None(), false, false, false, 100, HOUR));
-        d.put("user", new Namespace("user", 1, new Access.Self(), new Access.None(), false, false, false, 1000,
+        d.put("user", new Namespace("user", 1, new Access.Self(), new Access.None(), false, true, false, 1000,
                 Duration.ofHours(24)));
         d.put("location", new Namespace("location", 1, new Access.Claim("locations"), new Access.None(), false, false,
                 false, 100, HOUR));
