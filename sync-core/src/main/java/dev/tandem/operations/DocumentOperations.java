@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.tandem.auth.Principal;
 import dev.tandem.channel.ChannelName;
+import dev.tandem.document.DocumentListener;
 import dev.tandem.document.Written;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.ErrorCode;
@@ -23,9 +24,20 @@ import dev.tandem.protocol.ProtocolException;
  */
 public final class DocumentOperations {
     private final Parts parts;
+    private final Consumer<DocumentListener> listeners;
 
-    DocumentOperations(Parts parts) {
+    DocumentOperations(Parts parts, Consumer<DocumentListener> listeners) {
         this.parts = parts;
+        this.listeners = listeners;
+    }
+
+    /**
+     * Adds a listener told about every committed write (a new version, a manual conflict) after
+     * its author was answered and it was published, on the writer's thread: it must not block
+     * (hand work to its own queue). A listener that throws is logged and changes nothing.
+     */
+    public void listen(DocumentListener listener) {
+        listeners.accept(java.util.Objects.requireNonNull(listener, "listener"));
     }
 
     /** {@code doc.get}: {@code {"document": …}}; {@code forbidden} when the caller may not read it. */

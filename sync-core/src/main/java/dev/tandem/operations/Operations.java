@@ -43,6 +43,7 @@ import dev.tandem.telemetry.Telemetry;
  */
 public final class Operations implements AutoCloseable {
     private final Background background = new Background();
+    private final java.util.List<DocumentListener> documentListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Parts parts;
     private final Authentication authentication;
     private final Channels channels;
@@ -60,12 +61,14 @@ public final class Operations implements AutoCloseable {
             public void changed(DocumentChange change) {
                 change.strategy().ifPresent(st -> telemetry.conflict(st.wire()));
                 publisher.changed(change);
+                heard(l -> l.changed(change));
             }
 
             @Override
             public void conflicted(ConflictRecord conflict) {
                 telemetry.conflict(Strategy.MANUAL.wire());
                 publisher.conflicted(conflict);
+                heard(l -> l.conflicted(conflict));
             }
         };
         Presences presences = new Presences(b.presence, b.rules, publisher, b.codec, b.telemetry, background,
@@ -77,7 +80,19 @@ public final class Operations implements AutoCloseable {
         this.authentication = new Authentication(b.verifier, b.clock, revocations, b.hooks, b.serviceRole);
         this.channels = new Channels(parts, store, committed);
         this.fleet = new FleetControl(revocations, b.clock, b.maxTokenLifetime, b.codec, b.telemetry);
-        this.documents = new DocumentOperations(parts);
+        this.documents = new DocumentOperations(parts, documentListeners::add);
+    }
+
+    /** Tells the listeners added through {@link DocumentOperations#listen} (push notices), each on its own. */
+    private void heard(java.util.function.Consumer<DocumentListener> tell) {
+        for (DocumentListener l : documentListeners) {
+            try {
+                tell.accept(l);
+            } catch (RuntimeException e) {
+                System.getLogger(Operations.class.getName()).log(System.Logger.Level.WARNING,
+                        "a document listener failed", dev.tandem.telemetry.LogText.scrub(e));
+            }
+        }
     }
 
     /** A builder; {@link Builder#broker} and {@link Builder#verifier} are required. */

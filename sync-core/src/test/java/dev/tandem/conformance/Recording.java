@@ -1,9 +1,23 @@
-package dev.tandem.document;
+package dev.tandem.conformance;
 
 import java.util.List;
 import java.util.Optional;
 
 import dev.tandem.auth.Principal;
+import dev.tandem.document.AuditEntry;
+import dev.tandem.document.ConflictFilter;
+import dev.tandem.document.ConflictRecord;
+import dev.tandem.document.DocOp;
+import dev.tandem.document.DocRef;
+import dev.tandem.document.Document;
+import dev.tandem.document.DocumentListener;
+import dev.tandem.document.DocumentQuery;
+import dev.tandem.document.Documents;
+import dev.tandem.document.History;
+import dev.tandem.document.OpResult;
+import dev.tandem.document.Resolution;
+import dev.tandem.document.WriteGuard;
+import dev.tandem.document.Written;
 
 /**
  * A store under test whose committed writes are told to a listener as the operations layer
