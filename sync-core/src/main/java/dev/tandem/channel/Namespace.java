@@ -2,6 +2,7 @@ package dev.tandem.channel;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The rules of one channel namespace, from configuration under
@@ -17,15 +18,27 @@ import java.util.Objects;
  * @param joinLeave     whether join/leave events are sent to subscribers
  * @param historySize   how many durable publications each channel keeps for recovery
  * @param historyTtl    how long a publication stays in history
+ * @param delta         the delta formats its subscriptions may ask for (only {@value #FOSSIL})
  */
 public record Namespace(String name, int segments, Access subscribe, Access publish, boolean ephemeralOnly,
-                        boolean presence, boolean joinLeave, int historySize, Duration historyTtl) {
+                        boolean presence, boolean joinLeave, int historySize, Duration historyTtl,
+                        Set<String> delta) {
+    /** The delta format there is: Fossil deltas of the payload's JSON text. */
+    public static final String FOSSIL = "fossil";
+
     /** Validates the fields. */
     public Namespace {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(subscribe, "subscribe");
         Objects.requireNonNull(publish, "publish");
         Objects.requireNonNull(historyTtl, "historyTtl");
+        delta = Set.copyOf(Objects.requireNonNull(delta, "delta"));
+        for (String format : delta) {
+            if (!format.equals(FOSSIL)) {
+                throw new IllegalArgumentException("namespace " + name + ": unknown delta format '" + format
+                        + "' (there is " + FOSSIL + ")");
+            }
+        }
         if (segments < 0 || segments > 4) {
             throw new IllegalArgumentException("namespace " + name + ": segments must be 0..4");
         }
@@ -35,5 +48,16 @@ public record Namespace(String name, int segments, Access subscribe, Access publ
         if (historyTtl.isNegative()) {
             throw new IllegalArgumentException("namespace " + name + ": history-ttl must not be negative");
         }
+    }
+
+    /** A namespace without deltas. */
+    public Namespace(String name, int segments, Access subscribe, Access publish, boolean ephemeralOnly,
+                     boolean presence, boolean joinLeave, int historySize, Duration historyTtl) {
+        this(name, segments, subscribe, publish, ephemeralOnly, presence, joinLeave, historySize, historyTtl, Set.of());
+    }
+
+    /** Whether its subscriptions may ask for deltas in {@code format}. */
+    public boolean allowsDelta(String format) {
+        return delta.contains(format);
     }
 }
