@@ -24,6 +24,7 @@ export type DeltaOutcome =
   | { readonly kind: 'dropped' };
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** The delta chains of a client's channels. */
 export class Deltas {
@@ -80,7 +81,7 @@ export class Deltas {
     }
     let data: Json;
     try {
-      data = JSON.parse(new TextDecoder().decode(text)) as Json;
+      data = JSON.parse(decoder.decode(text)) as Json;
     } catch (e) {
       return this.broke(f.channel, `the payload is not JSON: ${String(e)}`);
     }
