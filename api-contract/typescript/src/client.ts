@@ -4,6 +4,7 @@ import { browserEnvironment, type Environment, type EnvironmentChange } from './
 import { TandemError, unavailable } from './errors.js';
 import { Documents } from './documents.js';
 import { IndexedDbStorage } from './indexeddb.js';
+import { Deltas, type DeltaFormat } from './deltas.js';
 import { Positions, TokenBucket } from './positions.js';
 import { PresenceChannel, type PresenceOptions } from './presence.js';
 import { MemoryStorage, type QueueStorage } from './storage.js';
@@ -142,8 +143,10 @@ export interface TandemEvent<T = Json> {
   readonly data: T;
   /** Epoch and offset; absent for ephemeral signals (typing, cursor). */
   readonly position?: Position;
-  readonly eventId: string;
-  readonly time: string;
+  /** The event id the publisher gave, if it gave one. */
+  readonly eventId?: string;
+  /** When the gateway accepted it, ms since the Unix epoch. */
+  readonly time: number;
   /** The publishing user, for client publications. */
   readonly from?: string;
 }
@@ -194,6 +197,11 @@ export interface SubscribeExtras {
   presence?: boolean;
   /** Ask for the document in the reply (`doc:` channels). */
   snapshot?: boolean;
+  /**
+   * Ask for payloads as Fossil deltas (`'fossil'`) where the channel's namespace allows them
+   * (the reply's `delta` says); handlers still get whole payloads.
+   */
+  delta?: DeltaFormat;
   /**
    * Where to resume from when the client has no position of its own for the channel (e.g. the
    * position a `doc.query` page was read at): the server replays what came after it.
@@ -374,6 +382,8 @@ export class TandemClient {
   private signalTimer: ReturnType<typeof setTimeout> | undefined;
 
   private readonly positions = new Positions();
+  /** Whole payloads from delta subscriptions. */
+  private readonly deltas = new Deltas();
   private readonly channels = new Map<string, Channel>();
   private inboxSub: Subscription | undefined;
   private ackTarget: { channel: string; position: Position } | undefined;
@@ -1211,6 +1221,7 @@ export class TandemClient {
       ...(since === undefined ? {} : { since }),
       ...(ch.wants('presence') ? { presence: true } : {}),
       ...(ch.wants('snapshot') ? { snapshot: true } : {}),
+      ...(Deltas.asked([...ch.handles].map((h) => h.extras)) === undefined ? {} : { delta: 'fossil' }), // delta subscriptions
     };
     this.request(frame).then(
       (body) => {
@@ -1220,6 +1231,7 @@ export class TandemClient {
         ch.inflight = false;
         ch.conn = c;
         ch.retries = 0;
+        this.deltas.subscribed(ch.name); // delta subscriptions
         const epoch = body['epoch'];
         const offset = body['offset'];
         if (typeof epoch !== 'string' || epoch === '' || typeof offset !== 'number' || offset < 0) {
@@ -1290,6 +1302,7 @@ export class TandemClient {
     }
     this.channels.delete(channel);
     this.positions.forget(channel);
+    this.deltas.forget(channel); // delta subscriptions
     if (ch.retryTimer !== undefined) {
       clearTimeout(ch.retryTimer);
     }
@@ -1305,11 +1318,32 @@ export class TandemClient {
     }
   }
 
-  private deliver(f: EventFrame): void {
-    const ch = this.channels.get(f.channel);
+  /** A delta chain broke (deltas.ts): unsubscribe, then subscribe again from the last whole position. */
+  private mendDeltas(ch: Channel, why: string): void {
+    this.log.info(`${ch.name}: delta chain broken (${why}); subscribing again`);
+    const c = this.conn;
+    if (c === undefined || !c.ready || c.ended || ch.conn !== c) {
+      return; // a (re)subscribe is under way and starts a new chain
+    }
+    this.request({ op: 'unsubscribe', channel: ch.name }).catch(() => undefined);
+    ch.conn = undefined;
+    this.subscribeOnServer(ch);
+  }
+
+  private deliver(received: EventFrame): void {
+    const ch = this.channels.get(received.channel);
     if (ch === undefined) {
       return; // after an unsubscribe
     }
+    // delta subscriptions: handlers get whole payloads; a broken chain is subscribed again
+    const outcome = this.deltas.resolve(received);
+    if (outcome.kind !== 'whole') {
+      if (outcome.kind === 'broken') {
+        this.mendDeltas(ch, outcome.why);
+      }
+      return;
+    }
+    const f = outcome.frame;
     const before = f.position === undefined ? undefined : this.positions.get(f.channel);
     if (f.position !== undefined && !this.positions.accept(f.channel, f.position)) {
       this.stats.duplicates++;
@@ -1323,7 +1357,7 @@ export class TandemClient {
       channel: f.channel,
       type: f.type,
       data: f.data,
-      eventId: f.eventId,
+      ...(f.eventId === undefined ? {} : { eventId: f.eventId }),
       time: f.time,
       ...(f.position === undefined ? {} : { position: f.position }),
       ...(f.from === undefined ? {} : { from: f.from }),

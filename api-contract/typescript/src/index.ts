@@ -35,6 +35,7 @@ export {
   type WebSocketConstructor,
   type WebSocketLike,
 } from './client.js';
+export { type DeltaFormat } from './deltas.js';
 export { toDoc, type ConflictRecord, type Doc } from './doc.js';
 export { Documents, type DocumentEvents, type OpView, type QueryPage } from './documents.js';
 export { consoleLogger, type Logger, type Unsubscribe } from './emitter.js';

@@ -106,10 +106,17 @@ export interface EventFrame {
   readonly channel: string;
   readonly position?: Position;
   readonly type: string;
-  readonly eventId: string;
-  readonly time: string;
+  /** The event id the publisher gave, if it gave one. */
+  readonly eventId?: string;
+  /** When the gateway accepted it, ms since the Unix epoch (the frame's `ts`). */
+  readonly time: number;
   /** The publishing user, for client publications. */
   readonly from?: string;
+  /**
+   * Only on subscriptions with `delta: 'fossil'`, whose `data` is then a string: false, the
+   * payload's whole JSON text; true, a Fossil delta against the previous payload's text.
+   */
+  readonly delta?: boolean;
   readonly data: Json;
 }
 
@@ -167,7 +174,7 @@ export type ServerFrame =
 export type ClientFrame =
   | { op: 'connect'; id?: number; token: string }
   | { op: 'refresh'; id?: number; token: string }
-  | { op: 'subscribe'; id?: number; channel: string; since?: Position; presence?: boolean; snapshot?: boolean }
+  | { op: 'subscribe'; id?: number; channel: string; since?: Position; presence?: boolean; snapshot?: boolean; delta?: string }
   | { op: 'unsubscribe'; id?: number; channel: string }
   | { op: 'publish'; id?: number; channel: string; type: string; data: Json; ephemeral?: boolean }
   | { op: 'presence'; id?: number; channel: string; state?: JsonObject }
@@ -335,14 +342,20 @@ export function decodeServerFrame(text: string): ServerFrame | DecodeFailure {
           throw new Invalid("missing field 'epoch'");
         }
         const from = optStr(o, 'from');
+        const eventId = optStr(o, 'eventId');
+        const delta = o['delta'] === undefined || o['delta'] === null ? undefined : bool(o, 'delta', false);
+        if (delta !== undefined) {
+          str(o, 'data'); // a delta subscription's data is text
+        }
         return {
           op,
           channel: str(o, 'channel'),
           ...(position === undefined ? {} : { position }),
           type: str(o, 'type'),
-          eventId: str(o, 'eventId'),
-          time: str(o, 'time'),
+          ...(eventId === undefined ? {} : { eventId }),
+          time: nonNegInt(o, 'ts'),
           ...(from === undefined ? {} : { from }),
+          ...(delta === undefined ? {} : { delta }),
           data: present(o, 'data'),
         };
       }

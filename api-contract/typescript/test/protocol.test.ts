@@ -13,11 +13,16 @@ describe('decodeServerFrame', () => {
     assert.equal(w.op, 'welcome');
     assert.ok(w.op === 'welcome' && w.expiresAt === Date.parse('2030-01-01T00:00:00Z') && w.limits.burst === 100);
     const e = decodeServerFrame(
-      '{"op":"event","channel":"tenant","epoch":"e1","offset":3,"type":"t","eventId":"x","time":"2026-01-01T00:00:00Z","data":{"a":1}}',
+      '{"op":"event","channel":"tenant","epoch":"e1","offset":3,"type":"t","eventId":"x","ts":1767225600000,"data":{"a":1}}',
     );
     assert.deepEqual(e.op === 'event' && e.position, { epoch: 'e1', offset: 3 });
+    assert.ok(e.op === 'event' && e.time === Date.parse('2026-01-01T00:00:00Z') && e.eventId === 'x');
+    const compact = decodeServerFrame('{"op":"event","channel":"tenant","epoch":"e1","offset":4,"type":"t","ts":5,"data":1}');
+    assert.ok(compact.op === 'event' && compact.eventId === undefined && compact.delta === undefined, 'no id when the publisher gave none');
+    const delta = decodeServerFrame('{"op":"event","channel":"tenant","epoch":"e1","offset":5,"type":"t","ts":5,"delta":true,"data":"3\\n1:3J2N;"}');
+    assert.ok(delta.op === 'event' && delta.delta === true && typeof delta.data === 'string');
     const eph = decodeServerFrame(
-      '{"op":"event","channel":"doc:a:b","ephemeral":true,"type":"typing","eventId":"x","time":"t","from":"bob","data":{}}',
+      '{"op":"event","channel":"doc:a:b","ephemeral":true,"type":"typing","ts":1,"from":"bob","data":{}}',
     );
     assert.ok(eph.op === 'event' && eph.position === undefined && eph.from === 'bob');
     const r = decodeServerFrame('{"op":"reply","id":7,"channel":"tenant","epoch":"e","offset":0,"extra":[1]}');
@@ -47,8 +52,10 @@ describe('decodeServerFrame', () => {
       '{}',
       '{"op":42}',
       '{"op":"nope"}',
-      '{"op":"event","channel":"c","type":"t","eventId":"x","time":"t","data":1}', // durable without position
-      '{"op":"event","channel":"c","epoch":"e","offset":-1,"type":"t","eventId":"x","time":"t","data":1}',
+      '{"op":"event","channel":"c","type":"t","ts":1,"data":1}', // durable without position
+      '{"op":"event","channel":"c","epoch":"e","offset":-1,"type":"t","ts":1,"data":1}',
+      '{"op":"event","channel":"c","epoch":"e","offset":1,"type":"t","time":"2026-01-01T00:00:00Z","data":1}', // no ts
+      '{"op":"event","channel":"c","epoch":"e","offset":1,"type":"t","ts":1,"delta":true,"data":{}}', // a delta is text
       '{"op":"welcome","session":"s"}',
       '{"op":"reply"}',
       '{"op":"reply","id":"7"}',

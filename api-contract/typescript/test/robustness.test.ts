@@ -73,14 +73,14 @@ describe('malformed frames from a server', () => {
         conn.send('[1,2,3]');
         conn.send('{"op":"teleport"}');
         conn.send('{"op":"event","channel":"tenant","type":"x"}');
-        conn.send('{"op":"event","channel":"tenant","epoch":"e1","offset":"one","type":"x","eventId":"i","time":"t","data":{}}');
+        conn.send('{"op":"event","channel":"tenant","epoch":"e1","offset":"one","type":"x","eventId":"i","ts":1,"data":{}}');
         conn.send('{"op":"reply","id":"seven"}');
         conn.send('{"op":"presence","channel":"tenant","kind":"join","data":null}');
         conn.send('{"op":"conflict","conflictId":7,"data":{}}');
         conn.send('{"op":"error","id":424242,"code":"internal","message":"for nobody"}');
         conn.send('{"op":"reply","id":999999}');
         conn.ws.send(Buffer.from([0, 1, 2]), { binary: true });
-        conn.send('{"op":"event","channel":"tenant","epoch":"e1","offset":1,"type":"ok","eventId":"i1","time":"2026-01-01T00:00:00Z","data":{"n":1}}');
+        conn.send('{"op":"event","channel":"tenant","epoch":"e1","offset":1,"type":"ok","eventId":"i1","ts":1767225600000,"data":{"n":1}}');
       }
     });
     const { client, log } = newClient();
@@ -356,7 +356,7 @@ describe('a history lost while connected', () => {
       onRecoveryLost: (top) => seen.push(`handle lost ${top.epoch}/${top.offset}`),
     }).ready;
     const event = (epoch: string, offset: number): object =>
-      ({ op: 'event', channel: 'room:1', epoch, offset, type: 't', eventId: `${epoch}-${offset}`, time: new Date().toISOString(), data: {} });
+      ({ op: 'event', channel: 'room:1', epoch, offset, type: 't', ts: Date.now(), data: {} });
     conn!.send(event('e1', 2));
     conn!.send(event('e2', 1)); // the server's history was lost: the channel goes on in a new epoch
     conn!.send(event('e2', 2));

@@ -129,6 +129,8 @@ public final class TandemClient implements AutoCloseable {
 
     private final FrameCodec codec = FrameCodec.create();
     private final Positions positions = new Positions();
+    /** Whole payloads from delta subscriptions. */
+    private final Deltas deltas;
     /** Subscribed channels, each with its flags, to resubscribe after a reconnect. */
     private final Map<String, Sub> channels = new ConcurrentHashMap<>();
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
@@ -184,6 +186,7 @@ public final class TandemClient implements AutoCloseable {
         requestTimeout = b.requestTimeout;
         headers = List.copyOf(b.headers);
         onEvent = b.onEvent;
+        deltas = new Deltas(codec);
         onPresence = b.onPresence;
         onConflict = b.onConflict;
         onError = b.onError;
@@ -345,6 +348,7 @@ public final class TandemClient implements AutoCloseable {
         } else if (frame instanceof ClientFrame.Unsubscribe u) {
             channels.remove(u.channel());
             positions.forget(u.channel());
+            deltas.forget(u.channel()); // delta subscriptions
         }
         Connection c = current;
         if (c == null || !c.ready || c.ended.get()) {
@@ -386,6 +390,31 @@ public final class TandemClient implements AutoCloseable {
     public CompletableFuture<ServerFrame.Reply> subscribe(String channel, Optional<Position> since, boolean snapshot) {
         since.ifPresent(p -> positions.accept(channel, p));
         return request(id -> new ClientFrame.Subscribe(id, channel, positions.get(channel), false, snapshot));
+    }
+
+    /**
+     * Subscribes with {@code delta: "fossil"}: payloads travel as deltas where the channel's
+     * namespace allows it (the reply's {@code delta} says), and are handed on whole as ever.
+     */
+    public CompletableFuture<ServerFrame.Reply> subscribeWithDeltas(String channel) {
+        return request(id -> new ClientFrame.Subscribe(id, channel, positions.get(channel), false, false,
+                Optional.of(ClientFrame.Subscribe.FOSSIL)));
+    }
+
+    /**
+     * A delta subscription's chain broke ({@link Deltas}): unsubscribes and subscribes again from
+     * the last position whose payload was handed on, keeping the channel's flags and position.
+     */
+    private void recoverDeltas(String channel, String why) {
+        LOG.log(Level.INFO, "{0}: delta chain broken ({1}); resubscribing from {2}", channel, why,
+                positions.get(channel).map(Position::toString).orElse("the top"));
+        Sub sub = channels.get(channel);
+        Connection c = current;
+        if (sub == null || c == null || !c.ready || c.ended.get()) {
+            return; // not subscribed, or the reconnect resubscribes
+        }
+        c.send(codec.encode(new ClientFrame.Unsubscribe(ids.getAndIncrement(), channel)));
+        resubscribe(channel, sub);
     }
 
     /** The documents API and the offline queue of this client. */
@@ -518,7 +547,19 @@ public final class TandemClient implements AutoCloseable {
         }
         switch (frame) {
             case ServerFrame.Welcome w -> welcomed(c, w);
-            case ServerFrame.Event e -> {
+            case ServerFrame.Event received -> {
+                // delta subscriptions: the application gets whole payloads (Deltas)
+                ServerFrame.Event e;
+                switch (deltas.resolve(received)) {
+                    case Deltas.Outcome.Whole w -> e = w.event();
+                    case Deltas.Outcome.Broken b -> {
+                        recoverDeltas(received.channel(), b.why());
+                        return;
+                    }
+                    case Deltas.Outcome.Dropped d -> {
+                        return;
+                    }
+                }
                 Optional<Position> before = e.position().flatMap(p -> positions.get(e.channel()));
                 if (e.position().map(p -> positions.accept(e.channel(), p)).orElse(true)) {
                     newEpoch(e.channel(), before, e.position().get());
@@ -618,7 +659,8 @@ public final class TandemClient implements AutoCloseable {
 
     private void resubscribe(String channel, Sub sub) {
         Optional<Position> since = positions.get(channel);
-        request(id -> new ClientFrame.Subscribe(id, channel, since, sub.presence(), sub.snapshot()))
+        request(id -> new ClientFrame.Subscribe(id, channel, since, sub.presence(), sub.snapshot(),
+                deltas.format(channel)))
                 .whenComplete((r, e) -> {
                     if (e instanceof TandemClientException t && t.code().isPresent() && !t.code().get().isTransient()) {
                         LOG.log(Level.WARNING, "resubscribing to {0} failed, dropping it: {1}", channel, t.getMessage());
@@ -646,6 +688,7 @@ public final class TandemClient implements AutoCloseable {
                     body.path("recovered").asBoolean(false));
         }
         channels.put(s.channel(), new Sub(s.presence(), s.snapshot()));
+        deltas.subscribed(s.channel(), s.delta()); // delta subscriptions
         forChannel(s.channel(), l -> l.subscribed(r));
         if (s.since().isPresent() && !body.path("recovered").asBoolean(false)) {
             // the server could not replay the gap (too old, or the history was lost and the

@@ -60,17 +60,28 @@ public sealed interface ClientFrame extends Frame {
      * that position. With {@code presence}, the reply carries a presence snapshot (the
      * namespace must have presence). With {@code snapshot} (only on {@code doc:{type}:{id}}
      * channels), the reply carries the document as {@code doc.get} returns it, or {@code null};
-     * it is read after the subscription went live, so no change after it is missed.
+     * it is read after the subscription went live, so no change after it is missed. With
+     * {@code delta} ({@value #FOSSIL}, where the namespace allows it), event payloads travel as
+     * text, each after the first as a Fossil delta against the one before.
      */
-    record Subscribe(long id, String channel, Optional<Position> since, boolean presence, boolean snapshot)
-            implements ClientFrame {
+    record Subscribe(long id, String channel, Optional<Position> since, boolean presence, boolean snapshot,
+                     Optional<String> delta) implements ClientFrame {
+        /** The delta format a subscription may ask for ({@code delta: "fossil"}). */
+        public static final String FOSSIL = "fossil";
+
         /** Validates the fields. */
         public Subscribe {
             Objects.requireNonNull(channel, "channel");
             Objects.requireNonNull(since, "since");
+            Objects.requireNonNull(delta, "delta");
         }
 
-        /** A subscription without a document snapshot. */
+        /** A subscription without deltas. */
+        public Subscribe(long id, String channel, Optional<Position> since, boolean presence, boolean snapshot) {
+            this(id, channel, since, presence, snapshot, Optional.empty());
+        }
+
+        /** A subscription without a document snapshot or deltas. */
         public Subscribe(long id, String channel, Optional<Position> since, boolean presence) {
             this(id, channel, since, presence, false);
         }

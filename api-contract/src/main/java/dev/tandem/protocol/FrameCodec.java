@@ -163,7 +163,8 @@ public final class FrameCodec {
             case "connect" -> new ClientFrame.Connect(id, f.requiredString("token"));
             case "refresh" -> new ClientFrame.Refresh(id, f.requiredString("token"));
             case "subscribe" -> new ClientFrame.Subscribe(id, f.requiredString("channel"), f.optionalPosition("since"),
-                    f.optionalBoolean("presence").orElse(false), f.optionalBoolean("snapshot").orElse(false));
+                    f.optionalBoolean("presence").orElse(false), f.optionalBoolean("snapshot").orElse(false),
+                    f.optionalString("delta"));
             case "unsubscribe" -> new ClientFrame.Unsubscribe(id, f.requiredString("channel"));
             case "publish" -> new ClientFrame.Publish(id, f.requiredString("channel"), f.requiredString("type"),
                     f.required("data"), f.optionalBoolean("ephemeral").orElse(false));
@@ -279,6 +280,7 @@ public final class FrameCodec {
                 if (s.snapshot()) {
                     o.put("snapshot", true);
                 }
+                s.delta().ifPresent(d -> o.put("delta", d));
             }
             case ClientFrame.Unsubscribe u -> o.put("channel", u.channel());
             case ClientFrame.Publish p -> {
@@ -364,16 +366,7 @@ public final class FrameCodec {
                 l.put("maxSubscriptions", w.limits().maxSubscriptions());
             }
             case ServerFrame.Event e -> {
-                o.put("channel", e.channel());
-                e.position().ifPresentOrElse(p -> {
-                    o.put("epoch", p.epoch());
-                    o.put("offset", p.offset());
-                }, () -> o.put("ephemeral", true));
-                o.put("type", e.type());
-                o.put("eventId", e.eventId());
-                o.put("time", e.time().toString());
-                e.from().ifPresent(u -> o.put("from", u));
-                o.set("data", e.data());
+                return encodeEvent(e, e.form() == ServerFrame.Event.Form.PAYLOAD ? write(e.data()) : e.data().textValue());
             }
             case ServerFrame.Presence p -> {
                 o.put("channel", p.channel());
@@ -412,6 +405,16 @@ public final class FrameCodec {
     }
 
     /**
+     * Encodes an {@code event} frame whose data is already written: {@code dataText} is the
+     * payload's JSON text for {@link ServerFrame.Event.Form#PAYLOAD} (the {@code data} of
+     * {@code e} is then not looked at), otherwise the text of its string {@code data}. A payload
+     * written once serves every frame that carries it.
+     */
+    public String encodeEvent(ServerFrame.Event e, String dataText) {
+        return EventFrames.encode(mapper.getFactory(), e, dataText);
+    }
+
+    /**
      * Decodes a frame received from a server (used by the Java client).
      *
      * @throws ProtocolException with {@link ErrorCode#BAD_REQUEST} for anything malformed
@@ -432,14 +435,7 @@ public final class FrameCodec {
                                 (int) l.requiredNonNegativeLong("burst"),
                                 (int) l.requiredNonNegativeLong("maxSubscriptions")));
             }
-            case "event" -> {
-                Optional<Position> position = f.optionalBoolean("ephemeral").orElse(false)
-                        ? Optional.empty()
-                        : Optional.of(new Position(f.requiredString("epoch"), f.requiredNonNegativeLong("offset")));
-                yield new ServerFrame.Event(f.requiredString("channel"), position, f.requiredString("type"),
-                        f.requiredString("eventId"), f.requiredInstant("time"), f.optionalString("from"),
-                        f.required("data"));
-            }
+            case "event" -> EventFrames.decode(f);
             case "presence" -> new ServerFrame.Presence(f.requiredString("channel"), f.requiredString("kind"),
                     f.required("data"));
             case "conflict" -> new ServerFrame.Conflict(f.requiredString("conflictId"), f.requiredString("channel"),
@@ -543,7 +539,7 @@ public final class FrameCodec {
     }
 
     /** Typed access to an object's fields, with the contract's error messages. */
-    private record Fields(ObjectNode obj, long id) {
+    record Fields(ObjectNode obj, long id) {
         JsonNode required(String name) {
             JsonNode v = obj.get(name);
             if (v == null || v.isNull()) {

@@ -52,11 +52,12 @@ public sealed interface ServerFrame extends Frame {
 
     /**
      * A publication on a channel. Durable publications carry a {@link Position} (epoch and
-     * offset); ephemeral ones (typing, cursor) do not. {@code from} names the user when a
-     * client published it (absent for backend and service publications).
+     * offset); ephemeral ones (typing, cursor) do not. {@code eventId} is there when the
+     * publisher gave one; {@code from} names the user when a client published it (absent for
+     * backend and service publications). {@code form} says how {@code data} holds the payload.
      */
-    record Event(String channel, Optional<Position> position, String type, String eventId, Instant time,
-                 Optional<String> from, JsonNode data) implements ServerFrame {
+    record Event(String channel, Optional<Position> position, String type, Optional<String> eventId, Instant time,
+                 Optional<String> from, JsonNode data, Form form) implements ServerFrame {
         /** Validates the fields. */
         public Event {
             Objects.requireNonNull(channel, "channel");
@@ -66,11 +67,39 @@ public sealed interface ServerFrame extends Frame {
             Objects.requireNonNull(eventId, "eventId");
             Objects.requireNonNull(time, "time");
             Objects.requireNonNull(data, "data");
+            Objects.requireNonNull(form, "form");
+            if (form != Form.PAYLOAD && !data.isTextual()) {
+                throw new IllegalArgumentException("the data of a " + form + " event is a string");
+            }
+        }
+
+        /** An event whose {@code data} is the payload itself, with an event id. */
+        public Event(String channel, Optional<Position> position, String type, String eventId, Instant time,
+                     Optional<String> from, JsonNode data) {
+            this(channel, position, type, Optional.of(eventId), time, from, data, Form.PAYLOAD);
+        }
+
+        /** The same event with its data in another form. */
+        public Event with(Form newForm, JsonNode newData) {
+            return new Event(channel, position, type, eventId, time, from, newData, newForm);
         }
 
         @Override
         public String op() {
             return "event";
+        }
+
+        /** How an event's {@code data} holds the payload. */
+        public enum Form {
+            /** {@code data} is the payload (subscriptions without deltas). */
+            PAYLOAD,
+            /** {@code data} is a string holding the payload's JSON text ({@code "delta": false}). */
+            TEXT,
+            /**
+             * {@code data} is a string holding a Fossil delta that turns the channel's previous
+             * payload text into this one's ({@code "delta": true}).
+             */
+            FOSSIL
         }
     }
 

@@ -145,7 +145,7 @@ class ContractsTest {
         assertFalse(CONTRACTS.serverFrameErrors("{\"op\":\"disconnect\",\"code\":4999,\"reason\":\"r\",\"reconnect\":true}")
                 .isEmpty(), "an undocumented close code");
         assertFalse(CONTRACTS.serverFrameErrors("{\"op\":\"event\",\"channel\":\"tenant\",\"type\":\"t\",\"eventId\":\"e\","
-                + "\"time\":\"2026-11-22T10:00:00Z\",\"data\":{}}").isEmpty(), "neither a position nor ephemeral");
+                + "\"ts\":1765000000000,\"data\":{}}").isEmpty(), "neither a position nor ephemeral");
         assertFalse(CONTRACTS.serverFrameErrors("{\"op\":\"reply\",\"id\":1,\"surprise\":true}").isEmpty(),
                 "an undocumented reply field");
         assertFalse(CONTRACTS.serverFrameErrors("not json").isEmpty());

@@ -6,6 +6,7 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -34,6 +35,7 @@ class FrameCodecTest {
                 new ClientFrame.Subscribe(3, "location:wh-7", Optional.of(new Position("e1", 41)), true),
                 new ClientFrame.Subscribe(4, "tenant", Optional.empty(), false),
                 new ClientFrame.Subscribe(4, "doc:task:t-1", Optional.empty(), false, true),
+                new ClientFrame.Subscribe(4, "location:wh-7", Optional.empty(), false, false, Optional.of("fossil")),
                 new ClientFrame.DocQuery(15, "stock_level", "locationId", json("\"wh-7\""), 100, Optional.empty()),
                 new ClientFrame.DocQuery(16, "stock_level", "qty", json("7"), 500, Optional.of("c-1")),
                 new ClientFrame.DocQuery(17, "task", "done", json("true"), 1, Optional.empty()),
@@ -73,11 +75,19 @@ class FrameCodecTest {
                         Instant.parse("2026-11-22T10:00:00Z"), Optional.empty(), json("{\"sku\":\"A-1\",\"qty\":7}")),
                 new ServerFrame.Event("doc:task:1", Optional.empty(), "typing", "ev-2",
                         Instant.parse("2026-11-22T10:00:00.123Z"), Optional.of("bob"), json("{\"user\":\"bob\"}")),
+                new ServerFrame.Event("location:wh-7", Optional.of(new Position("e1", 43)), "stock.updated",
+                        Optional.empty(), Instant.parse("2026-11-22T10:00:00Z"), Optional.empty(),
+                        TextNode.valueOf("{\"sku\":\"A-1\",\"qty\":7}"), ServerFrame.Event.Form.TEXT),
+                new ServerFrame.Event("location:wh-7", Optional.of(new Position("e1", 44)), "stock.updated",
+                        Optional.empty(), Instant.parse("2026-11-22T10:00:00Z"), Optional.empty(),
+                        TextNode.valueOf("17\nC@0,1:8}2jZ5B0;"), ServerFrame.Event.Form.FOSSIL),
                 new ServerFrame.Presence("workspace:w1", "join", json("{\"user\":\"bob\"}")),
                 new ServerFrame.Conflict("cf-1", "user:alice", new Position("e1", 3),
                         json("{\"conflictId\":\"cf-1\",\"fields\":[\"qty\"]}")),
                 new ServerFrame.Reply(1, (com.fasterxml.jackson.databind.node.ObjectNode) json(
                         "{\"channel\":\"location:wh-7\",\"epoch\":\"e1\",\"offset\":44,\"recovered\":true}")),
+                new ServerFrame.Reply(2, (com.fasterxml.jackson.databind.node.ObjectNode) json(
+                        "{\"channel\":\"location:wh-7\",\"epoch\":\"e1\",\"offset\":44,\"delta\":true}")),
                 new ServerFrame.Error(3, ErrorCode.FORBIDDEN, "user:bob is not yours"),
                 new ServerFrame.Error(0, ErrorCode.BAD_REQUEST, "malformed JSON"),
                 new ServerFrame.Disconnect(4003, "token expired", true));
@@ -100,8 +110,40 @@ class FrameCodecTest {
         assertEquals(42, wire.get("offset").asLong());
         assertEquals("stock.updated", wire.get("type").asText());
         assertEquals("ev-1", wire.get("eventId").asText());
-        assertEquals("2026-11-22T10:00:00Z", wire.get("time").asText());
+        assertEquals(Instant.parse("2026-11-22T10:00:00Z").toEpochMilli(), wire.get("ts").asLong());
         assertEquals(7, wire.get("data").get("qty").asInt());
+    }
+
+    @Test
+    void eventFrameLeavesOutWhatIsEmpty() {
+        var event = new ServerFrame.Event("tenant", Optional.of(new Position("e1", 3)), "t", Optional.empty(),
+                Instant.ofEpochMilli(1_765_000_000_123L), Optional.empty(), json("{\"a\":1}"), ServerFrame.Event.Form.PAYLOAD);
+        assertEquals("{\"op\":\"event\",\"channel\":\"tenant\",\"epoch\":\"e1\",\"offset\":3,\"type\":\"t\","
+                + "\"ts\":1765000000123,\"data\":{\"a\":1}}", CODEC.encode(event));
+        assertEquals(event, CODEC.decodeServer(CODEC.encode(event)));
+    }
+
+    @Test
+    void deltaEventsCarryTheirDataAsAStringAndSayWhichFormItIs() {
+        var whole = new ServerFrame.Event("tenant", Optional.of(new Position("e1", 3)), "t", Optional.empty(),
+                Instant.ofEpochMilli(5), Optional.empty(), TextNode.valueOf("{\"a\":1}"), ServerFrame.Event.Form.TEXT);
+        JsonNode wire = json(CODEC.encode(whole));
+        assertFalse(wire.get("delta").asBoolean());
+        assertEquals("{\"a\":1}", wire.get("data").textValue());
+        assertEquals(whole, CODEC.decodeServer(CODEC.encode(whole)));
+        var delta = whole.with(ServerFrame.Event.Form.FOSSIL, TextNode.valueOf("7\n3@0,1:2}2N3Jz;"));
+        assertTrue(json(CODEC.encode(delta)).get("delta").asBoolean());
+        assertEquals(delta, CODEC.decodeServer(CODEC.encode(delta)));
+        assertThrows(ProtocolException.class, () -> CODEC.decodeServer(
+                "{\"op\":\"event\",\"channel\":\"c\",\"epoch\":\"e\",\"offset\":1,\"type\":\"t\",\"ts\":1,\"delta\":true,\"data\":{}}"),
+                "a delta that is not a string");
+    }
+
+    @Test
+    void subscribeCarriesTheDeltaFormatAskedFor() {
+        var s = new ClientFrame.Subscribe(4, "location:wh-1", Optional.empty(), false, false, Optional.of("fossil"));
+        assertEquals("fossil", json(CODEC.encode(s)).get("delta").asText());
+        assertEquals(s, CODEC.decodeClient(CODEC.encode(s)));
     }
 
     @Test

@@ -29,6 +29,16 @@ import dev.tandem.protocol.Position;
 public interface Broker extends AutoCloseable {
 
     /**
+     * A new epoch: 48 random bits in 8 base64url characters (every event frame carries it, so
+     * it is kept short; 48 bits keep a channel's successive epochs apart).
+     */
+    static String newEpoch(java.util.random.RandomGenerator random) {
+        byte[] b = new byte[6];
+        random.nextBytes(b);
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    }
+
+    /**
      * Accepts a publication and delivers it to subscribers.
      *
      * @return the accepted publication (with its position if durable)

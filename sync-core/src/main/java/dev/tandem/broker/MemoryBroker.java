@@ -5,7 +5,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -86,7 +85,7 @@ public final class MemoryBroker implements Broker {
         Instant now = clock.instant();
         if (draft.ephemeral()) {
             Publication p = new Publication(channel, Optional.empty(), draft.type(), eventId, now, draft.from(),
-                    draft.data(), accepted);
+                    draft.data(), accepted, draft.eventId().isPresent());
             telemetry.published(channel.namespace(), true);
             hub.deliver(p);
             return p;
@@ -103,7 +102,7 @@ public final class MemoryBroker implements Broker {
                 }
             }
             Publication p = new Publication(channel, Optional.of(new Position(state.epoch, state.top + 1)),
-                    draft.type(), eventId, now, draft.from(), draft.data(), accepted);
+                    draft.type(), eventId, now, draft.from(), draft.data(), accepted, draft.eventId().isPresent());
             state.top++;
             if (draft.eventId().isPresent()) {
                 state.bySourceId.put(eventId, new SourceId(p.position().orElseThrow().offset(), now));
@@ -249,9 +248,7 @@ public final class MemoryBroker implements Broker {
     }
 
     private static String newEpoch() {
-        byte[] b = new byte[6];
-        RANDOM.nextBytes(b);
-        return HexFormat.of().formatHex(b);
+        return Broker.newEpoch(RANDOM);
     }
 
     /** One channel's offsets and history; guarded by its lock. */

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 
 import dev.tandem.auth.Principal;
@@ -20,8 +21,10 @@ import io.helidon.config.Config;
  * <p>Built-in namespaces (each can be changed, and new ones added, under
  * {@code tandem.channels.namespaces.NAME} with keys {@code segments}, {@code subscribe},
  * {@code publish}, {@code ephemeral-only}, {@code presence}, {@code join-leave},
- * {@code history-size}, {@code history-ttl}, and {@code batch-max-delay} with
- * {@code batch-max-size} for hot channels, off unless {@code batch-max-delay} is set):
+ * {@code history-size}, {@code history-ttl}, {@code batch-max-delay} with {@code batch-max-size}
+ * for hot channels, off unless {@code batch-max-delay} is set, and {@code delta}: the delta
+ * formats subscriptions may ask for, a list such as {@code [fossil]}, on by default for
+ * {@code tenant}, {@code location} and {@code doc}):
  * <table>
  *   <caption>defaults</caption>
  *   <tr><th>name</th><th>subscribe</th><th>publish</th><th>notes</th></tr>
@@ -53,16 +56,19 @@ public final class ChannelRules {
     /** The built-in namespaces with their default rules. */
     public static Map<String, Namespace> defaults() {
         Map<String, Namespace> d = new LinkedHashMap<>();
-        d.put("tenant", new Namespace("tenant", 0, new Access.Any(), new Access.None(), false, false, false, 100, HOUR));
+        Set<String> fossil = Set.of(Namespace.FOSSIL);
+        d.put("tenant", new Namespace("tenant", 0, new Access.Any(), new Access.None(), false, false, false, 100, HOUR,
+                Optional.empty(), fossil));
         d.put("user", new Namespace("user", 1, new Access.Self(), new Access.None(), false, true, false, 1000,
                 Duration.ofHours(24)));
         d.put("location", new Namespace("location", 1, new Access.Claim("locations"), new Access.None(), false, false,
-                false, 100, HOUR));
+                false, 100, HOUR, Optional.empty(), fossil));
         d.put("workspace", new Namespace("workspace", 1, new Access.Claim("workspaces"),
                 new Access.Claim("workspaces"), false, true, true, 100, HOUR));
         d.put("project", new Namespace("project", 1, new Access.Claim("projects"), new Access.Claim("projects"),
                 false, true, true, 100, HOUR));
-        d.put("doc", new Namespace("doc", 2, new Access.Any(), new Access.Any(), true, true, true, 100, HOUR));
+        d.put("doc", new Namespace("doc", 2, new Access.Any(), new Access.Any(), true, true, true, 100, HOUR,
+                Optional.empty(), fossil));
         return d;
     }
 
@@ -100,7 +106,9 @@ public final class ChannelRules {
                                 .orElse(base.map(Namespace::historySize).orElse(100)),
                         read(prefix, node, "history-ttl", c -> c.as(Duration.class).asOptional())
                                 .orElse(base.map(Namespace::historyTtl).orElse(HOUR)),
-                        batch(prefix, node, base.flatMap(Namespace::batch))));
+                        batch(prefix, node, base.flatMap(Namespace::batch)),
+                        read(prefix, node, "delta", ChannelRules::formats)
+                                .orElse(base.map(Namespace::delta).orElse(Set.of()))));
             } catch (IllegalArgumentException e) {
                 if (e.getMessage() != null && e.getMessage().startsWith(prefix)) {
                     throw e;
@@ -141,6 +149,18 @@ public final class ChannelRules {
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(prefix + "." + key + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A list of delta formats ({@code [fossil]}, or {@code []} for none); a single name counts as a list of one. */
+    private static Optional<Set<String>> formats(Config value) {
+        if (!value.exists()) {
+            return Optional.empty();
+        }
+        if (value.isLeaf()) {
+            String text = value.asString().orElse("").trim();
+            return Optional.of(text.isEmpty() || text.equals("[]") ? Set.of() : Set.of(text));
+        }
+        return Optional.of(Set.copyOf(value.asList(String.class).get()));
     }
 
     /**

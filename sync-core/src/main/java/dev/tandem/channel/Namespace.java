@@ -3,6 +3,7 @@ package dev.tandem.channel;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The rules of one channel namespace, from configuration under
@@ -19,10 +20,14 @@ import java.util.Optional;
  * @param historySize   how many durable publications each channel keeps for recovery
  * @param historyTtl    how long a publication stays in history
  * @param batch         whether its publications wait a little to reach each subscriber together
+ * @param delta         the delta formats its subscriptions may ask for (only {@value #FOSSIL})
  */
 public record Namespace(String name, int segments, Access subscribe, Access publish, boolean ephemeralOnly,
                         boolean presence, boolean joinLeave, int historySize, Duration historyTtl,
-                        Optional<Batch> batch) {
+                        Optional<Batch> batch, Set<String> delta) {
+    /** The delta format there is: Fossil deltas of the payload's JSON text. */
+    public static final String FOSSIL = "fossil";
+
     /**
      * Batching of a hot namespace's publications, the user's choice (off by default): a
      * subscriber's frames of such channels are written at most {@code maxDelay} after the first
@@ -45,11 +50,24 @@ public record Namespace(String name, int segments, Access subscribe, Access publ
         }
     }
 
-    /** A namespace without batching. */
+    /** A namespace without batching or deltas. */
     public Namespace(String name, int segments, Access subscribe, Access publish, boolean ephemeralOnly,
                      boolean presence, boolean joinLeave, int historySize, Duration historyTtl) {
         this(name, segments, subscribe, publish, ephemeralOnly, presence, joinLeave, historySize, historyTtl,
                 Optional.empty());
+    }
+
+    /** A namespace without deltas. */
+    public Namespace(String name, int segments, Access subscribe, Access publish, boolean ephemeralOnly,
+                     boolean presence, boolean joinLeave, int historySize, Duration historyTtl,
+                     Optional<Batch> batch) {
+        this(name, segments, subscribe, publish, ephemeralOnly, presence, joinLeave, historySize, historyTtl, batch,
+                Set.of());
+    }
+
+    /** Whether its subscriptions may ask for deltas in {@code format}. */
+    public boolean allowsDelta(String format) {
+        return delta.contains(format);
     }
 
     /** Validates the fields. */
@@ -59,6 +77,13 @@ public record Namespace(String name, int segments, Access subscribe, Access publ
         Objects.requireNonNull(publish, "publish");
         Objects.requireNonNull(historyTtl, "historyTtl");
         Objects.requireNonNull(batch, "batch");
+        delta = Set.copyOf(Objects.requireNonNull(delta, "delta"));
+        for (String format : delta) {
+            if (!format.equals(FOSSIL)) {
+                throw new IllegalArgumentException("namespace " + name + ": unknown delta format '" + format
+                        + "' (there is " + FOSSIL + ")");
+            }
+        }
         if (segments < 0 || segments > 4) {
             throw new IllegalArgumentException("namespace " + name + ": segments must be 0..4");
         }

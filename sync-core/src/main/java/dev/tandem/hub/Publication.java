@@ -23,9 +23,12 @@ import dev.tandem.protocol.ServerFrame;
  * @param data           the payload
  * @param acceptedNanos  {@link System#nanoTime()} when accepted on this node, for latency
  *                       metrics (0 when it came from elsewhere)
+ * @param eventIdGiven   whether the publisher gave {@code eventId} (a generated one is left out
+ *                       of event frames: the position already names a durable publication)
  */
 public record Publication(ChannelKey channel, Optional<Position> position, String type, String eventId,
-                          Instant time, Optional<String> from, JsonNode data, long acceptedNanos) {
+                          Instant time, Optional<String> from, JsonNode data, long acceptedNanos,
+                          boolean eventIdGiven) {
     /** Validates the fields. */
     public Publication {
         Objects.requireNonNull(channel, "channel");
@@ -35,6 +38,12 @@ public record Publication(ChannelKey channel, Optional<Position> position, Strin
         Objects.requireNonNull(time, "time");
         Objects.requireNonNull(from, "from");
         Objects.requireNonNull(data, "data");
+    }
+
+    /** A publication whose event id counts as given by its publisher. */
+    public Publication(ChannelKey channel, Optional<Position> position, String type, String eventId, Instant time,
+                       Optional<String> from, JsonNode data, long acceptedNanos) {
+        this(channel, position, type, eventId, time, from, data, acceptedNanos, true);
     }
 
     /**
@@ -59,7 +68,8 @@ public record Publication(ChannelKey channel, Optional<Position> position, Strin
         if (type.startsWith(PRESENCE_TYPE)) {
             return new ServerFrame.Presence(channel.name().toString(), type.substring(PRESENCE_TYPE.length()), data);
         }
-        return new ServerFrame.Event(channel.name().toString(), position, type, eventId, time, from, data);
+        return new ServerFrame.Event(channel.name().toString(), position, type,
+                eventIdGiven ? Optional.of(eventId) : Optional.empty(), time, from, data, ServerFrame.Event.Form.PAYLOAD);
     }
 
     /** The {@code op} of {@link #toFrame()}, without building the frame. */

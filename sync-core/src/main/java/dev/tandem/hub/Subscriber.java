@@ -13,4 +13,12 @@ public interface Subscriber {
      * @param frame       its {@code event} frame, encoded once for all subscribers
      */
     void deliver(Publication publication, Encoded frame);
+
+    /**
+     * Whether it takes payloads as Fossil deltas ({@link Encoded#forDelta}): the hub then keeps
+     * its channel's last payload. Fixed for the subscriber's life.
+     */
+    default boolean delta() {
+        return false;
+    }
 }

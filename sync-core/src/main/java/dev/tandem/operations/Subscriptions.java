@@ -28,6 +28,7 @@ import dev.tandem.channel.Namespace;
 import dev.tandem.document.DocRef;
 import dev.tandem.document.Document;
 import dev.tandem.hub.Encoded;
+import dev.tandem.hub.Hub;
 import dev.tandem.hub.Publication;
 import dev.tandem.hub.Subscriber;
 import dev.tandem.inbox.Inbox;
@@ -121,8 +122,9 @@ public final class Subscriptions {
     /**
      * Subscribes. The answer ({@code {channel, epoch, offset}}, and {@code recovered} with
      * {@code since}, {@code presence} with {@code presence: true}, {@code inbox} on the own inbox,
-     * {@code document} with {@code snapshot: true}) is given to {@code answer} exactly once, before
-     * any publication of the channel reaches the delivery.
+     * {@code document} with {@code snapshot: true}, {@code delta} with {@code delta}: whether event
+     * payloads come as Fossil deltas, false where the namespace does not allow them) is given to
+     * {@code answer} exactly once, before any publication of the channel reaches the delivery.
      */
     public void subscribe(ClientFrame.Subscribe s, Consumer<Result> answer) {
         AtomicBoolean answered = new AtomicBoolean();
@@ -178,7 +180,8 @@ public final class Subscriptions {
             // once live)
             parts.docs().readable(who, docRef.get());
         }
-        Sub sub = new Sub(key, docRef, s.snapshot());
+        boolean delta = s.delta().filter(Namespace.FOSSIL::equals).isPresent() && ns.allowsDelta(Namespace.FOSSIL);
+        Sub sub = new Sub(key, docRef, s.snapshot(), delta);
         parts.userChannels().acquire(who, key);
         add(key, sub);
         boolean ownInbox = key.namespace().equals(Inbox.NAMESPACE) && key.name().id().equals(who.user());
@@ -205,6 +208,9 @@ public final class Subscriptions {
             Optional<ArrayNode> members = s.presence() ? Optional.of(parts.presences().members(key)) : Optional.empty();
             parts.broker().subscribe(key, sub, since, recovery -> {
                 ObjectNode body = body(s, recovery, members, ownInbox ? pending.size() : -1);
+                if (s.delta().isPresent()) {
+                    body.put("delta", delta); // asked for where the namespace does not allow it: without
+                }
                 // a version replayed from an older offset is judged like a live one
                 List<Publication> replay = replay(pending, recovery.missed()).stream()
                         .filter(p -> readable(who, p)).toList();
@@ -215,8 +221,7 @@ public final class Subscriptions {
                 } else {
                     answer.accept(new Result.Ok(body));
                     for (Publication p : replay) {
-                        // encoded later by the connection's writer: this runs under the channel's lock
-                        if (!delivery.replay(p)) {
+                        if (!sub.replay(p)) {
                             delivery.overflowed();
                             break;
                         }
@@ -467,14 +472,21 @@ public final class Subscriptions {
     private final class Sub implements Subscriber {
         private final ChannelKey key;
         private final Optional<DocRef> doc;
+        private final boolean delta;
+        /**
+         * With deltas: the position of the last durable event sent, whose payload the client
+         * holds (a delta against it may follow). Written in channel order only.
+         */
+        private volatile Optional<Position> last = Optional.empty();
         /** Held and holding are guarded by this Sub's monitor (no lock object per subscription). */
         private final List<Object[]> held;
         private volatile boolean holding;
         private volatile boolean revoked;
 
-        private Sub(ChannelKey key, Optional<DocRef> doc, boolean hold) {
+        private Sub(ChannelKey key, Optional<DocRef> doc, boolean hold, boolean delta) {
             this.key = key;
             this.doc = doc;
+            this.delta = delta;
             this.holding = hold;
             this.held = hold ? new ArrayList<>() : List.of();
         }
@@ -508,9 +520,41 @@ public final class Subscriptions {
                     }
                 }
             }
-            if (!delivery.live(p, frame)) {
+            if (!live(p, frame)) {
                 delivery.overflowed();
             }
+        }
+
+        @Override
+        public boolean delta() {
+            return delta;
+        }
+
+        /** Queues a live publication: with deltas, the delta when the client holds its base. */
+        private boolean live(Publication p, Encoded frame) {
+            if (!delta) {
+                return delivery.live(p, frame);
+            }
+            Encoded mine = frame.forDelta(last);
+            if (p.position().isPresent()) {
+                last = p.position();
+            }
+            return delivery.live(p, mine);
+        }
+
+        /**
+         * Queues a replayed publication. Without deltas the connection's writer encodes it
+         * later (this runs under the channel's lock); with deltas it is encoded here, whole, as
+         * its text must be, and becomes the base of the next delta.
+         */
+        private boolean replay(Publication p) {
+            if (!delta) {
+                return delivery.replay(p);
+            }
+            if (p.position().isPresent()) {
+                last = p.position();
+            }
+            return delivery.live(p, Hub.encodeWhole(parts.codec(), p));
         }
 
         /** Publications replayed on subscribe wait behind the answer like live ones. */
@@ -525,7 +569,7 @@ public final class Subscriptions {
             answer.run();
             for (Object[] h : held) {
                 Publication p = (Publication) h[0];
-                boolean queued = h[1] == null ? delivery.replay(p) : delivery.live(p, (Encoded) h[1]);
+                boolean queued = h[1] == null ? replay(p) : live(p, (Encoded) h[1]);
                 if (!queued) {
                     delivery.overflowed();
                     break;

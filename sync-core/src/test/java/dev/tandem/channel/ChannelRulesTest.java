@@ -357,4 +357,35 @@ class ChannelRulesTest {
         assertTrue(expiring.expiredAt(t));
         assertFalse(NOBODY.expiredAt(t));
     }
+
+    @Test
+    void deltasAreOnForTenantLocationAndDocByDefaultAndConfigurablePerNamespace() {
+        Map<String, Namespace> d = ChannelRules.defaults();
+        for (String name : List.of("tenant", "location", "doc")) {
+            assertTrue(d.get(name).allowsDelta(Namespace.FOSSIL), name);
+        }
+        for (String name : List.of("user", "workspace", "project")) {
+            assertFalse(d.get(name).allowsDelta(Namespace.FOSSIL), name);
+        }
+        ChannelRules configured = ChannelRules.create(yaml("""
+                namespaces:
+                  location:
+                    delta: []
+                  workspace:
+                    delta: [fossil]
+                  board:
+                    subscribe: any
+                """));
+        assertFalse(configured.namespace("location").orElseThrow().allowsDelta(Namespace.FOSSIL), "turned off");
+        assertTrue(configured.namespace("workspace").orElseThrow().allowsDelta(Namespace.FOSSIL), "turned on");
+        assertFalse(configured.namespace("board").orElseThrow().allowsDelta(Namespace.FOSSIL), "off for new ones");
+        assertTrue(configured.namespace("tenant").orElseThrow().allowsDelta(Namespace.FOSSIL), "others untouched");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChannelRules.create(yaml("""
+                namespaces:
+                  tenant:
+                    delta: [xdelta]
+                """)));
+        assertTrue(e.getMessage().contains("tandem.channels.namespaces.tenant") && e.getMessage().contains("xdelta"),
+                e.getMessage());
+    }
 }

@@ -14,7 +14,7 @@ import dev.tandem.protocol.Position;
 
 /**
  * The stored and broadcast form of a publication: a JSON body ({@code type, id, time, from,
- * data}) without the position, because the position is decided inside the Lua script; the
+ * data}, and {@code gen} for a generated id) without the position, because the position is decided inside the Lua script; the
  * script prefixes pub/sub messages with {@code epoch|offset|} (ephemeral ones travel as
  * {@code ~|0|body}) and stores durable ones under stream id {@code offset-0}.
  */
@@ -29,11 +29,18 @@ public final class Wire {
         this.mapper = mapper;
     }
 
-    /** The stored and broadcast body of a publication. */
-    public String body(String type, String eventId, Instant time, Optional<String> from, JsonNode data) {
+    /**
+     * The stored and broadcast body of a publication; a generated event id is marked
+     * ({@code "gen": true}) so that event frames leave it out.
+     */
+    public String body(String type, String eventId, boolean eventIdGiven, Instant time, Optional<String> from,
+                       JsonNode data) {
         ObjectNode o = mapper.createObjectNode();
         o.put("type", type);
         o.put("id", eventId);
+        if (!eventIdGiven) {
+            o.put("gen", true);
+        }
         o.put("time", time.toString());
         from.ifPresent(f -> o.put("from", f));
         o.set("data", data);
@@ -51,7 +58,7 @@ public final class Wire {
             return new Publication(channel, position, o.get("type").asText(), o.get("id").asText(),
                     Instant.parse(o.get("time").asText()),
                     o.hasNonNull("from") ? Optional.of(o.get("from").asText()) : Optional.empty(),
-                    o.get("data"), 0);
+                    o.get("data"), 0, !o.path("gen").asBoolean(false));
         } catch (JsonProcessingException | RuntimeException e) {
             throw new IllegalArgumentException("malformed stored publication on " + channel, e);
         }

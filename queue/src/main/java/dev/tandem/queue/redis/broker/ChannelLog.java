@@ -3,7 +3,6 @@ package dev.tandem.queue.redis.broker;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 
@@ -174,8 +173,6 @@ final class ChannelLog {
     }
 
     private static String newEpoch() {
-        byte[] b = new byte[6];
-        RANDOM.nextBytes(b);
-        return HexFormat.of().formatHex(b);
+        return dev.tandem.broker.Broker.newEpoch(RANDOM);
     }
 }

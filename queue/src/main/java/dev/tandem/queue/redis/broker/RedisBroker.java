@@ -175,7 +175,7 @@ public final class RedisBroker implements Broker {
         String eventId = draft.eventId().orElseGet(() -> UUID.randomUUID().toString());
         long accepted = System.nanoTime();
         Instant now = clock.instant();
-        String body = wire.body(draft.type(), eventId, now, draft.from(), draft.data());
+        String body = wire.body(draft.type(), eventId, draft.eventId().isPresent(), now, draft.from(), draft.data());
         Optional<Position> position = Optional.empty();
         boolean duplicate = false;
         if (draft.ephemeral()) {
@@ -188,7 +188,8 @@ public final class RedisBroker implements Broker {
         if (!duplicate) {
             telemetry.published(channel.namespace(), draft.ephemeral());
         }
-        return new Publication(channel, position, draft.type(), eventId, now, draft.from(), draft.data(), accepted);
+        return new Publication(channel, position, draft.type(), eventId, now, draft.from(), draft.data(), accepted,
+                draft.eventId().isPresent());
     }
 
     /**

@@ -222,7 +222,8 @@ public final class RedisInbox implements Inbox {
         Inbox.checkAppend(userChannel, publication);
         Position position = publication.position().orElseThrow();
         Instant now = clock.instant();
-        String body = wire.body(publication.type(), publication.eventId(), publication.time(), publication.from(),
+        String body = wire.body(publication.type(), publication.eventId(), publication.eventIdGiven(), publication.time(),
+                publication.from(),
                 publication.data());
         RedisCalls.call(WHAT, () -> scripts.<Long>eval(APPEND, RScript.ReturnType.LONG, keys(userChannel),
                 position.epoch(), String.valueOf(position.offset()), String.valueOf(now.plus(ttl).toEpochMilli()),

@@ -234,7 +234,7 @@ class RedisBrokerClusterTest {
         // offsets 2 and 3 are taken and kept, but their pub/sub messages never arrive
         Wire wire = new Wire(codec.mapper());
         for (int i = 2; i <= 3; i++) {
-            String body = wire.body("test.event", "lost-" + i, java.time.Instant.now(), Optional.empty(),
+            String body = wire.body("test.event", "lost-" + i, true, java.time.Instant.now(), Optional.empty(),
                     codec.object().put("n", i));
             clientB.getScript(org.redisson.client.codec.StringCodec.INSTANCE).eval(
                     org.redisson.api.RScript.Mode.READ_WRITE, """
