@@ -26,18 +26,31 @@ import {
   type WelcomeFrame,
 } from './protocol.js';
 
-/** The part of the WebSocket API the client uses: the browser's `WebSocket` and the `ws` package both fit. */
+/**
+ * An event handler slot of a {@link WebSocketLike}. Declared through a method so its parameter
+ * is checked both ways: the browser's handlers take a `MessageEvent`/`CloseEvent`, the `ws`
+ * package's its own event classes, and both carry at least the fields named here.
+ */
+type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
+
+/**
+ * The part of the WebSocket API the client uses, structurally: the browser's `WebSocket`, the
+ * `ws` package's and any other implementation with these members fit without a cast.
+ */
 export interface WebSocketLike {
   readonly readyState: number;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  onerror: Handler<unknown> | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
 
-/** A WebSocket constructor (`globalThis.WebSocket` in browsers; `WebSocket` from the `ws` package in Node 20). */
+/**
+ * A WebSocket constructor: `globalThis.WebSocket` in browsers (and Node 22+), or `WebSocket`
+ * from the `ws` package in Node 20, passed as it is.
+ */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 /** Why the client asks for a token. */
