@@ -94,8 +94,11 @@ export interface TandemClientOptions {
   url: string | readonly string[];
   /**
    * Supplies the token (a JWT). Called for every connection attempt, before the token expires
-   * (`refresh`) and after the server closed with 4003 (`expired`). Throwing or rejecting counts
-   * as a failed attempt, retried with backoff.
+   * (`refresh`) and after the server closed with 4003 (`expired`). Throwing, rejecting or
+   * returning no token fails the attempt with code `token_unavailable`: reported on `error`,
+   * pending `connect()` calls reject with it, and the client tries again with backoff (a
+   * {@link TandemError} thrown with `transient: false` ends it instead). It never counts as a
+   * refused WebSocket, so it does not trigger the SSE fallback.
    */
   getToken: (reason: TokenReason) => TokenResult | Promise<TokenResult>;
   /** The WebSocket constructor; defaults to `globalThis.WebSocket` (Node 20 has none: pass the `ws` package's). */
@@ -307,6 +310,16 @@ class Channel {
 const OPEN = 1;
 
 /**
+ * `getToken` threw, rejected or returned no token: code `token_unavailable`, transient unless
+ * the app threw a {@link TandemError} that says otherwise (its error is the `cause`).
+ */
+function tokenUnavailable(reason: TokenReason, e: unknown): TandemError {
+  const transient = e instanceof TandemError ? e.transient : true;
+  const detail = e instanceof Error ? e.message : String(e);
+  return new TandemError('token_unavailable', `getToken('${reason}') failed: ${detail}`, { transient, cause: e });
+}
+
+/**
  * A `tandem.v1` client: one WebSocket, authenticated with a `connect` frame (browsers cannot
  * set headers), requests correlated by id, subscriptions that survive reconnects, presence and
  * signals; {@link Documents} (`client.documents`) adds documents and the offline queue.
@@ -469,10 +482,11 @@ export class TandemClient {
 
   /**
    * Starts connecting (idempotent) and resolves with the first welcome. Failed attempts are
-   * retried with backoff (also the first one); the promise rejects only when the connection
-   * ends for good: {@link close}, or a close the server marks `reconnect: false` (4001: the
-   * token was refused). After the latter, `connect()` starts over (e.g. once the user signed in
-   * again); after `close()` it rejects.
+   * retried with backoff (also the first one); the promise rejects when `getToken` fails (code
+   * `token_unavailable`: the client keeps trying, a later `connect()` waits for the next welcome)
+   * and when the connection ends for good: {@link close}, or a close the server marks
+   * `reconnect: false` (4001: the token was refused). After the latter, `connect()` starts over
+   * (e.g. once the user signed in again); after `close()` it rejects.
    */
   connect(): Promise<WelcomeFrame> {
     if (this.closed) {
@@ -775,8 +789,11 @@ export class TandemClient {
       this.tokenExpiresAt = typeof t === 'string' || t.expiresAt === undefined ? undefined : +t.expiresAt;
     } catch (e) {
       if (c === this.conn && !c.ended) {
-        const err = e instanceof TandemError ? e : unavailable(`getToken failed: ${String(e)}`);
+        // no socket was opened: not a failed upgrade (no SSE fallback), and connect() learns it now
+        const err = tokenUnavailable(reason, e);
+        this.log.warn(err.message);
         this.emitter.emit('error', err);
+        this.failConnectWaiters(err);
         this.lost(c, err, err.transient);
       }
       return;
@@ -1034,7 +1051,7 @@ export class TandemClient {
       }
       this.scheduleRefresh(next);
     } catch (e) {
-      const err = e instanceof TandemError ? e : unavailable(`getToken failed: ${String(e)}`);
+      const err = e instanceof TandemError ? e : tokenUnavailable('refresh', e);
       this.log.warn(`token refresh failed (${err.code}): ${err.message}`);
       this.emitter.emit('error', err);
       // try again while there is time; at expiry the server closes with 4003 and we reconnect
@@ -1056,7 +1073,8 @@ export class TandemClient {
       return;
     }
     const wasReady = c.ready;
-    if (c.transport === 'websocket') {
+    if (c.transport === 'websocket' && c.ws !== undefined) {
+      // only a socket that was opened and never upgraded counts (not a getToken failure)
       this.upgradeFailures = c.opened ? 0 : this.upgradeFailures + 1;
     }
     this.endConn(c, why);

@@ -783,6 +783,13 @@ public final class TandemClient implements AutoCloseable {
             }, requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
             try {
                 token = Objects.requireNonNull(TandemClient.this.token.get(), "the token supplier returned null");
+            } catch (RuntimeException e) {
+                // no socket was opened: the first connect() fails with it, a reconnect is retried
+                LOG.log(Level.WARNING, "the token supplier failed: {0}", e.getClass().getSimpleName());
+                lost(this, TandemClientException.tokenUnavailable(e), true);
+                return;
+            }
+            try {
                 WebSocket.Builder b = http.newWebSocketBuilder()
                         .subprotocols(FrameCodec.SUBPROTOCOL)
                         .connectTimeout(requestTimeout);
@@ -1051,7 +1058,13 @@ public final class TandemClient implements AutoCloseable {
             }
         }
 
-        /** Supplies the token; called once per connection attempt (so it can fetch a fresh one). Required. */
+        /**
+         * Supplies the token; called once per connection attempt (so it can fetch a fresh one).
+         * Required. When it throws or returns null no socket is opened and the attempt fails
+         * with a {@link TandemClientException} whose {@link TandemClientException#tokenUnavailable()}
+         * is true: {@link #connect()} completes exceptionally with it, a reconnect is retried
+         * with backoff.
+         */
         public Builder token(Supplier<String> token) {
             this.token = Objects.requireNonNull(token, "token");
             return this;
