@@ -1,6 +1,7 @@
 import { Backoff } from './backoff.js';
 import { EditChain } from './chain.js';
-import type { TandemClient, TandemEvent } from './client.js';
+import type { TandemClient } from './client.js';
+import type { TandemEvent } from './subscriptions.js';
 import { Emitter, type Unsubscribe } from './emitter.js';
 import { TandemError, unavailable } from './errors.js';
 import { toConflict, toDoc, type ConflictRecord, type Doc } from './doc.js';
