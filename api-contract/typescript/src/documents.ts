@@ -8,7 +8,7 @@ import { toConflict, toDoc, type ConflictRecord, type Doc } from './doc.js';
 import { LiveDocument, LiveQuery, type LiveQueryOptions } from './live.js';
 import { isJsonObject, type ConflictFrame, type Json, type JsonObject, type Resolution } from './protocol.js';
 import { DocumentReads, type QueryPage } from './reads.js';
-import { checkChange, newOp, nextBatch, resultsByOpId, viewOf, type Entry, type OpView } from './queue.js';
+import { checkChange, newOp, nextBatch, resultsByOpId, viewOf, type Entry, type OpView } from './op-queue.js';
 import { MemoryStorage, newClientId, type DocChange, type QueueStorage, type StoredConflict, type StoredOp } from './storage.js';
 
 

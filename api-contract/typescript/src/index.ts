@@ -30,7 +30,7 @@ export {
 export { type TransportOption, type WebSocketConstructor, type WebSocketLike } from './transport.js';
 export { toDoc, type ConflictRecord, type Doc } from './doc.js';
 export { Documents, type DocumentEvents } from './documents.js';
-export { type OpView } from './queue.js';
+export { type OpView } from './op-queue.js';
 export { type QueryPage } from './reads.js';
 export { consoleLogger, type Logger, type Unsubscribe } from './emitter.js';
 export { ManualEnvironment, browserEnvironment, type Environment, type EnvironmentChange } from './environment.js';

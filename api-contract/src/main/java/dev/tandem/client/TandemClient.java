@@ -4,8 +4,6 @@ import java.lang.System.Logger.Level;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
-import java.net.http.WebSocketHandshakeException;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,27 +11,19 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.LongFunction;
 import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.protocol.ClientFrame;
-import dev.tandem.protocol.CloseCode;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.Position;
-import dev.tandem.protocol.ProtocolException;
 import dev.tandem.protocol.ServerFrame;
 
 /**
@@ -82,14 +72,14 @@ import dev.tandem.protocol.ServerFrame;
  * futures are completed there too: they must not block (in particular must not wait for
  * another reply of this client; use the {@code *Async} variants to hand work off). A listener
  * that throws is logged and otherwise ignored.
+ *
+ * <p>The client by concept: {@link Connection} (connecting, requests, loss and reconnects),
+ * {@link Transport} (one WebSocket), {@link Subscriptions} (channels, positions, recovery),
+ * {@link Inbox} (the user's inbox and acks), {@link Documents} (documents and the offline queue).
  */
 public final class TandemClient implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(TandemClient.class.getName());
-    private static final int ABNORMAL_CLOSE = 1006;
-    private static final int MAX_MESSAGE_CHARS = 16 << 20;
+    static final System.Logger LOG = System.getLogger(TandemClient.class.getName());
     private static final Duration CLOSE_GRACE = Duration.ofSeconds(2);
-    /** Frames received and not yet handled beyond which the socket is not read (backpressure). */
-    private static final int MAX_QUEUED_FRAMES = 256;
 
     /** Where the client stands with its connection. */
     public enum State {
@@ -103,54 +93,31 @@ public final class TandemClient implements AutoCloseable {
         CLOSED
     }
 
-    private final URI uri;
-    private final Supplier<String> token;
-    private final boolean tokenInHeader;
-    private final Backoff backoff;
-    private final Duration requestTimeout;
-    private final HttpClient http;
+    // the configuration, read by the concepts
+    final URI uri;
+    final Supplier<String> token;
+    final boolean tokenInHeader;
+    final Backoff backoff;
+    final Duration requestTimeout;
+    final HttpClient http;
     private final boolean ownsHttp;
-    private final List<Map.Entry<String, String>> headers;
-    private final Consumer<ServerFrame.Event> onEvent;
-    private final Consumer<ServerFrame.Presence> onPresence;
-    private final Consumer<ServerFrame.Conflict> onConflict;
-    private final Consumer<ServerFrame.Error> onError;
-    private final Consumer<ServerFrame.Disconnect> onDisconnect;
-    private final java.util.function.BiConsumer<String, Position> onRecoveryLost;
-    private final Consumer<State> onStateChange;
-    private final boolean inbox;
+    final List<Map.Entry<String, String>> headers;
+    final Consumer<ServerFrame.Event> onEvent;
+    final Consumer<ServerFrame.Presence> onPresence;
+    final Consumer<ServerFrame.Conflict> onConflict;
+    final Consumer<ServerFrame.Error> onError;
+    final Consumer<ServerFrame.Disconnect> onDisconnect;
+    final java.util.function.BiConsumer<String, Position> onRecoveryLost;
+    final Consumer<State> onStateChange;
+    final FrameCodec codec = FrameCodec.create();
+    final ScheduledThreadPoolExecutor timer;
+    /** Handles received frames one at a time, in order, off the WebSocket's own thread (see Transport#onText). */
+    final ThreadPoolExecutor receiver;
+
     private final Documents documents;
-    /** Internal listeners per channel (live documents and queries). */
-    private final Map<String, List<ChannelListener>> channelListeners = new ConcurrentHashMap<>();
-    /** The newest inbox position handled and not yet acknowledged. */
-    private final java.util.concurrent.atomic.AtomicReference<Position> ackTarget =
-            new java.util.concurrent.atomic.AtomicReference<>();
-    private final AtomicBoolean ackScheduled = new AtomicBoolean();
-
-    private final FrameCodec codec = FrameCodec.create();
-    private final Positions positions = new Positions();
-    /** Subscribed channels, each with its flags, to resubscribe after a reconnect. */
-    private final Map<String, Sub> channels = new ConcurrentHashMap<>();
-    private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
-    private final AtomicLong ids = new AtomicLong(1);
-    private final ScheduledThreadPoolExecutor timer;
-    /** Handles received frames one at a time, in order, off the WebSocket's own thread (see Connection#onText). */
-    private final java.util.concurrent.ThreadPoolExecutor receiver;
-
-    /** Guards the connection lifecycle: the fields below and state transitions. */
-    private final ReentrantLock lock = new ReentrantLock();
-    private volatile State state = State.CLOSED;
-    private volatile Connection current;
-    private volatile ServerFrame.Welcome lastWelcome;
-    private CompletableFuture<ServerFrame.Welcome> lastConnect;
-    private ScheduledFuture<?> reconnectTask;
-    private boolean closed;
-    private boolean everConnected;
-    private int attempts;
-
-    /** A subscription's flags, repeated when it is resubscribed. */
-    private record Sub(boolean presence, boolean snapshot) {
-    }
+    final Subscriptions subscriptions;
+    final Inbox inbox;
+    final Connection connection;
 
     /** Internal per-channel listener (live documents and queries); called on the receive thread. */
     interface ChannelListener {
@@ -171,11 +138,6 @@ public final class TandemClient implements AutoCloseable {
         }
     }
 
-    /** A request waiting for its reply; {@code onReply} runs on the receive thread before the future completes. */
-    private record Pending(Connection connection, CompletableFuture<ServerFrame.Reply> future,
-                           Consumer<ServerFrame.Reply> onReply) {
-    }
-
     private TandemClient(Builder b) {
         uri = b.uri;
         token = Objects.requireNonNull(b.token, "token supplier is required");
@@ -190,7 +152,6 @@ public final class TandemClient implements AutoCloseable {
         onDisconnect = b.onDisconnect;
         onRecoveryLost = b.onRecoveryLost;
         onStateChange = b.onStateChange;
-        inbox = b.inbox;
         ownsHttp = b.httpClient == null;
         // opened first: a journal that cannot be opened fails build() before anything starts
         QueueStore store = b.queueFile != null ? FileJournal.open(b.queueFile, b.queueMaxBytes)
@@ -198,12 +159,12 @@ public final class TandemClient implements AutoCloseable {
         documents = new Documents(new Documents.Link() {
             @Override
             public Optional<ServerFrame.Welcome> ready() {
-                return readyWelcome();
+                return connection.readyWelcome();
             }
 
             @Override
             public Optional<ServerFrame.Welcome> last() {
-                return Optional.ofNullable(lastWelcome);
+                return connection.lastWelcome();
             }
 
             @Override
@@ -212,6 +173,9 @@ public final class TandemClient implements AutoCloseable {
             }
         }, store);
         documents.attach(this);
+        subscriptions = new Subscriptions(this);
+        inbox = new Inbox(this, b.inbox);
+        connection = new Connection(this);
         http = ownsHttp ? HttpClient.newHttpClient() : b.httpClient;
         timer = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "tandem-client-timer");
@@ -221,8 +185,8 @@ public final class TandemClient implements AutoCloseable {
         timer.setRemoveOnCancelPolicy(true);
         timer.setKeepAliveTime(1, TimeUnit.SECONDS);
         timer.allowCoreThreadTimeOut(true); // no thread lingers once nothing is scheduled
-        receiver = new java.util.concurrent.ThreadPoolExecutor(1, 1, 1, TimeUnit.SECONDS,
-                new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+        receiver = new ThreadPoolExecutor(1, 1, 1, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
                     Thread t = new Thread(r, "tandem-client-receive");
                     t.setDaemon(true);
                     return t;
@@ -246,31 +210,12 @@ public final class TandemClient implements AutoCloseable {
      * After {@link #close()} the future fails.
      */
     public CompletableFuture<ServerFrame.Welcome> connect() {
-        Connection c;
-        lock.lock();
-        try {
-            if (closed) {
-                return CompletableFuture.failedFuture(unavailable("the client is closed"));
-            }
-            if (state != State.CLOSED) {
-                return lastConnect;
-            }
-            everConnected = false;
-            attempts = 0;
-            setState(State.CONNECTING);
-            c = new Connection();
-            current = c;
-            lastConnect = c.welcome;
-        } finally {
-            lock.unlock();
-        }
-        c.open();
-        return c.welcome;
+        return connection.connect();
     }
 
     /** The current state; changes are also reported to {@link Builder#onStateChange}. */
     public State state() {
-        return state;
+        return connection.state();
     }
 
     /**
@@ -281,22 +226,11 @@ public final class TandemClient implements AutoCloseable {
      */
     @Override
     public void close() {
-        Connection c;
-        lock.lock();
-        try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            if (reconnectTask != null) {
-                reconnectTask.cancel(false);
-            }
-            c = current;
-            current = null;
-            setState(State.CLOSED);
-        } finally {
-            lock.unlock();
+        Optional<Connection.Closing> closing = connection.close();
+        if (closing.isEmpty()) {
+            return;
         }
+        Transport c = closing.get().transport().orElse(null);
         if (c != null && c.ended.compareAndSet(false, true)) {
             c.fail(unavailable("the client is closed"));
             WebSocket ws = c.ws;
@@ -332,49 +266,17 @@ public final class TandemClient implements AutoCloseable {
         return request(frameWithId, requestTimeout);
     }
 
-    /** {@link #request(LongFunction)} with its own reply timeout (large {@code sync} batches). */
     CompletableFuture<ServerFrame.Reply> request(LongFunction<ClientFrame> frameWithId, Duration replyTimeout) {
-        long id = ids.getAndIncrement();
-        ClientFrame frame = frameWithId.apply(id);
-        if (frame.id() != id) {
-            throw new IllegalArgumentException("the frame must carry id " + id + ", not " + frame.id());
-        }
-        Consumer<ServerFrame.Reply> onReply = r -> { };
-        if (frame instanceof ClientFrame.Subscribe s) {
-            onReply = r -> subscribed(s, r);
-        } else if (frame instanceof ClientFrame.Unsubscribe u) {
-            channels.remove(u.channel());
-            positions.forget(u.channel());
-        }
-        Connection c = current;
-        if (c == null || !c.ready || c.ended.get()) {
-            return CompletableFuture.failedFuture(unavailable("not connected"));
-        }
-        String text = codec.encode(frame);
-        CompletableFuture<ServerFrame.Reply> future = new CompletableFuture<>();
-        Pending p = new Pending(c, future, onReply);
-        pending.put(id, p);
-        ScheduledFuture<?> timeout = timer.schedule(
-                () -> future.completeExceptionally(unavailable("no reply within " + replyTimeout)),
-                replyTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        future.whenComplete((r, e) -> {
-            timeout.cancel(false);
-            pending.remove(id, p);
-        });
-        if (c.ended.get()) { // lost while registering: the loss may have missed this request
-            future.completeExceptionally(unavailable("connection lost"));
-        } else {
-            c.send(text);
-        }
-        return future;
+        return connection.request(frameWithId, replyTimeout);
     }
 
+    /** {@link #request(LongFunction)} with its own reply timeout (large {@code sync} batches). */
     /**
      * Subscribes to a channel, recovering from the remembered position if there is one. On
      * success the channel is resubscribed after every reconnect.
      */
     public CompletableFuture<ServerFrame.Reply> subscribe(String channel) {
-        return request(id -> new ClientFrame.Subscribe(id, channel, positions.get(channel), false));
+        return request(id -> new ClientFrame.Subscribe(id, channel, subscriptions.positions.get(channel), false));
     }
 
     /**
@@ -384,8 +286,8 @@ public final class TandemClient implements AutoCloseable {
      * after the subscription went live. Both are repeated on every resubscribe after a reconnect.
      */
     public CompletableFuture<ServerFrame.Reply> subscribe(String channel, Optional<Position> since, boolean snapshot) {
-        since.ifPresent(p -> positions.accept(channel, p));
-        return request(id -> new ClientFrame.Subscribe(id, channel, positions.get(channel), false, snapshot));
+        since.ifPresent(p -> subscriptions.positions.accept(channel, p));
+        return request(id -> new ClientFrame.Subscribe(id, channel, subscriptions.positions.get(channel), false, snapshot));
     }
 
     /** The documents API and the offline queue of this client. */
@@ -395,78 +297,17 @@ public final class TandemClient implements AutoCloseable {
 
     /** The welcome of the current connection while it is ready for requests. */
     public Optional<ServerFrame.Welcome> welcome() {
-        return readyWelcome();
-    }
-
-    private Optional<ServerFrame.Welcome> readyWelcome() {
-        Connection c = current;
-        return c != null && c.ready && !c.ended.get() ? Optional.ofNullable(c.welcomeFrame) : Optional.empty();
+        return connection.readyWelcome();
     }
 
     /** Whether the channel is subscribed (or being resubscribed). */
     boolean isSubscribed(String channel) {
-        return channels.containsKey(channel);
+        return subscriptions.has(channel);
     }
 
     /** Adds an internal listener of a channel; returns its remover. */
     Runnable addChannelListener(String channel, ChannelListener listener) {
-        channelListeners.computeIfAbsent(channel, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(listener);
-        return () -> channelListeners.computeIfPresent(channel, (k, list) -> {
-            list.remove(listener);
-            return list.isEmpty() ? null : list;
-        });
-    }
-
-    private void forChannel(String channel, Consumer<ChannelListener> call) {
-        List<ChannelListener> list = channelListeners.get(channel);
-        if (list != null) {
-            for (ChannelListener l : list) {
-                emit(call, l);
-            }
-        }
-    }
-
-    private boolean isOwnInbox(String channel) {
-        Connection c = current;
-        ServerFrame.Welcome w = c == null ? null : c.welcomeFrame;
-        return w != null && channel.equals("user:" + w.user());
-    }
-
-    /** Acknowledges inbox frames once handled, at most one ack per quarter second. */
-    private void scheduleAck(String channel, Position position, CompletableFuture<?> handled) {
-        if (!inbox) {
-            return;
-        }
-        handled.whenComplete((x, e) -> {
-            if (e != null) {
-                LOG.log(Level.WARNING, "not acknowledging {0} at {1}: handling failed", channel, position.offset());
-                return;
-            }
-            ackTarget.accumulateAndGet(position, (old, now) -> old == null || !old.epoch().equals(now.epoch())
-                    || old.offset() < now.offset() ? now : old);
-            if (ackScheduled.compareAndSet(false, true)) {
-                timer.schedule(this::sendAck, 250, TimeUnit.MILLISECONDS);
-            }
-        });
-    }
-
-    private void sendAck() {
-        ackScheduled.set(false);
-        Optional<ServerFrame.Welcome> w = readyWelcome();
-        if (w.isEmpty()) {
-            return; // sent after the next welcome
-        }
-        Position p = ackTarget.getAndSet(null);
-        if (p == null) {
-            return;
-        }
-        String channel = "user:" + w.get().user();
-        request(id -> new ClientFrame.Ack(id, channel, p.offset(), Optional.of(p.epoch())))
-                .whenComplete((r, e) -> {
-                    if (e != null) {
-                        LOG.log(Level.DEBUG, "ack of {0} at {1}: {2}", channel, p.offset(), e.getMessage());
-                    }
-                });
+        return subscriptions.addChannelListener(channel, listener);
     }
 
     /** Unsubscribes from a channel; it is forgotten (no resubscribe, no position) at once. */
@@ -492,254 +333,16 @@ public final class TandemClient implements AutoCloseable {
     /** Acknowledges inbox messages up to and including {@code offset} on a {@code user:} channel. */
     public CompletableFuture<ServerFrame.Reply> ack(String channel, long offset) {
         // with the epoch of what was received, so an inbox whose history was lost refuses the ack
-        Optional<String> epoch = positions.get(channel).map(Position::epoch);
+        Optional<String> epoch = subscriptions.positions.get(channel).map(Position::epoch);
         return request(id -> new ClientFrame.Ack(id, channel, offset, epoch));
     }
 
     /** The last position seen on a channel (from its events or subscribe reply), if any. */
     public Optional<Position> position(String channel) {
-        return positions.get(channel);
+        return subscriptions.positions.get(channel);
     }
 
-    // ---------------------------------------------------------------- receiving
-
-    private void receive(Connection c, String text) {
-        ServerFrame frame;
-        try {
-            frame = codec.decodeServer(text);
-        } catch (ProtocolException e) {
-            LOG.log(Level.WARNING, "ignoring an undecodable frame from the server: {0}", e.getMessage());
-            Pending p = e.requestId() > 0 ? pending.remove(e.requestId()) : null;
-            if (p != null) {
-                p.future().completeExceptionally(new TandemClientException(ErrorCode.BAD_REQUEST,
-                        "undecodable reply: " + e.getMessage()));
-            }
-            return;
-        }
-        switch (frame) {
-            case ServerFrame.Welcome w -> welcomed(c, w);
-            case ServerFrame.Event e -> {
-                Optional<Position> before = e.position().flatMap(p -> positions.get(e.channel()));
-                if (e.position().map(p -> positions.accept(e.channel(), p)).orElse(true)) {
-                    newEpoch(e.channel(), before, e.position().get());
-                    emit(onEvent, e);
-                    boolean own = isOwnInbox(e.channel());
-                    documents.event(e, own);
-                    forChannel(e.channel(), l -> l.event(e));
-                    if (own && e.position().isPresent()) {
-                        scheduleAck(e.channel(), e.position().get(), CompletableFuture.completedFuture(null));
-                    }
-                } else {
-                    LOG.log(Level.DEBUG, "dropping duplicate event at {0} on {1}", e.position().get(), e.channel());
-                }
-            }
-            case ServerFrame.Presence p -> emit(onPresence, p);
-            case ServerFrame.Conflict k -> {
-                // a durable inbox publication: de-duplicated by offset like an event
-                Optional<Position> before = positions.get(k.channel());
-                if (positions.accept(k.channel(), k.position())) {
-                    newEpoch(k.channel(), before, k.position());
-                    emit(onConflict, k);
-                    CompletableFuture<Void> handled = documents.conflictFrame(k);
-                    if (isOwnInbox(k.channel())) {
-                        scheduleAck(k.channel(), k.position(), handled);
-                    }
-                } else {
-                    LOG.log(Level.DEBUG, "dropping duplicate conflict at {0} on {1}", k.position(), k.channel());
-                }
-            }
-            case ServerFrame.Reply r -> {
-                Pending p = pending.remove(r.id());
-                if (p == null) {
-                    LOG.log(Level.DEBUG, "reply {0} came after its request gave up", r.id());
-                    return;
-                }
-                try {
-                    p.onReply().accept(r);
-                } finally {
-                    p.future().complete(r);
-                }
-            }
-            case ServerFrame.Error e when e.id() > 0 -> {
-                Pending p = pending.remove(e.id());
-                if (p == null) {
-                    LOG.log(Level.DEBUG, "error {0} came after its request gave up: {1}", e.id(), e.code());
-                    return;
-                }
-                p.future().completeExceptionally(new TandemClientException(e.code(), e.message()));
-            }
-            case ServerFrame.Error e -> {
-                if (!c.ready) {
-                    c.welcome.completeExceptionally(new TandemClientException(e.code(), e.message()));
-                }
-                emit(onError, e);
-            }
-            case ServerFrame.Disconnect d -> {
-                c.disconnect = d; // the close that follows is judged by its reconnect hint
-                emit(onDisconnect, d);
-            }
-        }
-    }
-
-    private void welcomed(Connection c, ServerFrame.Welcome w) {
-        lock.lock();
-        try {
-            if (c != current || c.ended.get()) {
-                return;
-            }
-            c.cancelTimers();
-            c.welcomeFrame = w;
-            lastWelcome = w;
-            c.ready = true;
-            everConnected = true;
-            attempts = 0;
-            c.watch(w.heartbeatMs());
-            setState(State.CONNECTED);
-        } finally {
-            lock.unlock();
-        }
-        LOG.log(Level.DEBUG, "connected to {0} as {1}, session {2}", w.node(), w.user(), w.session());
-        channels.forEach(this::resubscribe);
-        String own = "user:" + w.user();
-        if (inbox && !channels.containsKey(own)) {
-            subscribe(own).whenComplete((r, e) -> {
-                if (e != null) {
-                    LOG.log(Level.WARNING, "subscribing to the inbox {0} failed: {1}", own, e.getMessage());
-                }
-            });
-        }
-        if (ackTarget.get() != null && ackScheduled.compareAndSet(false, true)) {
-            // an acknowledgement the last connection could not send
-            timer.schedule(this::sendAck, 250, TimeUnit.MILLISECONDS);
-        }
-        documents.connected();
-        c.welcome.complete(w);
-    }
-
-    private void resubscribe(String channel, Sub sub) {
-        Optional<Position> since = positions.get(channel);
-        request(id -> new ClientFrame.Subscribe(id, channel, since, sub.presence(), sub.snapshot()))
-                .whenComplete((r, e) -> {
-                    if (e instanceof TandemClientException t && t.code().isPresent() && !t.code().get().isTransient()) {
-                        LOG.log(Level.WARNING, "resubscribing to {0} failed, dropping it: {1}", channel, t.getMessage());
-                        channels.remove(channel);
-                        positions.forget(channel);
-                        forChannel(channel, l -> l.ended(t));
-                        emit(onError, new ServerFrame.Error(0, t.code().get(),
-                                "resubscribing to " + channel + " failed: " + t.getMessage()));
-                    }
-                });
-    }
-
-    private void subscribed(ClientFrame.Subscribe s, ServerFrame.Reply r) {
-        ObjectNode body = r.body();
-        JsonNode epoch = body.path("epoch");
-        JsonNode offset = body.path("offset");
-        boolean inboxReplay = s.since().isEmpty() && body.path("inbox").asLong(0) > 0;
-        if (inboxReplay) {
-            // the own inbox: its unacknowledged messages (at or below the top) follow this
-            // reply; holding no position yet lets them in, and they set it
-            LOG.log(Level.DEBUG, "{0}: {1} unacknowledged messages follow", s.channel(), body.path("inbox").asLong());
-        } else if (epoch.isTextual() && !epoch.textValue().isEmpty()
-                && offset.isIntegralNumber() && offset.canConvertToLong() && offset.longValue() >= 0) {
-            positions.top(s.channel(), new Position(epoch.textValue(), offset.longValue()),
-                    body.path("recovered").asBoolean(false));
-        }
-        channels.put(s.channel(), new Sub(s.presence(), s.snapshot()));
-        forChannel(s.channel(), l -> l.subscribed(r));
-        if (s.since().isPresent() && !body.path("recovered").asBoolean(false)) {
-            // the server could not replay the gap (too old, or the history was lost and the
-            // channel is in a new epoch): the app must re-read state instead of trusting the stream
-            if (epoch.isTextual() && !epoch.textValue().isEmpty() && offset.canConvertToLong()) {
-                recoveryLost(s.channel(), new Position(epoch.textValue(), offset.longValue()));
-            } else {
-                LOG.log(Level.WARNING, "{0}: missed events could not be recovered (the reply names no position)",
-                        s.channel());
-            }
-        }
-    }
-
-    /**
-     * A live event or conflict in another epoch than the position held for its channel: the
-     * server lost the channel's history (e.g. Redis restarted without persistence) while this
-     * connection stayed up, so what was published before {@code now} may never arrive. Reported
-     * like a gap the server could not replay, before {@code now} itself is delivered.
-     */
-    private void newEpoch(String channel, Optional<Position> before, Position now) {
-        if (before.isPresent() && !before.get().epoch().equals(now.epoch())) {
-            LOG.log(Level.INFO, "{0} moved from epoch {1} to {2}", channel, before.get().epoch(), now.epoch());
-            recoveryLost(channel, now);
-        }
-    }
-
-    /** Tells the application and the live views of a channel that missed events are gone. */
-    private void recoveryLost(String channel, Position top) {
-        LOG.log(Level.INFO, "{0}: missed events could not be recovered", channel);
-        try {
-            onRecoveryLost.accept(channel, top);
-        } catch (RuntimeException ex) {
-            LOG.log(Level.WARNING, "onRecoveryLost listener failed", ex);
-        }
-        forChannel(channel, l -> l.recoveryLost(top));
-    }
-
-    // ---------------------------------------------------------------- connection loss
-
-    /**
-     * Ends a connection, decides whether and when to reconnect, then fails what waited on the
-     * connection (so a failed future already sees the new state). Idempotent per connection.
-     */
-    private void lost(Connection c, TandemClientException why, boolean retry) {
-        if (!c.ended.compareAndSet(false, true)) {
-            return;
-        }
-        lock.lock();
-        try {
-            if (c == current) {
-                current = null;
-                scheduleReconnect(why, retry);
-            }
-        } finally {
-            lock.unlock();
-        }
-        c.fail(why);
-    }
-
-    private void scheduleReconnect(TandemClientException why, boolean retry) { // with the lock held
-        Optional<Duration> delay = closed || !retry || !everConnected ? Optional.empty() : backoff.delay(++attempts);
-        LOG.log(delay.isPresent() ? Level.INFO : Level.WARNING, "connection lost ({0}); {1}", why.getMessage(),
-                delay.map(d -> "reconnecting in " + d.toMillis() + " ms").orElse("not reconnecting"));
-        if (delay.isEmpty()) {
-            setState(State.CLOSED);
-            return;
-        }
-        setState(State.RECONNECTING);
-        reconnectTask = timer.schedule(this::reconnect, delay.get().toNanos(), TimeUnit.NANOSECONDS);
-    }
-
-    private void reconnect() {
-        Connection c;
-        lock.lock();
-        try {
-            if (closed || state != State.RECONNECTING || current != null) {
-                return;
-            }
-            c = new Connection();
-            current = c;
-        } finally {
-            lock.unlock();
-        }
-        c.open();
-    }
-
-    private void setState(State s) { // with the lock held, so listeners see transitions in order
-        if (state != s) {
-            state = s;
-            emit(onStateChange, s);
-        }
-    }
-
-    private static <T> void emit(Consumer<? super T> listener, T value) {
+    static <T> void emit(Consumer<? super T> listener, T value) {
         try {
             listener.accept(value);
         } catch (RuntimeException e) {
@@ -747,286 +350,8 @@ public final class TandemClient implements AutoCloseable {
         }
     }
 
-    private static TandemClientException unavailable(String message) {
+    static TandemClientException unavailable(String message) {
         return new TandemClientException(ErrorCode.UNAVAILABLE, message);
-    }
-
-    /** One WebSocket and its per-socket state; callbacks of an ended connection are ignored. */
-    private final class Connection implements WebSocket.Listener {
-        final CompletableFuture<ServerFrame.Welcome> welcome = new CompletableFuture<>();
-        final AtomicBoolean ended = new AtomicBoolean();
-        private final ReentrantLock sendLock = new ReentrantLock();
-        private final StringBuilder partial = new StringBuilder(); // receive thread only
-        private CompletableFuture<?> lastSend = CompletableFuture.completedFuture(null); // guarded by sendLock
-        volatile WebSocket ws;
-        volatile String token;
-        volatile boolean ready;
-        volatile ServerFrame.Welcome welcomeFrame;
-        volatile ServerFrame.Disconnect disconnect;
-        volatile long lastSeen = System.nanoTime();
-        /** Complete frames handed to the receiver and not yet handled. */
-        private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
-        /** Set when a frame was not followed by {@code request(1)} because too many wait (backpressure). */
-        private final AtomicBoolean demandHeld = new AtomicBoolean();
-        /** Whether a liveness ping is in flight. */
-        private final AtomicBoolean probing = new AtomicBoolean();
-        private volatile ScheduledFuture<?> welcomeTimeout;
-        private volatile ScheduledFuture<?> watchdog;
-
-        void open() {
-            if (ended.get()) { // closed before it started
-                return;
-            }
-            welcomeTimeout = timer.schedule(() -> {
-                abort();
-                lost(this, unavailable("no welcome within " + requestTimeout), true);
-            }, requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            try {
-                token = Objects.requireNonNull(TandemClient.this.token.get(), "the token supplier returned null");
-            } catch (RuntimeException e) {
-                // no socket was opened: the first connect() fails with it, a reconnect is retried
-                LOG.log(Level.WARNING, "the token supplier failed: {0}", e.getClass().getSimpleName());
-                lost(this, TandemClientException.tokenUnavailable(e), true);
-                return;
-            }
-            try {
-                WebSocket.Builder b = http.newWebSocketBuilder()
-                        .subprotocols(FrameCodec.SUBPROTOCOL)
-                        .connectTimeout(requestTimeout);
-                headers.forEach(h -> b.header(h.getKey(), h.getValue()));
-                if (tokenInHeader) {
-                    b.header("Authorization", "Bearer " + token);
-                }
-                b.buildAsync(uri, this).whenComplete((ws, e) -> {
-                    if (e != null) {
-                        upgradeFailed(e instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : e);
-                    } else if (ended.get()) {
-                        ws.abort();
-                    }
-                });
-            } catch (RuntimeException e) {
-                lost(this, unavailable("cannot connect: " + e), true);
-            }
-        }
-
-        private void upgradeFailed(Throwable e) {
-            if (e instanceof WebSocketHandshakeException h && h.getResponse().statusCode() / 100 == 4) {
-                int status = h.getResponse().statusCode();
-                ErrorCode code = status == 401 ? ErrorCode.UNAUTHORIZED
-                        : status == 403 ? ErrorCode.FORBIDDEN : ErrorCode.BAD_REQUEST;
-                lost(this, new TandemClientException(code, "upgrade refused with HTTP " + status), false);
-            } else {
-                lost(this, unavailable("cannot connect: " + e), true);
-            }
-        }
-
-        /** Sends one text message after the previous one completed; a failed send ends the connection. */
-        void send(String text) {
-            sendLock.lock();
-            try {
-                lastSend = lastSend.handle((x, e) -> null)
-                        .thenCompose(x -> ws.sendText(text, true))
-                        .whenComplete((x, e) -> {
-                            if (e != null) {
-                                abort();
-                                lost(this, unavailable("send failed: " + e), true);
-                            }
-                        });
-            } finally {
-                sendLock.unlock();
-            }
-        }
-
-        /**
-         * Starts checking a quiet connection, as the TypeScript client does: after a heartbeat
-         * interval without anything from the server (not even its ping) the client sends a
-         * {@code ping}; when nothing at all arrives before the request timeout, the connection
-         * is declared lost. A socket can die without a close reaching the client (a network
-         * change, a peer or proxy that vanished, or an end of stream the JDK's WebSocket did not
-         * report), and this bounds how long it goes unnoticed: one heartbeat plus the request
-         * timeout.
-         */
-        void watch(long heartbeatMs) {
-            long every = Math.max(1000, heartbeatMs > 0 ? heartbeatMs : 25_000);
-            long quiet = TimeUnit.MILLISECONDS.toNanos(every);
-            watchdog = timer.scheduleWithFixedDelay(() -> {
-                long sent = System.nanoTime();
-                if (ended.get() || sent - lastSeen < quiet || !probing.compareAndSet(false, true)) {
-                    return;
-                }
-                request(ClientFrame.Ping::new).whenComplete((r, e) -> {
-                    probing.set(false);
-                    if (e != null && !ended.get() && lastSeen - sent < 0) { // nothing heard since the ping
-                        abort();
-                        lost(this, new TandemClientException(ABNORMAL_CLOSE, "the server stopped answering"), true);
-                    }
-                });
-            }, every, every, TimeUnit.MILLISECONDS);
-        }
-
-        /**
-         * Hands a complete frame (or the end of the connection) to the receiver thread and asks
-         * for the next frame at once. Why not handle it here: the JDK's WebSocket reads nothing
-         * while the listener runs, and an end of stream (a peer or proxy that closes the TCP
-         * connection without a close frame) arriving in that window is dropped by the JDK
-         * (JDK 21-25 {@code TransportImpl}: the EOF is acknowledged against a demand of zero,
-         * which throws inside the selector thread and stops reading), so the client would stay
-         * "connected" to a dead socket. Keeping the listener short keeps that window tiny; the
-         * liveness ping ({@link #watch}) covers what remains.
-         */
-        private void dispatch(WebSocket webSocket, String message) {
-            queued.incrementAndGet();
-            try {
-                receiver.execute(() -> {
-                    try {
-                        if (!ended.get()) {
-                            receive(this, message);
-                        }
-                    } catch (RuntimeException e) {
-                        LOG.log(Level.ERROR, "failed to handle a frame from the server", e);
-                    } finally {
-                        queued.decrementAndGet();
-                        resumeReading(webSocket);
-                    }
-                });
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                queued.decrementAndGet(); // the client is closed
-                return;
-            }
-            if (queued.get() < MAX_QUEUED_FRAMES) {
-                webSocket.request(1);
-            } else {
-                // the application handles frames slower than they come: stop reading (TCP
-                // backpressure) until the receiver catches up
-                demandHeld.set(true);
-                resumeReading(webSocket);
-            }
-        }
-
-        private void resumeReading(WebSocket webSocket) {
-            if (queued.get() < MAX_QUEUED_FRAMES && demandHeld.compareAndSet(true, false)) {
-                webSocket.request(1);
-            }
-        }
-
-        /**
-         * Ends the connection after the frames received before the end are handled (a
-         * {@code disconnect} frame among them decides the reconnect hint).
-         */
-        private void dispatchLoss(int closeCode, String reason) {
-            Runnable end = () -> {
-                ServerFrame.Disconnect d = disconnect;
-                String why = reason.isEmpty() && d != null ? d.reason() : reason;
-                lost(this, new TandemClientException(closeCode, why), reconnectHint(closeCode));
-            };
-            try {
-                receiver.execute(end);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                end.run(); // the client is closed: nothing waits for those frames
-            }
-        }
-
-        /** Fails what waits on this connection, once it has ended. */
-        void fail(TandemClientException why) {
-            cancelTimers();
-            welcome.completeExceptionally(why);
-            pending.values().forEach(p -> {
-                if (p.connection() == this) {
-                    p.future().completeExceptionally(unavailable("connection lost: " + why.getMessage()));
-                }
-            });
-        }
-
-        void cancelTimers() {
-            for (ScheduledFuture<?> f : new ScheduledFuture<?>[] {welcomeTimeout, watchdog}) {
-                if (f != null) {
-                    f.cancel(false);
-                }
-            }
-        }
-
-        void abort() {
-            WebSocket w = ws;
-            if (w != null) {
-                w.abort();
-            }
-        }
-
-        private boolean reconnectHint(int closeCode) {
-            ServerFrame.Disconnect d = disconnect;
-            return d != null ? d.reconnect() : CloseCode.of(closeCode).map(CloseCode::reconnect).orElse(true);
-        }
-
-        @Override
-        public void onOpen(WebSocket webSocket) {
-            ws = webSocket;
-            if (ended.get()) {
-                webSocket.abort();
-                return;
-            }
-            if (!FrameCodec.SUBPROTOCOL.equals(webSocket.getSubprotocol())) {
-                LOG.log(Level.WARNING, "the server did not select subprotocol {0}", FrameCodec.SUBPROTOCOL);
-            }
-            if (!tokenInHeader) {
-                send(codec.encode(new ClientFrame.Connect(0, token)));
-            }
-            webSocket.request(1);
-        }
-
-        @Override
-        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
-            if (ended.get()) {
-                return null;
-            }
-            lastSeen = System.nanoTime();
-            if (partial.length() + data.length() > MAX_MESSAGE_CHARS) {
-                abort();
-                lost(this, new TandemClientException(CloseCode.TOO_LARGE.code(), "message from the server too large"),
-                        CloseCode.TOO_LARGE.reconnect());
-                return null;
-            }
-            if (!last) {
-                partial.append(data);
-                webSocket.request(1);
-                return null;
-            }
-            String message = partial.isEmpty() ? data.toString() : partial.append(data).toString();
-            partial.setLength(0);
-            dispatch(webSocket, message);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
-            LOG.log(Level.DEBUG, "ignoring a binary message");
-            webSocket.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onPing(WebSocket webSocket, ByteBuffer message) {
-            lastSeen = System.nanoTime(); // the WebSocket answers with a pong by itself
-            webSocket.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onPong(WebSocket webSocket, ByteBuffer message) {
-            lastSeen = System.nanoTime();
-            webSocket.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-            dispatchLoss(statusCode, reason);
-            return null;
-        }
-
-        @Override
-        public void onError(WebSocket webSocket, Throwable error) {
-            dispatchLoss(ABNORMAL_CLOSE, String.valueOf(error));
-        }
     }
 
     // ---------------------------------------------------------------- builder
