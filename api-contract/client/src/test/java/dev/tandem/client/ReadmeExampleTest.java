@@ -27,7 +27,7 @@ class ReadmeExampleTest {
 
     @Test
     void everyJavaBlockOfTheReadmeCompilesAgainstTheClient(@TempDir Path dir) throws IOException {
-        String readme = Files.readString(Path.of("README.md"));
+        String readme = Files.readString(Path.of("../README.md"));
         List<String> sources = new ArrayList<>();
         Matcher m = BLOCK.matcher(readme);
         while (m.find()) {
