@@ -71,7 +71,32 @@ const showState = (s) => {
   $('state').dataset.state = s;
 };
 client.on('state', showState);
-$('offline').addEventListener('change', (e) => (e.target.checked ? client.pause() : client.resume()));
+
+// "work offline" is the user's choice, so it survives a reload (per tenant and user, in localStorage);
+// the checkbox is set from it, never from the browser's form restoration
+const offlineKey = `tandem-demo-offline:${tenant}:${user}`;
+const offlineSwitch = $('offline');
+const storedOffline = () => {
+  try {
+    return localStorage.getItem(offlineKey) === '1';
+  } catch {
+    return false;
+  }
+};
+offlineSwitch.checked = storedOffline();
+if (offlineSwitch.checked) {
+  client.pause();
+}
+offlineSwitch.addEventListener('change', () => {
+  try {
+    if (offlineSwitch.checked) localStorage.setItem(offlineKey, '1');
+    else localStorage.removeItem(offlineKey);
+  } catch {
+    // storage unavailable: the switch still works for this page
+  }
+  if (offlineSwitch.checked) client.pause();
+  else client.resume();
+});
 
 const banner = (text) => {
   $('banner').hidden = !text;
@@ -229,16 +254,83 @@ render();
 
 // ------------------------------------------------------------------ the event log
 
+// One line per change: the location channel's events by offset, and this user's own edits as the
+// server applied them (those replayed from the offline queue say so). An edit and the channel
+// event it produced share a line (same document and version). The last MAX_EVENTS lines are kept
+// in sessionStorage, so a reload of this tab shows what came before it.
+const MAX_EVENTS = 40;
+const eventsKey = `tandem-demo-events:${tenant}:${locationId}:${user}`;
 const eventsList = $('events');
+board.events = (() => {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(eventsKey) || '[]');
+    return Array.isArray(stored) ? stored.slice(-MAX_EVENTS) : [];
+  } catch {
+    return [];
+  }
+})();
+
+function renderEvents() {
+  const items = board.events.map((e) => {
+    const head = e.offset !== undefined ? `#${e.offset}` : 'you';
+    const tail = e.mine ? (e.replayed ? ' · yours, from the offline queue' : ' · yours') : '';
+    const li = el('li', {}, el('b', { textContent: head }), ` ${e.type} ${e.what}`, tail ? el('span', { className: 'mine', textContent: tail }) : '');
+    if (e.offset !== undefined) li.dataset.offset = String(e.offset);
+    if (e.mine) li.dataset.mine = e.replayed ? 'replayed' : 'live';
+    return li;
+  });
+  eventsList.replaceChildren(...items.reverse());
+}
+
+function logEvent(entry) {
+  board.events.push(entry);
+  while (board.events.length > MAX_EVENTS) board.events.shift();
+  try {
+    sessionStorage.setItem(eventsKey, JSON.stringify(board.events));
+  } catch {
+    // storage unavailable: the log lasts as long as the page
+  }
+  renderEvents();
+}
+
 client.on('event', (e) => {
   if (e.channel !== `location:${locationId}` || !e.position) return;
-  board.offsets.push(e.position.offset);
+  const offset = e.position.offset;
+  board.offsets.push(offset);
   const d = e.data && typeof e.data === 'object' ? e.data : {};
-  const what = d.docId ? `${d.docId} v${d.version}` : JSON.stringify(d).slice(0, 40);
-  board.events.push({ offset: e.position.offset, type: e.type, what });
-  eventsList.prepend(el('li', {}, el('b', { textContent: `#${e.position.offset}` }), ` ${e.type} ${what}`));
-  while (eventsList.children.length > 40) eventsList.lastChild.remove();
+  const key = d.docId ? `${d.docId} v${d.version}` : undefined;
+  const what = key ?? JSON.stringify(d).slice(0, 40);
+  // shown before this reload (offset and content: a restarted standalone node counts from 1 again)
+  if (board.events.some((x) => x.offset === offset && (x.key ?? x.what) === what)) return;
+  const mine = key && board.events.find((x) => x.offset === undefined && x.key === key);
+  if (mine) {
+    // this user's edit was shown when the server applied it: the channel event gives its offset
+    board.events.splice(board.events.indexOf(mine), 1);
+    logEvent({ ...mine, offset, type: e.type });
+    return;
+  }
+  logEvent({ offset, type: e.type, what, key });
 });
+
+/** Ids of edits made while offline or loaded from the stored queue: when applied, they were replayed. */
+const queuedOffline = new Set();
+docs.ready.then(() => docs.ops().forEach((op) => queuedOffline.add(op.opId)));
+docs.on('op', (op) => {
+  if (op.status === 'queued' && client.state !== 'connected') queuedOffline.add(op.opId);
+  if (!op.done || !['applied', 'merged', 'duplicate'].includes(op.status) || op.version === undefined) return;
+  const replayed = queuedOffline.delete(op.opId);
+  if (board.events.some((x) => x.opId === op.opId)) return;
+  const key = `${op.docId} v${op.version}`;
+  const fields = { mine: true, replayed, opId: op.opId, what: `${describe(op)} → ${key}` };
+  const seen = board.events.find((x) => x.key === key && !x.mine);
+  if (seen) {
+    Object.assign(seen, fields);
+    logEvent(board.events.splice(board.events.indexOf(seen), 1)[0]);
+  } else {
+    logEvent({ type: op.status, key, ...fields });
+  }
+});
+renderEvents();
 
 // ------------------------------------------------------------------ presence and typing
 
@@ -331,16 +423,29 @@ docs.ready.then(() => {
 
 // ------------------------------------------------------------------ the conflict dialog
 
+// Conflicts are asked one at a time. Closing the dialog without a choice (Esc) sets the open ones
+// aside: the dialog stays closed until a new conflict arrives or the user opens it again with
+// the "conflicts" button in the header.
 const waiting = [];
+const setAside = new Map(); // conflictId -> conflict
 let current;
 function showConflict(c) {
-  if (c.docType !== 'stock_level' || waiting.some((w) => w.conflictId === c.conflictId) || current?.conflictId === c.conflictId) return;
+  if (c.docType !== 'stock_level' || waiting.some((w) => w.conflictId === c.conflictId) || current?.conflictId === c.conflictId
+    || setAside.has(c.conflictId)) return;
   waiting.push(c);
   next();
 }
+function renderConflictsButton() {
+  const button = $('conflicts-open');
+  button.hidden = setAside.size === 0 || current !== undefined;
+  button.textContent = setAside.size === 1 ? '1 conflict to resolve' : `${setAside.size} conflicts to resolve`;
+}
 function next() {
   const dialog = $('conflict');
-  if (current || waiting.length === 0) return;
+  if (current || waiting.length === 0) {
+    renderConflictsButton();
+    return;
+  }
   current = waiting.shift();
   board.conflictsShown++;
   $('c-doc').textContent = current.docId.split('@')[0];
@@ -348,27 +453,44 @@ function next() {
   $('c-values').replaceChildren(el('th', { textContent: 'price' }), cell(current.base.price), cell(current.server.price),
     cell(current.local.price, 'mine'));
   $('c-merged').value = String(current.local.price ?? '');
+  // Esc keeps the last returnValue: clear it, or a cancel would repeat the previous choice
+  dialog.returnValue = '';
+  renderConflictsButton();
   dialog.showModal();
 }
 $('conflict').addEventListener('close', async () => {
   const c = current;
   const choice = $('conflict').returnValue;
   if (!c) return;
+  current = undefined;
+  if (choice !== 'merge' && choice !== 'accept_local' && choice !== 'accept_server') {
+    // closed without a choice: this one and any waiting behind it are set aside, not asked again now
+    for (const x of [c, ...waiting.splice(0)]) setAside.set(x.conflictId, x);
+    renderConflictsButton();
+    return;
+  }
   try {
     if (choice === 'merge') {
       await docs.resolve(c.conflictId, 'merge', { ...c.local, price: Number($('c-merged').value) });
-    } else if (choice === 'accept_local' || choice === 'accept_server') {
-      await docs.resolve(c.conflictId, choice);
     } else {
-      waiting.push(c); // closed without a choice: ask again later
+      await docs.resolve(c.conflictId, choice);
     }
   } catch (e) {
     banner(`The conflict could not be resolved (${e.code}): ${e.message}`);
   }
-  current = undefined;
+  next();
+});
+$('conflicts-open').addEventListener('click', () => {
+  const known = new Set(docs.conflicts().map((c) => c.conflictId));
+  for (const [id, c] of setAside) if (known.has(id)) waiting.push(c);
+  setAside.clear();
   next();
 });
 docs.on('conflict', showConflict);
+docs.on('resolved', (conflictId) => {
+  setAside.delete(conflictId);
+  renderConflictsButton();
+});
 
 // ------------------------------------------------------------------ go
 

@@ -60,6 +60,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* Where the ConfigMap's application.yaml is mounted; TANDEM_CONFIG_FILE points at it. */}}
 {{- define "tandem.configDir" -}}/etc/tandem/config{{- end }}
 {{- define "tandem.jwksDir" -}}/etc/tandem/jwks{{- end }}
+{{- define "tandem.pushDir" -}}/etc/tandem/push{{- end }}
 
 {{/*
 The gateway configuration (application.yaml) as a dict, so that extraConfig can be deep-merged
@@ -88,6 +89,18 @@ over it and the result rendered with toYaml (no hand-written YAML indentation).
 {{- if $v.kafka.routes }}{{- $_ := set $kafka "routes" $v.kafka.routes }}{{- end }}
 {{- if $kafka }}{{- $_ := set $tandem "kafka" $kafka }}{{- end }}
 {{- end }}
+{{- $push := dict -}}
+{{- if $v.push.vapid.existingSecret }}
+{{- $_ := set $push "webpush" (dict "enabled" true "vapid-key-file" (printf "%s/vapid/%s" (include "tandem.pushDir" .) $v.push.vapid.secretKey) "subject" $v.push.subject) }}
+{{- end }}
+{{- if $v.push.fcm.existingSecret }}
+{{- $_ := set $push "fcm" (dict "service-account-file" (printf "%s/fcm/%s" (include "tandem.pushDir" .) $v.push.fcm.secretKey)) }}
+{{- end }}
+{{- if $v.push.apns.existingSecret }}
+{{- $_ := set $push "apns" (dict "key-file" (printf "%s/apns/%s" (include "tandem.pushDir" .) $v.push.apns.secretKey) "key-id" $v.push.apns.keyId "team-id" $v.push.apns.teamId "topic" $v.push.apns.topic "environment" $v.push.apns.environment) }}
+{{- end }}
+{{- if $v.push.notices }}{{- $_ := set $push "notices" $v.push.notices }}{{- end }}
+{{- if $push }}{{- $_ := set $tandem "push" $push }}{{- end }}
 {{- $server := dict "port" (int $v.gateway.port) "host" "0.0.0.0" "max-payload-size" (int $v.gateway.maxPayloadSize) -}}
 {{- $cfg := dict "server" $server "tandem" $tandem -}}
 {{- $cfg = mustMergeOverwrite $cfg (deepCopy $v.gateway.extraConfig) -}}
@@ -103,6 +116,12 @@ over it and the result rendered with toYaml (no hand-written YAML indentation).
 {{- end }}
 {{- if and (not $v.auth.hs256.enabled) (not $v.auth.jwks.url) (not $v.auth.jwks.existingSecret) }}
 {{- fail "auth: enable auth.hs256 or set auth.jwks.url / auth.jwks.existingSecret, or no token can be verified" }}
+{{- end }}
+{{- if and $v.push.vapid.existingSecret (not $v.push.subject) }}
+{{- fail "push.vapid.existingSecret is set: push.subject (a mailto: or https: contact for push services) is required" }}
+{{- end }}
+{{- if and $v.push.apns.existingSecret (not (and $v.push.apns.keyId $v.push.apns.teamId $v.push.apns.topic)) }}
+{{- fail "push.apns.existingSecret is set: push.apns.keyId, teamId and topic are required" }}
 {{- end }}
 {{- if and $v.redis.address $v.redis.clusterNodes }}
 {{- fail "set either redis.address (one Redis) or redis.clusterNodes (a Redis Cluster), not both" }}

@@ -72,6 +72,7 @@ class RenderedChartTest {
         assertEquals("the Redis Cluster at redis://tandem-redis-0.tandem-redis.data.svc:6379, "
                 + "redis://tandem-redis-1.tandem-redis.data.svc:6379, redis://tandem-redis-2.tandem-redis.data.svc:6379",
                 redis.where());
+        assertEquals(java.time.Duration.ofSeconds(3), redis.budget(), "redis.timeoutBudget reaches tandem.redis.timeout-budget");
     }
 
     private PodEnvironment pod(Chart.Rendered r) {

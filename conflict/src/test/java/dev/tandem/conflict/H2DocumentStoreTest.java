@@ -7,8 +7,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 import dev.tandem.document.Documents;
-import dev.tandem.document.DocumentsConformanceTest;
-import dev.tandem.document.QueuedEditsConformanceTest;
+import dev.tandem.conformance.DocumentsConformanceTest;
+import dev.tandem.conformance.QueuedEditsConformanceTest;
 
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;

@@ -8,8 +8,8 @@ import java.util.Map;
 import java.util.UUID;
 
 import dev.tandem.document.Documents;
-import dev.tandem.document.DocumentsConformanceTest;
-import dev.tandem.document.QueuedEditsConformanceTest;
+import dev.tandem.conformance.DocumentsConformanceTest;
+import dev.tandem.conformance.QueuedEditsConformanceTest;
 import dev.tandem.testing.TestServices;
 
 import io.helidon.config.Config;

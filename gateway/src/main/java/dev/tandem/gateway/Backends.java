@@ -2,9 +2,17 @@ package dev.tandem.gateway;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.redisson.api.RedissonClient;
+import org.redisson.api.redisnode.RedisNodes;
 
 import dev.tandem.auth.MemoryRevocations;
 import dev.tandem.auth.Revocations;
@@ -26,6 +34,7 @@ import dev.tandem.queue.redis.revocations.RedisRevocations;
 import dev.tandem.telemetry.Telemetry;
 
 import io.helidon.config.Config;
+import io.helidon.health.HealthCheckResponse;
 
 /**
  * Chooses each backing part by configuration: {@code tandem.redis.address} (one Redis) or
@@ -37,17 +46,29 @@ import io.helidon.config.Config;
 final class Backends implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Backends.class.getName());
 
+    /** How often the readiness probes run, and how many failures / successes in a row turn them. */
+    static final Duration PROBE_INTERVAL = Duration.ofMillis(500);
+    static final int DOWN_AFTER = 2;
+    static final int UP_AFTER = 2;
+
     final Optional<RedissonClient> redis;
     final Broker broker;
     final PresenceStore presence;
     final Inbox inbox;
     final DocumentStore documentStore;
     final Revocations revocations;
+    /** Readiness of Redis and of the documents database, kept by background probes. */
+    private final ScheduledExecutorService probes = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("tandem-health").factory());
+    private final Optional<BackgroundCheck> redisCheck;
+    private final BackgroundCheck databaseCheck;
 
     private Backends(Config tandem, Hub hub, ChannelRules rules, Telemetry telemetry, Clock clock) {
-        this.redis = StartupException.step("the Redis settings are not valid", "correct tandem.redis",
-                () -> RedisSettings.create(tandem.get("redis")))
-                .map(redis -> StartupException.step("could not connect to " + redis.where(),
+        Optional<RedisSettings> settings = StartupException.step("the Redis settings are not valid",
+                "correct tandem.redis", () -> RedisSettings.create(tandem.get("redis")));
+        // a probe answering later than the budget counts as failed: the wait every caller is promised
+        Duration budget = settings.map(RedisSettings::budget).orElse(RedisSettings.DEFAULT_BUDGET);
+        this.redis = settings.map(redis -> StartupException.step("could not connect to " + redis.where(),
                         "start Redis there, or correct " + redis.setting() + "; "
                                 + "leave it unset to run standalone with everything in memory", redis::connect));
         try {
@@ -59,7 +80,7 @@ final class Backends implements AutoCloseable {
                 RedissonClient r = redis.get();
                 this.broker = new RedisBroker(r, hub, rules, telemetry, clock);
                 this.presence = new RedisPresenceStore(r, presenceLimits, clock);
-                this.inbox = new RedisInbox(r, inboxTtl, clock);
+                this.inbox = new RedisInbox(r, inboxTtl, budget, clock);
                 this.revocations = new RedisRevocations(r, clock);
             } else {
                 this.broker = new MemoryBroker(hub, rules, telemetry, clock, tandem.get("channels.max-per-tenant").asInt()
@@ -78,11 +99,16 @@ final class Backends implements AutoCloseable {
                             : "check that the data directory is writable and no other process holds the "
                                     + "database file, or set tandem.db.url",
                     () -> DocumentStore.create(tandem.get("documents"), db));
+            this.redisCheck = redis.map(r -> new BackgroundCheck("redis", () -> ping(r, budget), PROBE_INTERVAL, budget,
+                    DOWN_AFTER, UP_AFTER, probes));
+            this.databaseCheck = new BackgroundCheck("database", documentStore::reachable, PROBE_INTERVAL, budget,
+                    DOWN_AFTER, UP_AFTER, probes);
             LOG.log(System.Logger.Level.INFO, "backing parts: broker, presence and inboxes in "
                     + (redis.isPresent() ? "Redis" : "memory") + "; documents in "
                     + (where.startsWith("jdbc:postgresql") ? "PostgreSQL" : "H2 (" + where + ")"));
         } catch (RuntimeException e) {
             // nothing half-open survives a failed start: Redisson's threads would keep the JVM up
+            probes.shutdownNow();
             redis.ifPresent(RedissonClient::shutdown);
             throw e;
         }
@@ -92,16 +118,37 @@ final class Backends implements AutoCloseable {
         return new Backends(tandem, hub, rules, telemetry, clock);
     }
 
-    /** Whether Redis answers (readiness); true when Redis is not used. */
-    boolean redisReachable() {
-        return redis.map(r -> {
+    /** Redis readiness from the background probe (never a Redis call); UP when Redis is not used. */
+    HealthCheckResponse redisHealth() {
+        return redisCheck.map(BackgroundCheck::response).orElseGet(() -> HealthCheckResponse.builder().status(true))
+                .detail("enabled", redis.isPresent()).build();
+    }
+
+    /** Database readiness from the background probe (never a query). */
+    HealthCheckResponse databaseHealth() {
+        return databaseCheck.response().build();
+    }
+
+    /**
+     * Whether Redis answers a PING within the budget: the one instance, or every master of a
+     * cluster, pinged together (a replica that is down serves no command, so it does not count).
+     */
+    private static boolean ping(RedissonClient r, Duration budget) {
+        if (!r.getConfig().isClusterConfig()) {
+            return r.getRedisNodes(RedisNodes.SINGLE).getInstance().ping(budget.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        List<CompletableFuture<Boolean>> pings = r.getRedisNodes(RedisNodes.CLUSTER).getMasters().stream()
+                .map(m -> m.pingAsync(budget.toMillis(), TimeUnit.MILLISECONDS).toCompletableFuture()).toList();
+        return !pings.isEmpty() && pings.stream().allMatch(p -> {
             try {
-                r.getBucket("tandem:health").isExists();
-                return true;
-            } catch (RuntimeException e) {
+                return p.get(budget.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            } catch (ExecutionException | TimeoutException e) {
                 return false;
             }
-        }).orElse(true);
+        });
     }
 
     /**
@@ -110,6 +157,7 @@ final class Backends implements AutoCloseable {
      */
     @Override
     public void close() {
+        probes.shutdownNow();
         for (AutoCloseable port : new AutoCloseable[] {revocations, broker, presence, inbox, documentStore}) {
             try {
                 port.close();

@@ -25,8 +25,8 @@ import io.helidon.webserver.http.ServerResponse;
  * The live demo, registered only in development mode: {@code GET /demo/} serves the demo board
  * ({@code demo/} of the TypeScript client's folder, with the compiled client under
  * {@code /demo/dist/}), and {@code GET /demo/token?user=U&tenant=T&location=L} mints a
- * development token, so the page needs no identity provider. Outside development mode neither
- * route exists: a node that trusts real keys never hands out tokens.
+ * development token, so the page needs no identity provider; {@code /demo} redirects to
+ * {@code /demo/}. Outside development mode neither route exists: a node that trusts real keys never hands out tokens.
  *
  * <p>The folder is {@code tandem.demo.dir} ({@code ./tandem run} points it at
  * {@code api-contract/typescript}); files are served only from its {@code demo/} and {@code dist/}.
@@ -53,9 +53,25 @@ final class DemoService implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.get("/token", this::token)
-                .get("/", (req, res) -> file(res, "demo", "index.html"))
+                .get("/", this::page)
                 .get("/dist/{+path}", (req, res) -> file(res, "dist", req.path().pathParameters().get("path")))
                 .get("/{+path}", (req, res) -> file(res, "demo", req.path().pathParameters().get("path")));
+    }
+
+    /**
+     * The board's page, at {@code /demo/} only: {@code /demo} (which routes here too) is redirected
+     * there, query kept, because the page loads its style, script and token by relative paths that
+     * resolve against the folder, and without the slash they would miss.
+     */
+    private void page(ServerRequest req, ServerResponse res) {
+        if (!req.prologue().uriPath().rawPath().endsWith("/")) {
+            String query = req.query().rawValue();
+            res.status(Status.MOVED_PERMANENTLY_301);
+            res.headers().set(HeaderNames.LOCATION, "/demo/" + (query.isEmpty() ? "" : "?" + query));
+            res.send();
+            return;
+        }
+        file(res, "demo", "index.html");
     }
 
     private void token(ServerRequest req, ServerResponse res) {

@@ -68,6 +68,7 @@ public final class Gateway implements AutoCloseable {
     private final ScheduledExecutorService housekeeping;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final Optional<KafkaSettings> kafka;
+    private final boolean servesDemo;
     private final Backends backends;
     private final Hooks hooks;
     private final Optional<Webhooks> webhooks;
@@ -75,6 +76,7 @@ public final class Gateway implements AutoCloseable {
     private final GatewayTelemetry telemetry;
     private volatile Optional<KafkaIngest> ingest = Optional.empty();
     private volatile Optional<dev.tandem.kafka.OutboxRelay> relay = Optional.empty();
+    private volatile Optional<Pushing> pushing = Optional.empty();
 
     private Gateway(Config root) {
         ServerLogFilter.install();
@@ -91,14 +93,20 @@ public final class Gateway implements AutoCloseable {
         this.kafka = KafkaSettings.create(tandem.get("kafka"));
         FrameCodec codec = FrameCodec.create();
         this.codec = codec;
-        HttpRouting.Builder http = HttpRouting.builder().addFilter(new Cors(origins, codec)).register("/api/v1", new RestApi(this::operations, this::engine, codec))
+        PushApi pushApi = new PushApi(this::operations, () -> pushing, codec,
+                tandem.get("auth.service-role").asString().orElse("service"));
+        HttpRouting.Builder http = HttpRouting.builder().addFilter(new Cors(origins, codec)).register("/api/v1", pushApi)
+                .register("/api/v1", new RestApi(this::operations, this::engine, codec, pushApi))
                 .register("/sse", new SseEndpoint(this::engine, this::operations, codec,
                         SessionLimits.create(tandem.get("limits"))))
                 .register("/contracts", ContractsService.fromClasspath());
+        Optional<java.nio.file.Path> demoDir = devMode ? tandem.get("demo.dir").asString().asOptional()
+                .filter(s -> !s.isBlank()).map(java.nio.file.Path::of) : Optional.empty();
         if (devMode) {
-            http.register("/demo", new DemoService(tandem.get("demo.dir").asString().asOptional()
-                    .filter(s -> !s.isBlank()).map(java.nio.file.Path::of), codec));
+            http.register("/demo", new DemoService(demoDir, codec));
         }
+        this.servesDemo = StartPage.servesBoard(demoDir);
+        http.get("/", new StartPage(servesDemo));
         this.framing = new HttpFraming(tandem.get("http.header-timeout").as(Duration.class)
                 .orElse(Duration.ofSeconds(10)));
         int wsFrameLimit = Math.max(1 << 20, SessionLimits.create(tandem.get("limits")).maxFrameBytes() + 1024);
@@ -128,16 +136,12 @@ public final class Gateway implements AutoCloseable {
                                         .status(!stopped.get() || engine().sessionCount() > 0)
                                         .build(), HealthCheckType.LIVENESS, "node")
                                 .addCheck(() -> kafkaHealth(), HealthCheckType.READINESS, "kafka")
-                                .addCheck(() -> HealthCheckResponse.builder()
-                                        .status(backends().redisReachable())
-                                        .detail("enabled", backends().redis.isPresent())
-                                        .build(), HealthCheckType.READINESS, "redis")
+                                .addCheck(() -> backends().redisHealth(), HealthCheckType.READINESS, "redis")
                                 .addCheck(() -> HealthCheckResponse.builder()
                                         .status(backends().broker.delivering())
                                         .build(), HealthCheckType.READINESS, "broker")
-                                .addCheck(() -> HealthCheckResponse.builder()
-                                        .status(backends().documentStore.reachable())
-                                        .build(), HealthCheckType.READINESS, "database")
+                                .addCheck(() -> backends().databaseHealth(), HealthCheckType.READINESS,
+                                        "database")
                                 .build())
                         .addObserver(MetricsObserver.create())
                         .build())
@@ -188,6 +192,7 @@ public final class Gateway implements AutoCloseable {
                     .nodeId(nodeId)
                     .codec(codec)
                     .operations(ops)
+                    .rules(rules)
                     .limits(SessionLimits.create(tandem.get("limits")))
                     .fleet(FleetLimits.create(tandem))
                     .telemetry(telemetry)
@@ -208,6 +213,9 @@ public final class Gateway implements AutoCloseable {
                 housekeeping.scheduleWithFixedDelay(m::sweep, 1, 1, TimeUnit.MINUTES);
             }
             startKafka(telemetry);
+            Config db = tandem.get("db.url").exists() ? tandem.get("db") : tandem.get("documents.db");
+            this.pushing = Pushing.create(tandem, devMode, db, backends.presence, rules, backends.documentStore,
+                    nodeId + "/" + java.util.UUID.randomUUID(), Clock.systemUTC());
             // no relay without Kafka: do not fill the outbox for nobody
             backends.documentStore.writeOutbox(kafka.isPresent(),
                     webhookSettings.map(WebhookSettings::documents).orElse(false));
@@ -215,6 +223,7 @@ public final class Gateway implements AutoCloseable {
             // a failed start leaves nothing running: client threads would keep the JVM alive
             ingest.ifPresent(KafkaIngest::close);
             relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
+            pushing.ifPresent(Pushing::close);
             Optional.ofNullable(timers).ifPresent(ScheduledExecutorService::shutdownNow);
             Optional.ofNullable(built).ifPresent(Engine::close);
             Optional.ofNullable(ops).ifPresent(Operations::close);
@@ -270,6 +279,7 @@ public final class Gateway implements AutoCloseable {
             g.stopped.set(true);
             g.ingest.ifPresent(KafkaIngest::close);
             g.relay.ifPresent(dev.tandem.kafka.OutboxRelay::close);
+            g.pushing.ifPresent(Pushing::close);
             g.housekeeping.shutdownNow();
             g.engine.close();
             g.operations.close();
@@ -289,6 +299,11 @@ public final class Gateway implements AutoCloseable {
     /** The port the server listens on. */
     public int port() {
         return server.port();
+    }
+
+    /** Whether the node serves the demo board at {@code /demo/} (development mode, with its files). */
+    public boolean servesDemo() {
+        return servesDemo;
     }
 
     /** Whether the server speaks TLS. */
@@ -352,6 +367,7 @@ public final class Gateway implements AutoCloseable {
         framing.close();
         housekeeping.shutdownNow();
         connectionWatch.close();
+        pushing.ifPresent(Pushing::close);
         engine.close();
         operations.close();
         closeHooks();

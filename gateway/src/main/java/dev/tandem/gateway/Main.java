@@ -29,7 +29,18 @@ public final class Main {
             return;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(gateway::stop, "tandem-shutdown"));
-        System.out.println("Tandem is running: " + (gateway.tls() ? "wss" : "ws") + "://localhost:" + gateway.port()
-                + "/ws  (health: /health, metrics: /metrics, token: ./tandem token --user U --tenant T)");
+        System.out.println(banner(gateway));
+    }
+
+    /** The ready message: where to connect, and where the demo board is when the node serves it. */
+    static String banner(Gateway gateway) {
+        String host = "localhost:" + gateway.port();
+        String text = "Tandem is running: " + (gateway.tls() ? "wss" : "ws") + "://" + host
+                + "/ws  (health: /health, metrics: /metrics, token: ./tandem token --user U --tenant T)";
+        if (gateway.servesDemo()) {
+            text += "\nDemo board: " + (gateway.tls() ? "https" : "http") + "://" + host
+                    + "/demo/  (open it twice, e.g. /demo/?user=alice and /demo/?user=bob)";
+        }
+        return text;
     }
 }

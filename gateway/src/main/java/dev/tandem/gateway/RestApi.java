@@ -41,7 +41,7 @@ import io.helidon.webserver.http.ServerResponse;
  *       or {@code "channels": [...]}, optional {@code eventId}; answers {@code {"publications":[{channel,
  *       epoch, offset, eventId}]}}.</li>
  *   <li>{@code POST /api/v1/users/{id}/send} body {@code {"type": "...", "data": ...}}: publishes
- *       to {@code user:{id}}.</li>
+ *       to {@code user:{id}}; an optional {@code push} is queued for the user's devices ({@link PushApi}).</li>
  *   <li>{@code GET /api/v1/presence/{channel}}: who is on a channel.</li>
  *   <li>{@code GET /api/v1/sync-state?user=U}: inbox depth and open conflicts of a user.</li>
  *   <li>{@code GET /api/v1/documents/{type}/{id}} ({@code doc.get});
@@ -65,13 +65,16 @@ final class RestApi implements HttpService {
     private final java.util.function.Supplier<Operations> layer;
     private final java.util.function.Supplier<Engine> engine;
     private final FrameCodec codec;
+    private final PushApi push;
 
     /**
      * The API on the node's operations and connection runtime (supplied once the node is built:
      * the server, and so its routing, is built first).
      */
-    RestApi(java.util.function.Supplier<Operations> layer, java.util.function.Supplier<Engine> engine, FrameCodec codec) {
+    RestApi(java.util.function.Supplier<Operations> layer, java.util.function.Supplier<Engine> engine, FrameCodec codec,
+            PushApi push) {
         this.layer = layer;
+        this.push = push;
         this.engine = engine;
         this.codec = codec;
     }
@@ -79,9 +82,13 @@ final class RestApi implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/publish", this::publish)
-                .post("/users/{id}/send", (req, res) -> withBody(req, res, (service, body) ->
-                        paced(layer.get().channels().sendToUser(service, req.path().pathParameters().get("id"),
-                                type(body), data(body), eventId(body)))))
+                .post("/users/{id}/send", (req, res) -> withBody(req, res, (service, body) -> {
+                    String user = req.path().pathParameters().get("id");
+                    Optional<PushApi.Push> pushed = push.parse(body); // checked before anything is sent
+                    Result sent = paced(layer.get().channels().sendToUser(service, user, type(body), data(body),
+                            eventId(body)));
+                    return pushed.map(p -> push.afterSend(service, user, p, sent)).orElse(sent);
+                }))
                 .get("/presence/{channel}", (req, res) -> respond(req, res, service ->
                         layer.get().presence().serviceMembers(service, req.path().pathParameters().get("channel"))))
                 .get("/sync-state", (req, res) -> respond(req, res, service -> layer.get().documents().syncState(service,

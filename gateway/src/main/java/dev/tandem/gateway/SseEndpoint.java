@@ -129,7 +129,7 @@ final class SseEndpoint implements HttpService {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             LOG.log(System.Logger.Level.DEBUG, () -> "stream " + session.id() + " interrupted");
-            session.transportClosed(0);
+            session.transportClosed(1006);
         }
     }
 

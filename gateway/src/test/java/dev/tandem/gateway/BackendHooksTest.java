@@ -207,6 +207,9 @@ class BackendHooksTest {
         }
         assertTrue(node.metric("tandem_hook_calls_total", "outcome=\"failure\"") >= 1, "failures are counted");
         assertTrue(node.metric("tandem_hook_calls_total", "hook=\"subscribe\"") >= 1);
+        assertTrue(node.metric("tandem_hook_latency_seconds_count", "hook=\"subscribe\"") >= 1, "calls are timed");
+        assertTrue(node.metric("tandem_hook_latency_seconds_sum", "hook=\"subscribe\"") >= 0.45,
+                "the refused call waited its 0.5 s timeout");
     }
 
     @Test

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Every bad-input case of DESIGN section 5 over a real socket: a stable error code, the
+ * Every bad-input case over a real socket: a stable error code, the
  * connection (or at least the node) keeps serving, and state is unchanged.
  */
 class BadInputTest {

@@ -66,6 +66,29 @@ class ChangeRoundTripTest {
                     relayed.get(0).path("data"), ""))).get();
             JsonNode confirmed = alice.expect(f -> f.path("type").asText().equals("change.confirmed"));
             assertEquals(1, confirmed.path("data").path("version").asInt());
+            // what the node reports of its Kafka traffic: three changes relayed (two edits and the
+            // revert), none waiting; the two answers read from the inbound topic, nothing left to read
+            LimitsTest.waitFor(() -> metricAtLeast(node, "tandem_kafka_relay_events", 3));
+            LimitsTest.waitFor(() -> metricIs(node, "tandem_kafka_relay_backlog", 0));
+            LimitsTest.waitFor(() -> metricAtLeast(node, "tandem_kafka_ingest_events", 2));
+            LimitsTest.waitFor(() -> metricIs(node, "tandem_kafka_ingest_lag", 0));
+        }
+    }
+
+    private static boolean metricIs(TestGateway node, String name, double value) {
+        return scrape(node, name) == value;
+    }
+
+    private static boolean metricAtLeast(TestGateway node, String name, double value) {
+        return scrape(node, name) >= value;
+    }
+
+    /** The metric's value, or NaN while the scrape does not show it yet. */
+    private static double scrape(TestGateway node, String name) {
+        try {
+            return node.metric(name, "");
+        } catch (Exception e) {
+            return Double.NaN;
         }
     }
 

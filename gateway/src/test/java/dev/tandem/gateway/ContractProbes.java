@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import dev.tandem.protocol.Contracts;
+import dev.tandem.contracts.Contracts;
 import dev.tandem.testing.WsProbe;
 
 /**

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import dev.tandem.protocol.Contracts;
+import dev.tandem.contracts.Contracts;
 import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;

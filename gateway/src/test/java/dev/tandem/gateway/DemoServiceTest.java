@@ -43,8 +43,24 @@ class DemoServiceTest {
         }
     }
 
+    @Test
+    void theBoardWithoutItsTrailingSlashRedirectsToTheFolderSoItsRelativePathsResolve() throws Exception {
+        Files.createDirectories(client.resolve("demo"));
+        Files.writeString(client.resolve("demo/index.html"), "<html>board</html>");
+        try (TestGateway node = TestGateway.start(Map.of("tandem.demo.dir", client.toString()))) {
+            int port = node.gateway.port();
+            String bare = get(port, "/demo");
+            assertTrue(bare.startsWith("HTTP/1.1 301"), bare);
+            assertTrue(bare.contains("\r\nLocation: /demo/\r\n"), bare);
+            String withQuery = get(port, "/demo?user=bob&tenant=t1");
+            assertTrue(withQuery.startsWith("HTTP/1.1 301"), withQuery);
+            assertTrue(withQuery.contains("\r\nLocation: /demo/?user=bob&tenant=t1\r\n"), withQuery);
+            assertTrue(get(port, "/demo/?user=bob").contains("<html>board</html>"));
+        }
+    }
+
     /** A GET over a raw socket, so the path reaches the server exactly as written. */
-    private static String get(int port, String path) throws Exception {
+    static String get(int port, String path) throws Exception {
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(5000);
             s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

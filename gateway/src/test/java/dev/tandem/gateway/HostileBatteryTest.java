@@ -229,7 +229,7 @@ class HostileBatteryTest {
                         "unknown_channel"),
                 Arguments.of("a short doc channel", "{\"op\":\"subscribe\",\"id\":5,\"channel\":\"doc:t\"}", "unknown_channel"),
                 Arguments.of("a long doc channel", "{\"op\":\"subscribe\",\"id\":5,\"channel\":\"doc:t:1:2\"}", "unknown_channel"),
-                Arguments.of("presence where there is none", "{\"op\":\"subscribe\",\"id\":5,\"channel\":\"user:alice\","
+                Arguments.of("presence where there is none", "{\"op\":\"subscribe\",\"id\":5,\"channel\":\"tenant\","
                         + "\"presence\":true}", "bad_request"),
                 Arguments.of("publishing to the tenant", "{\"op\":\"publish\",\"id\":5,\"channel\":\"tenant\",\"type\":\"x\","
                         + "\"data\":{}}", "forbidden"),

@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * "Load, then follow" (issue 10): a document with the position of its channel
+ * "Load, then follow": a document with the position of its channel
  * ({@code subscribe … snapshot: true}), and the documents of a type filtered by one field, page
  * by page, with the position of the channel they publish to ({@code doc.query}); a client that
  * applies only what came after loses nothing.

@@ -87,4 +87,58 @@ class ObservabilityTest {
             }
         }
     }
+
+    /**
+     * Every end of a connection is counted under the code it ended with: a clean close by the
+     * client (1000), a close by the server (4003 for an expired token), a connection dropped
+     * without a close (1006), an event stream whose client left; never under 0.
+     */
+    @Test
+    void connectionsClosedAreCountedByTheCodeTheyEndedWith() throws Exception {
+        double clean = node.metric("tandem_connections_closed_total", "code=\"1000\"");
+        double expired = node.metric("tandem_connections_closed_total", "code=\"4003\"");
+        double dropped = node.metric("tandem_connections_closed_total", "code=\"1006\"");
+        double none = node.metric("tandem_connections_closed_total", "code=\"0\"");
+        double messages = node.metric("tandem_tenant_messages_total", "tenant=\"_other\"");
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
+            c.request(2, "{\"op\":\"ping\",\"id\":2}");
+        }
+        LimitsTest.waitFor(() -> metric("tandem_connections_closed_total", "code=\"1000\"") == clean + 1);
+        assertEquals(messages + 1, node.metric("tandem_tenant_messages_total", "tenant=\"_other\""),
+                "the ping counts as one of the tenant's messages (acme is not in tandem.metrics.tenants)");
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("bob", "acme", java.util.Map.of(),
+                java.time.Duration.ofSeconds(2)))) {
+            assertEquals(4003, c.closeCode());
+        }
+        LimitsTest.waitFor(() -> metric("tandem_connections_closed_total", "code=\"4003\"") == expired + 1);
+        RawWebSocket raw = RawWebSocket.open(node.gateway.port());
+        raw.send("{\"op\":\"connect\",\"id\":1,\"token\":\"" + TestGateway.token("carol", "acme") + "\"}");
+        raw.receiveContaining("\"id\":1");
+        raw.cut();
+        LimitsTest.waitFor(() -> metric("tandem_connections_closed_total", "code=\"1006\"") >= dropped + 1);
+        assertEquals(none, node.metric("tandem_connections_closed_total", "code=\"0\""), "no end is counted under 0");
+    }
+
+    private static double metric(String name, String labels) {
+        try {
+            return node.metric(name, labels);
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    @Test
+    void theInboxDepthIsRecordedWhenADeviceSubscribesToItsInbox() throws Exception {
+        double depths = node.metric("tandem_inbox_depth_count", "");
+        double sum = node.metric("tandem_inbox_depth_sum", "");
+        String service = TestGateway.token("erp", "acme", "service");
+        for (int i = 0; i < 3; i++) {
+            node.post("/api/v1/users/dora/send", service, "{\"type\":\"note\",\"data\":{\"n\":" + i + "}}");
+        }
+        try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("dora", "acme"))) {
+            c.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"user:dora\"}");
+        }
+        assertEquals(depths + 1, node.metric("tandem_inbox_depth_count", ""));
+        assertEquals(sum + 3, node.metric("tandem_inbox_depth_sum", ""), "three unacknowledged messages");
+    }
 }

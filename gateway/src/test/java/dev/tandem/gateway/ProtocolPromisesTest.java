@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The promises of issue 11 the protocol broke, one test each, over real sockets against a real
+ * Promises of the protocol that once broke, one test each, over real sockets against a real
  * gateway: each fails without its fix.
  */
 class ProtocolPromisesTest {

@@ -15,7 +15,7 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.tandem.protocol.Contracts;
+import dev.tandem.contracts.Contracts;
 
 /**
  * A Server-Sent Events client for tests that reads a stream the way an {@code EventSource} does:

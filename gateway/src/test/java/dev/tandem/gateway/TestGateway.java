@@ -142,7 +142,7 @@ final class TestGateway implements AutoCloseable {
 
     // ------------------------------------------------------------------ contract checks
 
-    private static final dev.tandem.protocol.Contracts CONTRACTS = dev.tandem.protocol.Contracts.load();
+    private static final dev.tandem.contracts.Contracts CONTRACTS = dev.tandem.contracts.Contracts.load();
 
     /**
      * Service operations the gateway has but the OpenAPI document does not describe yet (reported

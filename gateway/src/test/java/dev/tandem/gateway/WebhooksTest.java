@@ -105,6 +105,7 @@ class WebhooksTest {
                 assertEquals("applied", r.path("result").asText(), r.toString());
             }
             Thread.sleep(1_000); // refused meanwhile: the rows wait in the outbox
+            assertTrue(node.metric("tandem_webhooks_backlog", "") >= 3, "the waiting changes are the backlog");
             backend.calls.clear();
             down.set(false);
             List<Integer> versions = new ArrayList<>();
@@ -118,6 +119,13 @@ class WebhooksTest {
                 }
             }
             assertEquals(List.of(2, 3, 4), versions, "every change after the outage, in order");
+            LimitsTest.waitFor(() -> {
+                try {
+                    return node.metric("tandem_webhooks_backlog", "") == 0;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
         }
     }
 }

@@ -105,7 +105,7 @@ class RedisRestartIT {
             redis.restart(Duration.ofSeconds(2));
             Thread.sleep(4000);
             traffic.stop();
-            // a 2 s outage is mostly absorbed by the Redis client's retries; what was not is answered unavailable
+            // requests during the outage are answered unavailable within the Redis timeout budget and retried
             System.out.println("Redis restart (aof=" + aof + "): " + traffic.unavailableAnswers.get()
                     + " requests answered unavailable, " + traffic.published.size() + " REST publications acknowledged");
             assertTrue(traffic.errors.isEmpty(), "traffic errors: " + traffic.errors);

@@ -6,7 +6,7 @@ import java.util.function.Consumer;
 
 /**
  * Revoked tokens and disconnected users, across every node of a cluster (the in-memory adapter
- * for one standalone node, the Redis adapter in the presence module for a cluster; both pass the
+ * for one standalone node, the Redis adapter in the queue module for a cluster; both pass the
  * same conformance suite). A token is revoked by its id ({@code jti}), or all of a user's tokens
  * issued before a time; a revocation is kept until the tokens it names have expired, so they
  * cannot connect again meanwhile. Every node hears each revocation and disconnect within a

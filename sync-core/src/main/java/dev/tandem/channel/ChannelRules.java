@@ -20,12 +20,13 @@ import io.helidon.config.Config;
  * <p>Built-in namespaces (each can be changed, and new ones added, under
  * {@code tandem.channels.namespaces.NAME} with keys {@code segments}, {@code subscribe},
  * {@code publish}, {@code ephemeral-only}, {@code presence}, {@code join-leave},
- * {@code history-size}, {@code history-ttl}):
+ * {@code history-size}, {@code history-ttl}, and {@code batch-max-delay} with
+ * {@code batch-max-size} for hot channels, off unless {@code batch-max-delay} is set):
  * <table>
  *   <caption>defaults</caption>
  *   <tr><th>name</th><th>subscribe</th><th>publish</th><th>notes</th></tr>
  *   <tr><td>{@code tenant}</td><td>any</td><td>none</td><td>tenant-wide broadcasts</td></tr>
- *   <tr><td>{@code user:{id}}</td><td>self</td><td>none</td><td>inbox, history 24 h</td></tr>
+ *   <tr><td>{@code user:{id}}</td><td>self</td><td>none</td><td>inbox, history 24 h, presence (whether the user is connected: push waits for it)</td></tr>
  *   <tr><td>{@code location:{id}}</td><td>claim:locations</td><td>none</td><td></td></tr>
  *   <tr><td>{@code workspace:{id}}</td><td>claim:workspaces</td><td>claim:workspaces</td><td>presence</td></tr>
  *   <tr><td>{@code project:{id}}</td><td>claim:projects</td><td>claim:projects</td><td>presence</td></tr>
@@ -53,7 +54,7 @@ public final class ChannelRules {
     public static Map<String, Namespace> defaults() {
         Map<String, Namespace> d = new LinkedHashMap<>();
         d.put("tenant", new Namespace("tenant", 0, new Access.Any(), new Access.None(), false, false, false, 100, HOUR));
-        d.put("user", new Namespace("user", 1, new Access.Self(), new Access.None(), false, false, false, 1000,
+        d.put("user", new Namespace("user", 1, new Access.Self(), new Access.None(), false, true, false, 1000,
                 Duration.ofHours(24)));
         d.put("location", new Namespace("location", 1, new Access.Claim("locations"), new Access.None(), false, false,
                 false, 100, HOUR));
@@ -98,7 +99,8 @@ public final class ChannelRules {
                         read(prefix, node, "history-size", c -> c.asInt().asOptional())
                                 .orElse(base.map(Namespace::historySize).orElse(100)),
                         read(prefix, node, "history-ttl", c -> c.as(Duration.class).asOptional())
-                                .orElse(base.map(Namespace::historyTtl).orElse(HOUR))));
+                                .orElse(base.map(Namespace::historyTtl).orElse(HOUR)),
+                        batch(prefix, node, base.flatMap(Namespace::batch))));
             } catch (IllegalArgumentException e) {
                 if (e.getMessage() != null && e.getMessage().startsWith(prefix)) {
                     throw e;
@@ -107,6 +109,29 @@ public final class ChannelRules {
             }
         }
         return new ChannelRules(result);
+    }
+
+    /** Frames a batch holds before it is written without waiting, when only the delay is set. */
+    static final int DEFAULT_BATCH_MAX_SIZE = 64;
+
+    /**
+     * A namespace's batching: on when {@code batch-max-delay} is set ({@code PT0S} switches an
+     * inherited one off), with {@code batch-max-size} (default {@value #DEFAULT_BATCH_MAX_SIZE}).
+     */
+    private static Optional<Namespace.Batch> batch(String prefix, Config node, Optional<Namespace.Batch> base) {
+        Optional<Duration> delay = read(prefix, node, "batch-max-delay", c -> c.as(Duration.class).asOptional());
+        Optional<Integer> size = read(prefix, node, "batch-max-size", c -> c.asInt().asOptional());
+        if (delay.isPresent() && delay.get().isZero()) {
+            return Optional.empty();
+        }
+        if (delay.isEmpty() && base.isEmpty()) {
+            if (size.isPresent()) {
+                throw new IllegalArgumentException(prefix + ".batch-max-size: needs batch-max-delay");
+            }
+            return Optional.empty();
+        }
+        return Optional.of(new Namespace.Batch(delay.orElseGet(() -> base.get().maxDelay()),
+                size.orElse(base.map(Namespace.Batch::maxSize).orElse(DEFAULT_BATCH_MAX_SIZE))));
     }
 
     /** Reads one key of a namespace node; a value that does not parse is an error naming the key. */
@@ -129,6 +154,11 @@ public final class ChannelRules {
             case "false", "0", "no", "n", "off" -> false;
             default -> throw new IllegalArgumentException("'" + text + "' is not true or false");
         });
+    }
+
+    /** Every namespace's rules. */
+    public java.util.Collection<Namespace> namespaces() {
+        return namespaces.values();
     }
 
     /** The namespace rules by name. */

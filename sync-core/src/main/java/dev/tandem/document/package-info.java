@@ -1,6 +1,6 @@
 /**
  * The document port: versioned JSON documents, per-type merge policies, manual conflicts and
- * idempotent offline replay (DESIGN section 7).
+ * idempotent offline replay.
  *
  * <p>{@link dev.tandem.document.Documents} is the port the operations layer (and the Kafka
  * ingest) call; {@link dev.tandem.document.DocOp} is one client operation,

@@ -109,6 +109,11 @@ public final class KafkaIngest implements AutoCloseable {
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         c.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         c.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "500");
+        // for latency: the broker answers a fetch as soon as one byte is there, and an idle fetch
+        // comes back after 100 ms rather than 500 (the poll loop then looks at paused
+        // partitions and readiness sooner); tandem.kafka.properties may say otherwise
+        c.putIfAbsent(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, "1");
+        c.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "100");
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         this.consumer = new KafkaConsumer<>(c);
@@ -208,11 +213,13 @@ public final class KafkaIngest implements AutoCloseable {
         for (TopicPartition tp : records.partitions()) {
             unhandled.put(tp, records.records(tp).getFirst().offset());
         }
+        Map<TopicPartition, OffsetAndMetadata> handled = new HashMap<>();
         try {
             for (TopicPartition tp : records.partitions()) {
-                handlePartition(tp, records.records(tp), unhandled);
+                handlePartition(tp, records.records(tp), unhandled, handled);
             }
         } finally {
+            commit(handled);
             Set<TopicPartition> assigned = consumer.assignment();
             unhandled.forEach((tp, offset) -> {
                 if (assigned.contains(tp)) {
@@ -224,12 +231,29 @@ public final class KafkaIngest implements AutoCloseable {
     }
 
     /**
-     * Handles one partition's records in order and commits what was handled, taking each handled
-     * record out of {@code unhandled} (partition to the offset of its first unhandled record); at
-     * a record that must be tried again it stops and pauses the partition.
+     * Commits what a poll handled, every partition in one request (one round trip to the broker
+     * per poll, not per partition).
+     */
+    private void commit(Map<TopicPartition, OffsetAndMetadata> handled) {
+        if (handled.isEmpty()) {
+            return;
+        }
+        try {
+            consumer.commitSync(handled);
+        } catch (org.apache.kafka.common.KafkaException e) {
+            // not committed: these events come again (to this node or the partition's new
+            // owner) and are handled again; at-least-once
+            LOG.log(System.Logger.Level.WARNING, "commit of " + handled + " failed: " + e);
+        }
+    }
+
+    /**
+     * Handles one partition's records in order and notes in {@code handled} the offset to commit,
+     * taking each handled record out of {@code unhandled} (partition to the offset of its first
+     * unhandled record); at a record that must be tried again it stops and pauses the partition.
      */
     private void handlePartition(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> records,
-                                 Map<TopicPartition, Long> unhandled) {
+                                 Map<TopicPartition, Long> unhandled, Map<TopicPartition, OffsetAndMetadata> handled) {
         long next = -1;
         try {
             for (ConsumerRecord<byte[], byte[]> record : records) {
@@ -245,13 +269,7 @@ public final class KafkaIngest implements AutoCloseable {
         } finally {
             if (next >= 0) {
                 failures.remove(tp);
-                try {
-                    consumer.commitSync(Map.of(tp, new OffsetAndMetadata(next)));
-                } catch (org.apache.kafka.common.KafkaException e) {
-                    // not committed: these events come again (to this node or the partition's new
-                    // owner) and are handled again; at-least-once
-                    LOG.log(System.Logger.Level.WARNING, "commit of " + tp + "@" + next + " failed: " + e);
-                }
+                handled.put(tp, new OffsetAndMetadata(next));
             }
         }
     }

@@ -28,6 +28,7 @@ public final class Authentication {
     private final Hooks hooks;
     private final String serviceRole;
     private final AdmittedTokens admittedTokens;
+    private final VerifiedTokens serviceTokens = new VerifiedTokens();
 
     Authentication(TokenVerifier verifier, Clock clock, Revocations revocations, Hooks hooks, String serviceRole) {
         this.verifier = verifier;
@@ -90,13 +91,15 @@ public final class Authentication {
     }
 
     /**
-     * Verifies a service's token for the REST API.
+     * Verifies a service's token for the REST API. The signature and claims of a token checked
+     * in the last minute are not checked again ({@link VerifiedTokens}); its expiry and the
+     * revocations are, every time.
      *
      * @throws ProtocolException {@code UNAUTHORIZED} for a token that is not acceptable,
      *                           {@code FORBIDDEN} without the service role
      */
     public Principal service(String token) {
-        Principal p = verify(token);
+        Principal p = checked(serviceTokens.verified(token, verifier::verify));
         if (!p.hasRole(serviceRole)) {
             throw new ProtocolException(ErrorCode.FORBIDDEN, "the service API needs the '" + serviceRole + "' role");
         }
@@ -108,7 +111,11 @@ public final class Authentication {
      * issuer, audience, claims), then the expiry (in range, not past) and the revocations.
      */
     private Principal verify(String token) {
-        Principal p = verifier.verify(token);
+        return checked(verifier.verify(token));
+    }
+
+    /** The checks of a verified token's principal that depend on the time and the revocations. */
+    private Principal checked(Principal p) {
         Optional<Instant> exp = p.expiresAt();
         if (exp.isPresent() && exp.get().isAfter(LATEST_EXPIRY)) {
             throw new ProtocolException(ErrorCode.UNAUTHORIZED, "token expiry out of range");

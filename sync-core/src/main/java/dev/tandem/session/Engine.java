@@ -59,6 +59,8 @@ public final class Engine implements AutoCloseable {
     private volatile boolean accepting = true;
     /** How writers encode replayed publications: one function for every connection. */
     private final java.util.function.Function<dev.tandem.hub.Publication, String> publicationEncoder;
+    /** Which namespaces batch their publications, for every connection's queue. */
+    private final Batching batching;
 
     private Engine(Builder b) {
         this.nodeId = b.nodeId;
@@ -68,6 +70,7 @@ public final class Engine implements AutoCloseable {
         this.telemetry = b.telemetry;
         this.clock = b.clock;
         this.fleet = b.fleet;
+        this.batching = Batching.of(b.rules);
         FrameCodec c = b.codec;
         this.publicationEncoder = p -> c.encode(p.toFrame());
         this.userRates = fleet.userMessagesPerSecond() > 0
@@ -350,6 +353,10 @@ public final class Engine implements AutoCloseable {
         return writers;
     }
 
+    Batching batching() {
+        return batching;
+    }
+
     /**
      * Backpressure for publishers: waits until the writers have reached the connections that
      * were waiting when called (at most {@value #PACE_MILLIS} ms), so a service that publishes
@@ -406,8 +413,18 @@ public final class Engine implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private FleetLimits fleet = FleetLimits.NONE;
         private int writers = Runtime.getRuntime().availableProcessors();
+        private dev.tandem.channel.ChannelRules rules = dev.tandem.channel.ChannelRules.create();
 
         private Builder() {
+        }
+
+        /**
+         * The channel rules, for the namespaces that batch their publications (default: the
+         * built-in rules, none batching). The same rules the operations were given.
+         */
+        public Builder rules(dev.tandem.channel.ChannelRules rules) {
+            this.rules = Objects.requireNonNull(rules);
+            return this;
         }
 
         /**

@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Function;
 
+import dev.tandem.channel.Namespace;
 import dev.tandem.hub.Encoded;
 import dev.tandem.hub.Publication;
 import dev.tandem.operations.Delivery;
@@ -28,6 +29,12 @@ import dev.tandem.telemetry.Telemetry;
  * while the connection waits for its turn go out in that same write. Live publications arrive
  * already encoded to UTF-8 once for all subscribers ({@link dev.tandem.hub.Encoded}) and are
  * written from those shared bytes. Telemetry is counted per write, not per frame.
+ *
+ * <p>A live publication of a namespace that batches ({@link Batching}) does not call the writer
+ * to an idle connection at once: the connection waits on its shard for the namespace's
+ * {@code batch-max-delay}, so the publications queued meanwhile go out in the same write. It is
+ * written sooner when {@code batch-max-size} of them wait or anything else is queued (a reply, a
+ * ping, the close). The queue's order is never changed, only when the writer comes.
  *
  * <p>The queue is lock-free. A {@code writing} flag, held from scheduling to the end of a turn,
  * makes sure exactly one thread writes a connection at a time, so our frames, pings and our close
@@ -80,6 +87,8 @@ final class Outbound implements Delivery {
     private static final VarHandle PONG_QUEUED;
     private static final VarHandle QUEUED;
     private static final VarHandle QUEUED_BYTES;
+    private static final VarHandle DEFERRED;
+    private static final VarHandle BATCHED;
 
     static {
         try {
@@ -90,6 +99,8 @@ final class Outbound implements Delivery {
             PONG_QUEUED = l.findVarHandle(Outbound.class, "pongQueued", boolean.class);
             QUEUED = l.findVarHandle(Outbound.class, "queued", int.class);
             QUEUED_BYTES = l.findVarHandle(Outbound.class, "queuedBytes", long.class);
+            DEFERRED = l.findVarHandle(Outbound.class, "deferred", boolean.class);
+            BATCHED = l.findVarHandle(Outbound.class, "batched", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -127,10 +138,30 @@ final class Outbound implements Delivery {
     /** A pong waits in the queue (through {@link #PONG_QUEUED}). */
     private volatile boolean pongQueued;
     private volatile boolean finished;
+    /**
+     * The writing flag is held and the connection waits on its shard for a batch's delay, not on
+     * its ready queue; whoever takes it back (through {@link #DEFERRED}) schedules the write.
+     */
+    private volatile boolean deferred;
+    /** Something that must not wait for a batch's delay was queued during the wait. */
+    private volatile boolean urgent;
+    /** The delay of the wait the connection is in (nanoseconds), while {@link #deferred}. */
+    private volatile long deferredNanos;
+    /** Batched frames queued since the last turn began, through {@link #BATCHED}. */
+    private volatile int batched;
+    /** Socket writes (transport sends) so far: frames laid end to end count once. */
+    private volatile long writes;
+    private final Batching batching;
 
     Outbound(String name, Transport transport, SessionLimits limits, Telemetry telemetry,
              Function<Publication, String> encoder, Writers.Shard shard, Owner owner) {
+        this(name, transport, limits, telemetry, encoder, shard, owner, Batching.NONE);
+    }
+
+    Outbound(String name, Transport transport, SessionLimits limits, Telemetry telemetry,
+             Function<Publication, String> encoder, Writers.Shard shard, Owner owner, Batching batching) {
         this.name = name;
+        this.batching = batching;
         this.shard = shard;
         this.encoder = encoder;
         this.transport = transport;
@@ -153,6 +184,15 @@ final class Outbound implements Delivery {
      *         the connection is closing
      */
     boolean offer(Frame frame) {
+        if (!reserve(frame)) {
+            return false;
+        }
+        enqueue(frame);
+        return true;
+    }
+
+    /** Counts a frame into the queue's bounds; false when over them or closing. */
+    private boolean reserve(Frame frame) {
         if (closing) {
             return false;
         }
@@ -162,14 +202,61 @@ final class Outbound implements Delivery {
             QUEUED_BYTES.getAndAdd(this, -len);
             return false;
         }
-        enqueue(frame);
         return true;
     }
 
-    /** Queues a live publication, its frame encoded once for all its subscribers. */
+    /**
+     * Queues a live publication, its frame encoded once for all its subscribers; one of a
+     * batching namespace may wait for others (see the class comment).
+     */
     @Override
     public boolean live(Publication publication, Encoded frame) {
-        return offer(Frame.of(publication, frame.utf8(), frame.op()));
+        Frame f = Frame.of(publication, frame.utf8(), frame.op());
+        Optional<Namespace.Batch> batch = batching.of(publication);
+        if (batch.isEmpty()) {
+            return offer(f);
+        }
+        if (!reserve(f)) {
+            return false;
+        }
+        queue.add(f);
+        int waiting = (int) BATCHED.getAndAdd(this, 1) + 1;
+        if (!writing && WRITING.compareAndSet(this, false, true)) {
+            if (waiting >= batch.get().maxSize()) {
+                shard.schedule(this);
+                return true;
+            }
+            long delay = batch.get().maxDelay().toNanos();
+            deferredNanos = delay;
+            deferred = true;
+            shard.defer(this, delay);
+            if (urgent) {
+                expedite(); // something urgent came while the flag was taken but the wait not yet set
+            }
+        } else if (waiting >= batch.get().maxSize() || batch.get().maxDelay().toNanos() < deferredNanos) {
+            expedite(); // full, or a frame that may not wait as long as the wait it would join
+        }
+        return true;
+    }
+
+    /** Ends a batch's wait early: the connection goes on its shard's ready queue now. */
+    private void expedite() {
+        if (deferred && DEFERRED.compareAndSet(this, true, false)) {
+            shard.schedule(this);
+        }
+    }
+
+    /**
+     * Called by the shard when a batch's delay has passed: true when the connection is still
+     * waiting and the caller now schedules its write (false: someone expedited it already).
+     */
+    boolean delayPassed() {
+        return deferred && DEFERRED.compareAndSet(this, true, false);
+    }
+
+    /** Socket writes so far (each a {@link Transport#send} of one or more frames). */
+    long writes() {
+        return writes;
     }
 
     /**
@@ -240,6 +327,9 @@ final class Outbound implements Delivery {
         queue.add(item);
         if (!writing && WRITING.compareAndSet(this, false, true)) {
             shard.schedule(this);
+        } else {
+            urgent = true; // read by a batch's wait being set up meanwhile
+            expedite();
         }
     }
 
@@ -251,6 +341,7 @@ final class Outbound implements Delivery {
             finish(0); // nobody writes, and nobody will: this is the end
             return;
         }
+        expedite(); // a connection waiting for a batch ends now, not after the delay
         // a scheduled or running turn sees the flag; a write blocked on a dead peer is unblocked
         // by interrupting its (dedicated) writer, which closes the socket
         Thread t = dedicated;
@@ -285,6 +376,9 @@ final class Outbound implements Delivery {
     boolean writeTurn(List<Frame> batch) {
         try {
             int batchBytes = 0;
+            // what this turn takes needs no more hurry; frames queued from here on count anew
+            urgent = false;
+            batched = 0;
             for (Object item = queue.poll(); item != null; item = queue.poll()) {
                 if (stopped) {
                     batch.clear();
@@ -335,6 +429,9 @@ final class Outbound implements Delivery {
                 }
             }
             flush(batch);
+            // anything queued since the last poll is found by the check below
+            urgent = false;
+            batched = 0;
             writing = false;
             if (stopped && WRITING.compareAndSet(this, false, true)) {
                 finish(0); // stop() found the connection scheduled and left the end to its writer
@@ -346,10 +443,18 @@ final class Outbound implements Delivery {
         } catch (IOException | RuntimeException e) {
             batch.clear();
             LOG.log(System.Logger.Level.DEBUG, () -> "connection " + name + ": write failed: " + e);
-            finish(0);
+            // the peer is gone without a close, unless the session stopped the writing (and
+            // counted the end itself)
+            finish(stopped ? 0 : DROPPED);
             return false;
         }
     }
+
+    /**
+     * The close code of a connection whose peer went away without a close (RFC 6455's 1006, which
+     * is never sent, only reported): a write that failed, a stream whose client left.
+     */
+    static final int DROPPED = 1006;
 
     /** Tells the session the writing is over, once. */
     private void finish(int closeCode) {
@@ -366,6 +471,7 @@ final class Outbound implements Delivery {
             return;
         }
         transport.send(batch);
+        writes++; // only the writing-flag holder writes
         // counted per op run and once per write: per-frame metric updates cost more than the write
         long oldest = 0;
         int delivered = 0;

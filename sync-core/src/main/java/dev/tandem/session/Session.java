@@ -114,7 +114,7 @@ public final class Session {
         this.transport = transport;
         this.onEnded = onEnded;
         this.out = new Outbound(id, transport, engine.limits(), engine.telemetry(), engine.publicationEncoder(),
-                engine.writers().assign(), new Callbacks());
+                engine.writers().assign(), new Callbacks(), engine.batching());
         this.admission = new Admission(engine.limits(), System.nanoTime());
         long now = System.nanoTime();
         this.lastHeard = now;
@@ -211,6 +211,11 @@ public final class Session {
 
     String remoteAddress() {
         return transport.remoteAddress();
+    }
+
+    /** Socket writes to the connection so far (frames laid end to end in one write count once). */
+    long outboundWrites() {
+        return out.writes();
     }
 
     /** How many channels the connection is subscribed to. */
@@ -377,6 +382,9 @@ public final class Session {
      * everything about the token checked out.
      */
     private void authenticate(String token, long requestId) {
+        // the client has sent its token: from here the node is the one waiting (revocations,
+        // the connect hook), and it answers within its own budgets, never with an auth timeout
+        authDeadline = System.nanoTime() + Long.MAX_VALUE / 2;
         Hooks.Admitted admitted;
         try {
             admitted = engine.operations().authentication().connection(token);
@@ -566,8 +574,8 @@ public final class Session {
                 if (!out.finished()) {
                     LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + ": close not written within "
                             + engine.limits().writeTimeout() + ", dropping the connection");
+                    terminate(code.code()); // counted with the code it was closed for
                     out.stop();
-                    terminate(code.code());
                 }
             }, engine.limits().writeTimeout().toMillis(), TimeUnit.MILLISECONDS);
         }
@@ -578,12 +586,13 @@ public final class Session {
      * The transport is gone (peer closed, socket error, connection dropped without a close
      * frame): releases everything at once.
      *
-     * @param closeCode the close code when known, else 0
+     * @param closeCode the close code: the peer's, or 1006 when it went without one
      */
     public void transportClosed(int closeCode) {
         toClosed();
-        out.stop();
+        // the end is counted with the peer's code before the writer stops (which would report none)
         terminate(closeCode);
+        out.stop();
     }
 
     /** Moves to CLOSED; true when this call did (exactly one caller wins). */

@@ -27,6 +27,11 @@ import java.util.concurrent.locks.LockSupport;
  * connection with more queued goes to the back of the ready queue, so one busy connection does
  * not hold up the others.
  *
+ * <p>A connection whose queued frames belong to a batching namespace waits on its shard
+ * ({@link Shard#defer}) until the namespace's delay has passed, in a lane per delay (so each lane
+ * is in the order the waits end); the runner moves those that are due to the ready queue and
+ * parks no longer than until the next is due.
+ *
  * <p>Writes are blocking socket writes; a write blocks only when the peer stops reading and the
  * kernel's buffers are full. So that such a peer cannot hold up its whole shard, a watchdog looks
  * at every runner each {@value #WATCH_MILLIS} ms: a runner still in the same write as last time
@@ -124,6 +129,8 @@ final class Writers implements AutoCloseable {
         private final String name;
         /** Connections to write, and now and then a {@link Barrier}. */
         private final ConcurrentLinkedQueue<Object> ready = new ConcurrentLinkedQueue<>();
+        /** Connections waiting for a batch's delay: one lane per delay, each in due order. */
+        private volatile Lane[] lanes = new Lane[0];
         private volatile Runner active;
         private volatile boolean closed;
         private final AtomicInteger generation = new AtomicInteger();
@@ -141,8 +148,83 @@ final class Writers implements AutoCloseable {
             enqueue(out);
         }
 
+        /**
+         * Lets a connection wait {@code delayNanos} before it is put on the ready queue (a batch's
+         * delay). The caller holds the connection's writing flag, and the connection's
+         * {@link Outbound#delayPassed} decides whether the wait still stands when it ends.
+         */
+        void defer(Outbound out, long delayNanos) {
+            long due = System.nanoTime() + delayNanos;
+            lane(delayNanos).add(new Waiting(out, due));
+            // a parked runner whose alarm rings later (or not at all) sets it again; the other
+            // waits of a fan-out end no sooner than the first, and need no wake-up each
+            Runner r = active;
+            long alarm = r.alarmAt;
+            if (alarm == NO_ALARM || alarm - due > 0) {
+                wake();
+            }
+        }
+
+        private ConcurrentLinkedQueue<Waiting> lane(long delayNanos) {
+            for (Lane l : lanes) {
+                if (l.delayNanos() == delayNanos) {
+                    return l.waiting();
+                }
+            }
+            synchronized (this) {
+                for (Lane l : lanes) {
+                    if (l.delayNanos() == delayNanos) {
+                        return l.waiting();
+                    }
+                }
+                Lane[] more = java.util.Arrays.copyOf(lanes, lanes.length + 1);
+                more[lanes.length] = new Lane(delayNanos, new ConcurrentLinkedQueue<>());
+                lanes = more;
+                return more[lanes.length - 1].waiting();
+            }
+        }
+
+        /** Moves the connections whose wait has ended to the ready queue. */
+        private void promoteDue() {
+            Lane[] ls = lanes;
+            if (ls.length == 0) {
+                return;
+            }
+            long now = 0;
+            for (Lane l : ls) {
+                for (Waiting w = l.waiting().peek(); w != null; w = l.waiting().peek()) {
+                    if (now == 0) {
+                        now = System.nanoTime();
+                    }
+                    if (w.due() - now > 0) {
+                        break;
+                    }
+                    l.waiting().poll();
+                    if (w.out().delayPassed()) {
+                        ready.add(w.out());
+                    }
+                }
+            }
+        }
+
+        /** When the next wait ends ({@link System#nanoTime}), or {@link #NO_ALARM} when nothing waits. */
+        private long nextDue() {
+            long next = NO_ALARM;
+            for (Lane l : lanes) {
+                Waiting w = l.waiting().peek();
+                if (w != null && (next == NO_ALARM || w.due() - next < 0)) {
+                    next = w.due();
+                }
+            }
+            return next;
+        }
+
         private void enqueue(Object item) {
             ready.add(item);
+            wake();
+        }
+
+        private void wake() {
             Runner r = active;
             if (r.parked.get() && r.parked.compareAndSet(true, false)) {
                 LockSupport.unpark(r.thread);
@@ -187,6 +269,17 @@ final class Writers implements AutoCloseable {
         }
     }
 
+    /** A parked runner's {@code alarmAt} when it waits for no batch. */
+    static final long NO_ALARM = Long.MAX_VALUE;
+
+    /** A connection waiting for a batch's delay until {@code due} ({@link System#nanoTime}). */
+    private record Waiting(Outbound out, long due) {
+    }
+
+    /** The connections waiting for one delay, in the order their waits end. */
+    private record Lane(long delayNanos, ConcurrentLinkedQueue<Waiting> waiting) {
+    }
+
     /**
      * How long an idle runner spins before it parks: a fan-out hands it the next connection
      * within microseconds, and a park and wake-up costs far more (two futex calls).
@@ -203,6 +296,12 @@ final class Writers implements AutoCloseable {
         /** The connection being written, or null; the watchdog swaps it for a marker to detach. */
         private final AtomicReference<Object> current = new AtomicReference<>();
         private final AtomicBoolean parked = new AtomicBoolean();
+        /**
+         * When the parked runner wakes by itself for a batch ({@link System#nanoTime}), or
+         * {@link #NO_ALARM}; set to {@link #NO_ALARM} before {@link #parked} is raised, so a wait
+         * added while the alarm is being set always wakes the runner.
+         */
+        private volatile long alarmAt = NO_ALARM;
         /** Counts turns, so the watchdog can tell a write that lasts from a series of writes. */
         private volatile long turn;
         /** The watchdog's last look at {@link #turn} (only the watchdog touches it). */
@@ -216,6 +315,7 @@ final class Writers implements AutoCloseable {
         @Override
         public void run() {
             while (true) {
+                shard.promoteDue();
                 Object next = shard.ready.poll();
                 if (next instanceof Barrier b) {
                     b.reached();
@@ -229,12 +329,21 @@ final class Writers implements AutoCloseable {
                     if (spinForWork()) {
                         continue;
                     }
+                    alarmAt = NO_ALARM;
                     parked.set(true);
                     if (!shard.ready.isEmpty() || shard.closed) {
                         parked.set(false);
                         continue;
                     }
-                    LockSupport.park(this);
+                    // read after the flag is up: a wait added later wakes the runner
+                    long due = shard.nextDue();
+                    if (due == NO_ALARM) {
+                        LockSupport.park(this);
+                    } else {
+                        alarmAt = due;
+                        LockSupport.parkNanos(this, Math.max(1, due - System.nanoTime()));
+                    }
+                    alarmAt = NO_ALARM;
                     parked.set(false);
                     continue;
                 }

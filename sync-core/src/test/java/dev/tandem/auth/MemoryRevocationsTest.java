@@ -1,5 +1,6 @@
 package dev.tandem.auth;
 
+import dev.tandem.conformance.RevocationsConformanceTest;
 import java.time.Clock;
 
 /** The revocations conformance suite against {@link MemoryRevocations}. */

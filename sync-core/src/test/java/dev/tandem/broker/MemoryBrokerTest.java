@@ -1,5 +1,6 @@
 package dev.tandem.broker;
 
+import dev.tandem.conformance.BrokerConformanceTest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -216,6 +216,41 @@ class ChannelRulesTest {
     }
 
     @Test
+    void batchingIsOffByDefaultAndOnWithAMaxDelay() {
+        assertEquals(Optional.empty(), ChannelRules.create().namespace("tenant").orElseThrow().batch());
+        ChannelRules configured = ChannelRules.create(yaml("""
+                namespaces:
+                  ticker:
+                    batch-max-delay: PT0.005S
+                    batch-max-size: 32
+                  tenant:
+                    batch-max-delay: PT0.02S
+                """));
+        assertEquals(Optional.of(new Namespace.Batch(Duration.ofMillis(5), 32)),
+                configured.namespace("ticker").orElseThrow().batch());
+        assertEquals(Optional.of(new Namespace.Batch(Duration.ofMillis(20), 64)),
+                configured.namespace("tenant").orElseThrow().batch(), "the size defaults to 64");
+        assertEquals(Optional.empty(), configured.namespace("user").orElseThrow().batch());
+    }
+
+    @Test
+    void aBatchSizeWithoutDelayOrADelayOutOfRangeIsRefusedNamingTheKey() {
+        IllegalArgumentException noDelay = assertThrows(IllegalArgumentException.class, () -> ChannelRules.create(yaml("""
+                namespaces:
+                  ticker:
+                    batch-max-size: 32
+                """)));
+        assertTrue(noDelay.getMessage().contains("tandem.channels.namespaces.ticker.batch-max-size"), noDelay.getMessage());
+        IllegalArgumentException tooLong = assertThrows(IllegalArgumentException.class, () -> ChannelRules.create(yaml("""
+                namespaces:
+                  ticker:
+                    batch-max-delay: PT5S
+                """)));
+        assertTrue(tooLong.getMessage().contains("tandem.channels.namespaces.ticker"), tooLong.getMessage());
+        assertTrue(tooLong.getMessage().contains("batch-max-delay"), tooLong.getMessage());
+    }
+
+    @Test
     void configurationAddsNamespacesWithEveryKey() {
         ChannelRules configured = ChannelRules.create(yaml("""
                 namespaces:

@@ -1,5 +1,6 @@
 package dev.tandem.inbox;
 
+import dev.tandem.conformance.InboxConformanceTest;
 import java.time.Clock;
 import java.time.Duration;
 

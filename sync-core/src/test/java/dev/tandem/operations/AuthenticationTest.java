@@ -33,11 +33,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class AuthenticationTest {
     private final AtomicInteger connectCalls = new AtomicInteger();
     private final AtomicBoolean refuse = new AtomicBoolean();
+    private final AtomicInteger verifications = new AtomicInteger();
     /** A token is its user's name, valid an hour; "old" has expired, "svc" is a service. */
     private final Operations ops = Operations.builder()
             .broker(new MemoryBroker(new Hub(FrameCodec.create(), Telemetry.NOOP), ChannelRules.create(), Telemetry.NOOP,
                     Clock.systemUTC()))
-            .verifier(token -> new Principal("acme", token, Set.of(token.equals("svc") ? "service" : "user"), Map.of(),
+            .verifier(token -> verifications.incrementAndGet() < 0 ? null : new Principal("acme", token, Set.of(token.equals("svc") ? "service" : "user"), Map.of(),
                     Optional.of(token.equals("old") ? Instant.now().minusSeconds(1) : Instant.now().plusSeconds(3600))))
             .hooks(new Hooks() {
                 @Override
@@ -54,6 +55,24 @@ class AuthenticationTest {
     @AfterEach
     void close() {
         ops.close();
+    }
+
+    @Test
+    void aServiceTokenIsVerifiedOnceAMinuteButItsExpiryAndRevocationsAreJudgedEveryCall() {
+        Authentication auth = ops.authentication();
+        for (int i = 0; i < 3; i++) {
+            assertEquals("svc", auth.service("svc").user());
+        }
+        assertEquals(1, verifications.get(), "the signature and claims of the same token are checked once");
+        assertThrows(TokenExpiredException.class, () -> auth.service("old"));
+        assertThrows(TokenExpiredException.class, () -> auth.service("old"), "an expired token stays refused");
+        assertEquals(ErrorCode.FORBIDDEN, assertThrows(ProtocolException.class, () -> auth.service("ann")).code(),
+                "a user's token is no service's, kept or not");
+        assertEquals(ErrorCode.FORBIDDEN, assertThrows(ProtocolException.class, () -> auth.service("ann")).code());
+        ops.fleet().revokeUser(new Principal("acme", "admin", Set.of("service"), Map.of(), Optional.empty()), "svc",
+                Optional.empty(), Optional.empty());
+        assertThrows(dev.tandem.auth.TokenRevokedException.class, () -> auth.service("svc"),
+                "a revocation applies to a token verified before");
     }
 
     @Test

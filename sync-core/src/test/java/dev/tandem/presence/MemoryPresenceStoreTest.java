@@ -1,5 +1,6 @@
 package dev.tandem.presence;
 
+import dev.tandem.conformance.PresenceConformanceTest;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;

@@ -31,9 +31,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 /** An engine and its operations on a memory broker with the fake verifier, and clients on test transports. */
 final class Harness implements AutoCloseable {
     final FrameCodec codec = FrameCodec.create();
-    final ChannelRules rules = ChannelRules.create();
+    final ChannelRules rules;
     final Hub hub = new Hub(codec, Telemetry.NOOP);
-    final MemoryBroker memory = new MemoryBroker(hub, rules, Telemetry.NOOP, Clock.systemUTC());
+    final MemoryBroker memory;
     final Operations ops;
     final Engine engine;
     private final List<TestTransport> transports = new CopyOnWriteArrayList<>();
@@ -43,6 +43,16 @@ final class Harness implements AutoCloseable {
     }
 
     Harness(SessionLimits limits, UnaryOperator<Broker> wrap) {
+        this(limits, wrap, ChannelRules.create());
+    }
+
+    Harness(SessionLimits limits, ChannelRules rules) {
+        this(limits, b -> b, rules);
+    }
+
+    Harness(SessionLimits limits, UnaryOperator<Broker> wrap, ChannelRules rules) {
+        this.rules = rules;
+        this.memory = new MemoryBroker(hub, rules, Telemetry.NOOP, Clock.systemUTC());
         ops = Operations.builder()
                 .codec(codec)
                 .rules(rules)
@@ -53,6 +63,7 @@ final class Harness implements AutoCloseable {
                 .nodeId("node-test")
                 .codec(codec)
                 .operations(ops)
+                .rules(rules)
                 .limits(limits)
                 .build();
     }

@@ -1,5 +1,6 @@
 package dev.tandem.protocol;
 
+import dev.tandem.contracts.Contracts;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;

@@ -3,8 +3,8 @@ package dev.tandem.it.rediscluster;
 import java.time.Clock;
 
 import dev.tandem.broker.Broker;
-import dev.tandem.broker.BrokerConformanceTest;
-import dev.tandem.broker.SplitBroker;
+import dev.tandem.conformance.BrokerConformanceTest;
+import dev.tandem.conformance.SplitBroker;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.hub.Hub;
 import dev.tandem.protocol.FrameCodec;

@@ -5,7 +5,7 @@ import java.time.Duration;
 
 import dev.tandem.channel.ChannelKey;
 import dev.tandem.inbox.Inbox;
-import dev.tandem.inbox.InboxConformanceTest;
+import dev.tandem.conformance.InboxConformanceTest;
 import dev.tandem.queue.redis.Keys;
 import dev.tandem.queue.redis.inbox.RedisInbox;
 

@@ -2,7 +2,7 @@ package dev.tandem.it.rediscluster;
 
 import java.time.Clock;
 
-import dev.tandem.presence.PresenceConformanceTest;
+import dev.tandem.conformance.PresenceConformanceTest;
 import dev.tandem.presence.PresenceLimits;
 import dev.tandem.presence.PresenceStore;
 import dev.tandem.presence.redis.RedisPresenceStore;

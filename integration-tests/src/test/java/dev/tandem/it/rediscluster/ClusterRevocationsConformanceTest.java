@@ -3,7 +3,7 @@ package dev.tandem.it.rediscluster;
 import java.time.Clock;
 
 import dev.tandem.auth.Revocations;
-import dev.tandem.auth.RevocationsConformanceTest;
+import dev.tandem.conformance.RevocationsConformanceTest;
 import dev.tandem.queue.redis.revocations.RedisRevocations;
 
 import org.junit.jupiter.api.AfterAll;

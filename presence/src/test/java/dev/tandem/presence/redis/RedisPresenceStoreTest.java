@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.tandem.channel.ChannelKey;
 import dev.tandem.presence.Member;
-import dev.tandem.presence.PresenceConformanceTest;
+import dev.tandem.conformance.PresenceConformanceTest;
 import dev.tandem.presence.PresenceLimits;
 import dev.tandem.presence.PresenceStore;
 import dev.tandem.testing.TestServices;

@@ -11,6 +11,7 @@ import org.redisson.api.RedissonClient;
 import org.redisson.api.redisnode.RedisNode;
 import org.redisson.api.redisnode.RedisNodes;
 import org.redisson.config.BaseConfig;
+import org.redisson.config.ConstantDelay;
 import org.redisson.config.ReadMode;
 import org.redisson.config.SubscriptionMode;
 
@@ -25,14 +26,22 @@ import org.redisson.config.SubscriptionMode;
  * <p>Cluster clients read from and subscribe at masters only (a replica may lag behind what a
  * node just wrote) and refresh the slot map every {@code scan-interval}, so after a failover
  * commands and subscriptions move to the promoted replica within about that time.
+ *
+ * <p>Every wait on Redis fits in {@code timeout-budget} (default {@value #DEFAULT_BUDGET_MILLIS}
+ * ms): one command with all its tries ({@code (retry-attempts + 1) × timeout + retry-attempts ×
+ * retry-interval}), connecting, subscribing. Unset, {@code timeout} is derived from the budget;
+ * settings whose worst case exceeds the budget are refused at start. A Redis that does not
+ * answer (down or hanging) therefore costs a caller at most the budget before it is told
+ * {@code unavailable}, well inside a readiness probe's or a backend's timeout.
  */
 public final class RedisSettings {
-    /** Default {@code tandem.redis.timeout}: the answer time of one command. */
-    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(3);
-    /** Default {@code tandem.redis.connect-timeout}. */
-    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
-    /** Default {@code tandem.redis.retry-attempts}: tries after the first, 1.5 s apart (spans a failover). */
-    public static final int DEFAULT_RETRY_ATTEMPTS = 3;
+    static final long DEFAULT_BUDGET_MILLIS = 2000;
+    /** Default {@code tandem.redis.timeout-budget}: the longest any caller waits on Redis. */
+    public static final Duration DEFAULT_BUDGET = Duration.ofMillis(DEFAULT_BUDGET_MILLIS);
+    /** Default {@code tandem.redis.retry-attempts}: tries after the first. */
+    public static final int DEFAULT_RETRY_ATTEMPTS = 1;
+    /** Default {@code tandem.redis.retry-interval}: the pause before a retry. */
+    public static final Duration DEFAULT_RETRY_INTERVAL = Duration.ofMillis(200);
     /** Default {@code tandem.redis.scan-interval}: how often a cluster client re-reads the slot map. */
     public static final Duration DEFAULT_SCAN_INTERVAL = Duration.ofSeconds(1);
     /** Default {@code tandem.redis.subscriptions-per-connection}: shard channels one connection carries. */
@@ -42,9 +51,11 @@ public final class RedisSettings {
     private final List<String> clusterNodes;
     private final Optional<String> username;
     private final Optional<String> password;
+    private final Duration budget;
     private final Duration timeout;
     private final Duration connectTimeout;
     private final int retryAttempts;
+    private final Duration retryInterval;
     private final Duration scanInterval;
     private final int subscriptionsPerConnection;
 
@@ -53,9 +64,14 @@ public final class RedisSettings {
         this.clusterNodes = list(redis.get("cluster-nodes"));
         this.username = nonBlank(redis.get("username"));
         this.password = nonBlank(redis.get("password"));
-        this.timeout = redis.get("timeout").as(Duration.class).orElse(DEFAULT_TIMEOUT);
-        this.connectTimeout = redis.get("connect-timeout").as(Duration.class).orElse(DEFAULT_CONNECT_TIMEOUT);
+        this.budget = redis.get("timeout-budget").as(Duration.class).orElse(DEFAULT_BUDGET);
         this.retryAttempts = redis.get("retry-attempts").asInt().orElse(DEFAULT_RETRY_ATTEMPTS);
+        this.retryInterval = redis.get("retry-interval").as(Duration.class).orElse(DEFAULT_RETRY_INTERVAL);
+        // unset, one try gets an equal share of what 80 % of the budget leaves after the pauses:
+        // the rest absorbs the client's timer ticks and the hand-over (measured ~0.3 s in all)
+        this.timeout = redis.get("timeout").as(Duration.class).orElseGet(() -> budget.multipliedBy(4).dividedBy(5)
+                .minus(retryInterval.multipliedBy(Math.max(0, retryAttempts))).dividedBy(Math.max(1, retryAttempts + 1)));
+        this.connectTimeout = redis.get("connect-timeout").as(Duration.class).orElseGet(() -> budget.dividedBy(2));
         this.scanInterval = redis.get("scan-interval").as(Duration.class).orElse(DEFAULT_SCAN_INTERVAL);
         this.subscriptionsPerConnection = redis.get("subscriptions-per-connection").asInt()
                 .orElse(DEFAULT_SUBSCRIPTIONS_PER_CONNECTION);
@@ -71,10 +87,30 @@ public final class RedisSettings {
         }
         if (timeout.isNegative() || timeout.isZero() || connectTimeout.isNegative() || connectTimeout.isZero()
                 || scanInterval.isNegative() || scanInterval.isZero() || retryAttempts < 0
-                || subscriptionsPerConnection < 1) {
-            throw new IllegalArgumentException("tandem.redis: timeout, connect-timeout, scan-interval and "
-                    + "subscriptions-per-connection must be positive, retry-attempts not negative");
+                || retryInterval.isNegative() || subscriptionsPerConnection < 1) {
+            throw new IllegalArgumentException("tandem.redis: timeout-budget, timeout, connect-timeout, scan-interval "
+                    + "and subscriptions-per-connection must be positive, retry-attempts and retry-interval not negative");
         }
+        if (worstCase().compareTo(budget) > 0 || connectTimeout.compareTo(budget) > 0) {
+            throw new IllegalArgumentException("tandem.redis: a command may wait (retry-attempts + 1) x timeout + "
+                    + "retry-attempts x retry-interval = " + worstCase().toMillis() + " ms and connecting "
+                    + connectTimeout.toMillis() + " ms, more than timeout-budget (" + budget.toMillis() + " ms): "
+                    + "lower them or raise the budget");
+        }
+    }
+
+    /** The longest one command waits with all its tries. */
+    private Duration worstCase() {
+        return timeout.multipliedBy(retryAttempts + 1L).plus(retryInterval.multipliedBy(retryAttempts));
+    }
+
+    /**
+     * {@code tandem.redis.timeout-budget}: the longest a caller waits on Redis (one command with
+     * its retries, connecting, subscribing) before it is told {@code unavailable}; also how late
+     * a readiness probe of Redis may answer before it counts as failed.
+     */
+    public Duration budget() {
+        return budget;
     }
 
     /**
@@ -159,7 +195,10 @@ public final class RedisSettings {
     private void common(BaseConfig<?> c) {
         c.setConnectTimeout((int) connectTimeout.toMillis())
                 .setTimeout((int) timeout.toMillis())
-                .setRetryAttempts(retryAttempts);
+                .setRetryAttempts(retryAttempts)
+                .setRetryDelay(new ConstantDelay(retryInterval))
+                // a subscription (SSUBSCRIBE) gets the same 80 % of the budget as a command
+                .setSubscriptionTimeout((int) budget.multipliedBy(4).dividedBy(5).toMillis());
         password.ifPresent(c::setPassword);
         username.ifPresent(c::setUsername);
     }

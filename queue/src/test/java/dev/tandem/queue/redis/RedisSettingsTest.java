@@ -55,4 +55,22 @@ class RedisSettingsTest {
         assertThrows(IllegalArgumentException.class, () -> RedisSettings.create(redis(Map.of(
                 "address", "redis://a:6379", "subscriptions-per-connection", "0"))));
     }
+
+    @Test
+    void everyWaitFitsTheTimeoutBudget() {
+        RedisSettings defaults = RedisSettings.create(redis(Map.of("address", "redis://a:6379"))).orElseThrow();
+        assertEquals(RedisSettings.DEFAULT_BUDGET, defaults.budget());
+        RedisSettings tight = RedisSettings.create(redis(Map.of("address", "redis://a:6379",
+                "timeout-budget", "PT1S"))).orElseThrow();
+        assertEquals(java.time.Duration.ofSeconds(1), tight.budget());
+        // three tries of 3 s cannot fit in 2 s: refused at start, naming the numbers
+        IllegalArgumentException over = assertThrows(IllegalArgumentException.class, () -> RedisSettings.create(
+                redis(Map.of("address", "redis://a:6379", "timeout", "PT3S", "retry-attempts", "2"))));
+        assertTrue(over.getMessage().contains("timeout-budget (2000 ms)"), over.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> RedisSettings.create(redis(Map.of(
+                "address", "redis://a:6379", "connect-timeout", "PT5S"))));
+        // a larger budget admits them
+        RedisSettings.create(redis(Map.of("address", "redis://a:6379", "timeout-budget", "PT10S", "timeout", "PT3S",
+                "retry-attempts", "2"))).orElseThrow();
+    }
 }

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.tandem.push.Device;
-import dev.tandem.push.LocalHttpServer.Reply;
+import dev.tandem.testing.LocalHttpServer.Reply;
 import dev.tandem.push.Notification;
 import dev.tandem.push.PushOutcome;
 import dev.tandem.push.PushSettings;

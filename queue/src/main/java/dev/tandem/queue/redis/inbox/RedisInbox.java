@@ -19,6 +19,7 @@ import dev.tandem.protocol.ProtocolException;
 import dev.tandem.queue.redis.Keys;
 import dev.tandem.queue.redis.LuaScripts;
 import dev.tandem.queue.redis.RedisCalls;
+import dev.tandem.queue.redis.RedisSettings;
 import dev.tandem.queue.redis.Wire;
 
 import org.redisson.api.RScript;
@@ -110,9 +111,18 @@ public final class RedisInbox implements Inbox {
     private final Wire wire;
     private final Duration ttl;
     private final Clock clock;
+    private final Duration budget;
 
     /** An inbox on {@code redisson} keeping messages for {@code ttl}, stamping expiry with {@code clock}. */
     public RedisInbox(RedissonClient redisson, Duration ttl, Clock clock) {
+        this(redisson, ttl, RedisSettings.DEFAULT_BUDGET, clock);
+    }
+
+    /**
+     * As {@link #RedisInbox(RedissonClient, Duration, Clock)}; taking the append order lock waits
+     * at most {@code budget} ({@code tandem.redis.timeout-budget}) for another node to release it.
+     */
+    public RedisInbox(RedissonClient redisson, Duration ttl, Duration budget, Clock clock) {
         Objects.requireNonNull(redisson, "redisson");
         Objects.requireNonNull(ttl, "ttl");
         Objects.requireNonNull(clock, "clock");
@@ -124,6 +134,7 @@ public final class RedisInbox implements Inbox {
         this.wire = new Wire(FrameCodec.create().mapper());
         this.ttl = ttl;
         this.clock = clock;
+        this.budget = Objects.requireNonNull(budget, "budget");
     }
 
     /**
@@ -134,18 +145,28 @@ public final class RedisInbox implements Inbox {
      */
     @Override
     public java.util.concurrent.locks.Lock orderLock(ChannelKey userChannel) {
-        return new OrderLock(userChannel, redisson.getLock(Keys.inboxOrder(userChannel)));
+        return new OrderLock(userChannel, redisson.getLock(Keys.inboxOrder(userChannel)), budget);
     }
 
     /** Redisson's lock with Redis failures turned into the protocol's transient error. */
-    private record OrderLock(ChannelKey channel, java.util.concurrent.locks.Lock redisLock)
+    private record OrderLock(ChannelKey channel, java.util.concurrent.locks.Lock redisLock, Duration budget)
             implements java.util.concurrent.locks.Lock {
+        /** Waits at most the budget: a lock another node holds too long is answered as unavailable, not waited out. */
         @Override
         public void lock() {
-            RedisCalls.call(WHAT, () -> {
-                redisLock.lock();
-                return true;
+            boolean taken = RedisCalls.call(WHAT, () -> {
+                try {
+                    return redisLock.tryLock(budget.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
             });
+            if (!taken) {
+                LOG.log(System.Logger.Level.WARNING, "the inbox order lock of " + channel + " was not free within "
+                        + budget.toMillis() + " ms: answered unavailable");
+                throw new ProtocolException(ErrorCode.UNAVAILABLE, WHAT + " is busy, retry");
+            }
         }
 
         @Override

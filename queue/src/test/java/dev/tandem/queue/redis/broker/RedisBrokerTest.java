@@ -3,7 +3,7 @@ package dev.tandem.queue.redis.broker;
 import java.time.Clock;
 
 import dev.tandem.broker.Broker;
-import dev.tandem.broker.BrokerConformanceTest;
+import dev.tandem.conformance.BrokerConformanceTest;
 import dev.tandem.channel.ChannelRules;
 import dev.tandem.hub.Hub;
 import dev.tandem.queue.redis.RedisClients;

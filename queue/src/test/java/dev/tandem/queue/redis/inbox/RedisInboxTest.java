@@ -6,7 +6,7 @@ import java.util.List;
 
 import dev.tandem.channel.ChannelKey;
 import dev.tandem.inbox.Inbox;
-import dev.tandem.inbox.InboxConformanceTest;
+import dev.tandem.conformance.InboxConformanceTest;
 import dev.tandem.queue.redis.Keys;
 import dev.tandem.queue.redis.RedisClients;
 

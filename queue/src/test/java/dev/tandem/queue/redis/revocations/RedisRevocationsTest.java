@@ -7,7 +7,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.redisson.api.RedissonClient;
 
 import dev.tandem.auth.Revocations;
-import dev.tandem.auth.RevocationsConformanceTest;
+import dev.tandem.conformance.RevocationsConformanceTest;
 import dev.tandem.queue.redis.RedisClients;
 
 /** The revocations conformance suite against {@link RedisRevocations}; "another node" has its own client. */

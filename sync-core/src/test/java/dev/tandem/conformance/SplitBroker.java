@@ -1,5 +1,8 @@
-package dev.tandem.broker;
+package dev.tandem.conformance;
 
+import dev.tandem.broker.Broker;
+import dev.tandem.broker.Draft;
+import dev.tandem.broker.Recovery;
 import java.util.Optional;
 import java.util.function.Consumer;
 

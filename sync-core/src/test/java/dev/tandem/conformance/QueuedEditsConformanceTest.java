@@ -1,5 +1,15 @@
-package dev.tandem.document;
+package dev.tandem.conformance;
 
+import dev.tandem.document.ConflictRecord;
+import dev.tandem.document.DocOp;
+import dev.tandem.document.DocRef;
+import dev.tandem.document.Document;
+import dev.tandem.document.DocumentChange;
+import dev.tandem.document.DocumentListener;
+import dev.tandem.document.Documents;
+import dev.tandem.document.Edit;
+import dev.tandem.document.OpResult;
+import dev.tandem.document.Resolution;
 import java.math.BigDecimal;
 import java.util.List;
 import java.util.Map;

@@ -1,5 +1,7 @@
-package dev.tandem.inbox;
+package dev.tandem.conformance;
 
+import dev.tandem.inbox.AckResult;
+import dev.tandem.inbox.Inbox;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,5 +1,8 @@
-package dev.tandem.presence;
+package dev.tandem.conformance;
 
+import dev.tandem.presence.Member;
+import dev.tandem.presence.PresenceLimits;
+import dev.tandem.presence.PresenceStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,5 +1,7 @@
-package dev.tandem.auth;
+package dev.tandem.conformance;
 
+import dev.tandem.auth.Principal;
+import dev.tandem.auth.Revocations;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

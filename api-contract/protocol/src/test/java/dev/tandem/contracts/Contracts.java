@@ -1,4 +1,4 @@
-package dev.tandem.protocol;
+package dev.tandem.contracts;
 
 import java.io.IOException;
 import java.io.InputStream;

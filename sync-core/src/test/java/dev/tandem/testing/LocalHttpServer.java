@@ -1,4 +1,4 @@
-package dev.tandem.push;
+package dev.tandem.testing;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,5 +1,8 @@
-package dev.tandem.broker;
+package dev.tandem.conformance;
 
+import dev.tandem.broker.Broker;
+import dev.tandem.broker.Draft;
+import dev.tandem.broker.Recovery;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -574,7 +577,7 @@ public abstract class BrokerConformanceTest {
      * A subscriber that records what it gets, the way a session does: the recovery's missed
      * publications first (from {@code beforeLive}), then live ones.
      */
-    protected final class Recorder implements Subscriber {
+    public final class Recorder implements Subscriber {
         private final List<Publication> received = new ArrayList<>();
         private final List<String> frames = new ArrayList<>();
         private final AtomicInteger beforeLiveCalls = new AtomicInteger();

@@ -1,5 +1,20 @@
-package dev.tandem.document;
+package dev.tandem.conformance;
 
+import dev.tandem.document.AuditEntry;
+import dev.tandem.document.ConflictFilter;
+import dev.tandem.document.ConflictRecord;
+import dev.tandem.document.DocOp;
+import dev.tandem.document.DocRef;
+import dev.tandem.document.Document;
+import dev.tandem.document.DocumentChange;
+import dev.tandem.document.DocumentListener;
+import dev.tandem.document.DocumentQuery;
+import dev.tandem.document.Documents;
+import dev.tandem.document.Edit;
+import dev.tandem.document.OpResult;
+import dev.tandem.document.Resolution;
+import dev.tandem.document.Strategy;
+import dev.tandem.document.WriteGuard;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
@@ -479,7 +494,7 @@ public abstract class DocumentsConformanceTest {
         assertEquals(2, docs.get(alice, note).orElseThrow().version());
     }
 
-    /** The acceptance case of issue 3. */
+    /** The acceptance case: an offline edit replayed after a concurrent change. */
     @Test
     void twoOfflineClientsReplayingInEitherOrderTwiceCountEveryDeltaExactlyOnce() {
         for (boolean phoneFirst : new boolean[] {true, false}) {
