@@ -14,7 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { TandemClient, type WebSocketConstructor } from '@tandem/client';
+import { TandemClient } from '@tandem/client';
 import { launch } from '../e2e/support/browser.js';
 import { Gateway, mintToken, sleep, uniqueTenant } from '../test/support/gateway.js';
 
@@ -193,7 +193,7 @@ async function reconnect(clients: number, backoff: { initialMs?: number; jitter:
       list.push(
         new TandemClient({
           url: [a.wsUrl, b.wsUrl],
-          WebSocket: TimedWebSocket as unknown as WebSocketConstructor,
+          WebSocket: TimedWebSocket,
           getToken: () => token,
           inbox: false,
           reconnect: backoff,

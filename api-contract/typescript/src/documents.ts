@@ -1,26 +1,16 @@
 import { Backoff } from './backoff.js';
 import { EditChain } from './chain.js';
-import type { TandemClient, TandemEvent } from './client.js';
+import type { TandemClient } from './client.js';
+import type { TandemEvent } from './subscriptions.js';
 import { Emitter, type Unsubscribe } from './emitter.js';
 import { TandemError, unavailable } from './errors.js';
 import { toConflict, toDoc, type ConflictRecord, type Doc } from './doc.js';
 import { LiveDocument, LiveQuery, type LiveQueryOptions } from './live.js';
-import { isJsonObject, type ConflictFrame, type DocOpBody, type Json, type JsonObject, type Resolution } from './protocol.js';
+import { isJsonObject, type ConflictFrame, type Json, type JsonObject, type Resolution } from './protocol.js';
 import { DocumentReads, type QueryPage } from './reads.js';
-import { MemoryStorage, newClientId, type DocChange, type NewOp, type QueueStorage, type StoredConflict, type StoredOp } from './storage.js';
+import { checkChange, newOp, nextBatch, resultsByOpId, viewOf, type Entry, type OpView } from './op-queue.js';
+import { MemoryStorage, newClientId, type DocChange, type QueueStorage, type StoredConflict, type StoredOp } from './storage.js';
 
-export type { QueryPage } from './reads.js';
-
-/** An operation of the queue as the app sees it. */
-export interface OpView extends Readonly<Omit<StoredOp, 'change'>> {
-  readonly change: DocChange;
-  /** Whether it is persisted (false when the storage failed: a reload would lose it). */
-  readonly durable: boolean;
-  /** Whether it left the queue (finished, resolved or dismissed). */
-  readonly done: boolean;
-  /** How its conflict was resolved, once it was. */
-  readonly resolution?: Resolution;
-}
 
 /** Events of {@link Documents}. */
 export interface DocumentEvents {
@@ -37,65 +27,7 @@ export interface DocumentEvents {
 }
 
 const PENDING: ReadonlySet<string> = new Set(['queued', 'sending']);
-const MAX_BATCH = 100;
 const MAX_INTERNAL_ATTEMPTS = 5;
-
-interface Entry {
-  op: StoredOp;
-  durable: boolean;
-  resolution?: Resolution;
-}
-
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdbff ? (i++, 4) : 3;
-  }
-  return n;
-}
-
-function checkChange(change: DocChange): void {
-  if (!isJsonObject(change as unknown as Json)) {
-    throw new TypeError('a change is {data} or {patch}');
-  }
-  const hasData = 'data' in change;
-  const hasPatch = 'patch' in change;
-  if (hasData === hasPatch) {
-    throw new TypeError('a change has exactly one of data or patch');
-  }
-  if (hasData) {
-    if (!isJsonObject(change.data)) {
-      throw new TypeError('data must be a JSON object');
-    }
-    return;
-  }
-  const p = change.patch as Json;
-  if (!isJsonObject(p)) {
-    throw new TypeError('patch must be an object');
-  }
-  if ('delete' in p) {
-    if (p['delete'] !== true || Object.keys(p).length !== 1) {
-      throw new TypeError('a delete patch is exactly {delete: true}');
-    }
-    return;
-  }
-  for (const k of Object.keys(p)) {
-    if (k !== 'set' && k !== 'unset' && k !== 'inc') {
-      throw new TypeError(`unknown patch part '${k}' (set, unset, inc)`);
-    }
-  }
-  if (p['set'] !== undefined && !isJsonObject(p['set'])) {
-    throw new TypeError('patch.set must be an object');
-  }
-  if (p['unset'] !== undefined && !(Array.isArray(p['unset']) && p['unset'].every((f) => typeof f === 'string'))) {
-    throw new TypeError('patch.unset must be a list of field names');
-  }
-  const inc = p['inc'];
-  if (inc !== undefined && !(isJsonObject(inc) && Object.values(inc).every((d) => typeof d === 'number' && Number.isFinite(d)))) {
-    throw new TypeError('patch.inc must map fields to finite numbers');
-  }
-}
 
 /**
  * Documents for one client: `get`, `update`, live documents and queries, and the **offline
@@ -222,18 +154,7 @@ export class Documents {
     const now = this.client.now();
     const w = this.client.welcome;
     const after = this.chain.predecessor(this.inOrder(), docType, docId);
-    const op: NewOp = {
-      docType,
-      docId,
-      baseVersion: base,
-      change: structuredClone(change),
-      status: 'queued',
-      attempts: 0,
-      createdAt: now,
-      updatedAt: now,
-      ...(after === undefined ? {} : { afterOpId: after }),
-      ...(w === undefined ? {} : { owner: `${w.tenant}/${w.user}` }),
-    };
+    const op = newOp(docType, docId, base, change, now, after, w === undefined ? undefined : `${w.tenant}/${w.user}`);
     let entry: Entry;
     try {
       entry = { op: await this.storage.append(op), durable: true };
@@ -246,7 +167,7 @@ export class Documents {
       entry = { op: { ...op, opId: `${this.volatileId}:${seq}`, seq: Number.MAX_SAFE_INTEGER / 2 + seq }, durable: false };
     }
     this.entries.set(entry.op.seq, entry);
-    const view = this.view(entry);
+    const view = viewOf(entry);
     this.emitter.emit('op', view);
     this.pump();
     return view;
@@ -259,7 +180,7 @@ export class Documents {
       return Promise.reject(new TandemError('not_found', `no operation ${opId} in the queue`, { transient: false }));
     }
     if (!PENDING.has(e.op.status)) {
-      return Promise.resolve(this.view(e));
+      return Promise.resolve(viewOf(e));
     }
     return new Promise((resolve) => {
       const list = this.waiters.get(opId) ?? [];
@@ -270,7 +191,7 @@ export class Documents {
 
   /** The operations in the queue (pending, or waiting for attention), in order. */
   ops(): OpView[] {
-    return [...this.entries.values()].sort((a, b) => a.op.seq - b.op.seq).map((e) => this.view(e));
+    return [...this.entries.values()].sort((a, b) => a.op.seq - b.op.seq).map((e) => viewOf(e));
   }
 
   /** Open conflicts known to this client. */
@@ -396,39 +317,14 @@ export class Documents {
     if (welcome === undefined || limits === undefined) {
       return;
     }
-    const owner = `${welcome.tenant}/${welcome.user}`;
-    const maxBytes = limits.maxFrameBytes > 0 ? limits.maxFrameBytes - 256 : 65_000;
     this.restate(this.chain.holdFollowers(this.inOrder()));
-    const batch: Entry[] = [];
-    const bodies: DocOpBody[] = [];
-    let bytes = 40;
-    for (const e of [...this.entries.values()].sort((a, b) => a.op.seq - b.op.seq)) {
-      if (e.op.status !== 'queued' || e.op.heldBy !== undefined) {
-        continue;
-      }
-      if (e.op.owner === undefined) {
-        e.op.owner = owner;
-      } else if (e.op.owner !== owner) {
-        this.setStatus(e, 'failed', { code: 'forbidden', reason: `queued by ${e.op.owner}, not by ${owner}` });
-        continue;
-      }
-      const { docType, docId, baseVersion, opId, afterOpId } = e.op;
-      const body: DocOpBody = { docType, docId, baseVersion, opId, ...(afterOpId === undefined ? {} : { afterOpId }), ...e.op.change };
-      const size = utf8Length(JSON.stringify(body)) + 1;
-      if (size + 40 > maxBytes) {
-        this.setStatus(e, 'failed', { code: 'too_large', reason: `the operation is ${size} bytes; the server takes frames up to ${limits.maxFrameBytes}` });
-        continue;
-      }
-      if (bytes + size > maxBytes || batch.length >= MAX_BATCH) {
-        break;
-      }
-      batch.push(e);
-      bodies.push(body);
-      bytes += size;
-      if (e.op.seq <= this.isolateThrough) {
-        break; // finding the operation that made a whole batch fail: one at a time
-      }
-    }
+    const { batch, bodies } = nextBatch(
+      [...this.entries.values()].sort((a, b) => a.op.seq - b.op.seq),
+      `${welcome.tenant}/${welcome.user}`,
+      limits,
+      this.isolateThrough,
+      (e, code, reason) => this.setStatus(e, 'failed', { code, reason }),
+    );
     if (batch.length === 0) {
       return;
     }
@@ -453,13 +349,7 @@ export class Documents {
 
   private async answered(batch: Entry[], body: JsonObject): Promise<void> {
     this.retries = 0;
-    const results = Array.isArray(body['results']) ? body['results'] : [];
-    const byOpId = new Map<string, JsonObject>();
-    for (const r of results) {
-      if (isJsonObject(r) && typeof r['opId'] === 'string') {
-        byOpId.set(r['opId'], r);
-      }
-    }
+    const byOpId = resultsByOpId(body);
     for (const e of batch) {
       const r = byOpId.get(e.op.opId);
       if (r === undefined) {
@@ -563,7 +453,7 @@ export class Documents {
         this.storageFailed(err);
       }
     }
-    const view = { ...this.view(e), done: true };
+    const view = { ...viewOf(e), done: true };
     this.emitter.emit('op', view);
     this.wake(view);
   }
@@ -580,7 +470,7 @@ export class Documents {
     if (persist && e.durable) {
       this.storage.put(e.op).catch((err: unknown) => this.storageFailed(err));
     }
-    const view = this.view(e);
+    const view = viewOf(e);
     this.emitter.emit('op', view);
     if (!PENDING.has(status)) {
       this.wake(view);
@@ -593,15 +483,6 @@ export class Documents {
       this.waiters.delete(view.opId);
       list.forEach((w) => w(view));
     }
-  }
-
-  private view(e: Entry): OpView {
-    return {
-      ...structuredClone(e.op),
-      durable: e.durable,
-      done: false,
-      ...(e.resolution === undefined ? {} : { resolution: e.resolution }),
-    };
   }
 
   private find(opId: string): Entry | undefined {
@@ -698,7 +579,7 @@ export class Documents {
         if (e.durable) {
           this.storage.put(op).catch((err: unknown) => this.storageFailed(err));
         }
-        this.emitter.emit('op', this.view(e));
+        this.emitter.emit('op', viewOf(e));
       }
     }
   }

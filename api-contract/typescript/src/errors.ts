@@ -8,7 +8,8 @@ import { isTransientCode } from './protocol.js';
  * - `timeout` — no reply within the request timeout (the request may still have taken effect);
  * - `storage` / `storage_quota` — the offline queue could not be persisted;
  * - `too_large` — also used for an operation bigger than the server's frame limit;
- * - `protocol` — the server sent something the contract does not allow.
+ * - `protocol` — the server sent something the contract does not allow;
+ * - `token_unavailable` — `getToken` threw, rejected or returned no token (no socket was opened).
  */
 export type TandemErrorCode = string;
 

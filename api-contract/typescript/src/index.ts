@@ -17,27 +17,22 @@
  * @module
  */
 export { Backoff, type BackoffOptions } from './backoff.js';
+export { TandemClient, type ClientEvents, type ClientStats, type TandemClientOptions } from './client.js';
+export { type ConnectionState, type TokenReason, type TokenResult } from './connection.js';
 export {
-  TandemClient,
-  type ClientEvents,
-  type ClientStats,
-  type ConnectionState,
   type EventMap,
   type SubscribeExtras,
   type SubscribeReply,
   type Subscription,
   type SubscriptionHandlers,
-  type TandemClientOptions,
   type TandemEvent,
-  type TokenReason,
-  type TokenResult,
-  type TransportOption,
-  type WebSocketConstructor,
-  type WebSocketLike,
-} from './client.js';
+} from './subscriptions.js';
+export { type TransportOption, type WebSocketConstructor, type WebSocketLike } from './transport.js';
 export { type DeltaFormat } from './deltas.js';
 export { toDoc, type ConflictRecord, type Doc } from './doc.js';
-export { Documents, type DocumentEvents, type OpView, type QueryPage } from './documents.js';
+export { Documents, type DocumentEvents } from './documents.js';
+export { type OpView } from './op-queue.js';
+export { type QueryPage } from './reads.js';
 export { consoleLogger, type Logger, type Unsubscribe } from './emitter.js';
 export { ManualEnvironment, browserEnvironment, type Environment, type EnvironmentChange } from './environment.js';
 export { TandemError, type TandemErrorCode } from './errors.js';

@@ -28,10 +28,11 @@ export class IndexedDbStorage implements QueueStorage {
   private clientId: string | undefined;
 
   /** @param name distinguishes queues, e.g. per app and user (default `default`) */
-  constructor(
-    readonly name: string = 'default',
-    private readonly factory: IDBFactory | undefined = (globalThis as { indexedDB?: IDBFactory }).indexedDB,
-  ) {}
+  // the global's, not a parameter: a DOM type in the public signature would break Node projects
+  // that compile without the DOM library
+  private readonly factory: IDBFactory | undefined = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+
+  constructor(readonly name: string = 'default') {}
 
   /** Whether IndexedDB exists here. */
   static available(): boolean {

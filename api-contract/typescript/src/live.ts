@@ -1,4 +1,5 @@
-import type { SubscribeReply, Subscription, TandemClient, TandemEvent } from './client.js';
+import type { TandemClient } from './client.js';
+import type { SubscribeReply, Subscription, TandemEvent } from './subscriptions.js';
 import { toDoc, type Doc } from './doc.js';
 import type { Documents } from './documents.js';
 import { Emitter, type Unsubscribe } from './emitter.js';

@@ -1,4 +1,5 @@
-import type { SubscribeReply, Subscription, TandemClient, TandemEvent } from './client.js';
+import type { TandemClient } from './client.js';
+import type { SubscribeReply, Subscription, TandemEvent } from './subscriptions.js';
 import { Emitter, type Unsubscribe } from './emitter.js';
 import { TandemError } from './errors.js';
 import { isJsonObject, type Json, type JsonObject, type PresenceFrame } from './protocol.js';

@@ -1,7 +1,8 @@
 /** Connecting to a real gateway: the connect frame, token refresh and expiry, refusal, offline/online. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ManualEnvironment, TandemClient, TandemError, type ConnectionState } from '@tandem/client';
+import WebSocket from 'ws';
+import { FetchEventSource, ManualEnvironment, TandemClient, TandemError, type ConnectionState } from '@tandem/client';
 import { NodeWebSocket, testClient } from './support/clients.js';
 import { eventually, mintToken, sleep, uniqueTenant } from './support/gateway.js';
 import { useGateway } from './support/setup.js';
@@ -100,6 +101,60 @@ describe('connection', () => {
       assert.equal(w.user, 'alice');
       assert.deepEqual(closes, [4003], 'the server says 4003 (reconnect with a fresh token), not 4001');
       assert.deepEqual(reasons, ['connect', 'expired']);
+    } finally {
+      client.close();
+    }
+  });
+
+  test('a failing getToken rejects connect() with token_unavailable, opens no socket and never falls back to SSE', async () => {
+    const tenant = uniqueTenant();
+    let calls = 0;
+    let sockets = 0;
+    class CountedWebSocket extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        sockets++;
+        super(url, protocols);
+      }
+    }
+    const client = new TandemClient({
+      url: gw.wsUrl,
+      WebSocket: CountedWebSocket,
+      EventSource: FetchEventSource, // auto with SSE available, falling back after one refused upgrade
+      fallbackAfter: 1,
+      reconnect: { initialMs: 20, maxMs: 50 },
+      logger: { warn() {}, error() {} },
+      getToken: () => {
+        if (++calls <= 3) {
+          throw new Error('token service down');
+        }
+        return mintToken({ user: 'alice', tenant });
+      },
+    });
+    const errors: TandemError[] = [];
+    client.on('error', (e) => errors.push(e));
+    try {
+      await assert.rejects(client.connect(), (e: unknown) => e instanceof TandemError && e.code === 'token_unavailable');
+      assert.equal(sockets, 0, 'no socket opened without a token');
+      // the client keeps trying; each failure rejects the connect() waiting then, and once
+      // getToken works connect() resolves, over WebSocket
+      let rejected = 1;
+      let user: string | undefined;
+      while (user === undefined) {
+        try {
+          user = (await client.connect()).user;
+        } catch (e) {
+          assert.ok(e instanceof TandemError && e.code === 'token_unavailable', String(e));
+          assert.ok(++rejected <= 3, 'at most one rejection per failed getToken');
+        }
+      }
+      assert.equal(user, 'alice');
+      assert.equal(client.transport, 'websocket', 'token failures are not refused upgrades');
+      assert.equal(sockets, 1);
+      assert.deepEqual(
+        errors.map((e) => e.code),
+        ['token_unavailable', 'token_unavailable', 'token_unavailable'],
+      );
+      assert.match(errors[0]?.message ?? '', /getToken\('connect'\) failed: token service down/);
     } finally {
       client.close();
     }

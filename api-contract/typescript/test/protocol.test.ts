@@ -140,7 +140,7 @@ describe('close codes', () => {
     const { resolve } = await import('node:path');
     const { PACKAGE_DIR } = await import('./support/gateway.js');
     const { CLOSE_CODES } = await import('@tandem/client');
-    const java = readFileSync(resolve(PACKAGE_DIR, '../src/main/java/dev/tandem/protocol/CloseCode.java'), 'utf8');
+    const java = readFileSync(resolve(PACKAGE_DIR, '../protocol/src/main/java/dev/tandem/protocol/CloseCode.java'), 'utf8');
     const declared = [...java.matchAll(/^\s+[A-Z_]+\((\d+), (true|false), "/gm)].map((m) => [Number(m[1]), m[2] === 'true'] as const);
     assert.ok(declared.length >= 15, `read ${declared.length} close codes from CloseCode.java`);
     for (const [code, reconnect] of declared) {

@@ -1,10 +1,10 @@
 /** Clients for tests: `ws` as the WebSocket, development tokens, quiet logs. */
 import WebSocket from 'ws';
-import { TandemClient, type TandemClientOptions, type TokenReason, type WebSocketConstructor } from '@tandem/client';
+import { TandemClient, type TandemClientOptions, type TokenReason } from '@tandem/client';
 import { mintToken, type TokenClaims } from './gateway.js';
 
-/** The `ws` package's WebSocket as the client expects it. */
-export const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
+/** The `ws` package's WebSocket, passed to the client as it is (no cast: the option's type is structural). */
+export const NodeWebSocket = WebSocket;
 
 /** Log lines of a test client, kept for assertions and failure messages. */
 export class LogSink {

@@ -70,6 +70,9 @@ export async function publishWhileCutting(
   { type = 'stock.updated', everyMs = 400 }: { type?: string; everyMs?: number } = {},
 ): Promise<number> {
   let cuts = 0;
+  // paced so the publishing spans at least four cut intervals however fast the gateway answers
+  // (at least three cuts land while events are in flight)
+  const pause = Math.max(20, Math.ceil((4 * everyMs) / Math.ceil(total / 10)));
   const cutter = setInterval(() => {
     proxy.cut();
     cuts++;
@@ -78,7 +81,7 @@ export async function publishWhileCutting(
     for (let n = 1; n <= total; n++) {
       await gw.publish(tenant, channel, type, { n });
       if (n % 10 === 0) {
-        await sleep(20);
+        await sleep(pause);
       }
     }
   } finally {

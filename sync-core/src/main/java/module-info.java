@@ -6,7 +6,7 @@
  * live in the queue, presence and conflict modules and depend on these ports.
  */
 module dev.tandem.core {
-    requires transitive dev.tandem.contract;
+    requires transitive dev.tandem.protocol;
     requires transitive io.helidon.config;
     requires java.net.http;
     requires kafka.clients;

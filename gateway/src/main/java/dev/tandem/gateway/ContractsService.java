@@ -20,7 +20,7 @@ import io.helidon.webserver.http.ServerResponse;
  * {@code GET /contracts/tandem-asyncapi.yaml} (AsyncAPI 3: the {@code tandem.v1} WebSocket frames,
  * the SSE stream and the Kafka topics) and {@code GET /contracts/tandem-openapi.yaml} (OpenAPI 3.1:
  * the REST API), as {@code application/yaml}. The bytes are the {@code contracts/} resources of
- * the api-contract jar the node runs with, read once at start, so a node always serves the
+ * the tandem-protocol jar the node runs with, read once at start, so a node always serves the
  * contract it was built against. Any other name is a 404.
  */
 final class ContractsService implements HttpService {
@@ -43,8 +43,8 @@ final class ContractsService implements HttpService {
         Map<String, byte[]> docs = new java.util.HashMap<>();
         for (String name : NAMES) {
             docs.put(name, read("contracts/" + name).orElseThrow(() -> new StartupException(
-                    "contracts/" + name + " is not on the classpath\n  fix: run the node with the api-contract jar "
-                            + "it was built with (target/libs/tandem-api-contract-*.jar)", null)));
+                    "contracts/" + name + " is not on the classpath\n  fix: run the node with the tandem-protocol jar "
+                            + "it was built with (target/libs/tandem-protocol-*.jar)", null)));
         }
         return new ContractsService(Map.copyOf(docs));
     }

@@ -21,12 +21,26 @@ public final class TandemClientException extends RuntimeException {
 
     private final ErrorCode code;
     private final int closeCode;
+    private final boolean tokenUnavailable;
 
     /** A failure with a protocol error code and a message. */
     public TandemClientException(ErrorCode code, String message) {
         super(message);
         this.code = code;
         this.closeCode = -1;
+        this.tokenUnavailable = false;
+    }
+
+    private TandemClientException(String message, Throwable cause) {
+        super(message, cause);
+        this.code = ErrorCode.UNAVAILABLE;
+        this.closeCode = -1;
+        this.tokenUnavailable = true;
+    }
+
+    /** The token supplier threw or returned null: no socket was opened ({@link #tokenUnavailable()}). */
+    static TandemClientException tokenUnavailable(RuntimeException cause) {
+        return new TandemClientException("the token supplier failed: " + cause.getMessage(), cause);
     }
 
     /** A failure because the socket closed with {@code closeCode}; auth close codes map to {@code unauthorized}. */
@@ -34,6 +48,16 @@ public final class TandemClientException extends RuntimeException {
         super("connection closed with " + closeCode + (reason.isEmpty() ? "" : ": " + reason));
         this.code = CloseCode.of(closeCode).filter(AUTH_CLOSES::contains).map(c -> ErrorCode.UNAUTHORIZED).orElse(null);
         this.closeCode = closeCode;
+        this.tokenUnavailable = false;
+    }
+
+    /**
+     * Whether the token supplier failed (threw or returned null), so no connection was attempted:
+     * the client's {@code token_unavailable}, with code {@link ErrorCode#UNAVAILABLE} (a later
+     * attempt may succeed) and the supplier's exception as the cause.
+     */
+    public boolean tokenUnavailable() {
+        return tokenUnavailable;
     }
 
     /** The protocol error code, when the failure has one. */

@@ -11,7 +11,7 @@ import java.util.Random;
  * travel in a frame's {@code data} (a JSON string, so quotes are escaped).
  *
  * <pre>
- * mvn -q -pl api-contract test-compile
+ * mvn -q -pl api-contract/protocol -am test-compile
  * java -cp api-contract/target/classes:api-contract/target/test-classes dev.tandem.delta.FossilBench [ROUNDS]
  * </pre>
  */

@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * {@code -Dfossil.vectors.write=true} and commit it.
  */
 class FossilVectorsTest {
-    static final Path FIXTURES = Path.of("typescript", "test", "fixtures");
+    static final Path FIXTURES = Path.of("..", "typescript", "test", "fixtures");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     record Case(String name, byte[] source, byte[] target) {
