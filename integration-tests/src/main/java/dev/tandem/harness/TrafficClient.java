@@ -48,6 +48,7 @@ public final class TrafficClient {
     private final AtomicInteger requestIds = new AtomicInteger(1);
     private final Map<Integer, String> pendingSubscribes = new HashMap<>();
     private final List<String> problems = new ArrayList<>();
+    private final AtomicInteger transientErrors = new AtomicInteger();
     private volatile WebSocket socket;
     private volatile WebSocket lastLost;
     private volatile int node;
@@ -185,7 +186,7 @@ public final class TrafficClient {
             switch (op) {
                 case "reply" -> onReply(f);
                 case "event" -> onEvent(f);
-                case "error" -> problem("error: " + f);
+                case "error" -> onError(f);
                 default -> {
                     // welcome, presence, disconnect: nothing to judge here
                 }
@@ -215,6 +216,50 @@ public final class TrafficClient {
             long t = System.nanoTime();
             resumed.complete(disconnectedAtNanos < 0 ? 0 : t - disconnectedAtNanos);
         }
+    }
+
+    /**
+     * An error frame. A subscribe refused with a transient code ({@code unavailable} while Redis
+     * is slow or away, {@code rate_limited}) is sent again after a short pause, as the project's
+     * clients do; any other error is a problem the test judges.
+     */
+    private void onError(JsonNode f) {
+        int id = f.path("id").asInt();
+        String code = f.path("code").asText();
+        String channel = pendingSubscribes.get(id);
+        if (channel == null || !(code.equals("unavailable") || code.equals("rate_limited"))) {
+            problem("error: " + f);
+            return;
+        }
+        transientErrors.incrementAndGet();
+        pendingSubscribes.remove(id);
+        WebSocket ws = socket;
+        long delay = 100 + ThreadLocalRandom.current().nextLong(400);
+        TIMER.schedule(() -> resubscribe(ws, channel), delay, TimeUnit.MILLISECONDS);
+    }
+
+    private void resubscribe(WebSocket ws, String channel) {
+        String frame;
+        lock.lock();
+        try {
+            if (closed || ws == null || ws != socket) {
+                return; // the socket was lost meanwhile: the reconnect subscribes everything again
+            }
+            int id = requestIds.incrementAndGet();
+            pendingSubscribes.put(id, channel);
+            ChannelLog log = logs.get(channel);
+            String since = log.epoch == null ? ""
+                    : ",\"since\":{\"epoch\":\"" + log.epoch + "\",\"offset\":" + log.last + "}";
+            frame = "{\"op\":\"subscribe\",\"id\":" + id + ",\"channel\":\"" + channel + "\"" + since + "}";
+        } finally {
+            lock.unlock();
+        }
+        sendAll(ws, List.of(frame), 0);
+    }
+
+    /** Subscribes refused with a transient code and sent again. */
+    public int transientErrors() {
+        return transientErrors.get();
     }
 
     private void onEvent(JsonNode f) {
