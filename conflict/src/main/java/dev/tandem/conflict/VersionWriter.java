@@ -208,6 +208,7 @@ final class VersionWriter {
      * reaches the channels that carried the document); and by {@code previous}, the live data
      * before the change, so a document that leaves a channel ({@code locationId} wh-7 to wh-8)
      * is also published to the channel it left, whose subscribers learn it is no longer theirs.
+     * {@code previous} travels with the change: a deletion is told only to those who could read it.
      */
     static DocumentChange change(String tenant, Policy policy, Document doc, JsonNode routing, Optional<JsonNode> previous,
                                  DocumentChange.Kind kind, Optional<String> opId, Optional<String> conflictId,
@@ -218,6 +219,6 @@ final class VersionWriter {
         policy.channelsFor(routing).stream().filter(c -> !channels.contains(c)).forEach(channels::add);
         previous.ifPresent(before -> policy.channelsFor(before).stream().filter(c -> !channels.contains(c))
                 .forEach(channels::add));
-        return new DocumentChange(tenant, doc, kind, opId, conflictId, fields, strategy, channels, overwritten);
+        return new DocumentChange(tenant, doc, kind, opId, conflictId, fields, strategy, channels, overwritten, previous);
     }
 }

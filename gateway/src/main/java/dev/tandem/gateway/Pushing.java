@@ -37,7 +37,7 @@ import io.helidon.config.Config;
  * mode). Settings of its own under {@code tandem.push}: {@code max-devices-per-user} (10),
  * {@code poll-interval} (PT1S), {@code batch} (32), {@code history-retention} (P7D),
  * {@code db-pool-size} (4), {@code notices} ([]: which of the node's own durable notices are pushed,
- * {@code conflict} and {@code overwritten}; see {@link PushNotices}).
+ * {@code conflict}, {@code overwritten} and {@code rejected}; see {@link PushNotices}).
  */
 final class Pushing implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Pushing.class.getName());

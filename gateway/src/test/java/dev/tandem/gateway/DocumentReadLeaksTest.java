@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Every path that hands out document data or ids judges the read rule: {@code doc.query}'s
  * cursor is opaque and tamper-proof, a type's channels carry a change only to its readers, and a
- * {@code doc:} channel replayed from an old offset leaves out versions the subscriber may not read.
+ * {@code doc:} channel replayed from an old offset leaves out versions the subscriber may not read,
+ * and a deletion reaches only those who could read the document.
  */
 class DocumentReadLeaksTest {
     private static TestGateway node;
@@ -34,6 +35,8 @@ class DocumentReadLeaksTest {
                 "tandem.documents.types.vault.access.write.0", "claim:locations=locationId",
                 "tandem.documents.types.crate.channels.0", "location:{locationId}",
                 "tandem.documents.types.crate.access.read.0", "role:auditor",
+                "tandem.documents.types.bin.channels.0", "location:{locationId}",
+                "tandem.documents.types.bin.access.read.0", "claim:projects=project",
                 "tandem.documents.cursor-secret", "a-cluster-wide-cursor-secret-of-32+chars"));
     }
 
@@ -45,6 +48,12 @@ class DocumentReadLeaksTest {
     private static WsProbe as(String user, String location, String... roles) throws Exception {
         return ContractProbes.connect(node.ws(), DevTokens.mint(TestGateway.SECRET, user, "acme", List.of(roles),
                 Map.of("locations", List.of(location)), Duration.ofHours(1), java.util.Optional.empty(),
+                java.util.Optional.empty()));
+    }
+
+    private static WsProbe inProject(String user, String project) throws Exception {
+        return ContractProbes.connect(node.ws(), DevTokens.mint(TestGateway.SECRET, user, "acme", List.of(),
+                Map.of("projects", List.of(project), "locations", List.of("wh-6")), Duration.ofHours(1), java.util.Optional.empty(),
                 java.util.Optional.empty()));
     }
 
@@ -127,6 +136,33 @@ class DocumentReadLeaksTest {
             alice.request(4, "{\"op\":\"ping\",\"id\":4}");
             JsonNode more = alice.poll(Duration.ofMillis(300));
             assertTrue(more == null || !more.toString().contains("then"), "leaked: " + more);
+        }
+    }
+
+    @Test
+    void aDeletionReachesOnlyThoseWhoCouldReadTheDocument() throws Exception {
+        try (WsProbe red = inProject("rita", "red"); WsProbe blue = inProject("bert", "blue")) {
+            assertEquals("reply", red.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-6\"}")
+                    .path("op").asText());
+            assertEquals("reply", blue.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"location:wh-6\"}")
+                    .path("op").asText(), "the location channel itself is his");
+            JsonNode created = red.request(7, create("bin", "B-1", "r:b1", "{\"locationId\":\"wh-6\",\"project\":\"red\"}"));
+            assertEquals("applied", created.path("result").asText(), created.toString());
+            assertEquals("doc.changed", red.expect(f -> f.path("op").asText().equals("event")).path("type").asText());
+
+            JsonNode deleted = red.request(8, "{\"op\":\"doc.update\",\"id\":8,\"docType\":\"bin\",\"docId\":\"B-1\","
+                    + "\"baseVersion\":1,\"opId\":\"r:b2\",\"patch\":{\"delete\":true}}");
+            assertEquals("applied", deleted.path("result").asText(), deleted.toString());
+            JsonNode told = red.expect(f -> f.path("op").asText().equals("event"));
+            assertEquals("doc.deleted", told.path("type").asText(), told.toString());
+            assertEquals("B-1", told.path("data").path("docId").asText());
+            assertTrue(told.path("data").path("deleted").asBoolean(), told.toString());
+            assertEquals("red", told.path("data").path("before").path("project").asText(), "judged by what it deleted");
+
+            // a later publication on the channel reaches him: nothing about B-1 came before it
+            node.publish("acme", "location:wh-6", "note", "{\"n\":1}");
+            JsonNode next = blue.expect(f -> f.path("op").asText().equals("event"));
+            assertEquals("note", next.path("type").asText(), "a red bin is not his to know of: " + next);
         }
     }
 }

@@ -4,6 +4,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import dev.tandem.channel.ChannelName;
 
 /**
@@ -20,10 +22,13 @@ import dev.tandem.channel.ChannelName;
  *                    configured channels that the data names (e.g. {@code location:wh-7})
  * @param overwritten the users whose stored values a concurrent change replaced by the
  *                    type's last-write-wins or client-wins strategy (never the change's author)
+ * @param previous    the live data just before the change (empty when there was no live
+ *                    document): a deletion is told only to those who could read it
  */
 public record DocumentChange(String tenant, Document document, Kind kind, Optional<String> opId,
                              Optional<String> conflictId, List<String> fields, Optional<Strategy> strategy,
-                             List<ChannelName> channels, List<Overwrite> overwritten) {
+                             List<ChannelName> channels, List<Overwrite> overwritten,
+                             Optional<JsonNode> previous) {
     /** Validates and copies the fields. */
     public DocumentChange {
         Objects.requireNonNull(tenant, "tenant");
@@ -35,6 +40,7 @@ public record DocumentChange(String tenant, Document document, Kind kind, Option
         Objects.requireNonNull(strategy, "strategy");
         channels = List.copyOf(channels);
         overwritten = List.copyOf(overwritten);
+        Objects.requireNonNull(previous, "previous");
     }
 
     /**

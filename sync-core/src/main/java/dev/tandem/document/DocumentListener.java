@@ -2,7 +2,7 @@ package dev.tandem.document;
 
 /**
  * Told about what a store accepted ({@link Written#tell}), after the transaction committed and
- * never for a rolled-back change: the operations layer tells its publisher once the author has
+ * never for a rolled-back change, and about a backend's rejection of such a change: the operations layer tells its publisher once the author has
  * been answered. For delivery that survives a crash, use the outbox, which is written in the same
  * transaction.
  */
@@ -16,5 +16,12 @@ public interface DocumentListener {
      * ({@link ConflictRecord#toJson()}).
      */
     default void conflicted(ConflictRecord conflict) {
+    }
+
+    /**
+     * A backend rejected a committed change; the author's devices got a {@code change.rejected}
+     * event on their {@code user:} channel.
+     */
+    default void rejected(Rejection rejection) {
     }
 }

@@ -14,6 +14,7 @@ import dev.tandem.document.DocRef;
 import dev.tandem.document.DocumentListener;
 import dev.tandem.document.Documents;
 import dev.tandem.document.OpResult;
+import dev.tandem.document.Rejection;
 import dev.tandem.document.Written;
 import dev.tandem.events.CloudEvent;
 import dev.tandem.inbox.Inbox;
@@ -28,7 +29,8 @@ import dev.tandem.protocol.ProtocolException;
  * and, to undo a rejected change, {@code revert: true}). The author's devices get a durable
  * {@code change.confirmed} / {@code change.rejected} event on {@code user:{author}} (kept in the
  * inbox until acknowledged); a revert goes through the normal versioned path, so every
- * subscriber of the document sees it as a new version.
+ * subscriber of the document sees it as a new version. A rejection is then told to the document
+ * listeners ({@link DocumentListener#rejected}), which may push it.
  */
 final class ChangeStatuses {
     /**
@@ -91,6 +93,11 @@ final class ChangeStatuses {
         publisher.publish(rules.resolve(tenant, Inbox.NAMESPACE + ":" + author),
                 new Draft("change." + status, body, false, Optional.of(event.id()), Optional.empty()));
         reverted.ifPresent(w -> w.tell(committed));
+        if (status.equals("rejected")) {
+            committed.rejected(new Rejection(tenant, author, new DocRef(docType, docId), version, opId,
+                    Optional.ofNullable(d.get("reason")).filter(r -> !r.isNull()).map(JsonNode::asText),
+                    reverted.map(Written::value)));
+        }
     }
 
     private static String text(JsonNode data, String field) {

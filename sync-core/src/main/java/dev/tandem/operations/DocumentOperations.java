@@ -33,7 +33,8 @@ public final class DocumentOperations {
 
     /**
      * Adds a listener told about every committed write (a new version, a manual conflict) after
-     * its author was answered and it was published, on the writer's thread: it must not block
+     * its author was answered and it was published, and about every backend rejection of one
+     * after its {@code change.rejected} notice was published, on the writer's thread: it must not block
      * (hand work to its own queue). A listener that throws is logged and changes nothing.
      */
     public void listen(DocumentListener listener) {

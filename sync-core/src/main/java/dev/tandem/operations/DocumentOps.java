@@ -110,8 +110,8 @@ final class DocumentOps {
     }
 
     /**
-     * Whether the caller may read the version a {@code doc.changed} publication carries (judged
-     * once per publication, see {@link Readers}).
+     * Whether the caller may read the version a {@code doc.changed} publication carries, or the
+     * one a {@code doc.deleted} publication deleted (judged once per publication, see {@link Readers}).
      */
     boolean mayRead(Principal who, Publication p) {
         return service(who) || readers.admit(who, p);

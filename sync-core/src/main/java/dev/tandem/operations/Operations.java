@@ -14,6 +14,7 @@ import dev.tandem.document.DocumentAccess;
 import dev.tandem.document.DocumentChange;
 import dev.tandem.document.DocumentListener;
 import dev.tandem.document.Documents;
+import dev.tandem.document.Rejection;
 import dev.tandem.document.Strategy;
 import dev.tandem.inbox.Inbox;
 import dev.tandem.inbox.MemoryInbox;
@@ -69,6 +70,11 @@ public final class Operations implements AutoCloseable {
                 telemetry.conflict(Strategy.MANUAL.wire());
                 publisher.conflicted(conflict);
                 heard(l -> l.conflicted(conflict));
+            }
+
+            @Override
+            public void rejected(Rejection rejection) {
+                heard(l -> l.rejected(rejection)); // its notice was published by ChangeStatuses
             }
         };
         Presences presences = new Presences(b.presence, b.rules, publisher, b.codec, b.telemetry, background,

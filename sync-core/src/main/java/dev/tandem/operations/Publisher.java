@@ -20,7 +20,7 @@ import dev.tandem.protocol.FrameCodec;
 /**
  * Publishes for the layer: durable publications (those to a {@code user:} channel also kept in
  * the user's inbox, appended in offset order), presence changes, and what the document store
- * commits: every change to the document's channels, every manual conflict to its author's inbox
+ * commits: every change to the document's channels (a deletion with the data it deleted), every manual conflict to its author's inbox
  * (delivered as a {@code conflict} frame), and to each user whose value a concurrent change
  * overwrote a durable {@code doc.overwritten} event on their inbox.
  */
@@ -29,6 +29,9 @@ final class Publisher implements DocumentListener {
 
     /** The event type of the notice to a user whose value a concurrent change overwrote. */
     static final String OVERWRITTEN_TYPE = "doc.overwritten";
+
+    /** The key of a {@code doc.deleted} event's data just before the delete. */
+    static final String BEFORE = "before";
 
     private final Broker broker;
     private final Inbox inbox;
@@ -84,7 +87,7 @@ final class Publisher implements DocumentListener {
                         + " names channel " + name + ", which is not valid: " + e.getMessage());
                 continue;
             }
-            publishCommitted(key, new Draft(change.eventType(), doc.toJson(), false,
+            publishCommitted(key, new Draft(change.eventType(), event(change), false,
                     Optional.of("doc-" + doc.ref().type() + "-" + doc.ref().id() + "-v" + doc.version()),
                     Optional.of(doc.updatedBy())));
         }
@@ -100,6 +103,18 @@ final class Publisher implements DocumentListener {
                     Optional.of("overwritten-" + doc.ref().type() + "-" + doc.ref().id() + "-v" + doc.version() + "-"
                             + o.user()), Optional.empty()));
         }
+    }
+
+    /**
+     * A change's event data: the document; a deletion also carries {@value #BEFORE}, the data it
+     * deleted, because its readers are judged by that (the tombstone has none) on every node.
+     */
+    static ObjectNode event(DocumentChange change) {
+        ObjectNode data = change.document().toJson();
+        if (change.document().deleted()) {
+            change.previous().ifPresent(before -> data.set(BEFORE, before));
+        }
+        return data;
     }
 
     @Override

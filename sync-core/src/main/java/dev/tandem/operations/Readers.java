@@ -12,8 +12,9 @@ import dev.tandem.document.DocumentAccess.Subject;
 import dev.tandem.hub.Publication;
 
 /**
- * Who may read the document a {@code doc.changed} publication carries, judged once per
- * publication: the type's read rules are bound to the version's data and author when the first
+ * Who may read the document a {@code doc.changed} or {@code doc.deleted} publication carries (a
+ * deletion as the data it deleted, so only those who could read the document learn of it),
+ * judged once per publication: the type's read rules are bound to the version's data and author when the first
  * subscriber of the publication is asked, and the subscribers after it (fan-out hands every one
  * the same publication) are only tested against that outcome. The last few publications are
  * remembered by identity.
@@ -55,8 +56,15 @@ final class Readers {
 
     private Predicate<Principal> judge(JsonNode document) {
         String type = document.path("docType").asText("");
-        Subject subject = document.path("deleted").asBoolean(false) ? Subject.none()
-                : new Subject(Optional.of(document.path("createdBy").asText("")), document.path("data"));
+        Optional<String> author = Optional.of(document.path("createdBy").asText(""));
+        Subject subject;
+        if (!document.path("deleted").asBoolean(false)) {
+            subject = new Subject(author, document.path("data"));
+        } else if (document.path(Publisher.BEFORE).isObject()) {
+            subject = new Subject(author, document.path(Publisher.BEFORE));
+        } else {
+            subject = Subject.none(); // a tombstone over a tombstone: nothing was readable
+        }
         return access.grantees(type, Right.READ, subject);
     }
 }

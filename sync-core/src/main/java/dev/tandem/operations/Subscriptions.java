@@ -56,6 +56,7 @@ public final class Subscriptions {
     private static final System.Logger LOG = System.getLogger(Subscriptions.class.getName());
     /** The event of a document change (a deletion carries no data and is always delivered). */
     private static final String DOC_CHANGED = "doc.changed";
+    private static final String DOC_DELETED = "doc.deleted";
     /** Publications held for a snapshot subscribe while its document is read, at most. */
     private static final int MAX_HELD = 1024;
     /**
@@ -451,9 +452,13 @@ public final class Subscriptions {
         }
     }
 
-    /** Whether a publication carries no document the user may not read ({@code doc.changed}, judged by read). */
+    /**
+     * Whether a publication carries no document the user may not read ({@code doc.changed} and
+     * {@code doc.deleted}, judged by read).
+     */
     private boolean readable(Principal who, Publication p) {
-        return !p.type().equals(DOC_CHANGED) || parts.documents().isEmpty() || parts.docs().mayRead(who, p);
+        return !(p.type().equals(DOC_CHANGED) || p.type().equals(DOC_DELETED)) || parts.documents().isEmpty()
+                || parts.docs().mayRead(who, p);
     }
 
     /** A user loses a doc: subscription when a change makes the document unreadable for them. */

@@ -9,13 +9,14 @@ import java.util.Set;
 import dev.tandem.document.ConflictRecord;
 import dev.tandem.document.DocumentChange;
 import dev.tandem.document.DocumentListener;
+import dev.tandem.document.Rejection;
 import dev.tandem.telemetry.LogText;
 
 /**
  * Pushes the durable notices the gateway makes itself, for the kinds configured in
  * {@code tandem.push.notices}: {@code conflict} (a manual conflict, to its author) and
- * {@code overwritten} (a value a user wrote was overwritten by a concurrent change, to that user),
- * each only when the user is not connected, like a send's default. The in-app notice on the user's
+ * {@code overwritten} (a value a user wrote was overwritten by a concurrent change, to that user)
+ * and {@code rejected} (a backend rejected a committed change, to its author), each only when the user is not connected, like a send's default. The in-app notice on the user's
  * {@code user:} channel is the durable one; its push is queued after the change committed, off the
  * writer's thread, and is lost if the node stops in between.
  */
@@ -27,14 +28,16 @@ public final class PushNotices implements DocumentListener {
         /** A manual conflict, to its author. */
         CONFLICT,
         /** A value overwritten by a concurrent change, to the user who wrote it. */
-        OVERWRITTEN;
+        OVERWRITTEN,
+        /** A backend's rejection of a committed change, to its author. */
+        REJECTED;
 
         /** The kind of a configured name. */
         public static Kind fromConfig(String name) {
             try {
                 return valueOf(name.trim().toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("tandem.push.notices: '" + name + "' is not conflict or overwritten");
+                throw new IllegalArgumentException("tandem.push.notices: '" + name + "' is not conflict, overwritten or rejected");
             }
         }
     }
@@ -76,6 +79,16 @@ public final class PushNotices implements DocumentListener {
             queue(conflict.tenant(), conflict.author(), "Your change needs a decision",
                     "It conflicts with another change of " + conflict.ref().type() + " " + conflict.ref().id(),
                     "conflict-" + conflict.id());
+        }
+    }
+
+    @Override
+    public void rejected(Rejection r) {
+        if (kinds.contains(Kind.REJECTED)) {
+            queue(r.tenant(), r.author(), "Your change was rejected", r.ref().type() + " " + r.ref().id()
+                            + r.reason().map(reason -> ": " + reason).orElse("")
+                            + (r.revert().isPresent() ? " (undone)" : ""),
+                    "rejected-" + r.ref().type() + "-" + r.ref().id());
         }
     }
 

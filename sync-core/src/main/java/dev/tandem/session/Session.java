@@ -2,8 +2,6 @@ package dev.tandem.session;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -11,8 +9,6 @@ import java.util.concurrent.TimeUnit;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.tandem.auth.Principal;
-import dev.tandem.auth.TokenExpiredException;
-import dev.tandem.auth.TokenRevokedException;
 import dev.tandem.operations.Hooks;
 import dev.tandem.operations.Operations;
 import dev.tandem.operations.Result;
@@ -130,7 +126,7 @@ public final class Session {
     /** Starts a connection that authenticates with its upgrade's token, or else with a {@code connect} frame. */
     void start(Optional<String> upgradeToken) {
         if (upgradeToken.isPresent() && state != State.CLOSED) {
-            authenticate(upgradeToken.get(), 0);
+            new Opening(this).authenticate(upgradeToken.get(), 0);
         }
     }
 
@@ -141,7 +137,7 @@ public final class Session {
      */
     void start(Hooks.Admitted admitted, Map<String, Optional<Position>> channels) {
         if (state != State.CLOSED) {
-            open(admitted, 0, channels);
+            new Opening(this).open(admitted, 0, channels);
         }
     }
 
@@ -366,7 +362,7 @@ public final class Session {
         if (state != State.AWAITING_AUTH) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "already authenticated; use refresh");
         }
-        authenticate(c.token(), c.id());
+        new Opening(this).authenticate(c.token(), c.id());
     }
 
     /** The connection's subscriptions (open connections only). */
@@ -374,56 +370,31 @@ public final class Session {
         return subscriptions;
     }
 
-    // ------------------------------------------------------------------ authentication
+    // ------------------------------------------------------------------ authentication (see Opening)
 
-    /**
-     * Authenticates with a token, or refuses: an expired token closes with 4003 (fetch a new
-     * one and come back), any other refusal with 4001. Nothing of the session changes before
-     * everything about the token checked out.
-     */
-    private void authenticate(String token, long requestId) {
-        // the client has sent its token: from here the node is the one waiting (revocations,
-        // the connect hook), and it answers within its own budgets, never with an auth timeout
+    /** The client has sent its token: from here the node is the one waiting, never with an auth timeout. */
+    void tokenReceived() {
         authDeadline = System.nanoTime() + Long.MAX_VALUE / 2;
-        Hooks.Admitted admitted;
-        try {
-            admitted = engine.operations().authentication().connection(token);
-        } catch (ProtocolException e) {
-            refuseAuth(e.withRequestId(requestId), switch (e) {
-                case TokenExpiredException x -> CloseCode.TOKEN_EXPIRED;
-                case TokenRevokedException x -> CloseCode.TOKEN_REVOKED;
-                // a backend that cannot be asked is not the client's fault: it may come back
-                default -> e.code() == ErrorCode.UNAVAILABLE ? CloseCode.INTERNAL : CloseCode.UNAUTHORIZED;
-            });
-            return;
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "session " + id + ": token verification failed", LogText.scrub(e));
-            refuseAuth(new ProtocolException(ErrorCode.UNAUTHORIZED, requestId, "token could not be verified"),
-                    CloseCode.UNAUTHORIZED);
-            return;
-        }
-        open(admitted, requestId, Map.of());
     }
 
     /**
-     * Lets an authenticated principal in, on every transport alike: the tenant's connection limit,
-     * the subscription state, the token's expiry, the welcome; then the channels the transport
-     * named (an event stream's URL) and those the backend's connect hook named, subscribed as if
-     * the client had asked. Nothing of the session changes before the tenant admitted it.
+     * Holds one of the tenant's connection places for this session; false when the session ended
+     * meanwhile (terminate may have run before the count existed), the place then given back.
      */
-    private void open(Hooks.Admitted admitted, long requestId, Map<String, Optional<Position>> named) {
-        Principal p = admitted.principal();
-        if (!engine.admitTenant(p.tenant())) {
-            refuseAuth(new ProtocolException(ErrorCode.LIMIT_EXCEEDED, requestId, "tenant " + p.tenant() + " has "
-                    + engine.fleet().maxConnectionsPerTenant() + " connections on this node"), CloseCode.TENANT_LIMIT);
-            return;
-        }
-        tenantCounted = p.tenant();
+    boolean holdTenant(String tenant) {
+        tenantCounted = tenant;
         if (terminated) {
-            releaseTenant(); // ended meanwhile: terminate may have run before the count existed
-            return;
+            releaseTenant();
+            return false;
         }
-        Subscriptions subs = engine.operations().channels().subscriptions(id, p, out, engine.limits().maxSubscriptions());
+        return true;
+    }
+
+    /**
+     * Turns OPEN with the principal and its subscriptions; false when a close came first (the
+     * subscriptions are then closed: that close did not see them).
+     */
+    boolean opened(Principal p, Subscriptions subs) {
         lastActive = System.nanoTime();
         // the expiry is in force before the state says OPEN, so the sweep never sees an open
         // session without it
@@ -433,66 +404,40 @@ public final class Session {
         principal = p;
         subscriptions = subs;
         if (!STATE.compareAndSet(this, State.AWAITING_AUTH, State.OPEN)) {
-            subs.close(); // the close before this did not see them (it holds nothing yet)
-            return;
+            subs.close();
+            return false;
         }
-        SessionLimits l = engine.limits();
-        enqueue(new ServerFrame.Welcome(id, engine.nodeId(), p.user(), p.tenant(), l.heartbeatInterval().toMillis(),
-                p.expiresAt(), new ServerFrame.Limits(l.maxFrameBytes(), l.messagesPerSecond(), l.burst(),
-                l.maxSubscriptions())));
-        if (requestId > 0) {
-            reply(requestId, engine.codec().object().put("session", id));
-        }
-        Map<String, Optional<Position>> channels = new LinkedHashMap<>(named);
-        for (String channel : admitted.channels()) {
-            channels.putIfAbsent(channel, Optional.empty());
-        }
-        channels.forEach((channel, since) -> subscribeForClient(subs, channel, since));
-        LOG.log(System.Logger.Level.DEBUG, () -> "session " + id + " authenticated: " + describe());
+        return true;
     }
 
-    /**
-     * A subscription the server makes for the client (a channel its stream named, or the connect
-     * hook's), answered as the transport wants ({@link Transport#announcesSubscriptions}); a
-     * refusal is an {@code error} naming the channel.
-     */
-    private void subscribeForClient(Subscriptions subs, String channel, Optional<Position> since) {
-        subs.subscribe(new ClientFrame.Subscribe(0, channel, since, false, false), result -> {
-            switch (result) {
-                case Result.Ok ok -> {
-                    if (transport.announcesSubscriptions()) {
-                        offer(Frame.subscribed(engine.codec(), channel, ok.body()));
-                    }
-                }
-                case Result.Failed f -> offer(Frame.refused(engine.codec(), channel, f));
-            }
-        });
-    }
-
-    private void refuseAuth(ProtocolException e, CloseCode code) {
-        sendError(e);
-        close(code, String.valueOf(e.getMessage()));
+    /** The same user's refreshed principal takes over, with its expiry; subscriptions it no longer allows end. */
+    void refreshed(Principal next) {
+        principal = next;
+        tokenExpiresAt = next.expiresAtMillis();
+        subscriptions.refresh(next);
     }
 
     /** A {@code refresh}: the same user's new token takes over (and its expiry). */
     Result refresh(ClientFrame.Refresh r) {
-        Principal next;
-        try {
-            next = engine.operations().authentication().connection(r.token()).principal();
-        } catch (TokenExpiredException e) {
-            throw new ProtocolException(ErrorCode.UNAUTHORIZED, r.id(), "token expired");
-        }
-        Principal current = principal;
-        if (!next.tenant().equals(current.tenant()) || !next.user().equals(current.user())) {
-            throw new ProtocolException(ErrorCode.FORBIDDEN, "a refreshed token must be for the same user and tenant");
-        }
-        principal = next;
-        tokenExpiresAt = next.expiresAtMillis();
-        // the new token may grant less (fewer locations, roles): drop what it no longer allows
-        subscriptions.refresh(next);
-        ObjectNode body = engine.codec().object();
-        next.expiresAt().ifPresent(t -> body.put("expiresAt", t.toString()));
-        return new Result.Ok(body);
+        return new Opening(this).refresh(r);
+    }
+
+    /** Refuses an authentication: the error, then the close. */
+    void refuseAuth(ProtocolException e, CloseCode code) {
+        sendError(e);
+        close(code, String.valueOf(e.getMessage()));
+    }
+
+    Engine engine() {
+        return engine;
+    }
+
+    Transport transport() {
+        return transport;
+    }
+
+    Outbound out() {
+        return out;
     }
 
     // ------------------------------------------------------------------ outbound
@@ -505,22 +450,22 @@ public final class Session {
         }
     }
 
-    private void reply(long requestId, ObjectNode body) {
+    void reply(long requestId, ObjectNode body) {
         if (requestId > 0) {
             enqueue(new ServerFrame.Reply(requestId, body));
         }
     }
 
-    private void sendError(ProtocolException e) {
+    void sendError(ProtocolException e) {
         engine.telemetry().error(e.code());
         enqueue(ServerFrame.Error.of(e));
     }
 
-    private void enqueue(ServerFrame frame) {
+    void enqueue(ServerFrame frame) {
         offer(Frame.of(engine.codec().encode(frame).getBytes(java.nio.charset.StandardCharsets.UTF_8), frame.op()));
     }
 
-    private void offer(Frame frame) {
+    void offer(Frame frame) {
         if (!out.offer(frame)) {
             overflowed();
         }
@@ -633,7 +578,7 @@ public final class Session {
         }
     }
 
-    private String describe() {
+    String describe() {
         Principal p = principal;
         return p == null ? "unauthenticated, " + transport.remoteAddress()
                 : "tenant=" + p.tenant() + " user=" + p.user() + ", " + transport.remoteAddress();

@@ -69,4 +69,25 @@ class ReadersTest {
         assertFalse(readers.admit(user("u0", "wh-7"), next));
         assertTrue(readers.admit(user("u1", "wh-8"), next));
     }
+
+    @Test
+    void aDeletionIsJudgedOnTheDataItDeleted() {
+        DocumentAccess access = DocumentAccess.create(Config.just(ConfigSources.create(Map.of(
+                "stock_level.access.read.0", "claim:locations=locationId"))));
+        ObjectNode tombstone = NODES.objectNode().put("docType", "stock_level").put("docId", "A-2")
+                .put("createdBy", "alice").put("deleted", true);
+        tombstone.putObject("data");
+        tombstone.putObject(Publisher.BEFORE).put("locationId", "wh-7");
+        Publication p = new Publication(new ChannelKey("acme", ChannelName.parse("location:wh-7").orElseThrow()),
+                Optional.empty(), "doc.deleted", "doc-stock_level-A-2-v2", Instant.now(), Optional.empty(), tombstone, 0);
+        Readers readers = new Readers(access);
+        assertTrue(readers.admit(user("u0", "wh-7"), p), "a reader of what was deleted");
+        assertFalse(readers.admit(user("u1", "wh-8"), p), "not a reader of it");
+
+        ObjectNode bare = tombstone.deepCopy();
+        bare.remove(Publisher.BEFORE);
+        Publication over = new Publication(p.channel(), Optional.empty(), "doc.deleted", "doc-stock_level-A-2-v3",
+                Instant.now(), Optional.empty(), bare, 0);
+        assertFalse(readers.admit(user("u0", "wh-7"), over), "nothing readable was deleted");
+    }
 }
