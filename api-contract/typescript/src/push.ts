@@ -40,7 +40,7 @@ export interface PushSubscriptionLike {
 export interface PushRegistrationLike {
   readonly pushManager: {
     getSubscription(): Promise<PushSubscriptionLike | null>;
-    subscribe(options: { userVisibleOnly: boolean; applicationServerKey: Uint8Array }): Promise<PushSubscriptionLike>;
+    subscribe(options: { userVisibleOnly: boolean; applicationServerKey: Uint8Array<ArrayBuffer> }): Promise<PushSubscriptionLike>;
   };
 }
 
@@ -164,7 +164,7 @@ async function tokenFor(options: PushOptions, reason: TokenReason): Promise<stri
   return token;
 }
 
-function fromBase64Url(text: string): Uint8Array {
+function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
   const b64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
   const bin = atob(b64);
   const bytes = new Uint8Array(bin.length);
