@@ -6,7 +6,7 @@
 //
 // The gateway serves this page at /demo/ in development mode, the compiled client at
 // /demo/dist/ and development tokens at /demo/token.
-import { TandemClient } from './dist/index.js';
+import { TandemClient, registerPush } from './dist/index.js';
 
 const params = new URLSearchParams(location.search);
 const user = params.get('user') || 'alice';
@@ -32,19 +32,17 @@ const el = (tag, props = {}, ...children) => {
 
 // ------------------------------------------------------------------ the client
 
-const client = new TandemClient({
-  url: wsUrls,
-  storageName: `demo-${tenant}-${user}`,
-  async getToken() {
-    const q = new URLSearchParams({ user, tenant, location: locationId });
-    const res = await fetch(`token?${q}`, { cache: 'no-store' });
-    if (!res.ok) {
-      throw new Error(`token: HTTP ${res.status} ${await res.text()}`);
-    }
-    const { token, expiresIn } = await res.json();
-    return { token, expiresAt: Date.now() + expiresIn * 1000 };
-  },
-});
+async function getToken() {
+  const q = new URLSearchParams({ user, tenant, location: locationId });
+  const res = await fetch(`token?${q}`, { cache: 'no-store' });
+  if (!res.ok) {
+    throw new Error(`token: HTTP ${res.status} ${await res.text()}`);
+  }
+  const { token, expiresIn } = await res.json();
+  return { token, expiresAt: Date.now() + expiresIn * 1000 };
+}
+
+const client = new TandemClient({ url: wsUrls, storageName: `demo-${tenant}-${user}`, getToken });
 const docs = client.documents;
 
 /** What the page knows, for the tests and for curious people: window.board in the console. */
@@ -513,3 +511,33 @@ if ('serviceWorker' in navigator) {
     })
     .catch((e) => console.warn('no offline support:', e));
 }
+
+// ------------------------------------------------------------------ push notifications
+
+// "Notify me of conflicts": this browser becomes one of the user's push devices, so a conflict on
+// one of their edits reaches them while no tab is connected (the gateway pushes conflict notices
+// when tandem.push.notices lists `conflict`; sw.js shows them).
+const pushKey = `tandem-demo-push:${tenant}:${user}`;
+function renderNotify() {
+  const button = $('notify');
+  const on = localStorage.getItem(pushKey) !== null;
+  button.hidden = !('serviceWorker' in navigator && 'PushManager' in window && 'Notification' in window);
+  button.disabled = on;
+  button.textContent = on ? 'conflict notifications on' : 'notify me of conflicts';
+}
+$('notify').addEventListener('click', async () => {
+  try {
+    if ((await Notification.requestPermission()) !== 'granted') {
+      banner('Notifications are blocked for this page: allow them in the browser to be notified of conflicts.');
+      return;
+    }
+    const registration = await navigator.serviceWorker.ready;
+    const deviceId = await registerPush({ url: wsUrls[0], getToken, registration });
+    localStorage.setItem(pushKey, deviceId);
+    board.pushDevice = deviceId;
+  } catch (e) {
+    banner(`Could not turn on notifications (${e.code ?? e.name}): ${e.message}`);
+  }
+  renderNotify();
+});
+renderNotify();

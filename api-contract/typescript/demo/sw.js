@@ -1,6 +1,6 @@
 // Offline support for the demo board: network first, the cache when the network is away, so a
 // reload while offline still opens the board (its queued edits live in IndexedDB). Tokens are
-// never cached.
+// never cached. It also shows the gateway's push notifications ({title, body, url?, tag?}).
 const CACHE = 'tandem-demo';
 
 self.addEventListener('install', () => self.skipWaiting());
@@ -25,5 +25,31 @@ self.addEventListener('fetch', (event) => {
         const cached = await caches.match(req.mode === 'navigate' ? url.pathname : req, { ignoreSearch: req.mode === 'navigate' });
         return cached || Response.error();
       }),
+  );
+});
+
+self.addEventListener('push', (event) => {
+  let data;
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {
+    data = { body: event.data.text() };
+  }
+  const options = { body: data.body || '', data: { url: data.url } };
+  if (data.tag) {
+    options.tag = data.tag;
+  }
+  event.waitUntil(self.registration.showNotification(data.title || 'Tandem', options));
+});
+
+// a click focuses an open board, or opens the notification's url (the board by default)
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = new URL(event.notification.data?.url || './', self.registration.scope).href;
+  event.waitUntil(
+    self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((open) => {
+      const board = open.find((c) => c.url.startsWith(self.registration.scope));
+      return board ? board.focus() : self.clients.openWindow(url);
+    }),
   );
 });

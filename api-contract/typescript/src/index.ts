@@ -45,6 +45,17 @@ export {
   type LiveQueryEvents,
   type LiveQueryOptions,
 } from './live.js';
+export {
+  apiBaseFor,
+  listPushDevices,
+  registerPush,
+  unregisterPush,
+  type PushDevice,
+  type PushOptions,
+  type PushRegistrationLike,
+  type PushSubscriptionLike,
+  type RegisterPushOptions,
+} from './push.js';
 export { PresenceChannel, type Member, type PresenceEvents, type PresenceOptions, type Signal } from './presence.js';
 export {
   CLOSE_CODES,

@@ -304,6 +304,11 @@ public final class TandemClient implements AutoCloseable {
         return documents;
     }
 
+    /** The user's push devices (FCM and APNs tokens) on the gateway this client connects to, over HTTP. */
+    public PushDevices pushDevices() {
+        return PushDevices.of(this);
+    }
+
     /** The welcome of the current connection while it is ready for requests. */
     public Optional<ServerFrame.Welcome> welcome() {
         return connection.readyWelcome();
