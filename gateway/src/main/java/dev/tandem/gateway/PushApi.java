@@ -20,9 +20,6 @@ import dev.tandem.push.PushService;
 import dev.tandem.push.PushStore;
 import dev.tandem.telemetry.LogText;
 
-import io.helidon.common.media.type.MediaTypes;
-import io.helidon.http.HeaderNames;
-import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -168,27 +165,10 @@ final class PushApi implements HttpService {
             PushService svc = push.get().map(p -> p.service).orElseThrow(() ->
                     new ProtocolException(ErrorCode.NOT_FOUND, "push is not configured on this node"));
             result = new Result.Ok((ObjectNode) call.apply(who, svc));
-        } catch (ProtocolException e) {
-            result = Result.failed(e);
         } catch (RuntimeException e) {
-            if (e instanceof io.helidon.http.RequestException || e instanceof io.helidon.http.HttpException) {
-                throw e;
-            }
-            LOG.log(System.Logger.Level.ERROR, "REST " + req.prologue().method().text() + " "
-                    + LogText.safe(req.prologue().uriPath().rawPath()) + " failed", LogText.scrub(e));
-            result = new Result.Failed(ErrorCode.INTERNAL, "internal error; see the server log");
+            result = RestResults.failure(req, e);
         }
-        res.headers().contentType(MediaTypes.APPLICATION_JSON);
-        switch (result) {
-            case Result.Ok ok -> res.send(codec.write(ok.body()));
-            case Result.Failed f -> {
-                res.status(Status.create(f.code().httpStatus()));
-                if (f.code() == ErrorCode.UNAUTHORIZED) {
-                    res.headers().set(HeaderNames.WWW_AUTHENTICATE, "Bearer");
-                }
-                res.send(codec.write(codec.object().put("code", f.code().wire()).put("message", f.message())));
-            }
-        }
+        RestResults.send(res, codec, result);
     }
 
     private boolean isService(Principal who) {

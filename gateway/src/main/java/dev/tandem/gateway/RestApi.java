@@ -17,12 +17,10 @@ import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.ProtocolException;
 import dev.tandem.session.Engine;
-import dev.tandem.telemetry.LogText;
 
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
-import io.helidon.http.Status;
 import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -60,7 +58,6 @@ import io.helidon.webserver.http.ServerResponse;
  * </ul>
  */
 final class RestApi implements HttpService {
-    private static final System.Logger LOG = System.getLogger(RestApi.class.getName());
 
     private final java.util.function.Supplier<Operations> layer;
     private final java.util.function.Supplier<Engine> engine;
@@ -307,34 +304,12 @@ final class RestApi implements HttpService {
         return body;
     }
 
-    /**
-     * What a request that failed before or outside an operation answers: a refusal with its code;
-     * anything unexpected is logged and {@code internal}. Helidon's own request errors go to Helidon.
-     */
     private static Result failure(ServerRequest req, RuntimeException e) {
-        if (e instanceof ProtocolException p) {
-            return Result.failed(p);
-        }
-        if (e instanceof io.helidon.http.RequestException || e instanceof io.helidon.http.HttpException) {
-            throw e;
-        }
-        LOG.log(System.Logger.Level.ERROR, "REST " + req.prologue().method().text() + " "
-                + LogText.safe(req.prologue().uriPath().rawPath()) + " failed", LogText.scrub(e));
-        return new Result.Failed(ErrorCode.INTERNAL, "internal error; see the server log");
+        return RestResults.failure(req, e);
     }
 
     private void send(ServerResponse res, Result result) {
-        res.headers().contentType(MediaTypes.APPLICATION_JSON);
-        switch (result) {
-            case Result.Ok ok -> res.send(codec.write(ok.body()));
-            case Result.Failed f -> {
-                res.status(Status.create(f.code().httpStatus()));
-                if (f.code() == ErrorCode.UNAUTHORIZED) {
-                    res.headers().set(HeaderNames.WWW_AUTHENTICATE, "Bearer");
-                }
-                res.send(codec.write(codec.object().put("code", f.code().wire()).put("message", f.message())));
-            }
-        }
+        RestResults.send(res, codec, result);
     }
 
     private Principal authenticate(ServerRequest req) {
