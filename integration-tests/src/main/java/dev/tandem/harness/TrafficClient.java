@@ -219,19 +219,23 @@ public final class TrafficClient {
     }
 
     /**
-     * An error frame. A subscribe refused with a transient code ({@code unavailable} while Redis
-     * is slow or away, {@code rate_limited}) is sent again after a short pause, as the project's
-     * clients do; any other error is a problem the test judges.
+     * An error frame. A transient refusal ({@code unavailable} while Redis is slow or away,
+     * {@code rate_limited}) is what a client is told to retry, as the project's clients do: a
+     * refused subscribe is sent again after a short pause, a refused connection (no id; the node
+     * closes it next) reconnects. Any other error is a problem the test judges.
      */
     private void onError(JsonNode f) {
-        int id = f.path("id").asInt();
         String code = f.path("code").asText();
-        String channel = pendingSubscribes.get(id);
-        if (channel == null || !(code.equals("unavailable") || code.equals("rate_limited"))) {
+        if (!(code.equals("unavailable") || code.equals("rate_limited"))) {
             problem("error: " + f);
             return;
         }
         transientErrors.incrementAndGet();
+        int id = f.path("id").asInt();
+        String channel = pendingSubscribes.get(id);
+        if (channel == null) {
+            return; // the connection was refused: its close brings the reconnect
+        }
         pendingSubscribes.remove(id);
         WebSocket ws = socket;
         long delay = 100 + ThreadLocalRandom.current().nextLong(400);
@@ -257,7 +261,7 @@ public final class TrafficClient {
         sendAll(ws, List.of(frame), 0);
     }
 
-    /** Subscribes refused with a transient code and sent again. */
+    /** Transient refusals (connections and subscribes) this client was told to retry, and retried. */
     public int transientErrors() {
         return transientErrors.get();
     }

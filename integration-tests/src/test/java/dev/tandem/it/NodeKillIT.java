@@ -112,7 +112,7 @@ class NodeKillIT {
                                 + "(per client: p50 %d ms, p99 %d ms, max %d ms after its disconnect, reconnect jitter 0-1 s); "
                                 + "survivor CPU during the storm %d ms; survivor heap after GC %d MiB before, %d MiB after; "
                                 + "traffic: %d REST, %d Kafka, %d inbox, %d document changes; "
-                                + "subscribes refused as unavailable and sent again: %d",
+                                + "connections and subscribes refused as unavailable and retried: %d",
                         CLIENTS, storm.toMillis(), resumeMillis.get(resumeMillis.size() / 2),
                         resumeMillis.get(resumeMillis.size() * 99 / 100), resumeMillis.getLast(), stormCpu.toMillis(),
                         heapBefore >> 20, heapAfter >> 20, traffic.published.size(), traffic.producedToKafka.size(),
