@@ -67,7 +67,7 @@ final class EventFrames {
     }
 
     /** Reads an {@code event} frame's fields. */
-    static ServerFrame.Event decode(FrameCodec.Fields f) {
+    static ServerFrame.Event decode(Fields f) {
         Optional<Position> position = f.optionalBoolean("ephemeral").orElse(false)
                 ? Optional.empty()
                 : Optional.of(new Position(f.requiredString("epoch"), f.requiredNonNegativeLong("offset")));
