@@ -5,12 +5,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
-import java.util.logging.SimpleFormatter;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,37 +19,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * line).
  */
 class ClientGoneAwayLogTest {
-    private final List<String> lines = new CopyOnWriteArrayList<>();
-    private final SimpleFormatter formatter = new SimpleFormatter();
-    private final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord record) {
-            StringBuilder sb = new StringBuilder(record.getLevel() + " " + record.getLoggerName() + ": "
-                    + formatter.formatMessage(record));
-            for (Throwable t = record.getThrown(); t != null; t = t.getCause()) {
-                sb.append(" | thrown ").append(t);
-            }
-            lines.add(sb.toString());
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    private final CapturedLog log = new CapturedLog();
+    private final List<String> lines = log.lines;
 
     @BeforeEach
     void listen() {
-        capture.setLevel(Level.ALL);
-        Logger.getLogger("").addHandler(capture);
+        log.start();
     }
 
     @AfterEach
     void stopListening() {
-        Logger.getLogger("").removeHandler(capture);
+        log.stop();
     }
 
     @Test
