@@ -9,37 +9,14 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { Gateway, sleep, uniqueTenant } from '../test/support/gateway.js';
 import { useGateway } from '../test/support/setup.js';
+import { plus, seed, setPrice } from './support/board.js';
 import { launch, openBoard, targetFile, type BoardPage } from './support/browser.js';
-
-const SKUS = ['A-1', 'B-7', 'C-3', 'D-9'];
-
-async function seed(gw: Gateway, tenant: string): Promise<void> {
-  const ops = SKUS.map((sku, i) => ({
-    docType: 'stock_level',
-    docId: `${sku}@wh-7`,
-    baseVersion: 0,
-    opId: `seed:${i + 1}`,
-    data: { sku, name: `Item ${sku}`, locationId: 'wh-7', qty: 10 + i, price: 5 + i },
-  }));
-  const r = await gw.rest('POST', '/api/v1/sync', tenant, { ops });
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-}
 
 const ready = (p: Page): Promise<unknown> =>
   p.waitForFunction(() => (window as unknown as { board?: { ready: boolean } }).board?.ready === true, null, { timeout: 20_000 });
 
 const stateIs = (p: Page, s: string): Promise<unknown> =>
   p.waitForFunction((want) => document.querySelector('#state')?.textContent === want, s, { timeout: 15_000 });
-
-async function setPrice(p: Page, sku: string, value: string): Promise<void> {
-  const input = p.locator(`tr[data-sku="${sku}"] input.price`);
-  await input.fill(value);
-  await input.press('Tab');
-}
-
-async function plus(p: Page, sku: string): Promise<void> {
-  await p.locator(`tr[data-sku="${sku}"] button[title="one more"]`).click();
-}
 
 async function serverPrice(gw: Gateway, tenant: string, sku: string): Promise<number> {
   const r = await gw.rest('GET', `/api/v1/documents/stock_level/${sku}@wh-7`, tenant);

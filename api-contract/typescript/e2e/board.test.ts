@@ -8,21 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { Gateway, freePort, sleep, uniqueTenant } from '../test/support/gateway.js';
 import { useGateway } from '../test/support/setup.js';
+import { plus, seed, setPrice } from './support/board.js';
 import { launch, openBoard, targetFile, type BoardPage } from './support/browser.js';
-
-const SKUS = ['A-1', 'B-7', 'C-3', 'D-9'];
-
-async function seed(gw: Gateway, tenant: string): Promise<void> {
-  const ops = SKUS.map((sku, i) => ({
-    docType: 'stock_level',
-    docId: `${sku}@wh-7`,
-    baseVersion: 0,
-    opId: `seed:${i + 1}`,
-    data: { sku, name: `Item ${sku}`, locationId: 'wh-7', qty: 10 + i, price: 5 + i },
-  }));
-  const r = await gw.rest('POST', '/api/v1/sync', tenant, { ops });
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-}
 
 interface Doc {
   version: number;
@@ -42,16 +29,6 @@ const ready = (p: Page): Promise<unknown> =>
 const qty = (p: Page, sku: string): Promise<string | null> => p.locator(`tr[data-sku="${sku}"] output`).textContent();
 
 const price = (p: Page, sku: string): Promise<string> => p.locator(`tr[data-sku="${sku}"] input.price`).inputValue();
-
-async function setPrice(p: Page, sku: string, value: string): Promise<void> {
-  const input = p.locator(`tr[data-sku="${sku}"] input.price`);
-  await input.fill(value);
-  await input.press('Tab');
-}
-
-async function plus(p: Page, sku: string): Promise<void> {
-  await p.locator(`tr[data-sku="${sku}"] button[title="one more"]`).click();
-}
 
 const state = (p: Page): Promise<string | null> => p.locator('#state').textContent();
 
