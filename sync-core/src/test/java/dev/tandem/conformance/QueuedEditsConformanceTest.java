@@ -234,6 +234,6 @@ public abstract class QueuedEditsConformanceTest {
     }
 
     private static ObjectNode obj(Object... kv) {
-        return DocumentsConformanceTest.obj(kv);
+        return DocumentsFixture.obj(kv);
     }
 }
