@@ -3,7 +3,8 @@
  * Headless Chromium has no push service, so the page's `PushManager` answers a subscription to a
  * loopback endpoint (which a development gateway accepts); the rest is real: the button asks
  * for the permission, registers the browser as the user's device on the gateway, and the
- * board's service worker shows a delivered push as a notification.
+ * board's service worker shows a delivered push as a notification; `unregisterPush` in the page
+ * then removes the device and unsubscribes the browser's subscription.
  */
 import assert from 'node:assert/strict';
 import { createECDH, randomBytes } from 'node:crypto';
@@ -34,13 +35,25 @@ describe('demo board push notifications in Chromium', () => {
       auth: randomBytes(16).toString('base64url'),
     };
     await context.addInitScript((sub) => {
-      const w = window as unknown as { pushKeyLength: number | undefined };
-      let current: unknown = null;
-      PushManager.prototype.getSubscription = () => Promise.resolve(current as PushSubscription | null);
+      const w = window as unknown as { pushKeyLength: number | undefined; pushUnsubscribed: number };
+      // a browser keeps its subscription across reloads: so does the fake (in the origin's storage)
+      const kept = 'fake-push-subscription';
+      const subscription = {
+        endpoint: sub.endpoint,
+        toJSON: () => ({ endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } }),
+        unsubscribe: () => {
+          w.pushUnsubscribed++;
+          localStorage.removeItem(kept);
+          return Promise.resolve(true);
+        },
+      };
+      w.pushUnsubscribed = 0;
+      PushManager.prototype.getSubscription = () =>
+        Promise.resolve((localStorage.getItem(kept) === null ? null : subscription) as PushSubscription | null);
       PushManager.prototype.subscribe = (options?: PushSubscriptionOptionsInit) => {
         w.pushKeyLength = (options?.applicationServerKey as Uint8Array | undefined)?.length;
-        current = { endpoint: sub.endpoint, toJSON: () => ({ endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } }) };
-        return Promise.resolve(current as PushSubscription);
+        localStorage.setItem(kept, '1');
+        return Promise.resolve(subscription as unknown as PushSubscription);
       };
     }, fake);
     const page = await context.newPage();
@@ -97,6 +110,24 @@ describe('demo board push notifications in Chromium', () => {
         { timeout: 10_000 },
       );
       assert.deepEqual(await shown.jsonValue(), [{ title: 'A conflict on A-1', body: 'Your price edit needs a decision', tag: 'conflict-1' }]);
+
+      // the page unregisters: the device goes from the gateway, the browser's subscription with it
+      // (found through the page's service worker registration, the default)
+      await page.evaluate(
+        async ({ id, tenant }) => {
+          const { unregisterPush } = (await import('/demo/dist/index.js' as string)) as typeof import('@tandem/client');
+          const getToken = async (): Promise<string> =>
+            ((await (await fetch(`/demo/token?${new URLSearchParams({ user: 'alice', tenant })}`)).json()) as { token: string }).token;
+          await unregisterPush(id, { url: location.origin, getToken });
+        },
+        { id: deviceId, tenant },
+      );
+      const gone = (await gw.rest('GET', '/api/v1/push/devices?user=alice', tenant)).json as { devices: unknown[] };
+      assert.deepEqual(gone.devices, [], 'the device is removed');
+      assert.equal(await page.evaluate(() => (window as unknown as { pushUnsubscribed: number }).pushUnsubscribed), 1,
+        'the browser subscription is unsubscribed');
+      assert.equal(await page.evaluate(async () => (await (await navigator.serviceWorker.ready).pushManager.getSubscription()) === null),
+        true);
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${console.slice(-15).join('\n')}`);
     } finally {

@@ -192,13 +192,13 @@ export class Connection {
     this.failConnectWaiters(err);
   }
 
-  /** See {@link TandemClient.request}. */
-  request(frame: ClientFrame, timeoutMs: number = this.requestTimeoutMs): Promise<JsonObject> {
+  /** See {@link TandemClient.request}; `onReply` sees the reply before any frame that came after it. */
+  request(frame: ClientFrame, timeoutMs: number = this.requestTimeoutMs, onReply?: (body: JsonObject) => void): Promise<JsonObject> {
     const c = this.conn;
     if (c === undefined || !c.ready || c.ended) {
       return Promise.reject(unavailable('not connected'));
     }
-    return this.transport.request(c, frame, timeoutMs);
+    return this.transport.request(c, frame, timeoutMs, onReply);
   }
 
   /** See {@link TandemClient.fire}. */

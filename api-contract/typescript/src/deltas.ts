@@ -41,15 +41,20 @@ export class Deltas {
     return undefined;
   }
 
-  /** A subscribe for the channel was answered: a new chain starts (its first event is whole). */
+  /**
+   * A subscribe for the channel was answered: what follows belongs to the new subscription, whose
+   * first event is whole, so a broken chain is mended. The payload held stays: it is the text of
+   * its position whichever subscription brought it, and a delta is applied only to the position
+   * right before it (over SSE a stream may deliver the channel's events before the reply does).
+   */
   subscribed(channel: string): void {
-    this.held.delete(channel);
     this.broken.delete(channel);
   }
 
   /** Forgets a channel (unsubscribed). */
   forget(channel: string): void {
-    this.subscribed(channel);
+    this.held.delete(channel);
+    this.broken.delete(channel);
   }
 
   /** Resolves an event into one whose data is the whole payload, or says the chain is broken. */

@@ -55,6 +55,7 @@ export {
   type PushRegistrationLike,
   type PushSubscriptionLike,
   type RegisterPushOptions,
+  type UnregisterPushOptions,
 } from './push.js';
 export { PresenceChannel, type Member, type PresenceEvents, type PresenceOptions, type Signal } from './presence.js';
 export {

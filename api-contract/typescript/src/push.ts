@@ -8,6 +8,9 @@
  * // the service worker shows the `push` event's data: {title, body, url?, tag?}
  * ```
  *
+ * `unregisterPush(deviceId, …)` removes a device; when the browser's own push subscription is
+ * that device it is unsubscribed too, so the push service stops holding it.
+ *
  * Every call asks `getToken` (the same function the `TandemClient` uses) for the user's
  * token; a request the gateway refuses with `unauthorized` is tried once more with a token asked
  * for with reason `expired`.
@@ -34,6 +37,8 @@ export interface PushOptions {
 /** The part of a `PushSubscription` used here. */
 export interface PushSubscriptionLike {
   toJSON(): { endpoint?: string; keys?: Record<string, string> };
+  /** Ends the subscription at the push service (a browser's always has it). */
+  unsubscribe?(): Promise<boolean>;
 }
 
 /** The part of a `ServiceWorkerRegistration` used here (a fake one in tests). */
@@ -48,6 +53,15 @@ export interface PushRegistrationLike {
 export interface RegisterPushOptions extends PushOptions {
   /** The service worker registration whose `pushManager` subscribes (its worker shows the notifications). */
   registration: PushRegistrationLike;
+}
+
+/** Options of {@link unregisterPush}. */
+export interface UnregisterPushOptions extends PushOptions {
+  /**
+   * The service worker registration whose push subscription may be the device (default in a
+   * browser: the page's, `navigator.serviceWorker.getRegistration()`; none in Node).
+   */
+  registration?: PushRegistrationLike;
 }
 
 /** A registered device as the gateway shows it (never its endpoint or token). */
@@ -79,6 +93,11 @@ export async function registerPush(options: RegisterPushOptions): Promise<string
     const { publicKey } = (await call(options, 'GET', '/push/vapid-key')) as { publicKey: string };
     subscription = await pm.subscribe({ userVisibleOnly: true, applicationServerKey: fromBase64Url(publicKey) });
   }
+  return register(subscription, options);
+}
+
+/** Registers a subscription as a device of the user; the same subscription again answers the same device. */
+async function register(subscription: PushSubscriptionLike, options: PushOptions): Promise<string> {
   const json = subscription.toJSON();
   const device = (await call(options, 'POST', '/push/devices', {
     kind: 'webpush',
@@ -88,9 +107,60 @@ export async function registerPush(options: RegisterPushOptions): Promise<string
   return device.id;
 }
 
-/** Removes one of the user's devices (what was queued for it is dropped). */
-export async function unregisterPush(deviceId: string, options: PushOptions): Promise<void> {
+/**
+ * Removes one of the user's devices (what was queued for it is dropped). When the browser's push
+ * subscription (of `options.registration`, by default the page's service worker registration) is
+ * that device, it is unsubscribed too, after the gateway removed the device; removing another
+ * device (the user's phone, from this browser) leaves this browser's subscription alone. In Node,
+ * and in a browser without a subscription, only the device is removed.
+ *
+ * Which device the subscription is, the gateway tells: registering a subscription again answers
+ * its device, changing nothing (the gateway never shows an endpoint again). So when the device is
+ * among the user's, the subscription is registered again to learn its device; if that made a new
+ * device (the subscription was none of the user's), the new one is removed at once.
+ *
+ * @throws TandemError with the gateway's code, or `unavailable` when it cannot be reached; the
+ *   browser's own error when its unsubscribe fails (the device is removed by then)
+ */
+export async function unregisterPush(deviceId: string, options: UnregisterPushOptions): Promise<void> {
+  const subscription = await browserSubscription(options.registration);
+  const ours = subscription !== null && (await isDevice(subscription, deviceId, options));
   await call(options, 'DELETE', `/push/devices/${encodeURIComponent(deviceId)}`);
+  if (ours) {
+    await subscription?.unsubscribe?.();
+  }
+}
+
+/** The browser's push subscription of the registration given, else of the page's; null where there is none (Node). */
+async function browserSubscription(given: PushRegistrationLike | undefined): Promise<PushSubscriptionLike | null> {
+  let registration = given;
+  if (registration === undefined) {
+    const sw = (globalThis as { navigator?: { serviceWorker?: { getRegistration(): Promise<PushRegistrationLike | undefined> } } })
+      .navigator?.serviceWorker;
+    registration = sw === undefined ? undefined : await sw.getRegistration();
+  }
+  return registration?.pushManager === undefined ? null : registration.pushManager.getSubscription();
+}
+
+/** Whether the subscription is registered as the device (asked without leaving a new device behind). */
+async function isDevice(subscription: PushSubscriptionLike, deviceId: string, options: PushOptions): Promise<boolean> {
+  const before = new Set((await listPushDevices(options)).map((d) => d.id));
+  if (!before.has(deviceId)) {
+    return false; // not a device of the user: the subscription cannot be it
+  }
+  let id: string;
+  try {
+    id = await register(subscription, options);
+  } catch (e) {
+    if (e instanceof TandemError && !e.transient) {
+      return false; // a subscription the gateway refuses (an endpoint it does not allow) is no device of it
+    }
+    throw e;
+  }
+  if (!before.has(id)) {
+    await call(options, 'DELETE', `/push/devices/${encodeURIComponent(id)}`);
+  }
+  return id === deviceId;
 }
 
 /** The user's registered devices. */

@@ -7,12 +7,17 @@
  * de-duplication, documents and offline queue run unchanged over it. It turns the frames the
  * WebSocket protocol sends into what the SSE endpoint understands:
  *
- * - `connect` opens the stream (`access_token=`, the client's channels, and `lastEventId=` built
- *   from the client's positions); the SSE `welcome` becomes a `tandem.v1` welcome;
+ * - `connect` opens the stream (`access_token=`, the client's channels, `lastEventId=` built
+ *   from the client's positions, and `delta=fossil` when one of its channels asked for deltas);
+ *   the SSE `welcome` becomes a `tandem.v1` welcome;
  * - `subscribe` / `unsubscribe` reopen the stream with the new channel list and the positions
  *   reached (make before break: the new stream is welcomed before the old one is closed; what
  *   both deliver is dropped as a duplicate by the client); `subscribe` is answered by the new
- *   stream's `subscribed` (or `error`) event for the channel;
+ *   stream's `subscribed` (or `error`) event for the channel. A `subscribe` with
+ *   `delta: 'fossil'` makes the stream ask for deltas (for all its channels: the client applies
+ *   them wherever they come, in the same code as over WebSocket). An `unsubscribe` followed by
+ *   a `subscribe` of the same channel (the client mending a broken delta chain) subscribes it
+ *   anew on a new stream from the position given, so what is replayed comes whole;
  * - `refresh` opens a new stream with the new token the same way, and answers with its expiry;
  * - a presence state (`presence` with `state`) is refused with `unsupported`: it needs a
  *   WebSocket connection (the server keeps presence per connection);
@@ -61,6 +66,8 @@ export interface SseContext {
   readonly fetch: FetchFunction;
   /** The channels the client wants now (opened with the first stream, so a reconnect needs one stream). */
   channels(): string[];
+  /** Whether the client's subscription of a channel asks for Fossil deltas. */
+  delta(channel: string): boolean;
   /** The last position the client holds for a channel (what it has delivered). */
   position(channel: string): Position | undefined;
   readonly log: Logger;
@@ -70,6 +77,8 @@ export interface SseContext {
 interface Stream {
   readonly es: EventSourceLike;
   readonly channels: ReadonlySet<string>;
+  /** Opened with `delta=fossil`. */
+  readonly delta: boolean;
   readonly token: string;
   welcomed: boolean;
   /** The channels' `subscribed` replies (or refusals) on this stream. */
@@ -100,6 +109,8 @@ export class SseSocket {
   private live: Stream | undefined;
   private opening: Stream | undefined;
   private readonly want = new Set<string>();
+  /** The wanted channels whose subscription asks for deltas. */
+  private readonly deltas = new Set<string>();
   private readonly since = new Map<string, Position>();
   /** Subscribe request ids waiting for their channel's `subscribed` event. */
   private readonly waiting = new Map<string, number[]>();
@@ -128,6 +139,9 @@ export class SseSocket {
         this.token = String(frame['token']);
         for (const ch of this.ctx.channels()) {
           this.want.add(ch);
+          if (this.ctx.delta(ch)) {
+            this.deltas.add(ch);
+          }
         }
         this.open(this.token);
         return;
@@ -138,16 +152,24 @@ export class SseSocket {
         if (since !== undefined) {
           this.since.set(channel, since);
         }
+        const delta = frame['delta'] === 'fossil';
         const latest = this.opening ?? this.live;
         const answer = latest?.answers.get(channel);
         const stale = answer !== undefined && answer['refused'] === true && isTransientCode(String(answer['code']));
-        if (latest !== undefined && latest.channels.has(channel) && answer !== undefined && !stale) {
+        // a channel unsubscribed meanwhile (not wanted) is subscribed anew, as a socket would
+        const carried = latest !== undefined && latest.channels.has(channel) && this.want.has(channel)
+          && (!delta || latest.delta);
+        if (delta) {
+          this.deltas.add(channel);
+        }
+        if (carried && answer !== undefined && !stale) {
           this.answer(id, answer);
           return;
         }
         this.waiting.set(channel, [...(this.waiting.get(channel) ?? []), id]);
-        if (latest === undefined || !latest.channels.has(channel) || stale) {
-          // a new channel, or a retry of a transient refusal: a stream that subscribes again
+        if (!carried || stale) {
+          // a new channel, deltas the stream does not ask for, or a retry of a transient
+          // refusal: a stream that subscribes again
           latest?.answers.delete(channel);
           this.want.add(channel);
           this.scheduleReopen();
@@ -157,6 +179,7 @@ export class SseSocket {
       case 'unsubscribe': {
         const channel = String(frame['channel']);
         this.want.delete(channel);
+        this.deltas.delete(channel);
         this.since.delete(channel);
         this.scheduleReopen();
         if (id > 0) {
@@ -212,6 +235,7 @@ export class SseSocket {
       }
     }
     const channels = new Set(this.want);
+    const delta = this.wantsDelta();
     const ids: Record<string, [string, number]> = {};
     for (const ch of channels) {
       const p = this.ctx.position(ch) ?? this.since.get(ch);
@@ -224,6 +248,9 @@ export class SseSocket {
       q.append('channel', ch);
     }
     q.set('access_token', token);
+    if (delta) {
+      q.set('delta', 'fossil');
+    }
     if (Object.keys(ids).length > 0) {
       q.set('lastEventId', base64url(JSON.stringify(ids)));
     }
@@ -234,7 +261,7 @@ export class SseSocket {
       this.end(1006, `cannot open the event stream: ${String(e)}`);
       return;
     }
-    const s: Stream = { es, channels, token, welcomed: false, answers: new Map(), ...(refreshId === undefined ? {} : { refreshId }) };
+    const s: Stream = { es, channels, delta, token, welcomed: false, answers: new Map(), ...(refreshId === undefined ? {} : { refreshId }) };
     this.opening = s;
     const on = (type: string, fn: (data: JsonObject, raw: string) => void): void =>
       es.addEventListener(type, (e) => {
@@ -269,7 +296,7 @@ export class SseSocket {
         this.opening = undefined;
         if (s.refreshId !== undefined) {
           this.emit({ op: 'error', id: s.refreshId, code: 'unauthorized', message: 'the event stream refused the new token' });
-          if (this.want.size !== this.live.channels.size || [...this.want].some((c) => !this.live?.channels.has(c))) {
+          if (this.differs(this.live)) {
             this.scheduleReopen();
           }
           return;
@@ -308,10 +335,20 @@ export class SseSocket {
         limits: limits as JsonObject,
       });
     }
-    // channels asked for while this stream was opening
-    if ([...this.want].some((c) => !s.channels.has(c)) || [...s.channels].some((c) => !this.want.has(c))) {
+    // channels (or deltas) asked for while this stream was opening
+    if (this.differs(s)) {
       this.scheduleReopen();
     }
+  }
+
+  /** Whether the stream asks for deltas: when a wanted channel's subscription does. */
+  private wantsDelta(): boolean {
+    return [...this.want].some((c) => this.deltas.has(c));
+  }
+
+  /** Whether a stream carries other channels, or other deltas, than those wanted now. */
+  private differs(s: Stream): boolean {
+    return s.delta !== this.wantsDelta() || s.channels.size !== this.want.size || [...this.want].some((c) => !s.channels.has(c));
   }
 
   private welcomedOnce = false;

@@ -145,6 +145,12 @@ export class Subscriptions {
     return this.channels.has(channel);
   }
 
+  /** Whether a handle of the channel asked for deltas (an SSE stream asks for them when it carries such a channel). */
+  wantsDelta(channel: string): boolean {
+    const ch = this.channels.get(channel);
+    return ch !== undefined && Deltas.asked([...ch.handles].map((h) => h.extras)) !== undefined;
+  }
+
   /** See {@link TandemClient.subscribe}. */
   subscribe(channel: string, handlers: SubscriptionHandlers<EventMap> | ((event: TandemEvent) => void), extras: SubscribeExtras): Subscription {
     const h: Handle = {
@@ -288,7 +294,14 @@ export class Subscriptions {
       ...(ch.wants('snapshot') ? { snapshot: true } : {}),
       ...(Deltas.asked([...ch.handles].map((h) => h.extras)) === undefined ? {} : { delta: 'fossil' }),
     };
-    this.client.request(frame).then(
+    // the new subscription's events follow its reply at once (often in the same read): its
+    // chain starts there, not when the promise's callbacks run
+    const chainStarts = (): void => {
+      if (this.channels.get(ch.name) === ch) {
+        this.deltas.subscribed(ch.name);
+      }
+    };
+    this.client.connection.request(frame, undefined, chainStarts).then(
       (body) => {
         if (this.channels.get(ch.name) !== ch) {
           return; // unsubscribed meanwhile: removeHandle sent (or will send) the unsubscribe
@@ -296,7 +309,6 @@ export class Subscriptions {
         ch.inflight = false;
         ch.conn = c;
         ch.retries = 0;
-        this.deltas.subscribed(ch.name);
         this.subscribed(ch, since, body);
       },
       (e: TandemError) => {

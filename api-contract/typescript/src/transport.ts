@@ -84,6 +84,8 @@ export interface TransportOptions {
   readonly now: () => number;
   /** The channels the SSE stream must carry and where each stands. */
   readonly channels: () => string[];
+  /** Whether a channel's subscription asks for Fossil deltas (the SSE stream asks with `delta=fossil`). */
+  readonly delta: (channel: string) => boolean;
   readonly positions: Positions;
 }
 
@@ -91,6 +93,8 @@ const OPEN = 1;
 
 interface Pending {
   readonly conn: Conn;
+  /** Run as the reply is read, before the frames after it (a promise's callbacks run later). */
+  readonly onReply: ((body: JsonObject) => void) | undefined;
   readonly resolve: (body: JsonObject) => void;
   readonly reject: (error: TandemError) => void;
   readonly timer: ReturnType<typeof setTimeout>;
@@ -135,6 +139,7 @@ export function transportOptions(options: TandemClientOptions, client: TandemCli
     log: client.log,
     now: client.now,
     channels: () => client.subscriptions.names(),
+    delta: (channel) => client.subscriptions.wantsDelta(channel),
     positions: client.subscriptions.positions,
   };
 }
@@ -242,8 +247,11 @@ export class Transport {
     this.signalBucket.reset(eps * 0.8, Math.max(1, Math.floor(eps * 0.8)), true);
   }
 
-  /** Sends a frame with a fresh id on `c`; the promise settles with its reply or error, or after `timeoutMs`. */
-  request(c: Conn, frame: ClientFrame, timeoutMs: number): Promise<JsonObject> {
+  /**
+   * Sends a frame with a fresh id on `c`; the promise settles with its reply or error, or after
+   * `timeoutMs`. `onReply` sees the reply at once, before any frame that came after it.
+   */
+  request(c: Conn, frame: ClientFrame, timeoutMs: number, onReply?: (body: JsonObject) => void): Promise<JsonObject> {
     const id = this.nextId++;
     return new Promise<JsonObject>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -251,7 +259,7 @@ export class Transport {
           reject(new TandemError('timeout', `no reply to ${frame.op} within ${timeoutMs} ms`, { transient: true }));
         }
       }, timeoutMs);
-      this.pending.set(id, { conn: c, resolve, reject, timer });
+      this.pending.set(id, { conn: c, onReply, resolve, reject, timer });
       this.send(c, { ...frame, id });
     });
   }
@@ -265,6 +273,7 @@ export class Transport {
     }
     this.pending.delete(id);
     clearTimeout(p.timer);
+    p.onReply?.(body);
     p.resolve(body);
   }
 
@@ -380,6 +389,7 @@ export class Transport {
       EventSource: this.o.EventSource as EventSourceConstructor,
       fetch: this.o.fetch as FetchFunction,
       channels: this.o.channels,
+      delta: this.o.delta,
       position: (channel) => this.o.positions.get(channel),
       log: this.o.log,
     });

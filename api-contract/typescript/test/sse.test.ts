@@ -1,12 +1,13 @@
 /**
  * The Server-Sent Events transport through a real gateway: every event, resume after cuts with no
  * gap and no duplicate, subscription changes, documents and the offline queue over POST
- * /sse/send, token refresh with a new stream, presence state refused, and the `auto` fallback
+ * /sse/send, token refresh with a new stream, presence state refused, delta subscriptions (whole
+ * payloads for handlers, a broken chain mended by reopening the stream), and the `auto` fallback
  * behind a proxy that refuses WebSocket upgrades.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FetchEventSource, ManualEnvironment, PRESENCE_OVER_SSE, type JsonObject, type TandemError } from '@tandem/client';
+import { FetchEventSource, ManualEnvironment, PRESENCE_OVER_SSE, type EventSourceConstructor, type JsonObject, type TandemError, type TandemEvent } from '@tandem/client';
 import { testClient } from './support/clients.js';
 import { eventually, sleep, uniqueTenant, type TokenClaims } from './support/gateway.js';
 import { connectAndFollowOffsets, connectAndSubscribe, firstOffsets, publishWhileCutting, useGateway } from './support/setup.js';
@@ -167,6 +168,127 @@ describe('SSE transport', () => {
     assert.equal(err.code, 'unauthorized');
     assert.equal(client.state, 'closed');
     client.close();
+  });
+});
+
+/** An inventory line as the demo board publishes it, one field changed per event. */
+function stock(i: number): { sku: string; name: string; location: string; qty: number; reserved: number } {
+  return { sku: 'A-1', name: 'Anvil, forged, 20 kg', location: 'wh-7', qty: 100 - i, reserved: i % 3 };
+}
+
+/** What went over the wire of each stream a client opened: its URL and its `event` frames. */
+interface Wire {
+  readonly streams: Array<{ url: URL; events: Array<{ offset?: number; delta?: boolean; data: unknown }> }>;
+}
+
+/**
+ * A FetchEventSource that records every stream's URL and events; `tamper` may rewrite an event's
+ * data on its way to the client (the first stream is index 0).
+ */
+function spyEventSource(tamper: (stream: number, frame: JsonObject) => JsonObject = (_s, f) => f): { wire: Wire; EventSource: EventSourceConstructor } {
+  const wire: Wire = { streams: [] };
+  class Spy extends FetchEventSource {
+    private readonly index: number;
+    constructor(url: string) {
+      super(url);
+      this.index = wire.streams.length;
+      wire.streams.push({ url: new URL(url), events: [] });
+    }
+    override addEventListener(type: string, listener: (event: { data: string; lastEventId?: string }) => void): void {
+      super.addEventListener(type, (e) => {
+        if (type !== 'event') {
+          listener(e);
+          return;
+        }
+        const frame = tamper(this.index, JSON.parse(e.data) as JsonObject);
+        wire.streams[this.index]!.events.push(frame as { offset?: number; delta?: boolean; data: unknown });
+        listener({ ...e, data: JSON.stringify(frame) });
+      });
+    }
+  }
+  return { wire, EventSource: Spy };
+}
+
+describe('SSE delta subscriptions', () => {
+  test('the stream asks for deltas; handlers get every payload whole while deltas travel', async () => {
+    const tenant = uniqueTenant();
+    const { wire, EventSource } = spyEventSource();
+    const { client } = sseClient(gw.wsUrl, { user: 'alice', tenant }, { EventSource });
+    const got: TandemEvent[] = [];
+    try {
+      await client.connect();
+      const reply = await client.subscribe('tenant', { onEvent: (e) => got.push(e) }, { delta: 'fossil' }).ready;
+      assert.equal(reply.body['delta'], true, 'tenant allows deltas: the subscribed event says so');
+      const n = 12;
+      for (let i = 0; i < n; i++) {
+        await gw.publish(tenant, 'tenant', 'stock.updated', stock(i));
+      }
+      await eventually(() => got.length >= n, () => `all ${n} events (got ${got.length})`);
+      got.forEach((e, i) => assert.deepEqual(e.data, stock(i), `payload ${i + 1} whole`));
+      const stream = wire.streams.at(-1)!;
+      assert.equal(stream.url.searchParams.get('delta'), 'fossil', `asked for: ${stream.url.search}`);
+      assert.equal(stream.events[0]?.delta, false, 'the first is whole');
+      assert.equal(stream.events.filter((f) => f.delta === true).length, n - 1, 'the rest are deltas');
+    } finally {
+      client.close();
+    }
+  });
+
+  test('a namespace without deltas says delta: false and sends plain events', async () => {
+    const tenant = uniqueTenant();
+    const { wire, EventSource } = spyEventSource();
+    const { client } = sseClient(gw.wsUrl, { user: 'alice', tenant, workspaces: ['w-1'] }, { EventSource });
+    const got: TandemEvent[] = [];
+    try {
+      await client.connect();
+      const reply = await client.subscribe('workspace:w-1', { onEvent: (e) => got.push(e) }, { delta: 'fossil' }).ready;
+      assert.equal(reply.body['delta'], false, JSON.stringify(reply.body));
+      await gw.publish(tenant, 'workspace:w-1', 'note', { n: 1 });
+      await eventually(() => got.length === 1, 'the event');
+      assert.deepEqual(got[0]?.data, { n: 1 });
+      assert.equal(wire.streams.at(-1)?.events[0]?.delta, undefined, 'a plain event');
+    } finally {
+      client.close();
+    }
+  });
+
+  test('a broken chain reopens the stream from the last whole payload; every payload reaches handlers once', async () => {
+    const tenant = uniqueTenant();
+    let tampered = false;
+    // the delta of offset 5 fails its checksum on the way (once): the chain breaks there
+    const { wire, EventSource } = spyEventSource((_stream, f) => {
+      if (!tampered && f['offset'] === 5 && f['delta'] === true) {
+        tampered = true;
+        return { ...f, data: String(f['data']).replace(/[0-9A-Za-z_~]+;$/, 'zz;') };
+      }
+      return f;
+    });
+    const { client, log } = sseClient(gw.wsUrl, { user: 'alice', tenant }, { EventSource });
+    const got: TandemEvent[] = [];
+    try {
+      await client.connect();
+      await client.subscribe('tenant', { onEvent: (e) => got.push(e) }, { delta: 'fossil' }).ready;
+      const broken = wire.streams.length - 1;
+      const n = 10;
+      for (let i = 0; i < n; i++) {
+        await gw.publish(tenant, 'tenant', 'stock.updated', stock(i));
+      }
+      await eventually(() => got.length >= n, () => `all ${n} events (got ${got.length})\n${log.lines.join('\n')}`);
+      await sleep(300);
+      assert.ok(tampered);
+      assert.deepEqual(got.map((e) => e.position?.offset), firstOffsets(n), 'each once, in order');
+      got.forEach((e, i) => assert.deepEqual(e.data, stock(i), `payload ${i + 1} whole`));
+      assert.ok(log.lines.some((l) => l.includes('delta chain broken')), log.lines.join('\n'));
+      const mended = wire.streams.slice(broken + 1).find((s) => s.events.some((f) => f.offset === 5));
+      assert.ok(mended !== undefined, 'a new stream brought offset 5 again');
+      assert.equal(mended.url.searchParams.get('delta'), 'fossil');
+      const resumed = JSON.parse(Buffer.from(mended.url.searchParams.get('lastEventId') ?? '', 'base64url').toString()) as Record<string, [string, number]>;
+      assert.equal(resumed['tenant']?.[1], 4, 'from the last whole payload');
+      assert.equal(mended.events.find((f) => f.offset === 5)?.delta, false, 'the replay is whole');
+      assert.equal(client.stats.welcomes, 1, 'reopening the stream is not a reconnect');
+    } finally {
+      client.close();
+    }
   });
 });
 

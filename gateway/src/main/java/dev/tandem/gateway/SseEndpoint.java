@@ -39,7 +39,9 @@ import io.helidon.webserver.http.ServerResponse;
  *       {@code access_token=}) opens the stream. The token is checked and the connect hook asked
  *       before the response starts, so a refused token is an HTTP error; then the session is
  *       opened, subscribed to the named channels, each from the position the {@code Last-Event-ID}
- *       (or {@code lastEventId=}) gives it.</li>
+ *       (or {@code lastEventId=}) gives it; {@code delta=fossil} asks for delta payloads on each
+ *       of them, as a WebSocket {@code subscribe} with {@code delta} does (the session's own
+ *       subscribe: the same answer, the same whole first and replayed events).</li>
  *   <li>{@code POST /sse/send[?session=ID]} (Bearer token) takes one client frame and answers
  *       its {@code reply} or {@code error} frame (the error code's HTTP status). Naming the
  *       stream's session (the {@code welcome}'s {@code session}) makes it run through that
@@ -123,7 +125,8 @@ final class SseEndpoint implements HttpService {
         res.headers().set(HeaderNames.create("X-Accel-Buffering"), "no");
         SseTransport transport = new SseTransport(res.outputStream(),
                 RequestParts.address(req.remotePeer().address()), codec);
-        Session session = engine.get().open(transport, admitted, channels, transport::ended);
+        Session session = engine.get().open(transport, admitted, channels, req.query().first("delta").asOptional(),
+                transport::ended);
         try {
             transport.awaitEnd();
         } catch (InterruptedException e) {

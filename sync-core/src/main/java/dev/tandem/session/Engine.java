@@ -161,12 +161,15 @@ public final class Engine implements AutoCloseable {
      *
      * @param admitted who it is, and the channels the connect hook named
      * @param channels the channels it names, each from a position (resumed right after it) or from now
+     * @param delta    the delta format it asks for ({@code fossil}), for every channel it is
+     *                 subscribed to (those it names and the connect hook's), each answered with
+     *                 {@code delta} as a {@code subscribe} that asked for it is
      * @param onEnded  run once at the end; must not block
      */
     public Session open(Transport transport, Hooks.Admitted admitted, Map<String, Optional<Position>> channels,
-                        Runnable onEnded) {
+                        Optional<String> delta, Runnable onEnded) {
         Session session = admitted(transport, onEnded);
-        session.start(admitted, new java.util.LinkedHashMap<>(channels));
+        session.start(admitted, new java.util.LinkedHashMap<>(channels), delta);
         return session;
     }
 

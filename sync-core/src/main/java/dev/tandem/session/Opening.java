@@ -63,16 +63,18 @@ final class Opening {
                     CloseCode.UNAUTHORIZED);
             return;
         }
-        open(admitted, requestId, Map.of());
+        open(admitted, requestId, Map.of(), Optional.empty());
     }
 
     /**
      * Lets an authenticated principal in, on every transport alike: the tenant's connection limit,
      * the subscription state, the token's expiry, the welcome; then the channels the transport
      * named (an event stream's URL) and those the backend's connect hook named, subscribed as if
-     * the client had asked. Nothing of the session changes before the tenant admitted it.
+     * the client had asked, each with the delta format the transport asked for (an event stream's
+     * {@code delta=}; none on a WebSocket, whose client asks per {@code subscribe}). Nothing of
+     * the session changes before the tenant admitted it.
      */
-    void open(Hooks.Admitted admitted, long requestId, Map<String, Optional<Position>> named) {
+    void open(Hooks.Admitted admitted, long requestId, Map<String, Optional<Position>> named, Optional<String> delta) {
         Principal p = admitted.principal();
         if (!engine.admitTenant(p.tenant())) {
             session.refuseAuth(new ProtocolException(ErrorCode.LIMIT_EXCEEDED, requestId, "tenant " + p.tenant()
@@ -99,17 +101,19 @@ final class Opening {
         for (String channel : admitted.channels()) {
             channels.putIfAbsent(channel, Optional.empty());
         }
-        channels.forEach((channel, since) -> subscribeForClient(subs, channel, since));
+        channels.forEach((channel, since) -> subscribeForClient(subs, channel, since, delta));
         LOG.log(System.Logger.Level.DEBUG, () -> "session " + session.id() + " authenticated: " + session.describe());
     }
 
     /**
      * A subscription the server makes for the client (a channel its stream named, or the connect
      * hook's), answered as the transport wants ({@link Transport#announcesSubscriptions}); a
-     * refusal is an {@code error} naming the channel.
+     * refusal is an {@code error} naming the channel. It is the {@code subscribe} a client sends,
+     * so recovery, deltas and their answer are the same on every transport.
      */
-    private void subscribeForClient(Subscriptions subs, String channel, Optional<Position> since) {
-        subs.subscribe(new ClientFrame.Subscribe(0, channel, since, false, false), result -> {
+    private void subscribeForClient(Subscriptions subs, String channel, Optional<Position> since,
+                                    Optional<String> delta) {
+        subs.subscribe(new ClientFrame.Subscribe(0, channel, since, false, false, delta), result -> {
             switch (result) {
                 case Result.Ok ok -> {
                     if (session.transport().announcesSubscriptions()) {

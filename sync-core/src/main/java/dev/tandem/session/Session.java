@@ -133,11 +133,11 @@ public final class Session {
     /**
      * Starts a connection its request authenticated (an event stream: the token came with the
      * request, and the connect hook was asked then), subscribed at once to the channels it named,
-     * from the positions given.
+     * from the positions given, with the delta format it asked for.
      */
-    void start(Hooks.Admitted admitted, Map<String, Optional<Position>> channels) {
+    void start(Hooks.Admitted admitted, Map<String, Optional<Position>> channels, Optional<String> delta) {
         if (state != State.CLOSED) {
-            new Opening(this).open(admitted, 0, channels);
+            new Opening(this).open(admitted, 0, channels, delta);
         }
     }
 
