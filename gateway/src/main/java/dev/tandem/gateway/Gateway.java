@@ -251,7 +251,8 @@ public final class Gateway implements AutoCloseable {
     /** Starts consuming domain events when {@code tandem.kafka.bootstrap-servers} is set. */
     private void startKafka(GatewayTelemetry telemetry) {
         kafka.ifPresent(settings -> {
-            KafkaIngest in = KafkaIngest.start(settings, operations.channels()::ingest, new CloudEventCodec(codec));
+            KafkaIngest in = KafkaIngest.start(settings, operations.channels()::ingest, new CloudEventCodec(codec),
+                    telemetry.kafkaIngestDelay());
             telemetry.kafkaIngest(in::lag, in::handled, in::deadLettered);
             ingest = Optional.of(in);
             dev.tandem.kafka.OutboxRelay out = dev.tandem.kafka.OutboxRelay.start(settings,

@@ -29,6 +29,7 @@ import io.helidon.metrics.api.Timer;
  * {@code tandem_fanout_subscribers} (histogram), {@code tandem_slow_consumer_closes_total},
  * {@code tandem_errors_total{code}}; with Kafka on, {@code tandem_kafka_ingest_lag},
  * {@code tandem_kafka_ingest_events}, {@code tandem_kafka_ingest_dead_lettered},
+ * {@code tandem_kafka_ingest_delay_seconds} (histogram),
  * {@code tandem_kafka_relay_backlog}, {@code tandem_kafka_relay_events}; {@code tandem_inbox_depth};
  * {@code tandem_hook_calls_total{hook,outcome}}, {@code tandem_hook_latency_seconds{hook}} (histogram),
  * with webhooks on {@code tandem_webhooks_backlog}; {@code tandem_conflicts_total{strategy}};
@@ -131,6 +132,21 @@ final class GatewayTelemetry implements Telemetry {
         registry.getOrCreate(Gauge.builder("tandem.kafka.ingest.dead.lettered",
                         () -> Live.ingestDeadLettered.getAsLong())
                 .description("Inbound events sent to the dead-letter topic since start"));
+    }
+
+    /**
+     * Registers the histogram of how old inbound events are when the Kafka ingest publishes them;
+     * answers what the ingest tells for each event.
+     */
+    dev.tandem.kafka.KafkaIngest.DelayObserver kafkaIngestDelay() {
+        Timer delay = registry.getOrCreate(Timer.builder("tandem.kafka.ingest.delay")
+                .description("Time from an inbound record's Kafka timestamp (the producer's clock, or the broker's"
+                        + " with LogAppendTime) to its publication on this node: how fresh events are when they"
+                        + " reach the channels, Kafka's part of the way to the client")
+                .buckets(Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
+                        Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
+                        Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(30)));
+        return delay::record;
     }
 
     /** Registers the outbox relay's gauges. */

@@ -59,10 +59,21 @@ public final class KafkaLatencyBenchmark {
         }
     }
 
-    /** What one run measured. */
+    /**
+     * What one run measured; {@code ingestMeanNanos} is the mean of the gateways' own
+     * {@code tandem_kafka_ingest_delay_seconds} over the timed events (producer to publication on
+     * the node that consumed them) and {@code ingested} how many events it counted, {@code meanNanos}
+     * the mean of the whole way to the client.
+     */
     record Result(int connections, int events, long expected, long delivered, long p50Nanos, long p99Nanos,
-                  long maxNanos) {
+                  long maxNanos, long meanNanos, long ingestMeanNanos, long ingested) {
     }
+
+    /**
+     * Clients per JDK {@code HttpClient}: one client reads all its WebSockets on one selector
+     * thread, and 1,000 sockets behind one thread made the benchmark time its own backlog.
+     */
+    private static final int SOCKETS_PER_HTTP_CLIENT = 250;
 
     /**
      * Runs the benchmark and prints its figures.
@@ -85,8 +96,10 @@ public final class KafkaLatencyBenchmark {
         System.out.printf(Locale.ROOT, "  subscribers            %d, half on each node, one channel%n", r.connections());
         System.out.printf(Locale.ROOT, "  events                 %d produced at %d/s%n", r.events(), o.rate());
         System.out.printf(Locale.ROOT, "  deliveries             %d of %d%n", r.delivered(), r.expected());
-        System.out.printf(Locale.ROOT, "  produce->receive       p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
-                r.p50Nanos() / 1e6, r.p99Nanos() / 1e6, r.maxNanos() / 1e6);
+        System.out.printf(Locale.ROOT, "  produce->receive       p50 %.2f ms, p99 %.2f ms, max %.2f ms, mean %.2f ms%n",
+                r.p50Nanos() / 1e6, r.p99Nanos() / 1e6, r.maxNanos() / 1e6, r.meanNanos() / 1e6);
+        System.out.printf(Locale.ROOT, "  of it produce->ingest  mean %.2f ms (the gateways' tandem_kafka_ingest_delay_seconds;"
+                + " record timestamps in ms)%n", r.ingestMeanNanos() / 1e6);
     }
 
     static Result run(Options o) throws Exception {
@@ -130,12 +143,16 @@ public final class KafkaLatencyBenchmark {
         String token = DevTokens.mint(SECRET, "bench-client", TENANT, List.of(), Map.of(), Duration.ofHours(2),
                 Optional.empty(), Optional.empty());
         HttpClient client = HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build();
+        List<HttpClient> readers = new ArrayList<>();
+        for (int i = 0; i < Math.max(1, (n + SOCKETS_PER_HTTP_CLIENT - 1) / SOCKETS_PER_HTTP_CLIENT); i++) {
+            readers.add(HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build());
+        }
         List<WebSocket> sockets = new ArrayList<>();
         List<CompletableFuture<Void>> subscribed = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             CompletableFuture<Void> sub = new CompletableFuture<>();
             subscribed.add(sub);
-            WebSocket ws = client.newWebSocketBuilder().header("Authorization", "Bearer " + token)
+            WebSocket ws = readers.get(i % readers.size()).newWebSocketBuilder().header("Authorization", "Bearer " + token)
                     .subprotocols("tandem.v1")
                     .buildAsync(URI.create("ws://127.0.0.1:" + ports[i % 2] + "/ws"),
                             new Bench.Receiver(sub, latencies, recorded, last, all))
@@ -172,6 +189,7 @@ public final class KafkaLatencyBenchmark {
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         long interval = 1_000_000_000L / Math.max(1, o.rate());
+        double[] ingestBefore;
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
             long warmDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             int w = 0;
@@ -184,7 +202,9 @@ public final class KafkaLatencyBenchmark {
                 producer.send(new ProducerRecord<>(topic, "bench/w" + (i % 6), event(run + "-w2-" + i, "warmup", 0)));
                 TimeUnit.NANOSECONDS.sleep(interval);
             }
+            awaitStableGroup(o.kafka(), "bench-" + run, ports.length);
             Thread.sleep(1000);
+            ingestBefore = ingestDelay(client, ports);
             long start = System.nanoTime();
             for (int i = 0; i < m; i++) {
                 long wait = start + i * interval - System.nanoTime();
@@ -196,15 +216,64 @@ public final class KafkaLatencyBenchmark {
             producer.flush();
         }
         all.await(Math.max(30, m / Math.max(1, o.rate()) * 3L), TimeUnit.SECONDS);
+        double[] ingestAfter = ingestDelay(client, ports);
         for (WebSocket s : sockets) {
             s.abort();
         }
         client.close();
+        readers.forEach(HttpClient::close);
+        double ingested = ingestAfter[1] - ingestBefore[1];
+        long ingestMean = ingested <= 0 ? 0 : (long) ((ingestAfter[0] - ingestBefore[0]) / ingested * 1e9);
         int count = Math.min(recorded.get(), latencies.length);
         long[] sorted = Arrays.copyOf(latencies, count);
         Arrays.sort(sorted);
+        long sum = 0;
+        for (long l : sorted) {
+            sum += l;
+        }
         return new Result(n, m, (long) n * m, count, Bench.percentile(sorted, 0.50), Bench.percentile(sorted, 0.99),
-                count == 0 ? 0 : sorted[count - 1]);
+                count == 0 ? 0 : sorted[count - 1], count == 0 ? 0 : sum / count, ingestMean, Math.round(ingested));
+    }
+
+    /**
+     * Waits until the nodes' consumer group is stable with every node in it: a node joining
+     * later makes the group rebalance, and consumption stops meanwhile, which is not what the
+     * benchmark times.
+     */
+    private static void awaitStableGroup(String kafka, String group, int members) throws Exception {
+        Properties a = new Properties();
+        a.put(org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(a)) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline) {
+                var d = admin.describeConsumerGroups(List.of(group)).all().get(10, TimeUnit.SECONDS).get(group);
+                if (d.groupState() == org.apache.kafka.common.GroupState.STABLE && d.members().size() == members
+                        && d.members().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
+                    return;
+                }
+                Thread.sleep(200);
+            }
+            throw new IllegalStateException("consumer group " + group + " not stable with " + members
+                    + " members after 60 s");
+        }
+    }
+
+    /** The sum (seconds) and count of both nodes' {@code tandem_kafka_ingest_delay_seconds}. */
+    private static double[] ingestDelay(HttpClient client, int[] ports) throws Exception {
+        double[] sumCount = new double[2];
+        for (int port : ports) {
+            String metrics = client.send(java.net.http.HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                    + "/metrics")).header("Accept", "text/plain").build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            for (String line : metrics.split("\n")) {
+                if (line.startsWith("tandem_kafka_ingest_delay_seconds_sum")) {
+                    sumCount[0] += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                } else if (line.startsWith("tandem_kafka_ingest_delay_seconds_count")) {
+                    sumCount[1] += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+        }
+        return sumCount;
     }
 
     private static String event(String id, String type, long t) {

@@ -81,8 +81,20 @@ public final class KafkaIngest implements AutoCloseable {
         void publish(String tenant, List<String> channels, CloudEvent event);
     }
 
+    /**
+     * Told, for each event handed to the sink, how long after the record's Kafka timestamp the
+     * sink took it: the producer's clock ({@code CreateTime}) or the broker's
+     * ({@code LogAppendTime}) against this node's, so clock skew shows in it; never negative.
+     */
+    @FunctionalInterface
+    public interface DelayObserver {
+        /** An event was handed to the sink {@code delay} after its record's timestamp. */
+        void handled(Duration delay);
+    }
+
     private final KafkaSettings settings;
     private final EventSink sink;
+    private final DelayObserver delays;
     private final CloudEventCodec codec;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final KafkaProducer<byte[], byte[]> deadLetters;
@@ -98,9 +110,10 @@ public final class KafkaIngest implements AutoCloseable {
     private final Map<TopicPartition, Failures> failures = new HashMap<>();
     private long lastCheckNanos = System.nanoTime() - CHECK_INTERVAL.toNanos();
 
-    private KafkaIngest(KafkaSettings settings, EventSink sink, CloudEventCodec codec) {
+    private KafkaIngest(KafkaSettings settings, EventSink sink, CloudEventCodec codec, DelayObserver delays) {
         this.settings = settings;
         this.sink = sink;
+        this.delays = delays;
         this.codec = codec;
         Properties c = new Properties();
         c.putAll(settings.properties());
@@ -139,7 +152,16 @@ public final class KafkaIngest implements AutoCloseable {
 
     /** Starts consuming {@code settings.topicIn()} into {@code sink}. */
     public static KafkaIngest start(KafkaSettings settings, EventSink sink, CloudEventCodec codec) {
-        KafkaIngest ingest = new KafkaIngest(settings, sink, codec);
+        return start(settings, sink, codec, delay -> { });
+    }
+
+    /**
+     * Starts consuming {@code settings.topicIn()} into {@code sink}, telling {@code delays} how
+     * old each event was when the sink took it.
+     */
+    public static KafkaIngest start(KafkaSettings settings, EventSink sink, CloudEventCodec codec,
+                                    DelayObserver delays) {
+        KafkaIngest ingest = new KafkaIngest(settings, sink, codec, delays);
         ingest.consumer.subscribe(List.of(settings.topicIn()));
         ingest.thread.start();
         return ingest;
@@ -372,8 +394,12 @@ public final class KafkaIngest implements AutoCloseable {
         if (channels.isEmpty()) {
             channels = settings.routesFor(event.type()).stream().flatMap(r -> r.channels(event).stream()).toList();
         }
+        long taken = System.currentTimeMillis();
         sink.publish(tenant, channels, event);
         handled.incrementAndGet();
+        if (record.timestamp() >= 0) {
+            delays.handled(Duration.ofMillis(Math.max(0, taken - record.timestamp())));
+        }
     }
 
     /**

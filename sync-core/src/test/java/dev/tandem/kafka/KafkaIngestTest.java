@@ -139,6 +139,25 @@ class KafkaIngestTest {
     }
 
     @Test
+    void tellsHowOldEachEventWasByItsRecordTimestamp() throws Exception {
+        List<Duration> delays = new java.util.concurrent.CopyOnWriteArrayList<>();
+        ingest = KafkaIngest.start(settings("g-" + UUID.randomUUID()), recording(),
+                new CloudEventCodec(dev.tandem.protocol.FrameCodec.create()), delays::add);
+        long minuteAgo = System.currentTimeMillis() - 60_000;
+        producer.send(new ProducerRecord<>(topicIn, null, minuteAgo, "k",
+                event("old", "invoice.paid", ",\"channels\":\"tenant\"", "{}"))).get();
+        produce("k", event("new", "invoice.paid", ",\"channels\":\"tenant\"", "{}"));
+        awaitPublished(2);
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (delays.size() < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(2, delays.size(), "one delay per handled event: " + delays);
+        assertTrue(delays.get(0).toMillis() >= 60_000, "the old record's delay: " + delays.get(0));
+        assertTrue(delays.get(1).toMillis() < 30_000, "the fresh record's delay: " + delays.get(1));
+    }
+
+    @Test
     void aMalformedEventIsDeadLetteredWithItsReasonAndTheNextIsDelivered() throws Exception {
         start("g-" + UUID.randomUUID(), recording());
         produce("k", "{not json");
