@@ -14,11 +14,8 @@ import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -31,9 +28,11 @@ import dev.tandem.gateway.DevTokens;
  * Kafka produce-to-client-receive latency across a two-node cluster: two gateways (child
  * JVMs) in cluster mode on Redis and Kafka, N WebSocket clients split between them on one
  * channel, M domain events produced to the inbound topic by a plain Kafka producer at a fixed
- * rate. Each event carries the producer's {@code System.nanoTime()}; clients run in this JVM,
- * so latency is measured on one clock: Kafka, the consumer group (whichever node consumes the
- * partition), the Redis broker and fan-out to both nodes, and the sockets.
+ * rate. Each event carries the producer's {@code System.nanoTime()}; the clients are npm {@code ws}
+ * sockets in Node processes on this machine ({@link NodeReceivers}), which read the same monotonic
+ * clock, so latency is measured on one clock: Kafka, the consumer group (whichever node consumes
+ * the partition), the Redis broker and fan-out to both nodes, and the sockets. The gateways' own
+ * {@code tandem_kafka_ingest_delay_seconds} gives Kafka's share.
  *
  * <pre>
  * ./tandem bench-kafka [--connections 1000] [--events 500] [--rate 100]
@@ -69,11 +68,6 @@ public final class KafkaLatencyBenchmark {
                   long maxNanos, long meanNanos, long ingestMeanNanos, long ingested) {
     }
 
-    /**
-     * Clients per JDK {@code HttpClient}: one client reads all its WebSockets on one selector
-     * thread, and 1,000 sockets behind one thread made the benchmark time its own backlog.
-     */
-    private static final int SOCKETS_PER_HTTP_CLIENT = 250;
 
     /**
      * Runs the benchmark and prints its figures.
@@ -136,103 +130,99 @@ public final class KafkaLatencyBenchmark {
     private static Result measure(Options o, int[] ports, String topic, String run) throws Exception {
         int n = o.connections();
         int m = o.events();
-        long[] latencies = new long[n * m];
-        AtomicInteger recorded = new AtomicInteger();
-        AtomicLong last = new AtomicLong();
-        CountDownLatch all = new CountDownLatch(n * m);
         String token = DevTokens.mint(SECRET, "bench-client", TENANT, List.of(), Map.of(), Duration.ofHours(2),
                 Optional.empty(), Optional.empty());
+        List<String> urls = Arrays.stream(ports).mapToObj(port -> "ws://127.0.0.1:" + port + "/ws").toList();
+        int deadline = Math.max(30, m / Math.max(1, o.rate()) * 3) + 120;
         HttpClient client = HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build();
-        List<HttpClient> readers = new ArrayList<>();
-        for (int i = 0; i < Math.max(1, (n + SOCKETS_PER_HTTP_CLIENT - 1) / SOCKETS_PER_HTTP_CLIENT); i++) {
-            readers.add(HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build());
+        List<WebSocket> probes = new ArrayList<>();
+        try (NodeReceivers receivers = NodeReceivers.start(n, Math.min(4, Math.max(1, (n + 499) / 500)), urls, token,
+                "tenant", m, deadline)) {
+            // a probe on each node: warm-up goes on until both have seen a warm-up event, so the
+            // consumer group has its partitions and the JIT has warmed up before anything is timed
+            List<CompletableFuture<Void>> warm = new ArrayList<>();
+            for (String url : urls) {
+                CompletableFuture<Void> seen = new CompletableFuture<>();
+                warm.add(seen);
+                probes.add(probe(client, url, token, seen));
+            }
+            double[] before;
+            try (KafkaProducer<String, String> producer = producer(o.kafka())) {
+                warmUp(producer, topic, run, o.rate(), warm);
+                awaitStableGroup(o.kafka(), "bench-" + run, ports.length);
+                Thread.sleep(1000);
+                before = ingestDelay(client, ports);
+                long interval = 1_000_000_000L / Math.max(1, o.rate());
+                long start = System.nanoTime();
+                for (int i = 0; i < m; i++) {
+                    long wait = start + i * interval - System.nanoTime();
+                    if (wait > 0) {
+                        TimeUnit.NANOSECONDS.sleep(wait);
+                    }
+                    producer.send(new ProducerRecord<>(topic, "bench/e" + (i % 6),
+                            event(run + "-e-" + i, "bench.tick", System.nanoTime())));
+                }
+                producer.flush();
+            }
+            long[] sorted = receivers.latencies();
+            double[] after = ingestDelay(client, ports);
+            double ingested = after[1] - before[1];
+            long ingestMean = ingested <= 0 ? 0 : (long) ((after[0] - before[0]) / ingested * 1e9);
+            Arrays.sort(sorted);
+            int count = sorted.length;
+            long sum = Arrays.stream(sorted).sum();
+            return new Result(n, m, (long) n * m, count, Bench.percentile(sorted, 0.50),
+                    Bench.percentile(sorted, 0.99), count == 0 ? 0 : sorted[count - 1], count == 0 ? 0 : sum / count,
+                    ingestMean, Math.round(ingested));
+        } finally {
+            probes.forEach(WebSocket::abort);
+            client.close();
         }
-        List<WebSocket> sockets = new ArrayList<>();
-        List<CompletableFuture<Void>> subscribed = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            CompletableFuture<Void> sub = new CompletableFuture<>();
-            subscribed.add(sub);
-            WebSocket ws = readers.get(i % readers.size()).newWebSocketBuilder().header("Authorization", "Bearer " + token)
-                    .subprotocols("tandem.v1")
-                    .buildAsync(URI.create("ws://127.0.0.1:" + ports[i % 2] + "/ws"),
-                            new Bench.Receiver(sub, latencies, recorded, last, all))
-                    .get(60, TimeUnit.SECONDS);
-            ws.sendText("{\"op\":\"subscribe\",\"id\":1,\"channel\":\"tenant\"}", true);
-            sockets.add(ws);
-        }
-        CompletableFuture.allOf(subscribed.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+    }
 
-        // a probe on each node: warm-up goes on until both have seen a warm-up event, so the
-        // consumer group has its partitions and the JIT has warmed up before anything is timed
-        List<CompletableFuture<Void>> warm = new ArrayList<>();
-        for (int port : ports) {
-            CompletableFuture<Void> seen = new CompletableFuture<>();
-            warm.add(seen);
-            WebSocket probe = client.newWebSocketBuilder().header("Authorization", "Bearer " + token)
-                    .subprotocols("tandem.v1")
-                    .buildAsync(URI.create("ws://127.0.0.1:" + port + "/ws"), new WebSocket.Listener() {
-                        @Override
-                        public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean lastPart) {
-                            if (data.toString().contains("\"type\":\"warmup\"")) {
-                                seen.complete(null);
-                            }
-                            w.request(1);
-                            return null;
+    /** A socket subscribed to the channel that completes {@code seen} at the first warm-up event. */
+    private static WebSocket probe(HttpClient client, String url, String token, CompletableFuture<Void> seen)
+            throws Exception {
+        WebSocket probe = client.newWebSocketBuilder().header("Authorization", "Bearer " + token)
+                .subprotocols("tandem.v1")
+                .buildAsync(URI.create(url), new WebSocket.Listener() {
+                    @Override
+                    public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean lastPart) {
+                        if (data.toString().contains("\"type\":\"warmup\"")) {
+                            seen.complete(null);
                         }
-                    }).get(60, TimeUnit.SECONDS);
-            probe.sendText("{\"op\":\"subscribe\",\"id\":1,\"channel\":\"tenant\"}", true);
-            sockets.add(probe);
-        }
+                        w.request(1);
+                        return null;
+                    }
+                }).get(60, TimeUnit.SECONDS);
+        probe.sendText("{\"op\":\"subscribe\",\"id\":1,\"channel\":\"tenant\"}", true);
+        return probe;
+    }
+
+    private static KafkaProducer<String, String> producer(String kafka) {
         Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, o.kafka());
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
         p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        long interval = 1_000_000_000L / Math.max(1, o.rate());
-        double[] ingestBefore;
-        try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
-            long warmDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            int w = 0;
-            while (!CompletableFuture.allOf(warm.toArray(CompletableFuture[]::new)).isDone()
-                    && System.nanoTime() < warmDeadline) {
-                producer.send(new ProducerRecord<>(topic, "bench/w" + (w % 6), event(run + "-w-" + w++, "warmup", 0)));
-                TimeUnit.NANOSECONDS.sleep(interval);
-            }
-            for (int i = 0; i < 50; i++) {
-                producer.send(new ProducerRecord<>(topic, "bench/w" + (i % 6), event(run + "-w2-" + i, "warmup", 0)));
-                TimeUnit.NANOSECONDS.sleep(interval);
-            }
-            awaitStableGroup(o.kafka(), "bench-" + run, ports.length);
-            Thread.sleep(1000);
-            ingestBefore = ingestDelay(client, ports);
-            long start = System.nanoTime();
-            for (int i = 0; i < m; i++) {
-                long wait = start + i * interval - System.nanoTime();
-                if (wait > 0) {
-                    TimeUnit.NANOSECONDS.sleep(wait);
-                }
-                producer.send(new ProducerRecord<>(topic, "bench/e" + (i % 6), event(run + "-e-" + i, "bench.tick", System.nanoTime())));
-            }
-            producer.flush();
+        return new KafkaProducer<>(p);
+    }
+
+    /** Warm-up events until every probe saw one (at most a minute), then 50 more. */
+    private static void warmUp(KafkaProducer<String, String> producer, String topic, String run, int rate,
+                               List<CompletableFuture<Void>> warm) throws InterruptedException {
+        long interval = 1_000_000_000L / Math.max(1, rate);
+        long warmDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        int w = 0;
+        while (!CompletableFuture.allOf(warm.toArray(CompletableFuture[]::new)).isDone()
+                && System.nanoTime() < warmDeadline) {
+            producer.send(new ProducerRecord<>(topic, "bench/w" + (w % 6), event(run + "-w-" + w++, "warmup", 0)));
+            TimeUnit.NANOSECONDS.sleep(interval);
         }
-        all.await(Math.max(30, m / Math.max(1, o.rate()) * 3L), TimeUnit.SECONDS);
-        double[] ingestAfter = ingestDelay(client, ports);
-        for (WebSocket s : sockets) {
-            s.abort();
+        for (int i = 0; i < 50; i++) {
+            producer.send(new ProducerRecord<>(topic, "bench/w" + (i % 6), event(run + "-w2-" + i, "warmup", 0)));
+            TimeUnit.NANOSECONDS.sleep(interval);
         }
-        client.close();
-        readers.forEach(HttpClient::close);
-        double ingested = ingestAfter[1] - ingestBefore[1];
-        long ingestMean = ingested <= 0 ? 0 : (long) ((ingestAfter[0] - ingestBefore[0]) / ingested * 1e9);
-        int count = Math.min(recorded.get(), latencies.length);
-        long[] sorted = Arrays.copyOf(latencies, count);
-        Arrays.sort(sorted);
-        long sum = 0;
-        for (long l : sorted) {
-            sum += l;
-        }
-        return new Result(n, m, (long) n * m, count, Bench.percentile(sorted, 0.50), Bench.percentile(sorted, 0.99),
-                count == 0 ? 0 : sorted[count - 1], count == 0 ? 0 : sum / count, ingestMean, Math.round(ingested));
     }
 
     /**
