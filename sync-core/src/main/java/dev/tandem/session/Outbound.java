@@ -254,6 +254,14 @@ final class Outbound implements Delivery {
         return deferred && DEFERRED.compareAndSet(this, true, false);
     }
 
+    /**
+     * Whether no writer holds the connection: a frame that arrives while one does goes out in
+     * that writer's turn, without waiting for its batch's delay.
+     */
+    boolean atRest() {
+        return !writing;
+    }
+
     /** Socket writes so far (each a {@link Transport#send} of one or more frames). */
     long writes() {
         return writes;

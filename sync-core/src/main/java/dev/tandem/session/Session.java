@@ -214,6 +214,11 @@ public final class Session {
         return out.writes();
     }
 
+    /** Whether no writer is in a turn on the connection (a frame queued now waits for its batch). */
+    boolean outboundAtRest() {
+        return out.atRest();
+    }
+
     /** How many channels the connection is subscribed to. */
     public int subscriptionCount() {
         Subscriptions s = subscriptions;

@@ -53,6 +53,8 @@ class BatchingTest {
         Harness.Client c = h.connected(token);
         c.send(new ClientFrame.Subscribe(id, channel, Optional.empty(), false));
         c.t.reply(id);
+        // a frame that finds the reply's writer still in its turn leaves in that turn, unbatched
+        awaitAtRest(c);
         return c;
     }
 
@@ -70,6 +72,14 @@ class BatchingTest {
             epoch = epoch == null ? p.epoch() : epoch;
             assertEquals(new Position(epoch, from + k), p, "offsets unchanged, in order");
             assertEquals(from + k, e.data().get("i").asLong());
+        }
+    }
+
+    private static void awaitAtRest(Harness.Client c) {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!c.session.outboundAtRest()) {
+            assertTrue(System.nanoTime() < deadline, "the connection's writer did not finish its turn");
+            Thread.onSpinWait();
         }
     }
 
