@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * do not take the cores the gateways need (1,000 JDK clients used as much CPU as both gateways).
  */
 final class NodeReceivers implements AutoCloseable {
-    private record Receiver(Process process, BufferedReader out, Path file) {
+    private record Receiver(Process process, BufferedReader out, Path file, Path errors) {
     }
 
     private final List<Receiver> receivers = new ArrayList<>();
@@ -42,13 +42,17 @@ final class NodeReceivers implements AutoCloseable {
             for (int p = 0; p < processes; p++) {
                 int share = connections / processes + (p < connections % processes ? 1 : 0);
                 Path file = Files.createTempFile("tandem-receivers-", ".txt");
+                Path errors = Files.createTempFile("tandem-receivers-", ".err");
+                // never the JVM's own stdin or stdout: Node makes an inherited stdin non-blocking,
+                // and a test runner's forked JVM talks to its runner through both
                 ProcessBuilder b = new ProcessBuilder("node", pkg.resolve("bench/receivers.cjs").toString(),
                         String.valueOf(share), String.join(",", urls), token, channel, String.valueOf(expected),
-                        file.toString(), String.valueOf(deadlineSeconds)).redirectError(ProcessBuilder.Redirect.INHERIT);
+                        file.toString(), String.valueOf(deadlineSeconds)).redirectError(errors.toFile());
                 b.environment().put("NODE_PATH", pkg.resolve("node_modules").toString());
                 Process process = b.start();
+                process.getOutputStream().close();
                 r.receivers.add(new Receiver(process, new BufferedReader(new InputStreamReader(process.getInputStream(),
-                        StandardCharsets.UTF_8)), file));
+                        StandardCharsets.UTF_8)), file, errors));
             }
             for (Receiver x : r.receivers) {
                 expectLine(x, "ready");
@@ -83,8 +87,8 @@ final class NodeReceivers implements AutoCloseable {
     private static void expectLine(Receiver x, String word) throws IOException {
         String line = x.out().readLine();
         if (line == null || !line.startsWith(word)) {
-            throw new IOException("a Node receiver process said " + line + " instead of " + word
-                    + " (its errors are above)");
+            throw new IOException("a Node receiver process said " + line + " instead of " + word + ": "
+                    + Files.readString(x.errors()).strip());
         }
     }
 
@@ -94,6 +98,7 @@ final class NodeReceivers implements AutoCloseable {
             x.process().destroy();
             try {
                 Files.deleteIfExists(x.file());
+                Files.deleteIfExists(x.errors());
             } catch (IOException e) {
                 // a temporary file left behind: nothing to do about it here
             }
@@ -113,14 +118,21 @@ final class NodeReceivers implements AutoCloseable {
     }
 
     private static void run(Path dir, List<String> command) throws IOException, InterruptedException {
-        Process p;
+        Path log = Files.createTempFile("tandem-npm-", ".log");
         try {
-            p = new ProcessBuilder(command).directory(dir.toFile()).inheritIO().start();
-        } catch (IOException e) {
-            throw new IOException("the benchmark's receivers need Node 20+ and npm on the PATH: " + e.getMessage(), e);
-        }
-        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", command) + " failed in " + dir);
+            Process p;
+            try {
+                p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                        .redirectOutput(log.toFile()).start();
+            } catch (IOException e) {
+                throw new IOException("the benchmark's receivers need Node 20+ and npm on the PATH: " + e.getMessage(), e);
+            }
+            p.getOutputStream().close();
+            if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+                throw new IOException(String.join(" ", command) + " failed in " + dir + ": " + Files.readString(log).strip());
+            }
+        } finally {
+            Files.deleteIfExists(log);
         }
     }
 }
