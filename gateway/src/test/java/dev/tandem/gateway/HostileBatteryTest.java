@@ -314,7 +314,12 @@ class HostileBatteryTest {
         }
         try (WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             String chunk = "y".repeat(30_000);
-            c.sendFragments("{\"op\":\"ping\",\"pad\":\"", chunk, chunk, chunk, "\"}");
+            try {
+                c.sendFragments("{\"op\":\"ping\",\"pad\":\"", chunk, chunk, chunk, "\"}");
+            } catch (java.util.concurrent.CompletionException e) {
+                // the node may close as soon as the joined fragments pass the limit, before the
+                // last ones are sent: their send then fails, as it should
+            }
             assertEquals(1009, c.closeCode());
         }
     }
