@@ -74,6 +74,11 @@ final class JwtVerifier implements TokenVerifier {
     private final String tenantClaim;
     private final String rolesClaim;
     private final List<String> scopeClaims;
+    /**
+     * The scopes of a token that names none of the scope claims: one map for all of them (a
+     * connection keeps its principal, and with it this map, for its whole life).
+     */
+    private final Map<String, List<String>> unscoped;
     private final Duration refreshInterval;
     private final ReentrantLock reloadLock = new ReentrantLock();
     private volatile JwkKeys jwks;
@@ -100,6 +105,9 @@ final class JwtVerifier implements TokenVerifier {
         this.rolesClaim = auth.get("roles-claim").asString().orElse("roles");
         this.scopeClaims = ConfigLists.strings(auth.get("scope-claims"),
                 List.of("locations", "workspaces", "projects"));
+        Map<String, List<String>> none = new HashMap<>();
+        scopeClaims.forEach(claim -> none.put(claim, List.of()));
+        this.unscoped = Map.copyOf(none);
         this.refreshInterval = auth.get("jwks-refresh-interval").as(Duration.class).orElse(Duration.ofSeconds(30));
         boolean requireExp = auth.get("require-exp").asBoolean().orElse(true);
         Duration skew = auth.get("clock-skew").as(Duration.class).orElse(Duration.ofSeconds(5));
@@ -195,11 +203,15 @@ final class JwtVerifier implements TokenVerifier {
         String tenant = string(jwt.payloadClaim(tenantClaim)).filter(ChannelName::isValidId)
                 .orElseThrow(() -> unauthorized("claim '" + tenantClaim + "' missing or not a valid id"));
         Map<String, List<String>> scopes = new HashMap<>();
+        boolean scoped = false;
         for (String claim : scopeClaims) {
-            scopes.put(claim, strings(jwt.payloadClaim(claim)));
+            List<String> ids = strings(jwt.payloadClaim(claim));
+            scopes.put(claim, ids);
+            scoped |= !ids.isEmpty();
         }
         Optional<String> jti = jwt.jwtId().filter(id -> !id.isEmpty() && id.length() <= 256);
-        return new Principal(tenant, user, Set.copyOf(strings(jwt.payloadClaim(rolesClaim))), scopes,
+        return new Principal(tenant, user, Set.copyOf(strings(jwt.payloadClaim(rolesClaim))),
+                scoped ? scopes : unscoped,
                 jwt.expirationTime(), jti, jwt.issueTime());
     }
 

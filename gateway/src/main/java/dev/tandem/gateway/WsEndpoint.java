@@ -17,6 +17,7 @@ import dev.tandem.telemetry.LogText;
 import io.helidon.common.buffers.BufferData;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
 import io.helidon.http.Headers;
 import io.helidon.http.HttpPrologue;
 import io.helidon.http.RequestException;
@@ -42,6 +43,14 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
 
     /** RFC 6455's code for a connection that ended without a close frame (never sent on the wire). */
     private static final int DROPPED = 1006;
+    /**
+     * The headers an accepted upgrade adds: the same for every connection, so one instance. Helidon
+     * keeps what {@link #onHttpUpgrade} returns for the connection's life (it answers
+     * {@code subProtocol()} from it), and a new {@code WritableHeaders} per connection cost ~0.7 KiB
+     * of heap each (its table of known header names alone ~310 bytes). Never modified after class
+     * initialization, which publishes it: only read, by any number of connections.
+     */
+    private static final Headers SUBPROTOCOL_CHOSEN = subprotocolChosen();
 
     private final Gateway gateway;
     // only while a fragmented message is being joined (on the connection's thread)
@@ -65,7 +74,6 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
             throw reject(Status.SERVICE_UNAVAILABLE_503, "node is draining");
         }
         upgradeToken = RequestParts.bearer(headers);
-        WritableHeaders<?> out = WritableHeaders.create();
         if (headers.contains(WsUpgrader.PROTOCOL)) {
             // a comma-separated list, with or without spaces ("chat,tandem.v1" is as valid as
             // "chat, tandem.v1"), possibly over several header lines
@@ -75,9 +83,15 @@ final class WsEndpoint implements WsListener, ConnectionWatch.Watched {
             if (!offered) {
                 throw reject(Status.BAD_REQUEST_400, "subprotocol " + FrameCodec.SUBPROTOCOL + " required");
             }
-            out.set(WsUpgrader.PROTOCOL, FrameCodec.SUBPROTOCOL);
+            return Optional.of(SUBPROTOCOL_CHOSEN);
         }
-        return Optional.of(out);
+        return Optional.empty();
+    }
+
+    private static Headers subprotocolChosen() {
+        WritableHeaders<?> h = WritableHeaders.create();
+        h.set(HeaderValues.createCached(WsUpgrader.PROTOCOL, FrameCodec.SUBPROTOCOL));
+        return h;
     }
 
     @Override

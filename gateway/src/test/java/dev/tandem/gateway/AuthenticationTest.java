@@ -85,6 +85,25 @@ class AuthenticationTest {
     }
 
     @Test
+    void anUpgradeOfferingNoSubprotocolIsAnsweredWithoutOneAndTheNextStillGetsIt() throws Exception {
+        for (String offered : new String[] {"", "Sec-WebSocket-Protocol: tandem.v1\r\n", ""}) {
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", node.gateway.port())) {
+                s.setSoTimeout(5000);
+                s.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                        + offered + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                StringBuilder head = new StringBuilder();
+                while (!head.toString().endsWith("\r\n\r\n")) {
+                    head.append((char) s.getInputStream().read());
+                }
+                assertTrue(head.toString().startsWith("HTTP/1.1 101"), offered + ": " + head);
+                assertEquals(!offered.isEmpty(), head.toString().toLowerCase(java.util.Locale.ROOT)
+                        .contains("sec-websocket-protocol: tandem.v1"), offered + ": " + head);
+            }
+        }
+    }
+
+    @Test
     void acceptsATokenInAFirstConnectFrame() throws Exception {
         try (WsProbe c = ContractProbes.open(node.ws())) {
             c.send("{\"op\":\"connect\",\"id\":7,\"token\":\"" + TestGateway.token("bob", "acme") + "\"}");

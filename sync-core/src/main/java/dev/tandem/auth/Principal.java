@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Who is on the other end of a connection or an API call, as established by a verified
@@ -25,11 +26,16 @@ public record Principal(String tenant, String user, Set<String> roles, Map<Strin
     /** The value of a scope claim that grants every id. */
     public static final String ALL = "*";
 
-    /** Validates and copies the fields. */
+    /**
+     * Validates and copies the fields. The tenant and role names are interned: each connection
+     * holds its principal for its whole life, and these few names repeat across all of them
+     * (each token parse makes new copies).
+     */
     public Principal {
         Objects.requireNonNull(tenant, "tenant");
         Objects.requireNonNull(user, "user");
-        roles = Set.copyOf(roles);
+        tenant = tenant.intern();
+        roles = interned(Set.copyOf(roles));
         scopes = Map.copyOf(scopes);
         Objects.requireNonNull(expiresAt, "expiresAt");
         Objects.requireNonNull(tokenId, "tokenId");
@@ -40,6 +46,10 @@ public record Principal(String tenant, String user, Set<String> roles, Map<Strin
     public Principal(String tenant, String user, Set<String> roles, Map<String, List<String>> scopes,
                      Optional<Instant> expiresAt) {
         this(tenant, user, roles, scopes, expiresAt, Optional.empty(), Optional.empty());
+    }
+
+    private static Set<String> interned(Set<String> names) {
+        return names.isEmpty() ? names : names.stream().map(String::intern).collect(Collectors.toUnmodifiableSet());
     }
 
     /** The same principal with other roles and scopes (a backend hook's additions). */

@@ -1,7 +1,9 @@
 package dev.tandem.channel;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -48,9 +50,18 @@ public final class ChannelRules {
     private static final Duration HOUR = Duration.ofHours(1);
 
     private final Map<String, Namespace> namespaces;
+    /**
+     * Per namespace, the one name of a namespace without id segments ({@code tenant}), and the
+     * namespace's own name string: every connection's key for such a channel shares them instead
+     * of holding the copies parsed from its own request.
+     */
+    private final Map<String, ChannelName> names;
 
     private ChannelRules(Map<String, Namespace> namespaces) {
         this.namespaces = Map.copyOf(namespaces);
+        Map<String, ChannelName> n = new HashMap<>();
+        namespaces.forEach((name, ns) -> n.put(name, new ChannelName(name, List.of())));
+        this.names = Map.copyOf(n);
     }
 
     /** The built-in namespaces with their default rules. */
@@ -231,7 +242,9 @@ public final class ChannelRules {
             throw new ProtocolException(ErrorCode.UNKNOWN_CHANNEL, "channel names in '" + ns.name() + "' have "
                     + ns.segments() + " id segment(s): " + name);
         }
-        return new ChannelKey(tenant, name);
+        ChannelName shared = names.get(name.namespace());
+        return new ChannelKey(tenant, name.segments().isEmpty() ? shared
+                : new ChannelName(shared.namespace(), name.segments()));
     }
 
     private static String printable(String s) {

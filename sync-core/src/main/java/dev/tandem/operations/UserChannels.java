@@ -18,8 +18,20 @@ import dev.tandem.protocol.ProtocolException;
  */
 final class UserChannels {
     private final int max;
-    /** Per user (tenant and user id), the channels held and by how many of the user's subscriptions. */
-    private final Map<String, Map<ChannelKey, Integer>> byUser = new ConcurrentHashMap<>();
+    /**
+     * Per user, the channels held and by how many of the user's subscriptions. An idle node holds
+     * one entry per connected user, so it is kept small: the key shares the principal's strings,
+     * and a user holding one channel (the common case) has an immutable one-entry map instead of
+     * a hash table; it becomes a {@link HashMap} once the user holds more, or the same channel
+     * twice. Maps are only changed inside the outer map's {@code compute}.
+     */
+    private final Map<User, Map<ChannelKey, Integer>> byUser = new ConcurrentHashMap<>();
+
+    private record User(String tenant, String user) {
+        User(Principal who) {
+            this(who.tenant(), who.user());
+        }
+    }
 
     UserChannels(int max) {
         this.max = max;
@@ -32,32 +44,48 @@ final class UserChannels {
      *                           user may hold; nothing is counted then
      */
     void acquire(Principal who, ChannelKey key) {
-        byUser.compute(userKey(who), (user, held) -> {
-            Map<ChannelKey, Integer> h = held == null ? new HashMap<>() : held;
+        byUser.compute(new User(who), (user, held) -> {
+            Map<ChannelKey, Integer> h = held == null ? Map.of() : held;
             if (!h.containsKey(key) && h.size() >= max) {
                 throw new ProtocolException(ErrorCode.LIMIT_EXCEEDED, "user " + who.user() + " holds " + max
                         + " channels on this node (all connections together), the most one user may");
             }
-            h.merge(key, 1, Integer::sum);
-            return h;
+            if (h.isEmpty()) {
+                return Map.of(key, 1);
+            }
+            Map<ChannelKey, Integer> m = mutable(h);
+            m.merge(key, 1, Integer::sum);
+            return m;
         });
     }
 
     /** Counts one subscription of the user to the channel less. */
     void release(Principal who, ChannelKey key) {
-        byUser.computeIfPresent(userKey(who), (user, held) -> {
-            held.computeIfPresent(key, (k, n) -> n > 1 ? n - 1 : null);
-            return held.isEmpty() ? null : held;
+        byUser.computeIfPresent(new User(who), (user, held) -> {
+            Integer n = held.get(key);
+            if (n == null) {
+                return held;
+            }
+            if (n == 1 && held.size() == 1) {
+                return null;
+            }
+            Map<ChannelKey, Integer> m = mutable(held);
+            if (n == 1) {
+                m.remove(key);
+            } else {
+                m.put(key, n - 1);
+            }
+            return m;
         });
     }
 
     /** Channels the user holds on this node (tests, metrics). */
     int held(Principal who) {
-        Map<ChannelKey, Integer> h = byUser.get(userKey(who));
+        Map<ChannelKey, Integer> h = byUser.get(new User(who));
         return h == null ? 0 : h.size();
     }
 
-    private static String userKey(Principal who) {
-        return who.tenant() + '\u0000' + who.user();
+    private static Map<ChannelKey, Integer> mutable(Map<ChannelKey, Integer> held) {
+        return held instanceof HashMap<ChannelKey, Integer> m ? m : new HashMap<>(held);
     }
 }

@@ -22,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,6 +51,18 @@ class ChannelRulesTest {
     }
 
     // ------------------------------------------------------------ defaults
+
+    @Test
+    void keysShareTheNamespacesNamesInsteadOfTheParsedCopies() {
+        // every idle connection holds the key of each channel it subscribed to
+        ChannelKey a = rules.resolve("acme", new String("tenant"));
+        ChannelKey b = rules.resolve("globex", new String("tenant"));
+        assertSame(a.name(), b.name(), "a namespace without id segments has one name");
+        ChannelKey c = rules.resolve("acme", new String("location:wh-1"));
+        ChannelKey d = rules.resolve("acme", new String("location:wh-2"));
+        assertSame(c.name().namespace(), d.name().namespace());
+        assertEquals(new ChannelName("location", List.of("wh-1")), c.name());
+    }
 
     @Test
     void anyPrincipalOfTheTenantMaySubscribeToTheTenantChannel() {
