@@ -53,23 +53,6 @@ class DeltaParityTest {
         return TestGateway.token(user, tenant, Map.of("workspaces", List.of("*")), Duration.ofHours(1));
     }
 
-    /** An inventory line as the demo board publishes it, one field changed per event. */
-    private static String stock(int i) {
-        return "{\"sku\":\"A-1\",\"name\":\"Anvil, forged, 20 kg\",\"location\":\"wh-7\",\"bin\":\"R12-S3\","
-                + "\"qty\":" + (100 - i) + ",\"reserved\":" + (i % 5) + ",\"updatedBy\":\"scanner-04\"}";
-    }
-
-    /** Applies one delta-subscription event to the payload held before it; returns the new payload text. */
-    private static String apply(String held, JsonNode e) {
-        assertTrue(e.path("data").isTextual(), "a delta subscription's data is a string: " + e);
-        if (!e.path("delta").asBoolean()) {
-            return e.path("data").textValue();
-        }
-        assertTrue(held != null, "a delta needs the payload before it: " + e);
-        return new String(Fossil.apply(held.getBytes(StandardCharsets.UTF_8),
-                e.path("data").textValue().getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
-    }
-
     /** One subscription with deltas asked for, whatever the transport. */
     private interface Sub extends AutoCloseable {
         /** The subscribe's answer: the WebSocket reply, or the stream's {@code subscribed} event. */
@@ -181,7 +164,7 @@ class DeltaParityTest {
             assertTrue(s.answer().path("delta").asBoolean(), "tenant allows deltas: " + s.answer());
             int n = 12;
             for (int i = 0; i < n; i++) {
-                node.publish(t, "tenant", "stock.updated", stock(i));
+                node.publish(t, "tenant", "stock.updated", DeltaFrames.stock(i));
             }
             String held = null;
             for (int i = 0; i < n; i++) {
@@ -189,8 +172,8 @@ class DeltaParityTest {
                 assertEquals(i + 1, e.path("offset").asLong());
                 assertEquals(i > 0, e.path("delta").asBoolean(), (i == 0 ? "the first event is whole, "
                         : "every later one a delta, ") + e);
-                held = apply(held, e);
-                assertEquals(stock(i), held, "payload " + (i + 1) + " rebuilt byte for byte");
+                held = DeltaFrames.apply(held, e);
+                assertEquals(DeltaFrames.stock(i), held, "payload " + (i + 1) + " rebuilt byte for byte");
             }
         }
     }
@@ -217,7 +200,7 @@ class DeltaParityTest {
             String resume;
             try (Sub s = subscribe(kind, token("rita", t), "tenant", Optional.empty())) {
                 for (int i = 0; i < 3; i++) {
-                    node.publish(t, "tenant", "stock.updated", stock(i));
+                    node.publish(t, "tenant", "stock.updated", DeltaFrames.stock(i));
                 }
                 for (int i = 0; i < 3; i++) {
                     s.event();
@@ -225,7 +208,7 @@ class DeltaParityTest {
                 resume = s.resumeFrom();
             }
             for (int i = 3; i < 6; i++) {
-                node.publish(t, "tenant", "stock.updated", stock(i));
+                node.publish(t, "tenant", "stock.updated", DeltaFrames.stock(i));
             }
             try (Sub s = subscribe(kind, token("rita", t), "tenant", Optional.of(resume))) {
                 assertTrue(s.answer().path("recovered").asBoolean() && s.answer().path("delta").asBoolean(),
@@ -235,14 +218,14 @@ class DeltaParityTest {
                     JsonNode e = s.event();
                     assertEquals(i + 1, e.path("offset").asLong(), "exactly what was missed, in order");
                     assertFalse(e.path("delta").asBoolean(), "a replayed event is whole: " + e);
-                    held = apply(held, e);
-                    assertEquals(stock(i), held);
+                    held = DeltaFrames.apply(held, e);
+                    assertEquals(DeltaFrames.stock(i), held);
                 }
-                node.publish(t, "tenant", "stock.updated", stock(6));
+                node.publish(t, "tenant", "stock.updated", DeltaFrames.stock(6));
                 JsonNode live = s.event();
                 assertEquals(7, live.path("offset").asLong());
                 assertTrue(live.path("delta").asBoolean(), "live after the replay: a delta against offset 6: " + live);
-                assertEquals(stock(6), apply(held, live));
+                assertEquals(DeltaFrames.stock(6), DeltaFrames.apply(held, live));
                 assertTrue(s.quiet(Duration.ofMillis(200)), "nothing twice");
             }
             assertTrue(watcher.answer().path("delta").asBoolean());

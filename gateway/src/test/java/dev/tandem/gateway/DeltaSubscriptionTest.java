@@ -1,6 +1,5 @@
 package dev.tandem.gateway;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,7 +10,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import dev.tandem.delta.Fossil;
 import dev.tandem.testing.WsProbe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -42,23 +40,6 @@ class DeltaSubscriptionTest {
         return f.path("op").asText().equals("event");
     }
 
-    /** An inventory line as the demo board publishes it, one field changed per event. */
-    private static String stock(int i) {
-        return "{\"sku\":\"A-1\",\"name\":\"Anvil, forged, 20 kg\",\"location\":\"wh-7\",\"bin\":\"R12-S3\","
-                + "\"qty\":" + (100 - i) + ",\"reserved\":" + (i % 5) + ",\"updatedBy\":\"scanner-04\"}";
-    }
-
-    /** Applies one delta-subscription event to the payload held before it; returns the new payload text. */
-    private static String apply(String held, JsonNode e) {
-        assertTrue(e.path("data").isTextual(), "a delta subscription's data is a string: " + e);
-        if (!e.path("delta").asBoolean()) {
-            return e.path("data").textValue();
-        }
-        byte[] next = Fossil.apply(held.getBytes(StandardCharsets.UTF_8),
-                e.path("data").textValue().getBytes(StandardCharsets.UTF_8));
-        return new String(next, StandardCharsets.UTF_8);
-    }
-
     @Test
     void aDeltaSubscriberRebuildsEveryPayloadExactlyFromOneWholeThenDeltas() throws Exception {
         try (WsProbe delta = ContractProbes.connect(node.ws(), TestGateway.token("d", "t-delta"));
@@ -69,7 +50,7 @@ class DeltaSubscriptionTest {
             assertFalse(plainReply.has("delta"), "no delta asked, none said");
             int n = 20;
             for (int i = 0; i < n; i++) {
-                node.publish("t-delta", "tenant", "stock.updated", stock(i));
+                node.publish("t-delta", "tenant", "stock.updated", DeltaFrames.stock(i));
             }
             String held = null;
             int deltas = 0;
@@ -80,13 +61,13 @@ class DeltaSubscriptionTest {
                     assertFalse(e.path("delta").asBoolean(), "the first event after subscribing is whole");
                 } else if (e.path("delta").asBoolean()) {
                     deltas++;
-                    assertTrue(e.path("data").textValue().length() < stock(i).length(), "a delta is smaller");
+                    assertTrue(e.path("data").textValue().length() < DeltaFrames.stock(i).length(), "a delta is smaller");
                 }
-                held = apply(held, e);
-                assertEquals(stock(i), held, "payload " + (i + 1) + " rebuilt byte for byte");
+                held = DeltaFrames.apply(held, e);
+                assertEquals(DeltaFrames.stock(i), held, "payload " + (i + 1) + " rebuilt byte for byte");
                 JsonNode p = plain.expect(DeltaSubscriptionTest::isEvent);
                 assertFalse(p.has("delta"));
-                assertEquals(stock(i), p.path("data").toString(), "the plain subscriber gets the payload itself");
+                assertEquals(DeltaFrames.stock(i), p.path("data").toString(), "the plain subscriber gets the payload itself");
             }
             assertEquals(n - 1, deltas, "every event after the first is a delta");
         }
@@ -101,7 +82,7 @@ class DeltaSubscriptionTest {
              WsProbe c = ContractProbes.connect(node.ws(), TestGateway.token("d", tenant))) {
             watcher.request(2, "{\"op\":\"subscribe\",\"id\":2,\"channel\":\"tenant\",\"delta\":\"fossil\"}");
             for (int i = 0; i < 5; i++) {
-                node.publish(tenant, "tenant", "stock.updated", stock(i));
+                node.publish(tenant, "tenant", "stock.updated", DeltaFrames.stock(i));
             }
             String epoch;
             try (WsProbe first = ContractProbes.connect(node.ws(), TestGateway.token("x", tenant))) {
@@ -115,14 +96,14 @@ class DeltaSubscriptionTest {
                 JsonNode e = c.expect(DeltaSubscriptionTest::isEvent);
                 assertEquals(i + 1, e.path("offset").asLong());
                 assertFalse(e.path("delta").asBoolean(), "a replayed event is whole");
-                held = apply(held, e);
-                assertEquals(stock(i), held);
+                held = DeltaFrames.apply(held, e);
+                assertEquals(DeltaFrames.stock(i), held);
             }
-            node.publish(tenant, "tenant", "stock.updated", stock(5));
+            node.publish(tenant, "tenant", "stock.updated", DeltaFrames.stock(5));
             JsonNode live = c.expect(DeltaSubscriptionTest::isEvent);
             assertEquals(6, live.path("offset").asLong());
             assertTrue(live.path("delta").asBoolean(), "live after the replay: a delta against offset 5");
-            assertEquals(stock(5), apply(held, live));
+            assertEquals(DeltaFrames.stock(5), DeltaFrames.apply(held, live));
         }
     }
 
@@ -150,19 +131,19 @@ class DeltaSubscriptionTest {
             try (WsProbe typist = ContractProbes.connect(node.ws(), TestGateway.token("bob", tenant, scopes,
                     Duration.ofHours(1)))) {
                 List<String> got = new ArrayList<>();
-                node.publish(tenant, "project:p1", "note", stock(0));
-                String held = apply(null, c.expect(DeltaSubscriptionTest::isEvent));
+                node.publish(tenant, "project:p1", "note", DeltaFrames.stock(0));
+                String held = DeltaFrames.apply(null, c.expect(DeltaSubscriptionTest::isEvent));
                 typist.send("{\"op\":\"publish\",\"channel\":\"project:p1\",\"type\":\"typing\",\"data\":{\"on\":true},"
                         + "\"ephemeral\":true}");
                 JsonNode typing = c.expect(DeltaSubscriptionTest::isEvent);
                 assertTrue(typing.path("ephemeral").asBoolean());
                 assertFalse(typing.path("delta").asBoolean(), "an ephemeral event is whole");
                 assertEquals("{\"on\":true}", typing.path("data").textValue());
-                node.publish(tenant, "project:p1", "note", stock(1));
+                node.publish(tenant, "project:p1", "note", DeltaFrames.stock(1));
                 JsonNode next = c.expect(DeltaSubscriptionTest::isEvent);
                 assertTrue(next.path("delta").asBoolean(), "the chain goes on from the durable payload");
-                got.add(apply(held, next));
-                assertEquals(List.of(stock(1)), got);
+                got.add(DeltaFrames.apply(held, next));
+                assertEquals(List.of(DeltaFrames.stock(1)), got);
                 assertNull(c.poll(Duration.ofMillis(200)));
             }
         }
