@@ -13,13 +13,11 @@ import { LogSink, NodeWebSocket, testClient } from './support/clients.js';
 import { FakeServer, defaultScript } from './support/fake-server.js';
 import { encodeDelta } from './support/fossil-encoder.js';
 import { eventually, uniqueTenant } from './support/gateway.js';
+import { stockLine } from './support/inventory.js';
 import { useGateway } from './support/setup.js';
 
 const gw = useGateway();
 
-function stock(i: number): { sku: string; name: string; location: string; qty: number; reserved: number } {
-  return { sku: 'A-1', name: 'Anvil, forged, 20 kg', location: 'wh-7', qty: 100 - i, reserved: i % 3 };
-}
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
@@ -42,10 +40,10 @@ describe('delta subscriptions against a real gateway', () => {
       assert.equal(reply.body['delta'], true, 'tenant allows deltas');
       const n = 12;
       for (let i = 0; i < n; i++) {
-        await gw.publish(tenant, 'tenant', 'stock.updated', stock(i));
+        await gw.publish(tenant, 'tenant', 'stock.updated', stockLine(i));
       }
       await eventually(() => got.length >= n, () => `all ${n} events (got ${got.length})`);
-      got.forEach((e, i) => assert.deepEqual(e.data, stock(i), `payload ${i + 1} whole`));
+      got.forEach((e, i) => assert.deepEqual(e.data, stockLine(i), `payload ${i + 1} whole`));
       assert.ok(got.every((e) => typeof e.time === 'number' && e.eventId === undefined), 'ms time, no generated id');
       const events = wire.map((m) => JSON.parse(m) as { op: string; delta?: boolean }).filter((f) => f.op === 'event');
       assert.equal(events[0]?.delta, false, 'the first is whole');
@@ -83,12 +81,12 @@ describe('a broken delta chain', () => {
     const conn = fake.connections[0]!;
     const event = (offset: number, delta: boolean, data: string): void =>
       conn.send({ op: 'event', channel: 'location:wh-7', epoch: 'e1', offset, type: 'stock.updated', ts: Date.now(), delta, data });
-    const s = (i: number): string => JSON.stringify(stock(i));
+    const s = (i: number): string => JSON.stringify(stockLine(i));
     const delta = (from: string, to: string): string => text.decode(encodeDelta(utf8.encode(from), utf8.encode(to)));
     event(2, false, s(2));
     event(3, true, delta(s(2), s(3)));
     await eventually(() => got.length === 2, 'a whole payload, then a delta applied');
-    assert.deepEqual(got.map((e) => e.data), [stock(2), stock(3)]);
+    assert.deepEqual(got.map((e) => e.data), [stockLine(2), stockLine(3)]);
     event(4, true, delta(' ' + s(3), s(4))); // made against another payload: the checksum fails
     event(5, true, delta(s(4), s(5))); // in flight behind it: dropped
     const subscribes = (): Array<Record<string, unknown>> => fake.received('subscribe').filter((f) => f['channel'] === 'location:wh-7');
@@ -100,7 +98,7 @@ describe('a broken delta chain', () => {
     event(4, false, s(4)); // replayed whole
     await eventually(() => got.length === 3, 'the replayed event');
     assert.deepEqual(got.map((e) => e.position?.offset), [2, 3, 4]);
-    assert.deepEqual(got[2]?.data, stock(4));
+    assert.deepEqual(got[2]?.data, stockLine(4));
     assert.ok(log.lines.some((l) => l.includes('delta chain broken')), log.lines.join('\n'));
   });
 });

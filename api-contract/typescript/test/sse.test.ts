@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { FetchEventSource, ManualEnvironment, PRESENCE_OVER_SSE, type EventSourceConstructor, type JsonObject, type TandemError, type TandemEvent } from '@tandem/client';
 import { testClient } from './support/clients.js';
 import { eventually, sleep, uniqueTenant, type TokenClaims } from './support/gateway.js';
+import { stockLine } from './support/inventory.js';
 import { connectAndFollowOffsets, connectAndSubscribe, firstOffsets, publishWhileCutting, useGateway } from './support/setup.js';
 import { RefusingProxy } from './support/http-proxy.js';
 import { Proxy } from './support/proxy.js';
@@ -171,10 +172,6 @@ describe('SSE transport', () => {
   });
 });
 
-/** An inventory line as the demo board publishes it, one field changed per event. */
-function stock(i: number): { sku: string; name: string; location: string; qty: number; reserved: number } {
-  return { sku: 'A-1', name: 'Anvil, forged, 20 kg', location: 'wh-7', qty: 100 - i, reserved: i % 3 };
-}
 
 /** What went over the wire of each stream a client opened: its URL and its `event` frames. */
 interface Wire {
@@ -221,10 +218,10 @@ describe('SSE delta subscriptions', () => {
       assert.equal(reply.body['delta'], true, 'tenant allows deltas: the subscribed event says so');
       const n = 12;
       for (let i = 0; i < n; i++) {
-        await gw.publish(tenant, 'tenant', 'stock.updated', stock(i));
+        await gw.publish(tenant, 'tenant', 'stock.updated', stockLine(i));
       }
       await eventually(() => got.length >= n, () => `all ${n} events (got ${got.length})`);
-      got.forEach((e, i) => assert.deepEqual(e.data, stock(i), `payload ${i + 1} whole`));
+      got.forEach((e, i) => assert.deepEqual(e.data, stockLine(i), `payload ${i + 1} whole`));
       const stream = wire.streams.at(-1)!;
       assert.equal(stream.url.searchParams.get('delta'), 'fossil', `asked for: ${stream.url.search}`);
       assert.equal(stream.events[0]?.delta, false, 'the first is whole');
@@ -271,13 +268,13 @@ describe('SSE delta subscriptions', () => {
       const broken = wire.streams.length - 1;
       const n = 10;
       for (let i = 0; i < n; i++) {
-        await gw.publish(tenant, 'tenant', 'stock.updated', stock(i));
+        await gw.publish(tenant, 'tenant', 'stock.updated', stockLine(i));
       }
       await eventually(() => got.length >= n, () => `all ${n} events (got ${got.length})\n${log.lines.join('\n')}`);
       await sleep(300);
       assert.ok(tampered);
       assert.deepEqual(got.map((e) => e.position?.offset), firstOffsets(n), 'each once, in order');
-      got.forEach((e, i) => assert.deepEqual(e.data, stock(i), `payload ${i + 1} whole`));
+      got.forEach((e, i) => assert.deepEqual(e.data, stockLine(i), `payload ${i + 1} whole`));
       assert.ok(log.lines.some((l) => l.includes('delta chain broken')), log.lines.join('\n'));
       const mended = wire.streams.slice(broken + 1).find((s) => s.events.some((f) => f.offset === 5));
       assert.ok(mended !== undefined, 'a new stream brought offset 5 again');
