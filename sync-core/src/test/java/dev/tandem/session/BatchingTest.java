@@ -104,6 +104,7 @@ class BatchingTest {
         assertEvents(carol, "ticker:t1", 1, 10);
         assertEquals(List.of(10), writesAfter(bob, bobBefore), "one write of ten frames");
         assertEquals(List.of(10), writesAfter(carol, carolBefore), "one write of ten frames");
+        awaitAtRest(bob); // the writer counts a write once its send returned, after the client has it
         assertEquals(bobBefore + 1, bob.session.outboundWrites(), "the connection's own count of socket writes");
 
         // three more wait for the delay, then go out together
