@@ -101,15 +101,15 @@ describe('demo board push notifications in Chromium', () => {
         registrationId: reg.registrationId,
         data: JSON.stringify({ title: 'A conflict on A-1', body: 'Your price edit needs a decision', tag: 'conflict-1' }),
       });
-      const shown = await page.waitForFunction(
-        async () => {
-          const n = await (await navigator.serviceWorker.ready).getNotifications();
-          return n.length > 0 ? n.map((x) => ({ title: x.title, body: x.body, tag: x.tag })) : false;
-        },
-        null,
-        { timeout: 10_000 },
-      );
-      assert.deepEqual(await shown.jsonValue(), [{ title: 'A conflict on A-1', body: 'Your price edit needs a decision', tag: 'conflict-1' }]);
+      // waitForFunction does not await an async predicate (its promise is truthy at once): poll here
+      type Shown = Array<{ title: string; body: string; tag: string }>;
+      let shown: Shown = [];
+      for (const until = Date.now() + 10_000; shown.length === 0 && Date.now() < until; ) {
+        shown = await page.evaluate(async () =>
+          (await (await navigator.serviceWorker.ready).getNotifications()).map((x) => ({ title: x.title, body: x.body, tag: x.tag })));
+        if (shown.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(shown, [{ title: 'A conflict on A-1', body: 'Your price edit needs a decision', tag: 'conflict-1' }]);
 
       // the page unregisters: the device goes from the gateway, the browser's subscription with it
       // (found through the page's service worker registration, the default)
