@@ -16,7 +16,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -182,7 +181,9 @@ public final class Subscriptions {
             parts.docs().readable(who, docRef.get());
         }
         boolean delta = s.delta().filter(Namespace.FOSSIL::equals).isPresent() && ns.allowsDelta(Namespace.FOSSIL);
-        Sub sub = new Sub(key, docRef, s.snapshot(), delta);
+        // a snapshot (document or members) is read once live and answered before what followed it
+        boolean reads = s.snapshot() || s.presence();
+        Sub sub = new Sub(key, docRef, reads, delta);
         parts.userChannels().acquire(who, key);
         add(key, sub);
         boolean ownInbox = key.namespace().equals(Inbox.NAMESPACE) && key.name().id().equals(who.user());
@@ -206,17 +207,16 @@ public final class Subscriptions {
                 joinedForAdding().add(key);
                 joined = true;
             }
-            Optional<ArrayNode> members = s.presence() ? Optional.of(parts.presences().members(key)) : Optional.empty();
             parts.broker().subscribe(key, sub, since, recovery -> {
-                ObjectNode body = body(s, recovery, members, ownInbox ? pending.size() : -1);
+                ObjectNode body = body(s, recovery, ownInbox ? pending.size() : -1);
                 if (s.delta().isPresent()) {
                     body.put("delta", delta); // asked for where the namespace does not allow it: without
                 }
                 // a version replayed from an older offset is judged like a live one
                 List<Publication> replay = replay(pending, recovery.missed()).stream()
                         .filter(p -> readable(who, p)).toList();
-                if (s.snapshot()) {
-                    // answered once the document is read; until then publications wait in order
+                if (reads) {
+                    // answered once the snapshot is read; until then publications wait in order
                     reply[0] = body;
                     sub.holdReplay(replay);
                 } else {
@@ -229,11 +229,17 @@ public final class Subscriptions {
                     }
                 }
             });
-            if (s.snapshot()) {
-                // read after going live: every change after this read arrives as an event
-                Optional<Document> doc = parts.docs().readable(who, docRef.get());
-                reply[0].set("document", doc.<com.fasterxml.jackson.databind.JsonNode>map(Document::toJson)
-                        .orElse(NullNode.getInstance()));
+            if (reads) {
+                // read after going live: every change after this read arrives as an event (one
+                // before it may arrive too, and changes nothing a client applies in order)
+                if (s.presence()) {
+                    reply[0].set("presence", parts.presences().members(key));
+                }
+                if (s.snapshot()) {
+                    Optional<Document> doc = parts.docs().readable(who, docRef.get());
+                    reply[0].set("document", doc.<com.fasterxml.jackson.databind.JsonNode>map(Document::toJson)
+                            .orElse(NullNode.getInstance()));
+                }
                 sub.release(() -> answer.accept(new Result.Ok(reply[0])));
             }
         } catch (RuntimeException e) {
@@ -255,14 +261,13 @@ public final class Subscriptions {
         }
     }
 
-    private ObjectNode body(ClientFrame.Subscribe s, Recovery recovery, Optional<ArrayNode> members, int inbox) {
+    private ObjectNode body(ClientFrame.Subscribe s, Recovery recovery, int inbox) {
         Position top = recovery.top();
         ObjectNode body = parts.codec().object().put("channel", s.channel()).put("epoch", top.epoch())
                 .put("offset", top.offset());
         if (s.since().isPresent()) {
             body.put("recovered", recovery.recovered());
         }
-        members.ifPresent(m -> body.set("presence", m));
         if (inbox >= 0) {
             body.put("inbox", inbox);
         }

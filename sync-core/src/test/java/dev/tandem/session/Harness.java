@@ -20,6 +20,8 @@ import dev.tandem.channel.ChannelRules;
 import dev.tandem.hub.Hub;
 import dev.tandem.operations.Operations;
 import dev.tandem.operations.Result;
+import dev.tandem.presence.MemoryPresenceStore;
+import dev.tandem.presence.PresenceStore;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.ServerFrame;
@@ -51,12 +53,21 @@ final class Harness implements AutoCloseable {
     }
 
     Harness(SessionLimits limits, UnaryOperator<Broker> wrap, ChannelRules rules) {
+        this(limits, wrap, rules, MemoryPresenceStore.create());
+    }
+
+    Harness(SessionLimits limits, PresenceStore presence) {
+        this(limits, b -> b, ChannelRules.create(), presence);
+    }
+
+    private Harness(SessionLimits limits, UnaryOperator<Broker> wrap, ChannelRules rules, PresenceStore presence) {
         this.rules = rules;
         this.memory = new MemoryBroker(hub, rules, Telemetry.NOOP, Clock.systemUTC());
         ops = Operations.builder()
                 .codec(codec)
                 .rules(rules)
                 .broker(wrap.apply(memory))
+                .presence(presence)
                 .verifier(new FakeVerifier())
                 .build();
         engine = Engine.builder()

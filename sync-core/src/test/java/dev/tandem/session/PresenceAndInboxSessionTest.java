@@ -6,6 +6,13 @@ import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.tandem.channel.ChannelKey;
+import dev.tandem.presence.Member;
+import dev.tandem.presence.MemoryPresenceStore;
+import dev.tandem.presence.PresenceLimits;
+import dev.tandem.presence.PresenceStore;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.ServerFrame;
@@ -64,6 +71,78 @@ class PresenceAndInboxSessionTest {
         assertEquals(List.of("join", "leave"), alice.stream().map(ServerFrame.Presence::kind).toList(),
                 "one join and one leave for two tabs");
         assertTrue(alice.stream().allMatch(p -> p.channel().equals("workspace:w1")));
+    }
+
+    @Test
+    void aJoinJustAfterTheMembersWereReadStillReachesTheNewSubscriber() {
+        Client[] bob = new Client[1];
+        PresenceStore store = new ReadHook(MemoryPresenceStore.create(), () -> {
+            // bob joins once alice's list has been read, before alice's answer
+            bob[0] = h.connected(BOB);
+            bob[0].send(new ClientFrame.Subscribe(1, "workspace:w1", Optional.empty(), false));
+            bob[0].t.reply(1);
+        });
+        h = new Harness(Harness.limits().build(), store);
+        Client alice = h.connected(ALICE);
+        alice.send(new ClientFrame.Subscribe(1, "workspace:w1", Optional.empty(), true));
+        ServerFrame.Reply snapshot = alice.t.reply(1);
+        assertEquals(List.of("alice"), users(snapshot.body().path("presence")), "read before bob joined");
+        List<ServerFrame.Presence> after = presenceFrames(alice.sync());
+        assertEquals(List.of("join bob"), after.stream().map(p -> p.kind() + " " + p.data().path("user").asText())
+                .toList(), "the join that followed the read follows the answer");
+    }
+
+    private static List<String> users(JsonNode members) {
+        List<String> users = new java.util.ArrayList<>();
+        members.forEach(m -> users.add(m.path("user").asText()));
+        return users;
+    }
+
+    /** A presence store that runs {@code afterRead} once, just after the first members read. */
+    private record ReadHook(PresenceStore store, Runnable afterRead, java.util.concurrent.atomic.AtomicBoolean ran)
+            implements PresenceStore {
+        ReadHook(PresenceStore store, Runnable afterRead) {
+            this(store, afterRead, new java.util.concurrent.atomic.AtomicBoolean());
+        }
+
+        @Override
+        public List<Member> members(ChannelKey channel) {
+            List<Member> members = store.members(channel);
+            if (ran.compareAndSet(false, true)) {
+                afterRead.run();
+            }
+            return members;
+        }
+
+        @Override
+        public boolean join(ChannelKey channel, String user, String connectionId, Optional<JsonNode> state) {
+            return store.join(channel, user, connectionId, state);
+        }
+
+        @Override
+        public boolean leave(ChannelKey channel, String user, String connectionId) {
+            return store.leave(channel, user, connectionId);
+        }
+
+        @Override
+        public boolean heartbeat(ChannelKey channel, String user, String connectionId) {
+            return store.heartbeat(channel, user, connectionId);
+        }
+
+        @Override
+        public Member setState(ChannelKey channel, String user, String connectionId, JsonNode state) {
+            return store.setState(channel, user, connectionId, state);
+        }
+
+        @Override
+        public List<String> expire(ChannelKey channel) {
+            return store.expire(channel);
+        }
+
+        @Override
+        public PresenceLimits limits() {
+            return store.limits();
+        }
     }
 
     @Test
