@@ -13,7 +13,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * A TCP proxy to a server (Redis) that a test can freeze: while frozen, every byte in either
  * direction is held (not dropped) and no connection is closed, new connections are accepted
  * but carry nothing, so the server looks alive but hangs, like a stalled host or a network
- * partition that drops nothing. Unfrozen, the held bytes flow on in order.
+ * partition that drops nothing. Unfrozen, the held bytes flow on in order. It stands in for the
+ * network, so it pumps on platform threads: the test's own virtual threads (hundreds of clients)
+ * must not delay its bytes.
  */
 public final class FreezingProxy implements AutoCloseable {
     private final ServerSocket server;
@@ -29,7 +31,7 @@ public final class FreezingProxy implements AutoCloseable {
         this.targetHost = targetHost;
         this.targetPort = targetPort;
         this.server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().name("freezing-proxy-accept").start(this::accept);
+        Thread.ofPlatform().daemon().name("freezing-proxy-accept").start(this::accept);
     }
 
     /** The proxy's port. */
@@ -60,7 +62,7 @@ public final class FreezingProxy implements AutoCloseable {
             try {
                 Socket client = server.accept();
                 sockets.add(client);
-                Thread.ofVirtual().name("freezing-proxy-conn").start(() -> connect(client));
+                Thread.ofPlatform().daemon().name("freezing-proxy-conn").start(() -> connect(client));
             } catch (IOException e) {
                 if (!closed) {
                     System.getLogger(FreezingProxy.class.getName()).log(System.Logger.Level.WARNING, "accept failed", e);
@@ -76,7 +78,7 @@ public final class FreezingProxy implements AutoCloseable {
             sockets.add(upstream);
             client.setTcpNoDelay(true);
             upstream.setTcpNoDelay(true);
-            Thread.ofVirtual().name("freezing-proxy-up").start(() -> pump(client, upstream));
+            Thread.ofPlatform().daemon().name("freezing-proxy-up").start(() -> pump(client, upstream));
             pump(upstream, client);
         } catch (IOException e) {
             closeQuietly(client);

@@ -46,6 +46,12 @@ public final class RedisSettings {
     public static final Duration DEFAULT_SCAN_INTERVAL = Duration.ofSeconds(1);
     /** Default {@code tandem.redis.subscriptions-per-connection}: shard channels one connection carries. */
     public static final int DEFAULT_SUBSCRIPTIONS_PER_CONNECTION = 10_000;
+    /** Default {@code tandem.redis.connection-pool-size}: command connections per Redis (per master in a cluster). */
+    public static final int DEFAULT_POOL_SIZE = 64;
+    /** Default {@code tandem.redis.connection-minimum-idle} for one Redis: connections kept open while idle. */
+    public static final int DEFAULT_MINIMUM_IDLE = 24;
+    /** Default {@code tandem.redis.connection-minimum-idle} per master of a Redis Cluster. */
+    public static final int DEFAULT_CLUSTER_MINIMUM_IDLE = 8;
 
     private final Optional<String> address;
     private final List<String> clusterNodes;
@@ -58,6 +64,8 @@ public final class RedisSettings {
     private final Duration retryInterval;
     private final Duration scanInterval;
     private final int subscriptionsPerConnection;
+    private final int poolSize;
+    private final int minimumIdle;
 
     private RedisSettings(Config redis) {
         this.address = nonBlank(redis.get("address"));
@@ -75,6 +83,9 @@ public final class RedisSettings {
         this.scanInterval = redis.get("scan-interval").as(Duration.class).orElse(DEFAULT_SCAN_INTERVAL);
         this.subscriptionsPerConnection = redis.get("subscriptions-per-connection").asInt()
                 .orElse(DEFAULT_SUBSCRIPTIONS_PER_CONNECTION);
+        this.poolSize = redis.get("connection-pool-size").asInt().orElse(DEFAULT_POOL_SIZE);
+        this.minimumIdle = redis.get("connection-minimum-idle").asInt().orElse(Math.min(poolSize,
+                clusterNodes.isEmpty() ? DEFAULT_MINIMUM_IDLE : DEFAULT_CLUSTER_MINIMUM_IDLE));
         if (address.isPresent() && !clusterNodes.isEmpty()) {
             throw new IllegalArgumentException("set either tandem.redis.address (one Redis) or "
                     + "tandem.redis.cluster-nodes (a Redis Cluster), not both");
@@ -87,9 +98,14 @@ public final class RedisSettings {
         }
         if (timeout.isNegative() || timeout.isZero() || connectTimeout.isNegative() || connectTimeout.isZero()
                 || scanInterval.isNegative() || scanInterval.isZero() || retryAttempts < 0
-                || retryInterval.isNegative() || subscriptionsPerConnection < 1) {
-            throw new IllegalArgumentException("tandem.redis: timeout-budget, timeout, connect-timeout, scan-interval "
-                    + "and subscriptions-per-connection must be positive, retry-attempts and retry-interval not negative");
+                || retryInterval.isNegative() || subscriptionsPerConnection < 1 || poolSize < 1) {
+            throw new IllegalArgumentException("tandem.redis: timeout-budget, timeout, connect-timeout, scan-interval, "
+                    + "subscriptions-per-connection and connection-pool-size must be positive, retry-attempts and "
+                    + "retry-interval not negative");
+        }
+        if (minimumIdle < 0 || minimumIdle > poolSize) {
+            throw new IllegalArgumentException("tandem.redis.connection-minimum-idle must be between 0 and "
+                    + "connection-pool-size (" + poolSize + ")");
         }
         if (worstCase().compareTo(budget) > 0 || connectTimeout.compareTo(budget) > 0) {
             throw new IllegalArgumentException("tandem.redis: a command may wait (retry-attempts + 1) x timeout + "
@@ -146,22 +162,7 @@ public final class RedisSettings {
      * @throws IllegalStateException when a server runs a Redis older than 7.0 (no sharded pub/sub)
      */
     public RedissonClient connect() {
-        org.redisson.config.Config c = new org.redisson.config.Config();
-        if (cluster()) {
-            var cluster = c.useClusterServers()
-                    .setScanInterval((int) scanInterval.toMillis())
-                    .setReadMode(ReadMode.MASTER)
-                    .setSubscriptionMode(SubscriptionMode.MASTER)
-                    .setMasterConnectionMinimumIdleSize(8)
-                    .setSlaveConnectionMinimumIdleSize(1)
-                    .setSubscriptionsPerConnection(subscriptionsPerConnection);
-            clusterNodes.forEach(cluster::addNodeAddress);
-            common(cluster);
-        } else {
-            common(c.useSingleServer().setAddress(address.orElseThrow())
-                    .setSubscriptionsPerConnection(subscriptionsPerConnection));
-        }
-        RedissonClient client = Redisson.create(c);
+        RedissonClient client = Redisson.create(redissonConfig());
         try {
             requireSharding(client);
             return client;
@@ -169,6 +170,29 @@ public final class RedisSettings {
             client.shutdown();
             throw e;
         }
+    }
+
+    /** The Redisson configuration these settings make. */
+    org.redisson.config.Config redissonConfig() {
+        org.redisson.config.Config c = new org.redisson.config.Config();
+        if (cluster()) {
+            var cluster = c.useClusterServers()
+                    .setScanInterval((int) scanInterval.toMillis())
+                    .setReadMode(ReadMode.MASTER)
+                    .setSubscriptionMode(SubscriptionMode.MASTER)
+                    .setMasterConnectionPoolSize(poolSize)
+                    .setMasterConnectionMinimumIdleSize(minimumIdle)
+                    .setSlaveConnectionMinimumIdleSize(1)
+                    .setSubscriptionsPerConnection(subscriptionsPerConnection);
+            clusterNodes.forEach(cluster::addNodeAddress);
+            common(cluster);
+        } else {
+            common(c.useSingleServer().setAddress(address.orElseThrow())
+                    .setConnectionPoolSize(poolSize)
+                    .setConnectionMinimumIdleSize(minimumIdle)
+                    .setSubscriptionsPerConnection(subscriptionsPerConnection));
+        }
+        return c;
     }
 
     /** Refuses a server older than 7.0, whose missing {@code SSUBSCRIBE} would only show as silence later. */

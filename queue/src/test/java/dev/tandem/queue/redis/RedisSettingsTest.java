@@ -73,4 +73,26 @@ class RedisSettingsTest {
         RedisSettings.create(redis(Map.of("address", "redis://a:6379", "timeout-budget", "PT10S", "timeout", "PT3S",
                 "retry-attempts", "2"))).orElseThrow();
     }
+
+    @Test
+    void theCommandConnectionPoolIsSizedBySettings() {
+        var single = RedisSettings.create(redis(Map.of("address", "redis://a:6379"))).orElseThrow().redissonConfig()
+                .useSingleServer();
+        assertEquals(RedisSettings.DEFAULT_POOL_SIZE, single.getConnectionPoolSize());
+        assertEquals(RedisSettings.DEFAULT_MINIMUM_IDLE, single.getConnectionMinimumIdleSize());
+        var warm = RedisSettings.create(redis(Map.of("address", "redis://a:6379", "connection-pool-size", "128",
+                "connection-minimum-idle", "128"))).orElseThrow().redissonConfig().useSingleServer();
+        assertEquals(128, warm.getConnectionPoolSize());
+        assertEquals(128, warm.getConnectionMinimumIdleSize());
+        var cluster = RedisSettings.create(redis(Map.of("cluster-nodes", "redis://a:7000", "connection-pool-size", "16")))
+                .orElseThrow().redissonConfig().useClusterServers();
+        assertEquals(16, cluster.getMasterConnectionPoolSize());
+        assertEquals(RedisSettings.DEFAULT_CLUSTER_MINIMUM_IDLE, cluster.getMasterConnectionMinimumIdleSize());
+        // a small pool lowers the default idle count with it; more idle than the pool is refused
+        assertEquals(4, RedisSettings.create(redis(Map.of("address", "redis://a:6379", "connection-pool-size", "4")))
+                .orElseThrow().redissonConfig().useSingleServer().getConnectionMinimumIdleSize());
+        IllegalArgumentException idle = assertThrows(IllegalArgumentException.class, () -> RedisSettings.create(
+                redis(Map.of("address", "redis://a:6379", "connection-pool-size", "8", "connection-minimum-idle", "9"))));
+        assertTrue(idle.getMessage().contains("connection-minimum-idle"), idle.getMessage());
+    }
 }
