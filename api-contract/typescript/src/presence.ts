@@ -189,14 +189,19 @@ export class PresenceChannel {
       return;
     }
     switch (frame.kind) {
+      // the member list in a subscribe reply is read once the subscription is live, so a join or
+      // leave from just before it may follow it: one that changes nothing is not announced
       case 'join':
-        if (!this.list.has(m.user)) {
-          this.list.set(m.user, m);
+        if (this.list.has(m.user)) {
+          return;
         }
-        this.emitter.emit('join', this.list.get(m.user) as Member);
+        this.list.set(m.user, m);
+        this.emitter.emit('join', m);
         break;
       case 'leave':
-        this.list.delete(m.user);
+        if (!this.list.delete(m.user)) {
+          return;
+        }
         this.emitter.emit('leave', m);
         break;
       case 'state':

@@ -294,23 +294,21 @@ export class Subscriptions {
       ...(ch.wants('snapshot') ? { snapshot: true } : {}),
       ...(Deltas.asked([...ch.handles].map((h) => h.extras)) === undefined ? {} : { delta: 'fossil' }),
     };
-    // the new subscription's events follow its reply at once (often in the same read): its
-    // chain starts there, not when the promise's callbacks run
-    const chainStarts = (): void => {
-      if (this.channels.get(ch.name) === ch) {
-        this.deltas.subscribed(ch.name);
+    // the channel's frames follow the reply at once, often in the same network read: the reply
+    // (position, member list, delta chain) is taken as it is read, before them, never later in
+    // the promise's callbacks
+    const replied = (body: JsonObject): void => {
+      if (this.channels.get(ch.name) !== ch) {
+        return; // unsubscribed meanwhile: removeHandle sent (or will send) the unsubscribe
       }
+      ch.inflight = false;
+      ch.conn = c;
+      ch.retries = 0;
+      this.deltas.subscribed(ch.name);
+      this.subscribed(ch, since, body);
     };
-    this.client.connection.request(frame, undefined, chainStarts).then(
-      (body) => {
-        if (this.channels.get(ch.name) !== ch) {
-          return; // unsubscribed meanwhile: removeHandle sent (or will send) the unsubscribe
-        }
-        ch.inflight = false;
-        ch.conn = c;
-        ch.retries = 0;
-        this.subscribed(ch, since, body);
-      },
+    this.client.connection.request(frame, undefined, replied).then(
+      () => {},
       (e: TandemError) => {
         ch.inflight = false;
         if (this.channels.get(ch.name) !== ch) {

@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import WebSocket from 'ws';
-import type { JsonObject, Signal, TandemError } from '@tandem/client';
-import { testClient } from './support/clients.js';
+import { TandemClient, type JsonObject, type Signal, type TandemError } from '@tandem/client';
+import { LogSink, NodeWebSocket, testClient } from './support/clients.js';
+import { FakeServer, defaultScript } from './support/fake-server.js';
 import { eventually, mintToken, sleep, uniqueTenant } from './support/gateway.js';
 import { useGateway } from './support/setup.js';
 import { Proxy } from './support/proxy.js';
@@ -131,6 +132,36 @@ describe('presence', () => {
       const f = frames.find((x) => x.id === id);
       assert.equal(f?.op, 'error', `state of request ${id} refused`);
       assert.equal(f?.code, 'bad_request');
+    }
+  });
+  test('a join or leave that changes nothing (it came from just before the member list) is not announced', async () => {
+    const fake = await FakeServer.start();
+    fake.script = defaultScript((conn, frame) => {
+      if (frame.op === 'subscribe') {
+        conn.reply(frame.id, { channel: frame['channel'], epoch: 'e1', offset: 0, presence: [{ user: 'alice' }, { user: 'bob' }] });
+        const presence = (kind: string, user: string): void =>
+          conn.send({ op: 'presence', channel: frame['channel'], kind, data: { user } });
+        presence('join', 'bob'); // bob is in the list already
+        presence('leave', 'carol'); // carol is not
+        presence('join', 'carol');
+        presence('leave', 'bob');
+        presence('join', 'dave');
+      }
+    });
+    const client = new TandemClient({ url: fake.url, WebSocket: NodeWebSocket, getToken: () => 'token', logger: new LogSink().logger });
+    try {
+      await client.connect();
+      const p = client.presence('workspace:w1');
+      const seen: string[] = [];
+      p.on('join', (m) => seen.push(`join ${m.user}`));
+      p.on('leave', (m) => seen.push(`leave ${m.user}`));
+      await p.ready;
+      await eventually(() => p.member('dave') !== undefined, 'the last frame applied');
+      assert.deepEqual(seen, ['join carol', 'leave bob', 'join dave']);
+      assert.deepEqual(users(p.members()), ['alice', 'carol', 'dave']);
+    } finally {
+      client.close();
+      await fake.close();
     }
   });
 });
