@@ -26,9 +26,9 @@ export interface Signal<T = Json> {
 export interface PresenceEvents {
   /** The member list changed (join, leave, state, or a fresh snapshot after a reconnect). */
   change: (members: readonly Member[]) => void;
-  /** A user's first connection arrived. */
+  /** A user's first connection arrived: someone not in {@link PresenceChannel.members} before. */
   join: (member: Member) => void;
-  /** A user's last connection left. */
+  /** A user's last connection left: someone who was in {@link PresenceChannel.members}. */
   leave: (member: Member) => void;
   /** Someone's state changed. */
   state: (member: Member) => void;
