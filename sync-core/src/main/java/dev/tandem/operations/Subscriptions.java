@@ -56,7 +56,7 @@ public final class Subscriptions {
     /** The event of a document change (a deletion carries no data and is always delivered). */
     private static final String DOC_CHANGED = "doc.changed";
     private static final String DOC_DELETED = "doc.deleted";
-    /** Publications held for a snapshot subscribe while its document is read, at most. */
+    /** Live publications held while a subscribe's snapshot is read, at most (its replay comes on top). */
     private static final int MAX_HELD = 1024;
     /**
      * What a connection without pending presence calls chains on: one completed future for all
@@ -477,7 +477,8 @@ public final class Subscriptions {
 
     /**
      * One channel's subscription: filters out the user's own signals, checks readability on
-     * {@code doc:} channels, and for a snapshot holds publications until the answer is given.
+     * {@code doc:} channels, and for a snapshot (a document, the members) holds publications until
+     * the answer is given.
      */
     private final class Sub implements Subscriber {
         private final ChannelKey key;
@@ -490,6 +491,8 @@ public final class Subscriptions {
         private volatile Optional<Position> last = Optional.empty();
         /** Held and holding are guarded by this Sub's monitor (no lock object per subscription). */
         private final List<Object[]> held;
+        /** How many of held are the replay, which the history bounds already. */
+        private int replayHeld;
         private volatile boolean holding;
         private volatile boolean revoked;
 
@@ -520,7 +523,7 @@ public final class Subscriptions {
             if (holding) {
                 synchronized (this) {
                     if (holding) {
-                        if (held.size() >= MAX_HELD) {
+                        if (held.size() - replayHeld >= MAX_HELD) {
                             holding = false;
                             delivery.overflowed();
                         } else {
@@ -572,6 +575,7 @@ public final class Subscriptions {
             for (Publication p : replay) {
                 held.add(new Object[] {p, null});
             }
+            replayHeld += replay.size();
         }
 
         /** Gives the answer, then what was held, then lets live publications through. */

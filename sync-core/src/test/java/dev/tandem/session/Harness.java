@@ -60,7 +60,7 @@ final class Harness implements AutoCloseable {
         this(limits, b -> b, ChannelRules.create(), presence);
     }
 
-    private Harness(SessionLimits limits, UnaryOperator<Broker> wrap, ChannelRules rules, PresenceStore presence) {
+    Harness(SessionLimits limits, UnaryOperator<Broker> wrap, ChannelRules rules, PresenceStore presence) {
         this.rules = rules;
         this.memory = new MemoryBroker(hub, rules, Telemetry.NOOP, Clock.systemUTC());
         ops = Operations.builder()

@@ -9,11 +9,13 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.tandem.channel.ChannelKey;
+import dev.tandem.channel.ChannelRules;
 import dev.tandem.presence.Member;
 import dev.tandem.presence.MemoryPresenceStore;
 import dev.tandem.presence.PresenceLimits;
 import dev.tandem.presence.PresenceStore;
 import dev.tandem.protocol.ClientFrame;
+import dev.tandem.protocol.Position;
 import dev.tandem.protocol.ErrorCode;
 import dev.tandem.protocol.ServerFrame;
 
@@ -90,6 +92,35 @@ class PresenceAndInboxSessionTest {
         List<ServerFrame.Presence> after = presenceFrames(alice.sync());
         assertEquals(List.of("join bob"), after.stream().map(p -> p.kind() + " " + p.data().path("user").asText())
                 .toList(), "the join that followed the read follows the answer");
+    }
+
+    @Test
+    void aReplayLongerThanTheLiveHoldAndAPublicationDuringTheMembersReadAllArrive() throws InterruptedException {
+        int missed = 1_100; // more than the live publications a subscribe holds while it reads
+        ChannelRules rules = ChannelRules.create(io.helidon.config.Config.just(io.helidon.config.ConfigSources.create(
+                java.util.Map.of("namespaces.workspace.history-size", "2000"))));
+        PresenceStore store = new ReadHook(MemoryPresenceStore.create(), () -> h.publish("acme", "workspace:w1", "n",
+                h.codec.object().put("n", "live")));
+        h = new Harness(Harness.limits().outboundQueueMessages(4_000).build(), b -> b, rules, store);
+        Client alice = h.connected(ALICE);
+        alice.send(new ClientFrame.Subscribe(1, "workspace:w1", Optional.empty(), false));
+        ServerFrame.Reply first = alice.t.reply(1);
+        Position since = new Position(first.body().path("epoch").asText(), first.body().path("offset").asLong());
+        alice.send(new ClientFrame.Unsubscribe(2, "workspace:w1"));
+        alice.t.reply(2);
+        for (int i = 0; i < missed; i++) {
+            h.publish("acme", "workspace:w1", "n", h.codec.object().put("n", i));
+        }
+        alice.send(new ClientFrame.Subscribe(3, "workspace:w1", Optional.of(since), true));
+        assertTrue(alice.t.reply(3).body().path("recovered").asBoolean(), "the history covers the gap");
+        List<ServerFrame.Event> events = new java.util.ArrayList<>();
+        for (long deadline = System.nanoTime() + 5_000_000_000L; events.size() < missed + 1
+                && System.nanoTime() < deadline; ) {
+            alice.sync().stream().filter(f -> f instanceof ServerFrame.Event).forEach(f -> events.add((ServerFrame.Event) f));
+        }
+        assertEquals(missed + 1, events.size(), "every missed publication, then the live one");
+        assertEquals("live", events.getLast().data().path("n").asText());
+        assertFalse(alice.t.isClosed(), "not closed as a slow consumer");
     }
 
     private static List<String> users(JsonNode members) {
