@@ -307,8 +307,7 @@ export class Subscriptions {
       this.deltas.subscribed(ch.name);
       this.subscribed(ch, since, body);
     };
-    this.client.connection.request(frame, undefined, replied).then(
-      () => {},
+    this.client.connection.request(frame, undefined, replied).catch(
       (e: TandemError) => {
         ch.inflight = false;
         if (this.channels.get(ch.name) !== ch) {

@@ -56,10 +56,6 @@ final class Harness implements AutoCloseable {
         this(limits, wrap, rules, MemoryPresenceStore.create());
     }
 
-    Harness(SessionLimits limits, PresenceStore presence) {
-        this(limits, b -> b, ChannelRules.create(), presence);
-    }
-
     Harness(SessionLimits limits, UnaryOperator<Broker> wrap, ChannelRules rules, PresenceStore presence) {
         this.rules = rules;
         this.memory = new MemoryBroker(hub, rules, Telemetry.NOOP, Clock.systemUTC());

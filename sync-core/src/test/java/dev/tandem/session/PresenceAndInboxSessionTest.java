@@ -84,7 +84,7 @@ class PresenceAndInboxSessionTest {
             bob[0].send(new ClientFrame.Subscribe(1, "workspace:w1", Optional.empty(), false));
             bob[0].t.reply(1);
         });
-        h = new Harness(Harness.limits().build(), store);
+        h = new Harness(Harness.limits().build(), b -> b, ChannelRules.create(), store);
         Client alice = h.connected(ALICE);
         alice.send(new ClientFrame.Subscribe(1, "workspace:w1", Optional.empty(), true));
         ServerFrame.Reply snapshot = alice.t.reply(1);
