@@ -111,7 +111,7 @@ class BadInputTest {
     void anOversizeMessageInFragmentsAlsoClosesWith1009() throws Exception {
         try (WsProbe big = ContractProbes.connect(node.ws(), TestGateway.token("alice", "acme"))) {
             String chunk = "y".repeat(1500);
-            big.sendFragments("{\"op\":\"ping\",\"pad\":\"", chunk, chunk, chunk, "\"}");
+            big.sendFragmentsToBeRefused("{\"op\":\"ping\",\"pad\":\"", chunk, chunk, chunk, "\"}");
             assertEquals(1009, big.closeCode());
         }
     }

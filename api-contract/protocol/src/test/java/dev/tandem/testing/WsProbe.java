@@ -165,9 +165,25 @@ public final class WsProbe implements AutoCloseable {
         ws.sendText(text, true).join();
     }
 
+    /** Sends one message in fragments, past the inspector. */
     public void sendFragments(String... parts) {
         for (int i = 0; i < parts.length; i++) {
             ws.sendText(parts[i], i == parts.length - 1).join();
+        }
+    }
+
+    /**
+     * Sends one message in fragments that the server is expected to refuse part-way (too large):
+     * it may close as soon as the joined fragments pass its limit, and the sends after that fail
+     * with the output closed, which is what this tolerates and nothing else.
+     */
+    public void sendFragmentsToBeRefused(String... parts) {
+        try {
+            sendFragments(parts);
+        } catch (java.util.concurrent.CompletionException e) {
+            if (!(e.getCause() instanceof java.io.IOException)) {
+                throw e;
+            }
         }
     }
 
