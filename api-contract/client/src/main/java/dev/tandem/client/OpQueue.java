@@ -321,11 +321,15 @@ final class OpQueue {
         Duration timeout = Duration.ofMillis(30_000L + batch.size() * 200L);
         link.request(id -> new ClientFrame.Sync(id, ops), timeout).whenCompleteAsync((reply, err) -> {
             try {
+                // the answer is for what is still queued: an operation whose conflict was
+                // resolved or went stale while the batch was in flight has left the queue, and
+                // its status must not come back with the answer
+                List<OpEntry> open = batch.stream().filter(e -> entries.get(e.seq) == e).toList();
                 if (err == null) {
-                    answered(batch, reply.body());
+                    answered(open, reply.body());
                 } else {
                     Throwable cause = Documents.unwrap(err);
-                    refused(batch, cause instanceof TandemClientException t ? t
+                    refused(open, cause instanceof TandemClientException t ? t
                             : new TandemClientException(ErrorCode.UNAVAILABLE, String.valueOf(cause)));
                 }
             } catch (RuntimeException e) {

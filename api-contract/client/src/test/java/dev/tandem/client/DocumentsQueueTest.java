@@ -383,6 +383,48 @@ class DocumentsQueueTest {
     }
 
     @Test
+    void anAnswerToABatchInFlightDoesNotBringBackAnOperationWhoseConflictWasResolvedMeanwhile() throws Exception {
+        link.welcome = ALICE;
+        documents(new MemoryQueueStore(0));
+        QueuedOp a = update("A-1", DocChange.set("price", JSON.numberNode(7)));
+        ScriptedLink.Sent first = link.next(); // in flight; the inbox tells of its conflict meanwhile
+        ObjectNode record = JSON.objectNode().put("conflictId", "k3").put("opId", a.opId()).put("status", "open");
+        docs.conflictFrame(new ServerFrame.Conflict("k3", "user:alice", new dev.tandem.protocol.Position("e", 1), record))
+                .get(5, TimeUnit.SECONDS);
+        CompletableFuture<Doc> resolved = docs.resolve("k3", Resolution.ACCEPT_SERVER, Optional.empty());
+        ScriptedLink.Sent r = link.next();
+        ObjectNode doc = JSON.objectNode().put("docType", "stock").put("docId", "A-1").put("version", 3);
+        doc.putObject("data").put("price", 5);
+        r.reply().complete(new ServerFrame.Reply(r.frame().id(), JSON.objectNode().put("result", "resolved")
+                .<ObjectNode>set("document", doc)));
+        resolved.get(5, TimeUnit.SECONDS);
+        assertTrue(docs.ops().isEmpty());
+
+        // the batch's answer comes last: the conflict it reports is the one already resolved
+        first.reply().complete(results(first.frame().id(), JSON.objectNode().put("opId", a.opId())
+                .put("result", "conflict").put("conflictId", "k3").<ObjectNode>set("conflict", record)));
+        docs.flush();
+        assertNull(link.sent.poll(300, TimeUnit.MILLISECONDS), "nothing is sent again");
+        assertTrue(docs.ops().isEmpty(), "the resolved operation stays out of the queue: " + docs.ops());
+        assertTrue(docs.conflicts().isEmpty());
+        assertTrue(seen.get(seen.size() - 1).done());
+
+        // the same when the batch fails instead (its connection was lost)
+        QueuedOp b = update("A-2", DocChange.set("price", JSON.numberNode(8)));
+        ScriptedLink.Sent second = link.next();
+        ObjectNode stale = JSON.objectNode().put("conflictId", "k4").put("opId", b.opId()).put("status", "stale");
+        docs.conflictFrame(new ServerFrame.Conflict("k4", "user:alice", new dev.tandem.protocol.Position("e", 2),
+                stale.deepCopy().put("status", "open"))).get(5, TimeUnit.SECONDS);
+        docs.conflictFrame(new ServerFrame.Conflict("k4", "user:alice", new dev.tandem.protocol.Position("e", 3), stale))
+                .get(5, TimeUnit.SECONDS);
+        assertTrue(docs.ops().isEmpty());
+        second.reply().completeExceptionally(new TandemClientException(ErrorCode.UNAVAILABLE, "lost"));
+        docs.flush();
+        assertNull(link.sent.poll(300, TimeUnit.MILLISECONDS), "nothing is sent again");
+        assertTrue(docs.ops().isEmpty(), "the stale operation stays out of the queue: " + docs.ops());
+    }
+
+    @Test
     void theBaseVersionIsTheNewestVersionSeen() throws Exception {
         documents(new MemoryQueueStore(0));
         docs.saw("stock", "A-1", 4);
