@@ -252,16 +252,21 @@ final class Connection {
     /**
      * Ends a connection, decides whether and when to reconnect, then fails what waited on the
      * connection (so a failed future already sees the new state). Idempotent per connection.
+     * The state changes before the transport is marked ended, both under the lock: a request
+     * refused because the transport ended never meets a state that still says connected.
      */
     void lost(Transport c, TandemClientException why, boolean retry) {
-        if (!c.ended.compareAndSet(false, true)) {
-            return;
-        }
         lock.lock();
         try {
+            if (c.ended.get()) {
+                return;
+            }
             if (c == current) {
                 current = null;
                 scheduleReconnect(why, retry);
+            }
+            if (!c.ended.compareAndSet(false, true)) {
+                return; // the client's close ended it meanwhile, and failed what waited
             }
         } finally {
             lock.unlock();
