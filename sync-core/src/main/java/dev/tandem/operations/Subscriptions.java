@@ -26,13 +26,11 @@ import dev.tandem.channel.ChannelRules;
 import dev.tandem.channel.Namespace;
 import dev.tandem.document.DocRef;
 import dev.tandem.document.Document;
-import dev.tandem.hub.Encoded;
-import dev.tandem.hub.Hub;
 import dev.tandem.hub.Publication;
-import dev.tandem.hub.Subscriber;
 import dev.tandem.inbox.Inbox;
 import dev.tandem.protocol.ClientFrame;
 import dev.tandem.protocol.ErrorCode;
+import dev.tandem.protocol.FrameCodec;
 import dev.tandem.protocol.Position;
 import dev.tandem.protocol.ProtocolException;
 import dev.tandem.telemetry.LogText;
@@ -56,8 +54,6 @@ public final class Subscriptions {
     /** The event of a document change (a deletion carries no data and is always delivered). */
     private static final String DOC_CHANGED = "doc.changed";
     private static final String DOC_DELETED = "doc.deleted";
-    /** Live publications held while a subscribe's snapshot is read, at most (its replay comes on top). */
-    private static final int MAX_HELD = 1024;
     /**
      * What a connection without pending presence calls chains on: one completed future for all
      * (a completed future is never changed by what is chained on it).
@@ -88,7 +84,7 @@ public final class Subscriptions {
      * rare (subscribe, unsubscribe, close) and a connection has few subscriptions, mostly one:
      * an immutable map of one costs a fifth of a concurrent map's memory.
      */
-    private volatile Map<ChannelKey, Sub> subscriptions = Map.of();
+    private volatile Map<ChannelKey, Subscription> subscriptions = Map.of();
     /**
      * The channels whose presence this connection joined: made at the first join (most
      * connections never join one), through {@link #PRESENCE_JOINED}; read with {@link #joined()}.
@@ -110,6 +106,16 @@ public final class Subscriptions {
     /** How many channels the connection is subscribed to. */
     public int count() {
         return subscriptions.size();
+    }
+
+    /** Where a subscription's publications go. */
+    Delivery delivery() {
+        return delivery;
+    }
+
+    /** The codec a subscription encodes a replay with. */
+    FrameCodec codec() {
+        return parts.codec();
     }
 
     /** Who the connection is. */
@@ -183,7 +189,7 @@ public final class Subscriptions {
         boolean delta = s.delta().filter(Namespace.FOSSIL::equals).isPresent() && ns.allowsDelta(Namespace.FOSSIL);
         // a snapshot (document or members) is read once live and answered before what followed it
         boolean reads = s.snapshot() || s.presence();
-        Sub sub = new Sub(key, docRef, reads, delta);
+        Subscription sub = new Subscription(this, key, docRef, reads, delta);
         parts.userChannels().acquire(who, key);
         add(key, sub);
         boolean ownInbox = key.namespace().equals(Inbox.NAMESPACE) && key.name().id().equals(who.user());
@@ -299,7 +305,7 @@ public final class Subscriptions {
         Principal who = principal;
         return parts.answer(who, "unsubscribe", () -> {
             ChannelKey key = parts.rules().resolve(who.tenant(), channel);
-            Sub sub = subscriptions.get(key);
+            Subscription sub = subscriptions.get(key);
             if (sub != null && remove(key, sub)) {
                 parts.broker().unsubscribe(key, sub);
             }
@@ -374,10 +380,10 @@ public final class Subscriptions {
     }
 
     /** Adds a subscription (its channel's previous one, if any, is replaced). */
-    private void add(ChannelKey key, Sub sub) {
+    private void add(ChannelKey key, Subscription sub) {
         for (;;) {
-            Map<ChannelKey, Sub> current = subscriptions;
-            Map<ChannelKey, Sub> next = new HashMap<>(current);
+            Map<ChannelKey, Subscription> current = subscriptions;
+            Map<ChannelKey, Subscription> next = new HashMap<>(current);
             next.put(key, sub);
             if (SUBSCRIPTIONS.compareAndSet(this, current, Map.copyOf(next))) {
                 return;
@@ -389,13 +395,13 @@ public final class Subscriptions {
      * Removes this subscription of the channel (and its count among the user's channels); false
      * when it is not (or no longer) there.
      */
-    private boolean remove(ChannelKey key, Sub sub) {
+    private boolean remove(ChannelKey key, Subscription sub) {
         for (;;) {
-            Map<ChannelKey, Sub> current = subscriptions;
+            Map<ChannelKey, Subscription> current = subscriptions;
             if (current.get(key) != sub) {
                 return false;
             }
-            Map<ChannelKey, Sub> next = new HashMap<>(current);
+            Map<ChannelKey, Subscription> next = new HashMap<>(current);
             next.remove(key);
             if (SUBSCRIPTIONS.compareAndSet(this, current, Map.copyOf(next))) {
                 parts.userChannels().release(principal, key);
@@ -429,7 +435,7 @@ public final class Subscriptions {
      */
     public void refresh(Principal next) {
         principal = next;
-        for (Map.Entry<ChannelKey, Sub> e : subscriptions.entrySet()) {
+        for (Map.Entry<ChannelKey, Subscription> e : subscriptions.entrySet()) {
             try {
                 parts.rules().authorize(next, e.getKey().name().toString(), ChannelRules.Action.SUBSCRIBE);
             } catch (ProtocolException refused) {
@@ -447,7 +453,7 @@ public final class Subscriptions {
     public void close() {
         closed = true;
         Principal who = principal;
-        for (Map.Entry<ChannelKey, Sub> e : subscriptions.entrySet()) {
+        for (Map.Entry<ChannelKey, Subscription> e : subscriptions.entrySet()) {
             if (remove(e.getKey(), e.getValue())) {
                 parts.broker().unsubscribe(e.getKey(), e.getValue());
             }
@@ -461,136 +467,17 @@ public final class Subscriptions {
      * Whether a publication carries no document the user may not read ({@code doc.changed} and
      * {@code doc.deleted}, judged by read).
      */
-    private boolean readable(Principal who, Publication p) {
+    boolean readable(Principal who, Publication p) {
         return !(p.type().equals(DOC_CHANGED) || p.type().equals(DOC_DELETED)) || parts.documents().isEmpty()
                 || parts.docs().mayRead(who, p);
     }
 
     /** A user loses a doc: subscription when a change makes the document unreadable for them. */
-    private void revoke(Sub sub) {
+    void revoke(Subscription sub) {
         if (remove(sub.key, sub)) {
             parts.background().run(() -> parts.broker().unsubscribe(sub.key, sub));
             delivery.notice(new Result.Failed(ErrorCode.FORBIDDEN, "unsubscribed from " + sub.key.name()
                     + ": you may no longer read the document"));
-        }
-    }
-
-    /**
-     * One channel's subscription: filters out the user's own signals, checks readability on
-     * {@code doc:} channels, and for a snapshot (a document, the members) holds publications until
-     * the answer is given.
-     */
-    private final class Sub implements Subscriber {
-        private final ChannelKey key;
-        private final Optional<DocRef> doc;
-        private final boolean delta;
-        /**
-         * With deltas: the position of the last durable event sent, whose payload the client
-         * holds (a delta against it may follow). Written in channel order only.
-         */
-        private volatile Optional<Position> last = Optional.empty();
-        /** Held and holding are guarded by this Sub's monitor (no lock object per subscription). */
-        private final List<Object[]> held;
-        /** How many of held are the replay, which the history bounds already. */
-        private int replayHeld;
-        private volatile boolean holding;
-        private volatile boolean revoked;
-
-        private Sub(ChannelKey key, Optional<DocRef> doc, boolean hold, boolean delta) {
-            this.key = key;
-            this.doc = doc;
-            this.delta = delta;
-            this.holding = hold;
-            this.held = hold ? new ArrayList<>() : List.of();
-        }
-
-        @Override
-        public void deliver(Publication p, Encoded frame) {
-            if (revoked) {
-                return;
-            }
-            Principal who = principal;
-            if (p.position().isEmpty() && p.from().isPresent() && p.from().get().equals(who.user())) {
-                return; // typing and cursor signals are for the others
-            }
-            if (!readable(who, p)) {
-                if (doc.isPresent()) {
-                    revoked = true;
-                    revoke(this);
-                }
-                return; // on a type's channels only the document's readers get its changes
-            }
-            if (holding) {
-                synchronized (this) {
-                    if (holding) {
-                        if (held.size() - replayHeld >= MAX_HELD) {
-                            holding = false;
-                            delivery.overflowed();
-                        } else {
-                            held.add(new Object[] {p, frame});
-                        }
-                        return;
-                    }
-                }
-            }
-            if (!live(p, frame)) {
-                delivery.overflowed();
-            }
-        }
-
-        @Override
-        public boolean delta() {
-            return delta;
-        }
-
-        /** Queues a live publication: with deltas, the delta when the client holds its base. */
-        private boolean live(Publication p, Encoded frame) {
-            if (!delta) {
-                return delivery.live(p, frame);
-            }
-            Encoded mine = frame.forDelta(last);
-            if (p.position().isPresent()) {
-                last = p.position();
-            }
-            return delivery.live(p, mine);
-        }
-
-        /**
-         * Queues a replayed publication. Without deltas the connection's writer encodes it
-         * later (this runs under the channel's lock); with deltas it is encoded here, whole, as
-         * its text must be, and becomes the base of the next delta.
-         */
-        private boolean replay(Publication p) {
-            if (!delta) {
-                return delivery.replay(p);
-            }
-            if (p.position().isPresent()) {
-                last = p.position();
-            }
-            return delivery.live(p, Hub.encodeWhole(parts.codec(), p));
-        }
-
-        /** Publications replayed on subscribe wait behind the answer like live ones. */
-        private synchronized void holdReplay(List<Publication> replay) {
-            for (Publication p : replay) {
-                held.add(new Object[] {p, null});
-            }
-            replayHeld += replay.size();
-        }
-
-        /** Gives the answer, then what was held, then lets live publications through. */
-        private synchronized void release(Runnable answer) {
-            answer.run();
-            for (Object[] h : held) {
-                Publication p = (Publication) h[0];
-                boolean queued = h[1] == null ? replay(p) : live(p, (Encoded) h[1]);
-                if (!queued) {
-                    delivery.overflowed();
-                    break;
-                }
-            }
-            held.clear();
-            holding = false;
         }
     }
 }
