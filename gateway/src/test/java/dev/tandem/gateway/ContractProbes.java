@@ -68,7 +68,7 @@ final class ContractProbes {
         public void received(String text) {
             // non-JSON text is reported by the contract too ("not JSON: ..."), so it is not lost
             // when the probe's listener fails to parse it
-            List<String> errors = ContractGaps.serverFrame(text, contracts.serverFrameErrors(text));
+            List<String> errors = contracts.serverFrameErrors(text);
             if (!errors.isEmpty()) {
                 violations.add("server frame does not conform to the contract: " + String.join("; ", errors)
                         + "\n  " + abbreviate(text));

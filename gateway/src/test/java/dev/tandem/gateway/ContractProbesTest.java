@@ -50,11 +50,18 @@ class ContractProbesTest {
     }
 
     @Test
-    void aConformingServerFrameAndAKnownDocumentGapPass() {
+    void aConformingServerFramePasses() {
         ContractProbes.ContractInspector inspector = new ContractProbes.ContractInspector(CONTRACTS);
         inspector.received(CONFORMING);
-        inspector.received("{\"op\":\"subscribed\"}"); // listed in ContractGaps
         assertDoesNotThrow(inspector::check);
+    }
+
+    @Test
+    void aStreamOnlyFrameOnASocketIsAViolation() {
+        ContractProbes.ContractInspector inspector = new ContractProbes.ContractInspector(CONTRACTS);
+        inspector.received("{\"op\":\"subscribed\",\"channel\":\"tenant\",\"epoch\":\"e\",\"offset\":0}");
+        AssertionError e = assertThrows(AssertionError.class, inspector::check);
+        assertTrue(e.getMessage().contains("no server frame with op 'subscribed'"), e.getMessage());
     }
 
     @Test

@@ -66,8 +66,7 @@ final class SseClient implements AutoCloseable {
                         if (id != null) {
                             lastId = id;
                         }
-                        java.util.List<String> errors = ContractGaps.serverFrame(data.toString(),
-                                CONTRACTS.serverFrameErrors(data.toString()));
+                        java.util.List<String> errors = CONTRACTS.streamFrameErrors(data.toString());
                         if (!errors.isEmpty()) {
                             violations.add("SSE event '" + name + "' does not conform to the contract: "
                                     + String.join("; ", errors) + "\n  " + data);

@@ -24,7 +24,7 @@ import com.networknt.schema.SpecificationVersion;
 
 /**
  * Holds code to the machine-readable contracts in {@code api-contract}'s
- * {@code contracts/tandem-asyncapi.yaml} (WebSocket frames) and {@code contracts/tandem-openapi.yaml}
+ * {@code contracts/tandem-asyncapi.yaml} (WebSocket and Server-Sent Events frames) and {@code contracts/tandem-openapi.yaml}
  * (REST): validates a frame (client or server) against the AsyncAPI message schema its
  * {@code op} names, and a REST request or response body against the OpenAPI operation its method
  * and path name, with a JSON Schema validator (networknt json-schema-validator), not hand-written
@@ -52,6 +52,7 @@ public final class Contracts {
     /** op → schema pointer, per direction. */
     private final Map<String, String> clientOps;
     private final Map<String, String> serverOps;
+    private final Map<String, String> streamOps;
     private final Map<String, Schema> schemas = new ConcurrentHashMap<>();
 
     private Contracts(JsonNode asyncApi, JsonNode openApi) {
@@ -59,6 +60,7 @@ public final class Contracts {
         this.openApi = openApi;
         this.clientOps = ops("receiveClientFrames");
         this.serverOps = ops("sendServerFrames");
+        this.streamOps = ops("sendStreamFrames");
     }
 
     /** The contracts on the classpath (parsed once). */
@@ -103,6 +105,11 @@ public final class Contracts {
         return java.util.Set.copyOf(serverOps.keySet());
     }
 
+    /** The {@code op}s of the frames the AsyncAPI document lets a Server-Sent Events stream carry. */
+    public java.util.Set<String> streamOps() {
+        return java.util.Set.copyOf(streamOps.keySet());
+    }
+
     // ------------------------------------------------------------------ frames
 
     /** What is wrong with a client frame (JSON text) by the contract; empty when it conforms. */
@@ -113,6 +120,14 @@ public final class Contracts {
     /** What is wrong with a server frame (JSON text) by the contract; empty when it conforms. */
     public List<String> serverFrameErrors(String frame) {
         return frameErrors(frame, serverOps, "server");
+    }
+
+    /**
+     * What is wrong with a frame a Server-Sent Events stream sent (an event's {@code data}) by the
+     * contract; empty when it conforms.
+     */
+    public List<String> streamFrameErrors(String frame) {
+        return frameErrors(frame, streamOps, "stream");
     }
 
     /** Fails (AssertionError) unless the client frame conforms to the contract. */

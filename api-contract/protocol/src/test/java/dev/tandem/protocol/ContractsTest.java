@@ -152,6 +152,21 @@ class ContractsTest {
     }
 
     @Test
+    void aStreamCarriesTheServerFramesAClientIsSentUnaskedAndItsSubscribedAnswers() {
+        Set<String> unasked = new HashSet<>(CONTRACTS.serverOps());
+        unasked.remove("reply"); // a stream's requests are answered by their HTTP responses
+        unasked.add("subscribed");
+        assertEquals(unasked, CONTRACTS.streamOps());
+        assertEquals(List.of(), CONTRACTS.streamFrameErrors("{\"op\":\"subscribed\",\"channel\":\"user:alice\","
+                + "\"epoch\":\"e1\",\"offset\":4,\"recovered\":true,\"delta\":false,\"inbox\":2}"));
+        assertFalse(CONTRACTS.streamFrameErrors("{\"op\":\"subscribed\",\"channel\":\"tenant\"}").isEmpty(),
+                "a subscribed answer without the position");
+        assertFalse(CONTRACTS.streamFrameErrors("{\"op\":\"reply\",\"id\":1}").isEmpty(), "a reply on a stream");
+        allServerFrames().filter(f -> !(f instanceof ServerFrame.Reply))
+                .forEach(f -> assertEquals(List.of(), CONTRACTS.streamFrameErrors(CODEC.encode(f)), f.op()));
+    }
+
+    @Test
     void restBodiesAreValidatedAgainstTheOpenApiDocument() {
         CONTRACTS.assertRestRequest("POST", "/api/v1/publish",
                 "{\"channel\":\"location:wh-7\",\"type\":\"stock.updated\",\"data\":{\"qty\":7}}");
