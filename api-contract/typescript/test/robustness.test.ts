@@ -219,6 +219,37 @@ describe('the offline queue against server errors', () => {
     assert.equal(syncs, 3, 'sent after the resolution, and again at once when held by the conflict that ended');
   });
 
+  test('the answer to a batch in flight does not bring back an operation whose conflict was resolved meanwhile', async () => {
+    let inFlight: { conn: FakeConnection; frame: Frame } | undefined;
+    fake.script = defaultScript((conn, frame) => {
+      if (frame.op === 'sync') {
+        inFlight = { conn, frame }; // answered last
+      } else if (frame.op === 'conflict.resolve') {
+        const document = { docType: 'stock_level', docId: 'A-1@wh-7', version: 5, data: { price: 12 } };
+        conn.reply(frame.id, { result: 'resolved', conflictId: 'cf-9', version: 5, document });
+      }
+    });
+    const storage = new MemoryStorage();
+    const { client } = newClient({ storage });
+    const op = await client.documents.update('stock_level', 'A-1@wh-7', { patch: { set: { price: 13 } } }, { baseVersion: 3 });
+    await client.connect();
+    await eventually(() => inFlight !== undefined && fake.received('subscribe').length > 0, 'the batch sent, the inbox followed');
+    const sent = inFlight as { conn: FakeConnection; frame: Frame };
+    const record = { conflictId: 'cf-9', opId: op.opId, status: 'open' };
+    // the inbox tells of the conflict (another device's answer) while the batch is in flight
+    sent.conn.send({ op: 'conflict', conflictId: 'cf-9', channel: 'user:alice', epoch: 'e1', offset: 1, data: record });
+    await eventually(() => client.documents.ops().some((o) => o.status === 'conflict'), 'the conflict noticed');
+    await client.documents.resolve('cf-9', 'accept_server');
+    assert.deepEqual(client.documents.ops(), []);
+    const after: OpView[] = [];
+    client.documents.on('op', (o) => after.push(o));
+    sent.conn.reply(sent.frame.id, { results: [{ opId: op.opId, result: 'conflict', conflictId: 'cf-9', conflict: record }] });
+    await sleep(300);
+    assert.deepEqual(after, [], 'no status for an operation that left the queue');
+    assert.deepEqual(client.documents.ops(), []);
+    assert.deepEqual((await storage.load()).ops, [], 'not stored again, so not back after a reload');
+  });
+
   test('a batch refused as a whole is retried one by one: only the bad operation fails, and it stays', async () => {
     const store = new Store();
     let badOpId = '';
