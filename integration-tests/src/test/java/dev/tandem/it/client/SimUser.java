@@ -67,8 +67,7 @@ final class SimUser implements AutoCloseable {
      */
     void awaitConnected() throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        // the welcome, not the state: the state still says CONNECTED for a moment after the
-        // connection ended, while a request already fails as not connected
+        // the welcome of a connection that is still up: what a request needs
         while (client.welcome().isEmpty()) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError(name + " did not reconnect: " + client.state());
