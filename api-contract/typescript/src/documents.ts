@@ -335,13 +335,18 @@ export class Documents {
     }
     const timeout = 30_000 + batch.length * 200;
     // the answer is for what is still queued: an operation whose conflict was resolved or went
-    // stale while the batch was in flight has left the queue, and must not come back with it
+    // stale while the batch was in flight has left the queue, and must not come back with it; a
+    // failure says nothing about one the inbox meanwhile reported in conflict (it stays so)
     const open = (): Entry[] => batch.filter((e) => this.entries.get(e.op.seq) === e);
     this.client
       .request({ op: 'sync', ops: bodies }, timeout)
       .then(
         (body) => this.answered(open(), body),
-        (err: unknown) => this.refused(open(), err instanceof TandemError ? err : unavailable(String(err))),
+        (err: unknown) =>
+          this.refused(
+            open().filter((e) => e.op.status === 'sending'),
+            err instanceof TandemError ? err : unavailable(String(err)),
+          ),
       )
       .catch((e: unknown) => this.client.log.error('handling a sync result failed', e))
       .finally(() => {

@@ -250,6 +250,29 @@ describe('the offline queue against server errors', () => {
     assert.deepEqual((await storage.load()).ops, [], 'not stored again, so not back after a reload');
   });
 
+  test('an operation the inbox reports in conflict while its batch is in flight stays in conflict when the batch fails', async () => {
+    let inFlight: { conn: FakeConnection; frame: Frame } | undefined;
+    fake.script = defaultScript((conn, frame) => {
+      if (frame.op === 'sync') {
+        inFlight = { conn, frame };
+      }
+    });
+    const { client } = newClient();
+    const op = await client.documents.update('stock_level', 'A-1@wh-7', { patch: { set: { price: 13 } } }, { baseVersion: 3 });
+    await client.connect();
+    await eventually(() => inFlight !== undefined && fake.received('subscribe').length > 0, 'the batch sent, the inbox followed');
+    const sent = inFlight as { conn: FakeConnection; frame: Frame };
+    const record = { conflictId: 'cf-8', opId: op.opId, status: 'open' };
+    sent.conn.send({ op: 'conflict', conflictId: 'cf-8', channel: 'user:alice', epoch: 'e1', offset: 1, data: record });
+    await eventually(() => client.documents.ops().some((o) => o.status === 'conflict'), 'the conflict noticed');
+    sent.conn.error(sent.frame.id, 'unavailable', 'the node is busy');
+    await sleep(300);
+    assert.equal(fake.received('sync').length, 1, 'an operation in conflict is not sent');
+    assert.deepEqual(client.documents.ops().map((o) => [o.status, o.conflictId]), [['conflict', 'cf-8']]);
+    await client.documents.dismiss(op.opId); // the app may give it up, as any conflict
+    assert.deepEqual(client.documents.ops(), []);
+  });
+
   test('a batch refused as a whole is retried one by one: only the bad operation fails, and it stays', async () => {
     const store = new Store();
     let badOpId = '';

@@ -328,9 +328,12 @@ final class OpQueue {
                 if (err == null) {
                     answered(open, reply.body());
                 } else {
+                    // a failure says nothing about an operation the inbox meanwhile reported in
+                    // conflict: it keeps that status rather than going back to queued
                     Throwable cause = Documents.unwrap(err);
-                    refused(open, cause instanceof TandemClientException t ? t
-                            : new TandemClientException(ErrorCode.UNAVAILABLE, String.valueOf(cause)));
+                    refused(open.stream().filter(e -> e.status == OpStatus.SENDING).toList(),
+                            cause instanceof TandemClientException t ? t
+                                    : new TandemClientException(ErrorCode.UNAVAILABLE, String.valueOf(cause)));
                 }
             } catch (RuntimeException e) {
                 LOG.log(Level.ERROR, "handling a sync result failed", e);

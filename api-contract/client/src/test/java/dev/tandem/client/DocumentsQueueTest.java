@@ -425,6 +425,25 @@ class DocumentsQueueTest {
     }
 
     @Test
+    void anOperationTheInboxReportsInConflictWhileItsBatchIsInFlightStaysInConflictWhenTheBatchFails()
+            throws Exception {
+        link.welcome = ALICE;
+        documents(new MemoryQueueStore(0));
+        QueuedOp a = update("A-1", DocChange.set("price", JSON.numberNode(7)));
+        ScriptedLink.Sent s = link.next();
+        ObjectNode record = JSON.objectNode().put("conflictId", "k5").put("opId", a.opId()).put("status", "open");
+        docs.conflictFrame(new ServerFrame.Conflict("k5", "user:alice", new dev.tandem.protocol.Position("e", 1), record))
+                .get(5, TimeUnit.SECONDS);
+        s.reply().completeExceptionally(new TandemClientException(ErrorCode.UNAVAILABLE, "lost"));
+        docs.flush();
+        assertNull(link.sent.poll(300, TimeUnit.MILLISECONDS), "an operation in conflict is not sent");
+        assertEquals(OpStatus.CONFLICT, docs.ops().get(0).status());
+        assertEquals(Optional.of("k5"), docs.ops().get(0).conflictId());
+        docs.dismiss(a.opId()).get(5, TimeUnit.SECONDS); // the app may give it up, as any conflict
+        assertTrue(docs.ops().isEmpty());
+    }
+
+    @Test
     void theBaseVersionIsTheNewestVersionSeen() throws Exception {
         documents(new MemoryQueueStore(0));
         docs.saw("stock", "A-1", 4);
