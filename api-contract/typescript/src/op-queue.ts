@@ -1,9 +1,9 @@
 /**
  * The offline queue's entries: how the app sees an operation, which queued operations go out in
  * the next `sync` batch within the server's frame limit, and the checks on a change before it is
- * queued. {@link Documents} keeps the queue and talks to the server.
+ * queued. {@link OfflineQueue} keeps the queue and talks to the server.
  */
-import type { Documents } from './documents.js';
+import type { OfflineQueue } from './offline-queue.js';
 import type { DocChange, NewOp, StoredOp } from './storage.js';
 import { isJsonObject, type DocOpBody, type Json, type JsonObject, type Limits, type Resolution } from './protocol.js';
 
