@@ -241,19 +241,17 @@ export class OfflineQueue {
       this.setStatus(e, 'sending', {}, false);
     }
     const timeout = 30_000 + batch.length * 200;
-    // the answer is for what is still queued: an operation whose conflict was resolved or went
-    // stale while the batch was in flight has left the queue, and must not come back with it; a
-    // failure says nothing about one the inbox meanwhile reported in conflict (it stays so)
-    const open = (): Entry[] => batch.filter((e) => this.entries.get(e.op.seq) === e);
+    // the answer is for what is still queued (answered checks each operation in turn): one
+    // whose conflict was resolved or went stale while the batch was in flight has left the queue
+    // and must not come back with it; a failure puts back only what is still sending (one the
+    // inbox meanwhile reported in conflict stays so)
+    const stillSending = (): Entry[] =>
+      batch.filter((e) => this.entries.get(e.op.seq) === e && e.op.status === 'sending');
     this.client
       .request({ op: 'sync', ops: bodies }, timeout)
       .then(
-        (body) => this.answered(open(), body),
-        (err: unknown) =>
-          this.refused(
-            open().filter((e) => e.op.status === 'sending'),
-            err instanceof TandemError ? err : unavailable(String(err)),
-          ),
+        (body) => this.answered(batch, body),
+        (err: unknown) => this.refused(stillSending(), err instanceof TandemError ? err : unavailable(String(err))),
       )
       .catch((e: unknown) => this.client.log.error('handling a sync result failed', e))
       .finally(() => {
@@ -266,6 +264,9 @@ export class OfflineQueue {
     this.retries = 0;
     const byOpId = resultsByOpId(body);
     for (const e of batch) {
+      if (this.entries.get(e.op.seq) !== e) {
+        continue; // left the queue while the batch was in flight, or while a result was stored
+      }
       const r = byOpId.get(e.op.opId);
       if (r === undefined) {
         this.setStatus(e, 'queued', { reason: 'no result for this operation in the reply' });
