@@ -2,17 +2,11 @@ package dev.tandem.gateway;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 import org.redisson.api.RedissonClient;
-import org.redisson.api.redisnode.RedisNodes;
 
 import dev.tandem.auth.MemoryRevocations;
 import dev.tandem.auth.Revocations;
@@ -60,6 +54,8 @@ final class Backends implements AutoCloseable {
     /** Readiness of Redis and of the documents database, kept by background probes. */
     private final ScheduledExecutorService probes = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("tandem-health").factory());
+    /** Pings Redis on connections of its own, so the node's busy command pool is not taken for Redis down. */
+    private final Optional<RedisProbe> redisProbe;
     private final Optional<BackgroundCheck> redisCheck;
     private final BackgroundCheck databaseCheck;
 
@@ -99,7 +95,8 @@ final class Backends implements AutoCloseable {
                             : "check that the data directory is writable and no other process holds the "
                                     + "database file, or set tandem.db.url",
                     () -> DocumentStore.create(tandem.get("documents"), db));
-            this.redisCheck = redis.map(r -> new BackgroundCheck("redis", () -> ping(r, budget), PROBE_INTERVAL, budget,
+            this.redisProbe = redis.map(r -> new RedisProbe(r, budget));
+            this.redisCheck = redisProbe.map(p -> new BackgroundCheck("redis", p::ping, PROBE_INTERVAL, budget,
                     DOWN_AFTER, UP_AFTER, probes));
             this.databaseCheck = new BackgroundCheck("database", documentStore::reachable, PROBE_INTERVAL, budget,
                     DOWN_AFTER, UP_AFTER, probes);
@@ -130,34 +127,13 @@ final class Backends implements AutoCloseable {
     }
 
     /**
-     * Whether Redis answers a PING within the budget: the one instance, or every master of a
-     * cluster, pinged together (a replica that is down serves no command, so it does not count).
-     */
-    private static boolean ping(RedissonClient r, Duration budget) {
-        if (!r.getConfig().isClusterConfig()) {
-            return r.getRedisNodes(RedisNodes.SINGLE).getInstance().ping(budget.toMillis(), TimeUnit.MILLISECONDS);
-        }
-        List<CompletableFuture<Boolean>> pings = r.getRedisNodes(RedisNodes.CLUSTER).getMasters().stream()
-                .map(m -> m.pingAsync(budget.toMillis(), TimeUnit.MILLISECONDS).toCompletableFuture()).toList();
-        return !pings.isEmpty() && pings.stream().allMatch(p -> {
-            try {
-                return p.get(budget.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            } catch (ExecutionException | TimeoutException e) {
-                return false;
-            }
-        });
-    }
-
-    /**
      * Closes the adapters this node opened (broker, presence, inboxes, revocations, documents),
      * then their Redis client: whoever opens a port closes it.
      */
     @Override
     public void close() {
         probes.shutdownNow();
+        redisProbe.ifPresent(RedisProbe::close);
         for (AutoCloseable port : new AutoCloseable[] {revocations, broker, presence, inbox, documentStore}) {
             try {
                 port.close();
