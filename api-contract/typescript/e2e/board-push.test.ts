@@ -96,18 +96,23 @@ describe('demo board push notifications in Chromium', () => {
       }
       const reg = registrations.find((r) => r.scopeURL.endsWith('/demo/'));
       assert.ok(reg !== undefined, `the board's service worker is registered: ${JSON.stringify(registrations)}`);
-      await cdp.send('ServiceWorker.deliverPushMessage', {
-        origin: gw.httpUrl,
-        registrationId: reg.registrationId,
-        data: JSON.stringify({ title: 'A conflict on A-1', body: 'Your price edit needs a decision', tag: 'conflict-1' }),
-      });
-      // waitForFunction does not await an async predicate (its promise is truthy at once): poll here
+      // waitForFunction does not await an async predicate (its promise is truthy at once): poll here.
+      // A push DevTools hands to a worker that is just being started or stopped can go unhandled
+      // (a CI run saw nothing shown after one delivery): delivered up to three times with the same
+      // tag, so what is shown is still one notification, and a worker that never shows one fails
       type Shown = Array<{ title: string; body: string; tag: string }>;
       let shown: Shown = [];
-      for (const until = Date.now() + 10_000; shown.length === 0 && Date.now() < until; ) {
-        shown = await page.evaluate(async () =>
-          (await (await navigator.serviceWorker.ready).getNotifications()).map((x) => ({ title: x.title, body: x.body, tag: x.tag })));
-        if (shown.length === 0) await new Promise((r) => setTimeout(r, 100));
+      for (let delivery = 0; delivery < 3 && shown.length === 0; delivery++) {
+        await cdp.send('ServiceWorker.deliverPushMessage', {
+          origin: gw.httpUrl,
+          registrationId: reg.registrationId,
+          data: JSON.stringify({ title: 'A conflict on A-1', body: 'Your price edit needs a decision', tag: 'conflict-1' }),
+        });
+        for (const until = Date.now() + 5_000; shown.length === 0 && Date.now() < until; ) {
+          shown = await page.evaluate(async () =>
+            (await (await navigator.serviceWorker.ready).getNotifications()).map((x) => ({ title: x.title, body: x.body, tag: x.tag })));
+          if (shown.length === 0) await new Promise((r) => setTimeout(r, 100));
+        }
       }
       assert.deepEqual(shown, [{ title: 'A conflict on A-1', body: 'Your price edit needs a decision', tag: 'conflict-1' }]);
 
